@@ -1,0 +1,57 @@
+// The Express application: API, HLS origin, metrics and health, with one error format.
+import express from 'express';
+import type { SessionRegistry } from '../live/session-registry.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import type { StreamStore } from '../streams/stream-store.ts';
+import { requireAdmin } from './admin-auth.ts';
+import { hlsOrigin } from './hls-origin.ts';
+import { openApiDocument } from './openapi.ts';
+import { errorHandler, notFoundHandler } from './problem.ts';
+import { streamsRouter } from './streams-routes.ts';
+import type { PublicUrls } from './urls.ts';
+
+export interface HttpAppDeps {
+  adminToken: string;
+  streams: StreamStore;
+  registry: SessionRegistry;
+  store: ObjectStore;
+  metrics: Metrics;
+  logger: Logger;
+  urls: () => PublicUrls;
+  health: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+}
+
+export function createHttpApp(deps: HttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', false);
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    const health = await deps.health();
+    res.status(health.ok ? 200 : 503).json({ status: health.ok ? 'ok' : 'degraded', ...health.checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(deps.urls().api));
+  });
+  app.use('/hls', hlsOrigin({ store: deps.store, logger: deps.logger }));
+
+  app.use('/v1', requireAdmin(deps.adminToken), express.json({ limit: '64kb', strict: true }));
+  app.use(
+    '/v1/streams',
+    streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger }),
+  );
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

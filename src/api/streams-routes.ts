@@ -1,0 +1,105 @@
+// /v1/streams: create, list, read, delete streams and rotate their keys.
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { badRequest, LivecueError, notFound } from '../errors.ts';
+import type { SessionRegistry } from '../live/session-registry.ts';
+import type { Logger } from '../log.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
+import type { PublicUrls } from './urls.ts';
+
+export const createStreamBody = z.strictObject({
+  title: z.string().trim().min(1, 'title must not be empty').max(200, 'title is at most 200 characters'),
+});
+
+const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
+
+export function streamsRouter(deps: {
+  streams: StreamStore;
+  registry: SessionRegistry;
+  store: ObjectStore;
+  urls: () => PublicUrls;
+  logger: Logger;
+}): Router {
+  const router = Router();
+  const { streams, registry } = deps;
+
+  const view = (stream: StreamRow) => {
+    const urls = deps.urls();
+    const session = registry.get(stream.id);
+    return {
+      id: stream.id,
+      title: stream.title,
+      status: stream.status,
+      playbackId: stream.playbackId,
+      createdAt: stream.createdAt.toISOString(),
+      ingest: { rtmpUrl: urls.rtmp, whipUrl: `${urls.api}/whip/${stream.id}` },
+      playback: {
+        hlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/master.m3u8`,
+        whepUrl: `${urls.api}/whep/${stream.playbackId}`,
+      },
+      ...(session && {
+        session: {
+          id: session.id,
+          encoderConnected: session.connected,
+          reconnects: session.reconnects,
+          playable: session.playable,
+          mediaSeconds: Number(session.timeline.duration.toFixed(3)),
+          renditions: session.transcoder.renditions.map(({ name, width, height, videoBitrate, frameRate, passthrough }) => ({
+            name,
+            width,
+            height,
+            videoBitrate,
+            frameRate,
+            passthrough,
+          })),
+        },
+      }),
+    };
+  };
+
+  const streamOf = async (req: Request) => {
+    const id = String(req.params.id);
+    if (!STREAM_ID.test(id)) throw badRequest(`"${id.slice(0, 40)}" is not a stream id (str_ followed by 16 letters or digits)`);
+    const stream = await streams.get(id);
+    if (!stream) throw notFound(`stream ${id}`);
+    return stream;
+  };
+
+  router.post('/', async (req, res) => {
+    if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
+    const body = createStreamBody.parse(req.body ?? {});
+    const { stream, streamKey } = await streams.create(body.title);
+    deps.logger.info({ streamId: stream.id }, 'stream created');
+    const created = view(stream);
+    res.status(201).location(`/v1/streams/${stream.id}`).json({ ...created, ingest: { ...created.ingest, streamKey } });
+  });
+
+  router.get('/', async (_req, res) => {
+    res.json({ streams: (await streams.list()).map(view) });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(view(await streamOf(req)));
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const stream = await streamOf(req);
+    await registry.end(stream.id, 'stream_deleted');
+    await streams.delete(stream.id);
+    const keys = await deps.store.list(`hls/${stream.playbackId}/`);
+    await deps.store.delete(keys);
+    deps.logger.info({ streamId: stream.id, objects: keys.length }, 'stream deleted');
+    res.status(204).end();
+  });
+
+  router.post('/:id/rotate-key', async (req, res) => {
+    const stream = await streamOf(req);
+    const streamKey = await streams.rotateKey(stream.id);
+    if (!streamKey) throw notFound(`stream ${stream.id}`);
+    deps.logger.info({ streamId: stream.id }, 'stream key rotated');
+    res.json({ streamKey });
+  });
+
+  return router;
+}

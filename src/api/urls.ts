@@ -1,0 +1,18 @@
+// The public addresses livecue hands out: where encoders push and where viewers play.
+import type { Config } from '../config/schema.ts';
+import { RTMP_APP } from '../ingest/rtmp-connection.ts';
+
+export interface PublicUrls {
+  api: string;
+  rtmp: string;
+  hlsBase: string;
+}
+
+const trimSlash = (url: string) => url.replace(/\/+$/, '');
+
+export function publicUrls(config: Config, ports: { http: number; rtmp: number }): PublicUrls {
+  const api = trimSlash(config.PUBLIC_URL ?? `http://localhost:${ports.http}`);
+  const rtmp = trimSlash(config.RTMP_PUBLIC_URL ?? `rtmp://${new URL(api).hostname}:${ports.rtmp}/${RTMP_APP}`);
+  const hlsBase = trimSlash(config.CDN_BASE_URL ?? api);
+  return { api, rtmp, hlsBase };
+}

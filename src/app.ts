@@ -1,0 +1,168 @@
+// The composition root: builds every part of a livecue node from a Config, in dependency order,
+// and closes them in reverse. Tests start livecue through this too.
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import { promisify } from 'node:util';
+import { and, eq, isNull } from 'drizzle-orm';
+import { Redis } from 'ioredis';
+import { resolveAdminToken } from './api/admin-auth.ts';
+import { createHttpApp } from './api/http-app.ts';
+import { publicUrls, type PublicUrls } from './api/urls.ts';
+import type { Config } from './config/schema.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import { liveSessions, streams as streamsTable } from './db/schema.ts';
+import { RtmpServer } from './ingest/rtmp-server.ts';
+import { SessionRegistry } from './live/session-registry.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { EmbeddedRedis } from './redis/embedded-redis.ts';
+import { createObjectStore } from './storage/create-store.ts';
+import type { ObjectStore } from './storage/object-store.ts';
+import { S3ObjectStore } from './storage/s3-store.ts';
+import { StreamStore } from './streams/stream-store.ts';
+
+const run = promisify(execFile);
+
+export interface Livecue {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  database: Database;
+  redis: Redis;
+  store: ObjectStore;
+  streams: StreamStore;
+  registry: SessionRegistry;
+  adminToken: string;
+  httpPort: number;
+  rtmpPort: number;
+  urls: PublicUrls;
+  close(): Promise<void>;
+}
+
+/** A missing ffmpeg is a start-up error that names what to install, not a failure at the first publish. */
+async function checkBinary(binary: string, what: string): Promise<void> {
+  try {
+    await run(binary, ['-version'], { timeout: 10_000 });
+  } catch {
+    throw new Error(`${what} not found ("${binary}"): install it with "apt-get install ffmpeg" or set ${what === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH'}`);
+  }
+}
+
+export async function startLivecue(config: Config, options: { logger?: Logger } = {}): Promise<Livecue> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const nodeId = config.NODE_ID ?? hostname();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: Error) => logger.error({ err: error }, 'error while closing'));
+    }
+  };
+
+  try {
+    await checkBinary(config.FFMPEG_PATH, 'ffmpeg');
+    const metrics = createMetrics();
+    const { token: adminToken, generated, file: tokenFile } = resolveAdminToken(config.LIVECUE_ADMIN_TOKEN, config.LIVECUE_DATA_DIR);
+    if (generated) {
+      // Shown once, on the console, never through the logger.
+      process.stdout.write(`\nlivecue admin token (saved in ${tokenFile}):\n\n  ${adminToken}\n\n`);
+    }
+
+    const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.LIVECUE_DATA_DIR });
+    cleanups.push(() => database.close());
+    logger.info({ database: database.kind }, 'database ready');
+    // Sessions this node left open when it last stopped cannot be live any more.
+    const orphans = await database.db
+      .update(liveSessions)
+      .set({ endedAt: new Date(), endReason: 'node_restarted' })
+      .where(and(eq(liveSessions.nodeId, nodeId), isNull(liveSessions.endedAt)))
+      .returning({ streamId: liveSessions.streamId });
+    for (const { streamId } of orphans) {
+      await database.db.update(streamsTable).set({ status: 'ended', updatedAt: new Date() }).where(eq(streamsTable.id, streamId));
+    }
+
+    let redisUrl = config.REDIS_URL;
+    if (!redisUrl) {
+      const embedded = await EmbeddedRedis.start({ binary: config.REDIS_SERVER_PATH, logger });
+      cleanups.push(() => embedded.close());
+      redisUrl = embedded.url;
+    }
+    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, keyPrefix: `${config.REDIS_KEY_PREFIX}:` });
+    redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
+    await redis.connect();
+    cleanups.push(() => redis.quit());
+
+    const store = createObjectStore(config);
+    if (store instanceof S3ObjectStore) await store.ensureBucket();
+    cleanups.push(() => store.close());
+
+    const streams = new StreamStore(database.db);
+    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId });
+    cleanups.push(() => registry.close());
+
+    const rtmp = await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger });
+    cleanups.push(() => rtmp.close());
+
+    let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmp.port });
+    const app = createHttpApp({
+      adminToken,
+      streams,
+      registry,
+      store,
+      metrics,
+      logger,
+      urls: () => urls,
+      health: async () => {
+        const checks: Record<string, string> = {};
+        try {
+          await redis.ping();
+          checks.redis = 'ok';
+        } catch {
+          checks.redis = 'unreachable';
+        }
+        checks.liveSessions = String(registry.size);
+        return { ok: checks.redis === 'ok', checks };
+      },
+    });
+    const server: Server = createServer(app);
+    server.requestTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new Error(`HTTP port ${config.PORT} is already in use: set PORT`) : error),
+      );
+      server.listen(config.PORT, config.HOST, resolve);
+    });
+    const address = server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : config.PORT;
+    urls = publicUrls(config, { http: httpPort, rtmp: rtmp.port });
+    // Closed first (cleanups run in reverse), so no new work arrives while sessions flush.
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    logger.info({ http: urls.api, rtmp: urls.rtmp, nodeId }, 'livecue is up');
+
+    let closing: Promise<void> | undefined;
+    return {
+      config,
+      logger,
+      metrics,
+      database,
+      redis,
+      store,
+      streams,
+      registry,
+      adminToken,
+      httpPort,
+      rtmpPort: rtmp.port,
+      urls,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,73 @@
+// The one description of livecue's configuration: every option, its default and its meaning.
+import { z } from 'zod';
+
+export const DEFAULT_HTTP_PORT = 8080;
+export const DEFAULT_RTMP_PORT = 1935;
+export const DEFAULT_SEGMENT_SECONDS = 2;
+export const DEFAULT_RECONNECT_WINDOW_SECONDS = 30;
+export const DEFAULT_LIVE_WINDOW_SEGMENTS = 6;
+export const DEFAULT_X264_PRESET = 'ultrafast';
+/** Heights of the ladder, top first; rungs above the source height are never produced. */
+export const DEFAULT_LADDER = '1080,720,480,360';
+
+const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((value) => value === true || value === 'true' || value === '1' || value === 'yes');
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    PORT: port.default(DEFAULT_HTTP_PORT).describe('HTTP port of the API and the HLS origin (0: any free port).'),
+    HOST: z.string().default('0.0.0.0').describe('Address the HTTP server listens on.'),
+    RTMP_PORT: port.default(DEFAULT_RTMP_PORT).describe('RTMP ingest port (0: any free port).'),
+    RTMP_HOST: z.string().default('0.0.0.0').describe('Address the RTMP server listens on.'),
+    LIVECUE_DATA_DIR: z.string().default('./data').describe('Embedded database, admin token, transcoder work files and (without S3) the media.'),
+    DATABASE_URL: optionalString.describe('postgres:// URL; unset: embedded PGlite in the data dir.'),
+    REDIS_URL: optionalString.describe('redis:// URL; unset: livecue starts a redis-server child on a free loopback port.'),
+    REDIS_KEY_PREFIX: z.string().default('livecue').describe('Prefix of every Redis key livecue writes.'),
+    S3_ENDPOINT: optionalString.describe('S3-compatible endpoint URL (unset: AWS).'),
+    S3_BUCKET: optionalString.describe('Bucket for segments and playlists; unset: files under the data dir.'),
+    S3_REGION: z.string().default('us-east-1'),
+    S3_ACCESS_KEY_ID: optionalString,
+    S3_SECRET_ACCESS_KEY: optionalString,
+    S3_FORCE_PATH_STYLE: boolish.default(false).describe('Path-style bucket addressing (MinIO, Garage, s3rver).'),
+    PUBLIC_URL: optionalString.describe('Base URL viewers and encoders reach livecue at; default http://localhost:PORT.'),
+    RTMP_PUBLIC_URL: optionalString.describe('Base RTMP URL given to encoders; default rtmp://<PUBLIC_URL host>:RTMP_PORT/live.'),
+    CDN_BASE_URL: optionalString.describe('Base URL of a CDN pulling /hls from livecue; playback URLs point at it.'),
+    LIVECUE_ADMIN_TOKEN: optionalString.describe('Admin API token; unset: generated once and kept in the data dir.'),
+    NODE_ID: optionalString.describe('Name of this livecue node (default: hostname-pid).'),
+    LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    FFMPEG_PATH: z.string().default('ffmpeg'),
+    FFPROBE_PATH: z.string().default('ffprobe'),
+    REDIS_SERVER_PATH: z.string().default('redis-server'),
+    SEGMENT_SECONDS: z.coerce.number().min(1).max(10).default(DEFAULT_SEGMENT_SECONDS).describe('HLS segment duration (1 to 10 s).'),
+    LIVE_WINDOW_SEGMENTS: z.coerce.number().int().min(3).max(100).default(DEFAULT_LIVE_WINDOW_SEGMENTS).describe('Segments in the live (sliding window) media playlist.'),
+    LADDER: z
+      .string()
+      .regex(/^\d{3,4}(,\d{3,4})*$/, 'a comma-separated list of heights, e.g. 1080,720,480,360')
+      .default(DEFAULT_LADDER)
+      .describe('Rendition heights, top first; never above the source.'),
+    X264_PRESET: z
+      .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'])
+      .default(DEFAULT_X264_PRESET)
+      .describe('x264 preset of the ladder; ultrafast holds real time for two 1080p shows on 2 cores.'),
+    PASSTHROUGH: boolish
+      .default(false)
+      .describe('Send the source as the top rung without re-encoding when it is H.264 within the top size (align its keyframes to SEGMENT_SECONDS).'),
+    RECONNECT_WINDOW_SECONDS: z.coerce.number().min(0).max(3600).default(DEFAULT_RECONNECT_WINDOW_SECONDS).describe('An encoder that comes back within this window continues the same live session.'),
+    UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(2048).describe('Most segment bytes held locally while object storage is unreachable.'),
+    MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = Readonly<z.output<typeof configSchema>>;
+
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof ConfigInput)[];

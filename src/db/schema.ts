@@ -1,0 +1,93 @@
+// Database schema (drizzle). Migrations in drizzle/ are generated from this file with `npm run db:generate`.
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, pgTable, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+export const streams = pgTable('streams', {
+  id: text('id').primaryKey(),
+  title: text('title').notNull(),
+  playbackId: text('playback_id').notNull().unique(),
+  /** idle | live | ended */
+  status: text('status').notNull().default('idle'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Stream keys are stored as SHA-256 hashes; a rotated key keeps its row with revoked_at set. */
+export const streamKeys = pgTable(
+  'stream_keys',
+  {
+    id: text('id').primaryKey(),
+    streamId: text('stream_id')
+      .notNull()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    keyHash: text('key_hash').notNull().unique(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (table) => [index('stream_keys_stream_idx').on(table.streamId)],
+);
+
+export const liveSessions = pgTable(
+  'live_sessions',
+  {
+    id: text('id').primaryKey(),
+    streamId: text('stream_id')
+      .notNull()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    /** rtmp | whip */
+    ingestProtocol: text('ingest_protocol').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    reconnects: integer('reconnects').notNull().default(0),
+    endReason: text('end_reason'),
+    sourceWidth: integer('source_width'),
+    sourceHeight: integer('source_height'),
+    sourceVideoCodec: text('source_video_codec'),
+  },
+  (table) => [
+    // At most one open session per stream, across every node: a second encoder cannot start one.
+    uniqueIndex('live_sessions_one_open_per_stream').on(table.streamId).where(sql`ended_at is null`),
+    index('live_sessions_stream_idx').on(table.streamId),
+  ],
+);
+
+export const renditions = pgTable(
+  'renditions',
+  {
+    id: text('id').primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => liveSessions.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    videoBitrate: integer('video_bitrate').notNull(),
+    audioBitrate: integer('audio_bitrate').notNull(),
+    frameRate: real('frame_rate').notNull(),
+    codecs: text('codecs'),
+    passthrough: integer('passthrough').notNull().default(0),
+  },
+  (table) => [uniqueIndex('renditions_session_name').on(table.sessionId, table.name)],
+);
+
+/** Every uploaded segment of a show, in order: the replay is built from these rows. */
+export const segments = pgTable(
+  'segments',
+  {
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => liveSessions.id, { onDelete: 'cascade' }),
+    rendition: text('rendition').notNull(),
+    sequence: integer('sequence').notNull(),
+    /** Transcoder run (0 at start, +1 after each reconnect or FFmpeg restart). */
+    run: integer('run').notNull(),
+    discontinuity: integer('discontinuity').notNull().default(0),
+    mediaStartMs: bigint('media_start_ms', { mode: 'number' }).notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    programDateTime: timestamp('program_date_time', { withTimezone: true, precision: 3 }).notNull(),
+    objectKey: text('object_key').notNull(),
+    bytes: integer('bytes').notNull(),
+  },
+  (table) => [uniqueIndex('segments_pk').on(table.sessionId, table.rendition, table.sequence)],
+);

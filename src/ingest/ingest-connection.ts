@@ -1,0 +1,19 @@
+// What every ingest (RTMP now, WHIP later) hands to a live session: a stream of packets and an end.
+import type { SourceInfo } from '../transcode/ladder.ts';
+import type { TypedEmitter } from '../typed-emitter.ts';
+import type { IngestPacket } from './ingest-packet.ts';
+
+export type IngestConnectionEvents = {
+  packet: [IngestPacket];
+  /** The encoder is gone (disconnected, timed out, or dropped by livecue). */
+  closed: [];
+};
+
+export interface IngestConnection extends TypedEmitter<IngestConnectionEvents> {
+  readonly protocol: 'rtmp' | 'whip';
+  readonly remoteAddress: string;
+  /** What the encoder announced about its video (metadata), used when the bitstream says less. */
+  readonly sourceHint: Partial<SourceInfo>;
+  readonly bytesReceived: number;
+  disconnect(reason: string): void;
+}

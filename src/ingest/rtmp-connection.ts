@@ -1,0 +1,172 @@
+// One RTMP connection, spoken with node-media-server's RTMP protocol engine. The connection holds
+// every packet back while livecue decides on the publish, so a refused publish forwards nothing.
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import type { Logger } from '../log.ts';
+import type { SourceInfo } from '../transcode/ladder.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
+import type { IngestConnection, IngestConnectionEvents } from './ingest-connection.ts';
+import type { IngestPacket, IngestPacketKind } from './ingest-packet.ts';
+
+const require = createRequire(import.meta.url);
+
+interface NmsAvPacket {
+  codec_id: number;
+  codec_type: number;
+  flags: number;
+  dts: number;
+  pts: number;
+  size: number;
+  data: Buffer;
+}
+
+interface NmsRtmp {
+  streamApp: string;
+  streamName: string;
+  onConnectCallback: (req: unknown) => void;
+  onPlayCallback: () => void;
+  onPushCallback: () => void;
+  onOutputCallback: (buffer: Buffer) => void;
+  onPacketCallback: (packet: NmsAvPacket) => void;
+  parserData(data: Buffer): string | null;
+}
+
+const Rtmp = require('node-media-server/src/protocol/rtmp.js') as new () => NmsRtmp;
+const Flv = require('node-media-server/src/protocol/flv.js') as { createMessage(packet: NmsAvPacket): Buffer };
+const { decodeAmf0Data } = require('node-media-server/src/protocol/amf.js') as {
+  decodeAmf0Data(data: Buffer): { cmd?: string; dataObj?: Record<string, unknown> | null };
+};
+
+/** nms packet flags: 0 audio header, 1 audio, 2 video header, 3 keyframe, 4 inter frame, 5 metadata. */
+const KIND_BY_FLAG: Record<number, IngestPacketKind> = {
+  0: 'audio-header',
+  1: 'audio',
+  2: 'video-header',
+  3: 'video-key',
+  4: 'video',
+  5: 'metadata',
+};
+
+/** The only RTMP application livecue accepts: rtmp://host/live/<streamKey>. */
+export const RTMP_APP = 'live';
+/** Packets held while a publish is being decided (a DB lookup; normally a few milliseconds). */
+const MAX_HELD_PACKETS = 2000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const IDLE_TIMEOUT_MS = 15_000;
+
+export type PublishRequest = { app: string; streamKey: string; connection: RtmpConnection };
+
+export class RtmpConnection extends TypedEmitter<IngestConnectionEvents> implements IngestConnection {
+  readonly protocol = 'rtmp' as const;
+  readonly remoteAddress: string;
+  readonly sourceHint: Partial<SourceInfo> = {};
+  #rtmp: NmsRtmp;
+  #state: 'handshake' | 'deciding' | 'accepted' | 'closed' = 'handshake';
+  #held: IngestPacket[] = [];
+  #bytes = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly logger: Logger,
+    private readonly onPublish: (request: PublishRequest) => void,
+  ) {
+    super((error, event) => logger.error({ err: error, event }, 'rtmp listener threw'));
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.#rtmp = new Rtmp();
+    this.#rtmp.onConnectCallback = () => {};
+    this.#rtmp.onOutputCallback = (buffer) => {
+      if (!socket.destroyed) socket.write(buffer);
+    };
+    this.#rtmp.onPlayCallback = () => this.disconnect('playback over RTMP is not offered; use HLS or WHEP');
+    this.#rtmp.onPushCallback = () => this.#publishRequested();
+    this.#rtmp.onPacketCallback = (packet) => this.#packet(packet);
+    socket.setNoDelay(true);
+    // A silent peer (half-open, or garbage that never completes a handshake) is dropped.
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => this.disconnect('timed out'));
+    socket.on('data', (data: Buffer) => this.#data(data));
+    socket.on('error', (error) => logger.debug({ err: error }, 'rtmp socket error'));
+    socket.on('close', () => this.#closed());
+  }
+
+  get bytesReceived(): number {
+    return this.#bytes;
+  }
+
+  /** Called once the publish is accepted: replays what was held, then streams live. */
+  accept(): void {
+    // The encoder left while its publish was being decided: the session sees it leave at once.
+    if (this.#state === 'closed') return this.emit('closed');
+    if (this.#state !== 'deciding') return;
+    this.#state = 'accepted';
+    this.socket.setTimeout(IDLE_TIMEOUT_MS);
+    const held = this.#held;
+    this.#held = [];
+    for (const packet of held) this.emit('packet', packet);
+  }
+
+  /** Refuses the publish: what was held is discarded, the encoder is disconnected. */
+  refuse(reason: string): void {
+    this.#held = [];
+    this.disconnect(reason);
+  }
+
+  disconnect(reason: string): void {
+    if (this.#state === 'closed') return;
+    this.logger.info({ reason }, 'closing rtmp connection');
+    this.#held = [];
+    this.socket.destroy();
+  }
+
+  #data(data: Buffer): void {
+    this.#bytes += data.length;
+    let error: string | null;
+    try {
+      error = this.#rtmp.parserData(data);
+    } catch (thrown) {
+      error = (thrown as Error).message;
+    }
+    if (error) {
+      this.logger.warn({ error }, 'rtmp protocol error');
+      this.disconnect('protocol error');
+    }
+  }
+
+  #publishRequested(): void {
+    if (this.#state !== 'handshake') return this.disconnect('second publish on one connection');
+    this.#state = 'deciding';
+    this.onPublish({ app: this.#rtmp.streamApp, streamKey: this.#rtmp.streamName, connection: this });
+  }
+
+  #packet(packet: NmsAvPacket): void {
+    const kind = KIND_BY_FLAG[packet.flags];
+    if (!kind || this.#state === 'closed' || this.#state === 'handshake') return;
+    if (kind === 'metadata') this.#readMetadata(packet);
+    const ingestPacket: IngestPacket = { kind, tag: Flv.createMessage(packet), dts: packet.dts, codecId: packet.codec_id };
+    if (this.#state === 'deciding') {
+      if (this.#held.length < MAX_HELD_PACKETS) this.#held.push(ingestPacket);
+      return;
+    }
+    this.emit('packet', ingestPacket);
+  }
+
+  #readMetadata(packet: NmsAvPacket): void {
+    try {
+      const metadata = decodeAmf0Data(packet.data).dataObj;
+      if (!metadata) return;
+      const number = (key: string) => (typeof metadata[key] === 'number' ? (metadata[key] as number) : undefined);
+      this.sourceHint.width = number('width');
+      this.sourceHint.height = number('height');
+      this.sourceHint.frameRate = number('framerate') ?? number('fps');
+    } catch {
+      // Metadata is advisory; the bitstream is authoritative.
+    }
+  }
+
+  #closed(): void {
+    if (this.#state === 'closed') return;
+    const wasAccepted = this.#state === 'accepted';
+    this.#state = 'closed';
+    this.#held = [];
+    if (wasAccepted) this.emit('closed');
+  }
+}

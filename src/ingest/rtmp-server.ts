@@ -1,0 +1,74 @@
+// The RTMP ingest listener: accepts encoders, checks app and stream key through the session
+// registry, and refuses bad publishes before any media moves.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { SessionRegistry } from '../live/session-registry.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { RTMP_APP, RtmpConnection, type PublishRequest } from './rtmp-connection.ts';
+
+export class RtmpServer {
+  #server: Server;
+  #sockets = new Set<Socket>();
+  #closing?: Promise<void>;
+
+  private constructor(
+    private readonly registry: SessionRegistry,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    this.#server = createServer((socket) => this.#connection(socket));
+    this.#server.on('error', (error) => logger.error({ err: error }, 'rtmp server error'));
+  }
+
+  static async listen(options: { port: number; host: string; registry: SessionRegistry; metrics: Metrics; logger: Logger }): Promise<RtmpServer> {
+    const server = new RtmpServer(options.registry, options.metrics, options.logger.child({ component: 'rtmp' }));
+    await new Promise<void>((resolve, reject) => {
+      server.#server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(error.code === 'EADDRINUSE' ? new Error(`RTMP port ${options.port} is already in use: set RTMP_PORT`) : error),
+      );
+      server.#server.listen(options.port, options.host, resolve);
+    });
+    return server;
+  }
+
+  get port(): number {
+    const address = this.#server.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
+  #connection(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    const logger = this.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
+    new RtmpConnection(socket, logger, (request) => void this.#decide(request, logger));
+  }
+
+  async #decide({ app, streamKey, connection }: PublishRequest, logger: Logger): Promise<void> {
+    const refuse = (reason: string, message: string) => {
+      this.metrics.rejectedPublishes.inc({ protocol: 'rtmp', reason });
+      logger.warn({ reason }, message);
+      connection.refuse(reason);
+    };
+    if (app !== RTMP_APP) return refuse('bad_app', `publish refused: unknown application (use rtmp://host/${RTMP_APP})`);
+    try {
+      const outcome = await this.registry.publish(streamKey, connection);
+      if (!outcome.accepted) {
+        return refuse(outcome.reason, outcome.reason === 'unknown_key' ? 'publish refused: unknown or revoked stream key' : `publish refused: ${outcome.reason}`);
+      }
+      this.metrics.publishes.inc({ protocol: 'rtmp' });
+      outcome.session.logger.info({ resumed: outcome.resumed, remote: connection.remoteAddress }, 'rtmp publish accepted');
+      connection.accept();
+    } catch (error) {
+      logger.error({ err: error }, 'publish decision failed');
+      refuse('internal', 'publish refused: internal error');
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      for (const socket of this.#sockets) socket.destroy();
+    });
+    return this.#closing;
+  }
+}

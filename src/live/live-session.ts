@@ -1,0 +1,251 @@
+// One live show: opened by an accepted publish, it owns the media timeline, the transcoder, the HLS
+// packager and the upload queue; it survives encoder drops for the reconnect window, then ends.
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { eq, sql } from 'drizzle-orm';
+import type { Config } from '../config/schema.ts';
+import type { Db } from '../db/database.ts';
+import { liveSessions, renditions as renditionsTable, segments as segmentsTable } from '../db/schema.ts';
+import type { IngestConnection } from '../ingest/ingest-connection.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { UploadQueue } from '../storage/upload-queue.ts';
+import { randomBase62 } from '../streams/stream-keys.ts';
+import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
+import { HlsPackager, type StoredSegment } from '../transcode/hls-packager.ts';
+import { Transcoder, type RunInfo } from '../transcode/transcoder.ts';
+import { TypedEmitter } from '../typed-emitter.ts';
+import { MediaTimeline } from './media-timeline.ts';
+
+export interface LiveSessionDeps {
+  config: Config;
+  db: Db;
+  streams: StreamStore;
+  store: ObjectStore;
+  metrics: Metrics;
+  logger: Logger;
+  nodeId: string;
+}
+
+export type LiveSessionEvents = {
+  /** The first master playlist is in storage: HLS viewers can start. */
+  playable: [];
+  closed: [{ reason: string }];
+};
+
+const FINAL_UPLOAD_TIMEOUT_MS = 60_000;
+
+export class LiveSession extends TypedEmitter<LiveSessionEvents> {
+  readonly timeline = new MediaTimeline();
+  readonly transcoder: Transcoder;
+  #ingest?: IngestConnection;
+  #detachIngest?: () => void;
+  #reconnectTimer?: NodeJS.Timeout;
+  #reconnects = 0;
+  #closing?: Promise<void>;
+  #packager: HlsPackager;
+  #uploads: UploadQueue;
+  #workDir: string;
+  #bitrateTimer: NodeJS.Timeout;
+  #lastBytes = 0;
+  #pendingWrites = new Set<Promise<unknown>>();
+  readonly logger: Logger;
+
+  private constructor(
+    readonly id: string,
+    readonly stream: StreamRow,
+    readonly protocol: IngestConnection['protocol'],
+    private readonly deps: LiveSessionDeps,
+    ingest: IngestConnection,
+  ) {
+    const logger = deps.logger.child({ streamId: stream.id, sessionId: id });
+    super((error, event) => logger.error({ err: error, event }, 'live session listener threw'));
+    this.logger = logger;
+    const { config, metrics } = deps;
+    this.#workDir = path.join(config.LIVECUE_DATA_DIR, 'work', id);
+    mkdirSync(this.#workDir, { recursive: true });
+    this.#uploads = new UploadQueue({
+      store: deps.store,
+      maxSpoolBytes: config.UPLOAD_SPOOL_MAX_MB * 1024 * 1024,
+      logger,
+      onFailure: () => metrics.uploadFailures.inc(),
+    });
+    this.transcoder = new Transcoder({ config, workDir: this.#workDir, logger, sourceHint: ingest.sourceHint });
+    this.#packager = new HlsPackager({
+      prefix: `hls/${stream.playbackId}`,
+      sessionTag: id.slice(-8),
+      segmentSeconds: config.SEGMENT_SECONDS,
+      windowSegments: config.LIVE_WINDOW_SEGMENTS,
+      uploads: this.#uploads,
+      timeline: this.timeline,
+      logger,
+      metrics,
+      onSegmentStored: (segment) => this.#track(this.#recordSegment(segment)),
+      onPlayable: () => this.emit('playable'),
+    });
+    this.transcoder.on('runStarted', (info) => {
+      this.#packager.runStarted(info);
+      if (info.run === 0) this.#track(this.#recordRenditions(info));
+    });
+    this.transcoder.on('segment', (segment) => this.#packager.segmentFinished(segment));
+    this.transcoder.on('progress', ({ speed }) => metrics.transcoderSpeed.set({ stream_id: stream.id }, speed));
+    this.transcoder.on('died', () => metrics.transcoderRestarts.inc());
+    this.transcoder.on('gaveUp', () => void this.end('transcoder_failed'));
+    this.#bitrateTimer = setInterval(() => this.#sampleBitrate(), 2000);
+    this.#bitrateTimer.unref();
+    metrics.activeSessions.inc();
+    this.#attach(ingest);
+  }
+
+  /**
+   * Opens a session for an authenticated publish. The database's one-open-session-per-stream index
+   * makes this the point where a second encoder (on any node) is refused: undefined means "already live".
+   */
+  static async open(stream: StreamRow, ingest: IngestConnection, deps: LiveSessionDeps): Promise<LiveSession | undefined> {
+    const id = `ses_${randomBase62(16)}`;
+    const inserted = await deps.db
+      .insert(liveSessions)
+      .values({ id, streamId: stream.id, nodeId: deps.nodeId, ingestProtocol: ingest.protocol })
+      .onConflictDoNothing()
+      .returning({ id: liveSessions.id });
+    if (inserted.length === 0) return undefined;
+    await deps.streams.setStatus(stream.id, 'live');
+    return new LiveSession(id, stream, ingest.protocol, deps, ingest);
+  }
+
+  get connected(): boolean {
+    return this.#ingest !== undefined;
+  }
+
+  get reconnects(): number {
+    return this.#reconnects;
+  }
+
+  get playable(): boolean {
+    return this.#packager.masterWritten;
+  }
+
+  /** An encoder came back within the reconnect window: the same session continues. */
+  resume(ingest: IngestConnection): boolean {
+    if (this.#ingest || this.#closing) return false;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnects++;
+    this.#track(
+      this.deps.db
+        .update(liveSessions)
+        .set({ reconnects: sql`${liveSessions.reconnects} + 1` })
+        .where(eq(liveSessions.id, this.id)),
+    );
+    this.logger.info({ reconnects: this.#reconnects }, 'encoder reconnected');
+    this.#attach(ingest);
+    return true;
+  }
+
+  /** Ends the show now: drops the encoder, flushes the last segments, marks the stream ended. */
+  end(reason: string): Promise<void> {
+    this.#closing ??= this.#close(reason);
+    return this.#closing;
+  }
+
+  #attach(ingest: IngestConnection): void {
+    this.#ingest = ingest;
+    this.#lastBytes = ingest.bytesReceived;
+    const onPacket = this.transcoder.write.bind(this.transcoder);
+    const onClosed = () => this.#ingestLost();
+    ingest.on('packet', onPacket);
+    ingest.once('closed', onClosed);
+    this.#detachIngest = () => {
+      ingest.off('packet', onPacket);
+      ingest.off('closed', onClosed);
+    };
+  }
+
+  #ingestLost(): void {
+    this.#detachIngest?.();
+    this.#ingest = undefined;
+    this.deps.metrics.ingestBitrate.remove({ stream_id: this.stream.id, protocol: this.protocol });
+    void this.transcoder.endInput();
+    const windowMs = this.deps.config.RECONNECT_WINDOW_SECONDS * 1000;
+    this.logger.info({ windowSeconds: this.deps.config.RECONNECT_WINDOW_SECONDS }, 'encoder disconnected; waiting for it to reconnect');
+    this.#reconnectTimer = setTimeout(() => void this.end('encoder_left'), windowMs);
+  }
+
+  #sampleBitrate(): void {
+    const ingest = this.#ingest;
+    if (!ingest) return;
+    const bytes = ingest.bytesReceived;
+    this.deps.metrics.ingestBitrate.set({ stream_id: this.stream.id, protocol: this.protocol }, ((bytes - this.#lastBytes) * 8) / 2);
+    this.#lastBytes = bytes;
+  }
+
+  async #close(reason: string): Promise<void> {
+    const { db, metrics, streams } = this.deps;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#bitrateTimer);
+    const ingest = this.#ingest;
+    this.#detachIngest?.();
+    this.#ingest = undefined;
+    ingest?.disconnect('session ended');
+    await this.transcoder.close();
+    const complete = await this.#packager.finish(FINAL_UPLOAD_TIMEOUT_MS);
+    if (!complete) this.logger.error('object storage did not take the last segments in time');
+    await this.#uploads.close();
+    await Promise.allSettled(this.#pendingWrites);
+    try {
+      await db.update(liveSessions).set({ endedAt: new Date(), endReason: reason }).where(eq(liveSessions.id, this.id));
+      await streams.setStatus(this.stream.id, 'ended');
+    } catch (error) {
+      this.logger.error({ err: error }, 'cannot record the end of the session');
+    }
+    metrics.activeSessions.dec();
+    metrics.ingestBitrate.remove({ stream_id: this.stream.id, protocol: this.protocol });
+    metrics.transcoderSpeed.remove({ stream_id: this.stream.id });
+    await rm(this.#workDir, { recursive: true, force: true }).catch(() => {});
+    this.logger.info({ reason, reconnects: this.#reconnects, mediaSeconds: this.timeline.duration }, 'live session ended');
+    this.emit('closed', { reason });
+  }
+
+  #track(write: PromiseLike<unknown>): void {
+    const promise = Promise.resolve(write).catch((error: Error) => this.logger.error({ err: error }, 'database write failed'));
+    this.#pendingWrites.add(promise);
+    void promise.finally(() => this.#pendingWrites.delete(promise));
+  }
+
+  async #recordRenditions(info: RunInfo): Promise<void> {
+    const { source } = info;
+    await this.deps.db
+      .update(liveSessions)
+      .set({ sourceWidth: source.width, sourceHeight: source.height, sourceVideoCodec: source.videoCodec })
+      .where(eq(liveSessions.id, this.id));
+    await this.deps.db.insert(renditionsTable).values(
+      info.renditions.map((rendition) => ({
+        id: `ren_${randomBase62(16)}`,
+        sessionId: this.id,
+        name: rendition.name,
+        width: rendition.width,
+        height: rendition.height,
+        videoBitrate: rendition.videoBitrate,
+        audioBitrate: info.hasAudio ? rendition.audioBitrate : 0,
+        frameRate: rendition.frameRate,
+        passthrough: rendition.passthrough ? 1 : 0,
+      })),
+    );
+  }
+
+  async #recordSegment(segment: StoredSegment): Promise<void> {
+    await this.deps.db.insert(segmentsTable).values({
+      sessionId: this.id,
+      rendition: segment.rendition,
+      sequence: segment.sequence,
+      run: segment.run,
+      discontinuity: segment.discontinuity ? 1 : 0,
+      mediaStartMs: Math.round(segment.mediaStart * 1000),
+      durationMs: Math.round(segment.duration * 1000),
+      programDateTime: segment.programDateTime,
+      objectKey: segment.objectKey,
+      bytes: segment.bytes,
+    });
+  }
+}

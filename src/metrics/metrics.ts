@@ -1,0 +1,70 @@
+// Prometheus metrics of one livecue process, on a registry of its own (no global default registry).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'livecue_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    activeSessions: new Gauge({
+      name: 'livecue_active_sessions',
+      help: 'Live sessions open on this node (including those inside their reconnect window).',
+      registers,
+    }),
+    ingestBitrate: new Gauge({
+      name: 'livecue_ingest_bitrate_bits_per_second',
+      help: 'Incoming bitrate of each live ingest, averaged over the last seconds.',
+      labelNames: ['stream_id', 'protocol'],
+      registers,
+    }),
+    publishes: new Counter({
+      name: 'livecue_publishes_total',
+      help: 'Accepted publishes (a reconnect counts again).',
+      labelNames: ['protocol'],
+      registers,
+    }),
+    rejectedPublishes: new Counter({
+      name: 'livecue_rejected_publishes_total',
+      help: 'Publishes refused before any media was forwarded, by reason.',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    }),
+    transcoderSpeed: new Gauge({
+      name: 'livecue_transcoder_speed_ratio',
+      help: 'FFmpeg speed as a multiple of real time (below 1: falling behind).',
+      labelNames: ['stream_id'],
+      registers,
+    }),
+    transcoderRestarts: new Counter({
+      name: 'livecue_transcoder_restarts_total',
+      help: 'FFmpeg processes that died and were restarted.',
+      registers,
+    }),
+    segmentsUploaded: new Counter({
+      name: 'livecue_segments_uploaded_total',
+      help: 'HLS segments written to object storage.',
+      labelNames: ['rendition'],
+      registers,
+    }),
+    uploadSeconds: new Histogram({
+      name: 'livecue_upload_duration_seconds',
+      help: 'Time to write one object (segment or playlist) to object storage, retries included.',
+      labelNames: ['kind'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    uploadFailures: new Counter({
+      name: 'livecue_upload_failures_total',
+      help: 'Failed object writes (each is retried until it succeeds or the spool is full).',
+      registers,
+    }),
+    uploadSpoolBytes: new Gauge({
+      name: 'livecue_upload_spool_bytes',
+      help: 'Bytes waiting locally for object storage.',
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,18 @@
+// Picks the object store from configuration: S3 when a bucket is set, else files under the data dir.
+import path from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { FsObjectStore } from './fs-store.ts';
+import type { ObjectStore } from './object-store.ts';
+import { S3ObjectStore } from './s3-store.ts';
+
+export function createObjectStore(config: Config): ObjectStore {
+  if (config.S3_BUCKET === undefined) return new FsObjectStore(path.join(config.LIVECUE_DATA_DIR, 'media'));
+  return new S3ObjectStore({
+    bucket: config.S3_BUCKET,
+    region: config.S3_REGION,
+    endpoint: config.S3_ENDPOINT,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  });
+}

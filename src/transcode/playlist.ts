@@ -1,0 +1,107 @@
+// HLS playlist text: parsing FFmpeg's media playlists and rendering livecue's own master and media playlists.
+
+export interface ParsedSegment {
+  uri: string;
+  duration: number;
+}
+
+/** Segments FFmpeg has finished, in order (FFmpeg lists a segment only once it is complete). */
+export function parseMediaPlaylist(text: string): { segments: ParsedSegment[]; ended: boolean } {
+  const segments: ParsedSegment[] = [];
+  let pendingDuration: number | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#EXTINF:')) {
+      pendingDuration = Number.parseFloat(line.slice('#EXTINF:'.length));
+    } else if (line && !line.startsWith('#') && pendingDuration !== undefined) {
+      segments.push({ uri: line, duration: pendingDuration });
+      pendingDuration = undefined;
+    }
+  }
+  return { segments, ended: text.includes('#EXT-X-ENDLIST') };
+}
+
+export interface MediaSegment {
+  /** Media sequence number, unique within the session. */
+  sequence: number;
+  /** Path relative to the media playlist. */
+  uri: string;
+  /** Seconds. */
+  duration: number;
+  programDateTime: Date;
+  /** First segment after a reconnect or a transcoder restart. */
+  discontinuity: boolean;
+}
+
+export interface MediaPlaylistInput {
+  targetDuration: number;
+  /** The segments to list (the live window, or all of them). */
+  segments: MediaSegment[];
+  /** Discontinuities that happened before the first listed segment. */
+  discontinuitySequence: number;
+  ended: boolean;
+  playlistType?: 'EVENT' | 'VOD';
+}
+
+export function renderMediaPlaylist(input: MediaPlaylistInput): string {
+  const first = input.segments[0];
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:6',
+    `#EXT-X-TARGETDURATION:${input.targetDuration}`,
+    `#EXT-X-MEDIA-SEQUENCE:${first?.sequence ?? 0}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${input.discontinuitySequence}`,
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+  ];
+  if (input.playlistType) lines.push(`#EXT-X-PLAYLIST-TYPE:${input.playlistType}`);
+  input.segments.forEach((segment, index) => {
+    // The first listed segment never carries a discontinuity tag: DISCONTINUITY-SEQUENCE accounts for it.
+    if (segment.discontinuity && index > 0) lines.push('#EXT-X-DISCONTINUITY');
+    // Every segment carries its date so cues (EXT-X-DATERANGE) map exactly onto media time.
+    lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime.toISOString()}`);
+    lines.push(`#EXTINF:${segment.duration.toFixed(3)},`, segment.uri);
+  });
+  if (input.ended) lines.push('#EXT-X-ENDLIST');
+  return `${lines.join('\n')}\n`;
+}
+
+export interface Variant {
+  uri: string;
+  bandwidth: number;
+  averageBandwidth: number;
+  width: number;
+  height: number;
+  frameRate: number;
+  codecs: string;
+}
+
+export function renderMasterPlaylist(variants: Variant[]): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  for (const variant of variants) {
+    lines.push(
+      `#EXT-X-STREAM-INF:BANDWIDTH=${variant.bandwidth},AVERAGE-BANDWIDTH=${variant.averageBandwidth},` +
+        `RESOLUTION=${variant.width}x${variant.height},CODECS="${variant.codecs}",FRAME-RATE=${variant.frameRate.toFixed(3)}`,
+      variant.uri,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** RFC 6381 codec string of an H.264 stream from its profile_idc, constraint flags and level_idc. */
+export function avc1Codec(profileIdc: number, constraintFlags: number, levelIdc: number): string {
+  const hex = (value: number) => value.toString(16).padStart(2, '0').toUpperCase();
+  return `avc1.${hex(profileIdc)}${hex(constraintFlags)}${hex(levelIdc)}`;
+}
+
+/** Finds the first H.264 SPS in an MPEG-TS segment and returns its RFC 6381 codec string. */
+export function avc1CodecOfSegment(segment: Buffer): string | undefined {
+  for (let i = 0; i + 6 < segment.length; i++) {
+    if (segment[i] === 0 && segment[i + 1] === 0 && segment[i + 2] === 1) {
+      const header = segment[i + 3]!;
+      if ((header & 0x1f) === 7 && (header & 0x80) === 0) {
+        return avc1Codec(segment[i + 4]!, segment[i + 5]!, segment[i + 6]!);
+      }
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,46 @@
+// A small typed event emitter whose emit isolates listeners: a throwing listener is reported,
+// never allowed to break the lifecycle of the object that emitted.
+
+type Listener<Args extends unknown[]> = (...args: Args) => void;
+
+export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
+  #listeners = new Map<keyof Events, Set<Listener<never[]>>>();
+  #onListenerError: (error: unknown, event: keyof Events) => void;
+
+  constructor(onListenerError?: (error: unknown, event: keyof Events) => void) {
+    this.#onListenerError =
+      onListenerError ?? ((error, event) => console.error(`listener of "${String(event)}" threw`, error));
+  }
+
+  on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as unknown as Listener<never[]>);
+    return this;
+  }
+
+  once<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
+    const wrapper = (...args: Events[K]) => {
+      this.off(event, wrapper);
+      listener(...args);
+    };
+    return this.on(event, wrapper);
+  }
+
+  off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
+    this.#listeners.get(event)?.delete(listener as unknown as Listener<never[]>);
+    return this;
+  }
+
+  protected emit<K extends keyof Events>(event: K, ...args: Events[K]): void {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        (listener as unknown as Listener<Events[K]>)(...args);
+      } catch (error) {
+        this.#onListenerError(error, event);
+      }
+    }
+  }
+}
