@@ -70,6 +70,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       store: deps.store,
       maxSpoolBytes: config.UPLOAD_SPOOL_MAX_MB * 1024 * 1024,
       logger,
+      onRetry: () => metrics.uploadFailures.inc(),
       onFailure: () => metrics.uploadFailures.inc(),
     });
     this.transcoder = new Transcoder({ config, workDir: this.#workDir, logger, sourceHint: ingest.sourceHint });

@@ -14,6 +14,8 @@ export interface UploadQueueOptions {
   onUploaded?: (key: string, bytes: number, seconds: number) => void;
   /** For an object that will never reach the store: spool full, or queue closed before it landed. */
   onFailure?: (key: string, error: Error) => void;
+  /** After each failed attempt that will be retried. */
+  onRetry?: (key: string, error: Error, attempt: number) => void;
   logger?: UploadQueueLogger;
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -36,6 +38,7 @@ export class UploadQueue {
   readonly #maxSpoolBytes: number;
   readonly #onUploaded: UploadQueueOptions['onUploaded'];
   readonly #onFailure: UploadQueueOptions['onFailure'];
+  readonly #onRetry: UploadQueueOptions['onRetry'];
   readonly #logger: UploadQueueLogger | undefined;
   readonly #minBackoffMs: number;
   readonly #maxBackoffMs: number;
@@ -53,6 +56,7 @@ export class UploadQueue {
     this.#maxSpoolBytes = options.maxSpoolBytes;
     this.#onUploaded = options.onUploaded;
     this.#onFailure = options.onFailure;
+    this.#onRetry = options.onRetry;
     this.#logger = options.logger;
     this.#minBackoffMs = options.minBackoffMs ?? 200;
     this.#maxBackoffMs = Math.max(options.maxBackoffMs ?? 5000, this.#minBackoffMs);
@@ -166,6 +170,7 @@ export class UploadQueue {
         if (this.#closed) return false;
         const delayMs = this.#backoff(attempt);
         this.#logger?.warn({ key: item.key, attempt: attempt + 1, retryInMs: delayMs, err: error }, 'upload failed, will retry');
+        this.#callback(() => this.#onRetry?.(item.key, error as Error, attempt + 1));
         await this.#sleep(delayMs);
         if (this.#closed) return false;
       }

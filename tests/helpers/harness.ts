@@ -1,0 +1,122 @@
+// Starts a real livecue node for a test: its own PostgreSQL database, Redis key prefix, data dir and
+// ports; the log lines are kept so tests can check that no secret was written.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import postgres from 'postgres';
+import { startLivecue, type Livecue } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import { createLogger } from '../../src/log.ts';
+import { randomBase62 } from '../../src/streams/stream-keys.ts';
+
+export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `livecue_test_${randomBase62(10).toLowerCase()}`;
+  const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
+      await client.unsafe(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestNode {
+  lc: Livecue;
+  dataDir: string;
+  logLines: string[];
+  baseUrl: string;
+  rtmpBase: string;
+  api(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestNode(
+  overrides: Partial<ConfigInput> = {},
+  options: { embedded?: boolean } = {},
+): Promise<TestNode> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'livecue-test-'));
+  const database = options.embedded ? undefined : await createTestDatabase();
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      const text = chunk.toString();
+      logLines.push(text);
+      if (process.env.LIVECUE_TEST_LOGS) process.stderr.write(text);
+      done();
+    },
+  });
+  const config = parseConfig({
+    PORT: 0,
+    RTMP_PORT: 0,
+    HOST: '127.0.0.1',
+    RTMP_HOST: '127.0.0.1',
+    LIVECUE_DATA_DIR: dataDir,
+    LIVECUE_ADMIN_TOKEN: `lca_${randomBase62(40)}`,
+    LOG_LEVEL: 'debug',
+    RECONNECT_WINDOW_SECONDS: 3,
+    NODE_ID: `test-${randomBase62(6)}`,
+    ...(options.embedded ? {} : { DATABASE_URL: database!.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: `lctest-${randomBase62(8)}` }),
+    ...overrides,
+  });
+  const lc = await startLivecue(config, { logger: createLogger('debug', sink) });
+  const baseUrl = `http://127.0.0.1:${lc.httpPort}`;
+  return {
+    lc,
+    dataDir,
+    logLines,
+    baseUrl,
+    rtmpBase: `rtmp://127.0.0.1:${lc.rtmpPort}/live`,
+    async api(method, urlPath, body, headers = {}) {
+      const response = await fetch(`${baseUrl}${urlPath}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${lc.adminToken}`,
+          ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // Not JSON: keep the text.
+      }
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async stop() {
+      await lc.close();
+      await database?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
