@@ -52,10 +52,13 @@ async function checkBinary(binary: string, what: string): Promise<void> {
 export async function startLivecue(config: Config, options: { logger?: Logger } = {}): Promise<Livecue> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const nodeId = config.NODE_ID ?? hostname();
-  const cleanups: (() => Promise<unknown>)[] = [];
+  // Each part registers how to close it; they close in reverse order of creation.
+  const cleanups: { name: string; close: () => Promise<unknown> }[] = [];
+  const onClose = (name: string, close: () => Promise<unknown>) => cleanups.push({ name, close });
   const closeAll = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      await cleanup().catch((error: Error) => logger.error({ err: error }, 'error while closing'));
+    for (const { name, close } of cleanups.reverse()) {
+      logger.debug({ part: name }, 'closing');
+      await close().catch((error: Error) => logger.error({ err: error, part: name }, 'error while closing'));
     }
   };
 
@@ -69,7 +72,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     }
 
     const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.LIVECUE_DATA_DIR });
-    cleanups.push(() => database.close());
+    onClose('database', () => database.close());
     logger.info({ database: database.kind }, 'database ready');
     // Sessions this node left open when it last stopped cannot be live any more.
     const orphans = await database.db
@@ -84,24 +87,29 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     let redisUrl = config.REDIS_URL;
     if (!redisUrl) {
       const embedded = await EmbeddedRedis.start({ binary: config.REDIS_SERVER_PATH, logger });
-      cleanups.push(() => embedded.close());
+      onClose('embedded redis', () => embedded.close());
       redisUrl = embedded.url;
     }
     const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3, keyPrefix: `${config.REDIS_KEY_PREFIX}:` });
     redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
     await redis.connect();
-    cleanups.push(() => redis.quit());
+    onClose('redis client', () => redis.quit());
 
     const store = createObjectStore(config);
     if (store instanceof S3ObjectStore) await store.ensureBucket();
-    cleanups.push(() => store.close());
+    onClose('object store', () => store.close());
 
     const streams = new StreamStore(database.db);
     const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId });
-    cleanups.push(() => registry.close());
+    onClose('live sessions', () => registry.close());
+    const spoolGauge = setInterval(() => {
+      metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
+    }, 2000);
+    spoolGauge.unref();
+    onClose('spool gauge', async () => clearInterval(spoolGauge));
 
     const rtmp = await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger });
-    cleanups.push(() => rtmp.close());
+    onClose('rtmp server', () => rtmp.close());
 
     let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmp.port });
     const app = createHttpApp({
@@ -136,7 +144,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const httpPort = typeof address === 'object' && address ? address.port : config.PORT;
     urls = publicUrls(config, { http: httpPort, rtmp: rtmp.port });
     // Closed first (cleanups run in reverse), so no new work arrives while sessions flush.
-    cleanups.push(
+    onClose(
+      'http server',
       () =>
         new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -124,6 +124,11 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     return this.#reconnects;
   }
 
+  /** Bytes waiting for object storage. */
+  get spoolBytes(): number {
+    return this.#uploads.pendingBytes;
+  }
+
   get playable(): boolean {
     return this.#packager.masterWritten;
   }

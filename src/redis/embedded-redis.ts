@@ -52,6 +52,11 @@ export class EmbeddedRedis {
         if (output.includes('Ready to accept connections')) {
           clearTimeout(timer);
           child.removeAllListeners('exit');
+          child.stdout?.off('data', onData);
+          child.stderr?.off('data', onData);
+          // Keep draining its output so the pipe never fills.
+          child.stdout?.resume();
+          child.stderr?.resume();
           resolve();
         }
       };
