@@ -62,7 +62,7 @@ export const configSchema = z
       .default(false)
       .describe('Send the source as the top rung without re-encoding when it is H.264 within the top size (align its keyframes to SEGMENT_SECONDS).'),
     RECONNECT_WINDOW_SECONDS: z.coerce.number().min(0).max(3600).default(DEFAULT_RECONNECT_WINDOW_SECONDS).describe('An encoder that comes back within this window continues the same live session.'),
-    UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(2048).describe('Most segment bytes held locally while object storage is unreachable.'),
+    UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(512).describe('Most segment bytes held in memory, per show, while object storage is unreachable.'),
     MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
   })
   .strict();
