@@ -21,6 +21,8 @@ import { createObjectStore } from './storage/create-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { S3ObjectStore } from './storage/s3-store.ts';
 import { StreamStore } from './streams/stream-store.ts';
+import type { WebRtcSettings } from './sfu/sfu-room.ts';
+import { loadMediasoup, WorkerPool } from './sfu/worker-pool.ts';
 
 const run = promisify(execFile);
 
@@ -33,6 +35,7 @@ export interface Livecue {
   store: ObjectStore;
   streams: StreamStore;
   registry: SessionRegistry;
+  sfu: WorkerPool;
   adminToken: string;
   httpPort: number;
   rtmpPort: number;
@@ -99,20 +102,33 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     if (store instanceof S3ObjectStore) await store.ensureBucket();
     onClose('object store', () => store.close());
 
+    const mediasoup = await loadMediasoup(config.MEDIASOUP_WORKER_BIN);
+    const pool = await WorkerPool.create({ mediasoup, size: config.SFU_WORKERS, logger, minPort: config.WEBRTC_MIN_PORT, maxPort: config.WEBRTC_MAX_PORT });
+    onClose('mediasoup workers', () => pool.close());
+    const webrtc: WebRtcSettings = {
+      listenIp: config.WEBRTC_LISTEN_IP,
+      announcedAddress: config.WEBRTC_ANNOUNCED_ADDRESS,
+      viewersPerRouter: config.VIEWERS_PER_ROUTER,
+      iceTimeoutMs: config.ICE_TIMEOUT_SECONDS * 1000,
+    };
+
     const streams = new StreamStore(database.db);
-    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId });
+    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: { pool, settings: webrtc } });
     onClose('live sessions', () => registry.close());
-    const spoolGauge = setInterval(() => {
+    const gauges = setInterval(() => {
       metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
+      metrics.sfuWorkers.set(pool.workers.length);
     }, 2000);
-    spoolGauge.unref();
-    onClose('spool gauge', async () => clearInterval(spoolGauge));
+    gauges.unref();
+    onClose('gauges', async () => clearInterval(gauges));
 
     const rtmp = await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger });
     onClose('rtmp server', () => rtmp.close());
 
     let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmp.port });
-    const app = createHttpApp({
+    const { app, close: closeWebrtc } = createHttpApp({
+      pool,
+      sdpMaxBytes: config.SDP_MAX_BYTES,
       adminToken,
       streams,
       registry,
@@ -144,6 +160,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const httpPort = typeof address === 'object' && address ? address.port : config.PORT;
     urls = publicUrls(config, { http: httpPort, rtmp: rtmp.port });
     // Closed first (cleanups run in reverse), so no new work arrives while sessions flush.
+    onClose('webrtc sessions', async () => closeWebrtc());
     onClose(
       'http server',
       () =>
@@ -164,6 +181,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       store,
       streams,
       registry,
+      sfu: pool,
       adminToken,
       httpPort,
       rtmpPort: rtmp.port,

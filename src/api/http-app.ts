@@ -11,6 +11,8 @@ import { openApiDocument } from './openapi.ts';
 import { errorHandler, notFoundHandler } from './problem.ts';
 import { streamsRouter } from './streams-routes.ts';
 import type { PublicUrls } from './urls.ts';
+import type { WorkerPool } from '../sfu/worker-pool.ts';
+import { webrtcRouters } from './webrtc-routes.ts';
 
 export interface HttpAppDeps {
   adminToken: string;
@@ -21,9 +23,11 @@ export interface HttpAppDeps {
   logger: Logger;
   urls: () => PublicUrls;
   health: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
+  pool: WorkerPool;
+  sdpMaxBytes: number;
 }
 
-export function createHttpApp(deps: HttpAppDeps): express.Express {
+export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(): void } {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -44,6 +48,16 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.json(openApiDocument(deps.urls().api));
   });
   app.use('/hls', hlsOrigin({ store: deps.store, logger: deps.logger }));
+  const webrtc = webrtcRouters({
+    streams: deps.streams,
+    registry: deps.registry,
+    pool: deps.pool,
+    metrics: deps.metrics,
+    logger: deps.logger,
+    sdpMaxBytes: deps.sdpMaxBytes,
+  });
+  app.use('/whip', webrtc.whip);
+  app.use('/whep', webrtc.whep);
 
   app.use('/v1', requireAdmin(deps.adminToken), express.json({ limit: '64kb', strict: true }));
   app.use(
@@ -53,5 +67,5 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
-  return app;
+  return { app, close: () => webrtc.close() };
 }

@@ -62,6 +62,15 @@ export const configSchema = z
       .default(false)
       .describe('Send the source as the top rung without re-encoding when it is H.264 within the top size (align its keyframes to SEGMENT_SECONDS).'),
     RECONNECT_WINDOW_SECONDS: z.coerce.number().min(0).max(3600).default(DEFAULT_RECONNECT_WINDOW_SECONDS).describe('An encoder that comes back within this window continues the same live session.'),
+    MEDIASOUP_WORKER_BIN: optionalString.describe('mediasoup-worker binary; default: the one scripts/build-mediasoup-worker.sh caches.'),
+    SFU_WORKERS: z.coerce.number().int().min(1).max(64).optional().describe('mediasoup workers (default: one per core).'),
+    WEBRTC_LISTEN_IP: z.string().default('127.0.0.1').describe('Address the WebRTC (ICE/DTLS/SRTP) sockets bind to; use the machine\'s address or 0.0.0.0 in production.'),
+    WEBRTC_ANNOUNCED_ADDRESS: optionalString.describe('Public address announced in ICE candidates (default: WEBRTC_LISTEN_IP).'),
+    WEBRTC_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40000).describe('Lowest UDP/TCP port for WebRTC.'),
+    WEBRTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999).describe('Highest UDP/TCP port for WebRTC.'),
+    VIEWERS_PER_ROUTER: z.coerce.number().int().min(1).default(500).describe('WHEP viewers on one router before new viewers go to a router on another worker (pipeToRouter).'),
+    ICE_TIMEOUT_SECONDS: z.coerce.number().min(1).default(15).describe('A WHIP/WHEP session whose ICE/DTLS never connects is closed after this.'),
+    SDP_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024).describe('Largest SDP offer accepted (413 past it).'),
     UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(512).describe('Most segment bytes held in memory, per show, while object storage is unreachable.'),
     MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
   })

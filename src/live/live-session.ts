@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.ts';
 import type { Db } from '../db/database.ts';
 import { liveSessions, renditions as renditionsTable, segments as segmentsTable } from '../db/schema.ts';
 import type { IngestConnection } from '../ingest/ingest-connection.ts';
+import type { IngestPacket } from '../ingest/ingest-packet.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -17,6 +18,10 @@ import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { HlsPackager, type StoredSegment } from '../transcode/hls-packager.ts';
 import { Transcoder, type RunInfo } from '../transcode/transcoder.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
+import { RtmpBridge } from '../sfu/rtmp-bridge.ts';
+import { RtpExport } from '../sfu/rtp-export.ts';
+import { SfuRoom, type WebRtcSettings } from '../sfu/sfu-room.ts';
+import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { MediaTimeline } from './media-timeline.ts';
 
 export interface LiveSessionDeps {
@@ -27,6 +32,7 @@ export interface LiveSessionDeps {
   metrics: Metrics;
   logger: Logger;
   nodeId: string;
+  sfu: { pool: WorkerPool; settings: WebRtcSettings };
 }
 
 export type LiveSessionEvents = {
@@ -40,6 +46,10 @@ const FINAL_UPLOAD_TIMEOUT_MS = 60_000;
 export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   readonly timeline = new MediaTimeline();
   readonly transcoder: Transcoder;
+  /** Sub-second viewing: the show's router, producers and WHEP viewers. */
+  readonly room: SfuRoom;
+  /** RTMP shows reach the SFU through this bridge; WHIP shows produce into the room directly. */
+  readonly rtmpBridge?: RtmpBridge;
   #ingest?: IngestConnection;
   #detachIngest?: () => void;
   #reconnectTimer?: NodeJS.Timeout;
@@ -51,6 +61,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   #bitrateTimer: NodeJS.Timeout;
   #lastBytes = 0;
   #pendingWrites = new Set<Promise<unknown>>();
+  #rtpExport?: RtpExport;
   readonly logger: Logger;
 
   private constructor(
@@ -59,11 +70,14 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     readonly protocol: IngestConnection['protocol'],
     private readonly deps: LiveSessionDeps,
     ingest: IngestConnection,
+    room: SfuRoom,
   ) {
     const logger = deps.logger.child({ streamId: stream.id, sessionId: id });
     super((error, event) => logger.error({ err: error, event }, 'live session listener threw'));
     this.logger = logger;
+    this.room = room;
     const { config, metrics } = deps;
+    if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger);
     this.#workDir = path.join(config.LIVECUE_DATA_DIR, 'work', id);
     mkdirSync(this.#workDir, { recursive: true });
     this.#uploads = new UploadQueue({
@@ -112,8 +126,14 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       .onConflictDoNothing()
       .returning({ id: liveSessions.id });
     if (inserted.length === 0) return undefined;
-    await deps.streams.setStatus(stream.id, 'live');
-    return new LiveSession(id, stream, ingest.protocol, deps, ingest);
+    try {
+      const room = await SfuRoom.create(deps.sfu.pool, deps.sfu.settings, deps.logger.child({ streamId: stream.id, sessionId: id }));
+      await deps.streams.setStatus(stream.id, 'live');
+      return new LiveSession(id, stream, ingest.protocol, deps, ingest, room);
+    } catch (error) {
+      await deps.db.delete(liveSessions).where(eq(liveSessions.id, id));
+      throw error;
+    }
   }
 
   get connected(): boolean {
@@ -131,6 +151,27 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
 
   get playable(): boolean {
     return this.#packager.masterWritten;
+  }
+
+  /** A WHIP publisher's producers are in the room: bridge them to the HLS ladder. */
+  whipConnected(ingest: IngestConnection): void {
+    void (async () => {
+      try {
+        const rtp = await RtpExport.open(this.room, this.#workDir, this.logger);
+        if (this.#ingest !== ingest) return rtp.close();
+        this.#rtpExport = rtp;
+        const size = await rtp.probe(this.deps.config.FFPROBE_PATH);
+        if (this.#ingest !== ingest) return rtp.close();
+        this.transcoder.startPulled({
+          inputArgs: () => rtp.inputArgs(),
+          start: () => rtp.start(),
+          hasAudio: rtp.hasAudio,
+          info: { width: size?.width ?? 1280, height: size?.height ?? 720, frameRate: 30, videoCodec: rtp.videoCodec },
+        });
+      } catch (error) {
+        this.logger.error({ err: error }, 'cannot bridge the WHIP show to HLS');
+      }
+    })();
   }
 
   /** An encoder came back within the reconnect window: the same session continues. */
@@ -158,7 +199,10 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   #attach(ingest: IngestConnection): void {
     this.#ingest = ingest;
     this.#lastBytes = ingest.bytesReceived;
-    const onPacket = this.transcoder.write.bind(this.transcoder);
+    const onPacket = (packet: IngestPacket) => {
+      this.transcoder.write(packet);
+      this.rtmpBridge?.write(packet);
+    };
     const onClosed = () => this.#ingestLost();
     ingest.on('packet', onPacket);
     ingest.once('closed', onClosed);
@@ -173,6 +217,9 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#ingest = undefined;
     this.deps.metrics.ingestBitrate.remove({ stream_id: this.stream.id, protocol: this.protocol });
     void this.transcoder.endInput();
+    void this.rtmpBridge?.endInput();
+    this.#rtpExport?.close();
+    this.#rtpExport = undefined;
     const windowMs = this.deps.config.RECONNECT_WINDOW_SECONDS * 1000;
     this.logger.info({ windowSeconds: this.deps.config.RECONNECT_WINDOW_SECONDS }, 'encoder disconnected; waiting for it to reconnect');
     this.#reconnectTimer = setTimeout(() => void this.end('encoder_left'), windowMs);
@@ -194,7 +241,9 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#detachIngest?.();
     this.#ingest = undefined;
     ingest?.disconnect('session ended');
-    await this.transcoder.close();
+    await Promise.all([this.transcoder.close(), this.rtmpBridge?.close()]);
+    this.#rtpExport?.close();
+    this.room.close();
     const complete = await this.#packager.finish(FINAL_UPLOAD_TIMEOUT_MS);
     if (!complete) this.logger.error('object storage did not take the last segments in time');
     await this.#uploads.close();

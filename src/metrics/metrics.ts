@@ -59,6 +59,17 @@ export function createMetrics() {
       help: 'Failed object writes (each is retried until it succeeds or the spool is full).',
       registers,
     }),
+    whepViewers: new Gauge({
+      name: 'livecue_whep_viewers',
+      help: 'WebRTC (WHEP) viewers connected to this node, per stream.',
+      labelNames: ['stream_id'],
+      registers,
+    }),
+    sfuWorkers: new Gauge({
+      name: 'livecue_sfu_workers',
+      help: 'mediasoup workers running.',
+      registers,
+    }),
     uploadSpoolBytes: new Gauge({
       name: 'livecue_upload_spool_bytes',
       help: 'Bytes waiting locally for object storage.',

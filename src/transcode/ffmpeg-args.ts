@@ -10,6 +10,8 @@ export interface LadderArgsOptions {
   preset: string;
   /** Folder of this run; each rendition writes to <outDir>/<name>/. */
   outDir: string;
+  /** Input options; default: FLV on stdin. */
+  input?: string[];
 }
 
 const kbps = (bits: number) => `${Math.round(bits / 1000)}k`;
@@ -22,8 +24,7 @@ export function ladderArgs(options: LadderArgsOptions): string[] {
     '-loglevel', 'error',
     '-nostats',
     '-progress', 'pipe:1',
-    '-f', 'flv',
-    '-i', 'pipe:0',
+    ...(options.input ?? ['-f', 'flv', '-i', 'pipe:0']),
   ];
 
   if (encoded.length > 0) {

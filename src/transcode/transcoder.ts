@@ -20,6 +20,14 @@ export interface RunInfo {
   hasAudio: boolean;
 }
 
+/** A source FFmpeg reads by itself (RTP from the SFU), instead of FLV tags written to its stdin. */
+export interface PulledSource {
+  inputArgs(): string[];
+  start(): Promise<void>;
+  hasAudio: boolean;
+  info: SourceInfo;
+}
+
 export type TranscoderEvents = {
   runStarted: [RunInfo];
   segment: [FinishedSegment & { run: number }];
@@ -40,6 +48,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
   #videoHeader?: IngestPacket;
   #closed = false;
   #closing?: Promise<void>;
+  #pulled?: PulledSource;
+  #pullRetry?: NodeJS.Timeout;
   #ending: Promise<void>[] = [];
   /** The first run's ladder is kept for the whole session, so renditions never change mid-show. */
   #ladder?: { renditions: Rendition[]; source: SourceInfo; hasAudio: boolean };
@@ -89,12 +99,21 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
 
   /** The ingest stopped (encoder gone): let FFmpeg finish its last segment. The next keyframe starts a new run. */
   endInput(): Promise<void> {
+    this.#pulled = undefined;
+    clearTimeout(this.#pullRetry);
     const current = this.#current;
     this.#current = undefined;
     if (!current) return Promise.resolve();
     const ended = current.run.stop();
     this.#ending.push(ended);
     return ended;
+  }
+
+  /** Starts a run on a source FFmpeg reads itself; it is restarted the same way if FFmpeg dies. */
+  startPulled(source: PulledSource): void {
+    if (this.#closed) return;
+    this.#pulled = source;
+    void this.#startRun(undefined);
   }
 
   close(): Promise<void> {
@@ -117,15 +136,16 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
     };
   }
 
-  async #startRun(firstKeyframe: IngestPacket): Promise<void> {
+  async #startRun(firstKeyframe: IngestPacket | undefined): Promise<void> {
     const { config, logger } = this.options;
+    const pulled = this.#pulled;
     this.#starting = true;
     try {
       if (!this.#ladder) {
-        const source = this.#sourceInfo();
+        const source = pulled?.info ?? this.#sourceInfo();
         this.#ladder = {
           source,
-          hasAudio: this.#audioHeader !== undefined,
+          hasAudio: pulled ? pulled.hasAudio : this.#audioHeader !== undefined,
           renditions: renditionLadder(source, { heights: parseLadderHeights(config.LADDER), passthrough: config.PASSTHROUGH }),
         };
       }
@@ -134,7 +154,14 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
       const outDir = path.join(this.options.workDir, `run-${run}`);
       const ffmpeg = await FfmpegRun.start({
         ffmpegPath: config.FFMPEG_PATH,
-        args: ladderArgs({ renditions, hasAudio, segmentSeconds: config.SEGMENT_SECONDS, preset: config.X264_PRESET, outDir }),
+        args: ladderArgs({
+          renditions,
+          hasAudio: pulled ? pulled.hasAudio && hasAudio : hasAudio,
+          segmentSeconds: config.SEGMENT_SECONDS,
+          preset: config.X264_PRESET,
+          outDir,
+          input: pulled?.inputArgs(),
+        }),
         outDir,
         renditions: renditions.map((r) => r.name),
         logger: logger.child({ run }),
@@ -150,10 +177,14 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
       ffmpeg.on('died', (exit) => this.#runDied(ffmpeg, run, exit));
       ffmpeg.on('exited', () => void rm(outDir, { recursive: true, force: true }).catch(() => {}));
       this.emit('runStarted', info);
+      if (pulled) {
+        await pulled.start();
+        return;
+      }
       ffmpeg.write(flvFileHeader(hasAudio, true));
       if (hasAudio && this.#audioHeader) ffmpeg.write(this.#audioHeader);
       ffmpeg.write(this.#videoHeader!.tag);
-      ffmpeg.write(firstKeyframe.tag);
+      ffmpeg.write(firstKeyframe!.tag);
     } catch (error) {
       logger.error({ err: error }, 'cannot start ffmpeg');
       this.#restartNotBefore = Date.now() + 5000;
@@ -177,5 +208,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
     // Backoff 0.25 s, 0.5 s, 1 s ... capped at 8 s; the new run starts at the next keyframe after it.
     const backoff = Math.min(8000, 250 * 2 ** Math.min(this.#restarts - 1, 5));
     this.#restartNotBefore = Date.now() + backoff;
+    const pulled = this.#pulled;
+    if (pulled) this.#pullRetry = setTimeout(() => this.#pulled === pulled && void this.#startRun(undefined), backoff);
   }
 }

@@ -1,0 +1,569 @@
+// Benchmark of RTMP in, ABR HLS out: time to the first playable master playlist, transcoder CPU, glass-to-glass latency.
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { startLivecue, type Livecue } from '../src/app.ts';
+import { parseConfig } from '../src/config/load.ts';
+import type { Config } from '../src/config/schema.ts';
+import { createLogger } from '../src/log.ts';
+import { newAdminToken } from '../src/streams/stream-keys.ts';
+import { CpuMeter, type CpuSummary } from './lib/cpu.ts';
+import { bandHeight, readStamp, stampBand } from './lib/frame-clock.ts';
+
+const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const CONCURRENT = process.env.BENCH_CONCURRENT === '1';
+const WARMUP_SECONDS = 5;
+const FPS = 30;
+const PLAYLIST_POLL_MS = 100;
+const SAMPLE_MS = 1000;
+/** Decoded frames are scaled to this size before the stamp is read, whatever the rendition. */
+const READ_WIDTH = 480;
+const READ_HEIGHT = 270;
+/** A stamp older than this (or in the future) was misread, not merely late. */
+const MAX_PLAUSIBLE_LATENCY_MS = 60_000;
+/**
+ * FFmpeg's speed gauge is media time over time since it finished probing its input, so a transcoder that
+ * keeps up sits a little above 1 (the probed media counts) and one that falls behind sinks below it.
+ */
+const KEEPS_UP_SPEED = 1.0;
+/** Options of livecue the bench lets the environment change; everything else stays on the embedded defaults. */
+const TUNABLE = ['SEGMENT_SECONDS', 'LIVE_WINDOW_SEGMENTS', 'LADDER', 'X264_PRESET', 'PASSTHROUGH'] as const;
+
+interface Source {
+  name: string;
+  width: number;
+  height: number;
+}
+
+const SOURCES: Source[] = [
+  { name: '720p30', width: 1280, height: 720 },
+  { name: '1080p30', width: 1920, height: 1080 },
+];
+
+interface Stats {
+  count: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+interface ViewerResult {
+  rendition: string;
+  segmentsMeasured: number;
+  decodeFailures: number;
+  latencySeconds?: Stats;
+  /** The same for the segment's first frame: about one segment duration older. */
+  segmentStartLatencySeconds?: Stats;
+  segmentSeconds?: number;
+}
+
+interface ShowResult {
+  source: Source;
+  ladder: { name: string; width: number; height: number; videoKbps: number }[];
+  firstPlayableSeconds?: number;
+  transcoderCpu?: CpuSummary;
+  encoderCpu?: CpuSummary;
+  transcoderSpeed: { gaugeMin?: number; gaugeLast?: number; keptUp: boolean };
+  viewers: ViewerResult[];
+  encoderBacklogMaxFrames: number;
+  encoderExitCode: number | null;
+}
+
+function stats(values: number[]): Stats | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+  return { count: sorted.length, p50: rank(0.5), p95: rank(0.95), max: sorted[sorted.length - 1]! };
+}
+
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+/** Runs ffmpeg with optional stdin bytes and resolves with everything it wrote to stdout. */
+function ffmpegOutput(args: string[], input?: Buffer): Promise<Buffer> {
+  // niced: the bench's own decoding should steal as little CPU as possible from the transcoder it measures.
+  const child = spawn('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-v', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const chunks: Buffer[] = [];
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`ffmpeg exited ${code}: ${stderr.slice(-300)}`))));
+  });
+}
+
+interface Encoder {
+  pid: number;
+  spawnedAt: number;
+  maxBacklogFrames: number;
+  stop(): Promise<number | null>;
+}
+
+/**
+ * The "camera": a stamp band of the capture time written to an x264 encoder in real time, overlaid on a
+ * moving test pattern (so the ladder encodes realistic motion, not a still image), with a tone, pushed as RTMP.
+ */
+function startEncoder(url: string, source: Source): Encoder {
+  const { width, height } = source;
+  const band = bandHeight(height);
+  const args = [
+    '-hide_banner', '-loglevel', 'error',
+    '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${band}`, '-r', String(FPS), '-i', 'pipe:0',
+    // Paced by -re: lavfi would otherwise produce audio as fast as it can.
+    '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-filter_complex', `testsrc2=size=${width}x${height}:rate=${FPS}[bg];[bg][0:v]overlay=0:0:shortest=1,format=yuv420p[v]`,
+    '-map', '[v]', '-map', '1:a',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(FPS),
+    '-c:a', 'aac', '-b:a', '128k',
+    '-shortest', '-f', 'flv', url,
+  ];
+  const child: ChildProcessWithoutNullStreams = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const spawnedAt = performance.now();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  child.stdout.resume();
+  child.stdin.on('error', () => {});
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const frameBytes = width * band;
+  const wallStart = Date.now();
+  let frames = 0;
+  let maxBacklogFrames = 0;
+  let pacing: NodeJS.Timeout | undefined;
+  const pump = () => {
+    // Frames are due by wall clock; a late timer writes the frames it owes, each stamped when written.
+    const due = Math.floor(((Date.now() - wallStart) * FPS) / 1000) + 1;
+    while (frames < due && child.stdin.writable) {
+      child.stdin.write(stampBand(Date.now(), width, height));
+      frames++;
+    }
+    maxBacklogFrames = Math.max(maxBacklogFrames, Math.floor(child.stdin.writableLength / frameBytes));
+    pacing = setTimeout(pump, Math.max(1, wallStart + (frames * 1000) / FPS - Date.now()));
+  };
+  pump();
+
+  return {
+    pid: child.pid!,
+    spawnedAt,
+    get maxBacklogFrames() {
+      return maxBacklogFrames;
+    },
+    async stop() {
+      clearTimeout(pacing);
+      child.stdin.end();
+      const interrupt = setTimeout(() => child.kill('SIGINT'), 5000);
+      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(interrupt);
+      clearTimeout(kill);
+      if (code !== 0 && stderr.trim()) console.error(`encoder (${source.name}) exited ${code}: ${stderr.trim().slice(-300)}`);
+      return code;
+    },
+  };
+}
+
+function variantUris(master: string): string[] {
+  return master.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+}
+
+function mediaSegments(playlist: string): { uri: string; duration: number }[] {
+  const segments: { uri: string; duration: number }[] = [];
+  let duration: number | undefined;
+  for (const raw of playlist.split('\n')) {
+    const line = raw.trim();
+    if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice('#EXTINF:'.length));
+    else if (line && !line.startsWith('#') && duration !== undefined) {
+      segments.push({ uri: line, duration });
+      duration = undefined;
+    }
+  }
+  return segments;
+}
+
+async function fetchText(url: string): Promise<string | undefined> {
+  const response = await fetch(url).catch(() => undefined);
+  if (!response?.ok) {
+    await response?.body?.cancel();
+    return undefined;
+  }
+  return response.text();
+}
+
+/** Polls until the master is served and its first rendition lists a segment; the seconds since the encoder spawned. */
+async function waitPlayable(masterUrl: string, spawnedAt: number, deadline: number): Promise<{ seconds: number; variants: string[] } | undefined> {
+  while (performance.now() < deadline) {
+    const master = await fetchText(masterUrl);
+    const variants = master ? variantUris(master) : [];
+    if (variants[0]) {
+      const media = await fetchText(new URL(variants[0], masterUrl).href);
+      if (media && mediaSegments(media).length > 0) return { seconds: (performance.now() - spawnedAt) / 1000, variants };
+    }
+    await sleep(PLAYLIST_POLL_MS);
+  }
+  return undefined;
+}
+
+/**
+ * A viewer of one rendition's live playlist: for each segment that appears, fetches it, reads the stamp of
+ * its last frame (the newest frame a player could show) and records now - stamp, "now" being when the
+ * segment finished downloading (the bench's own decoding time is not counted).
+ */
+class LatencyViewer {
+  #seen = new Set<string>();
+  #latencies: number[] = [];
+  #startLatencies: number[] = [];
+  #durations: number[] = [];
+  #failures = 0;
+  #pending = new Set<Promise<void>>();
+  #running = true;
+  #loop: Promise<void>;
+
+  constructor(
+    readonly rendition: string,
+    private readonly playlistUrl: string,
+  ) {
+    this.#loop = this.#poll();
+  }
+
+  async #poll(): Promise<void> {
+    let first = true;
+    while (this.#running) {
+      const text = await fetchText(this.playlistUrl);
+      if (text) {
+        const fresh = mediaSegments(text).filter((segment) => !this.#seen.has(segment.uri));
+        for (const segment of fresh) this.#seen.add(segment.uri);
+        // Segments listed before the viewer started are not fresh: measuring them would overstate latency.
+        const newest = fresh[fresh.length - 1];
+        if (newest && !first) {
+          this.#durations.push(newest.duration);
+          const measuring = this.#measure(new URL(newest.uri, this.playlistUrl).href);
+          this.#pending.add(measuring);
+          void measuring.finally(() => this.#pending.delete(measuring));
+        }
+        first = false;
+      }
+      await sleep(PLAYLIST_POLL_MS);
+    }
+  }
+
+  async #measure(segmentUrl: string): Promise<void> {
+    try {
+      const response = await fetch(segmentUrl);
+      if (!response.ok) throw new Error(`segment ${response.status}`);
+      const body = Buffer.from(await response.arrayBuffer());
+      const availableAt = Date.now();
+      const frames = await ffmpegOutput(['-f', 'mpegts', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'], body);
+      const frameBytes = READ_WIDTH * READ_HEIGHT;
+      const latency = this.#latencyOf(frames.subarray(frames.length - frameBytes), availableAt);
+      const startLatency = this.#latencyOf(frames.subarray(0, frameBytes), availableAt);
+      if (latency === undefined || startLatency === undefined) throw new Error('implausible stamp');
+      this.#latencies.push(latency);
+      this.#startLatencies.push(startLatency);
+    } catch {
+      this.#failures++;
+    }
+  }
+
+  #latencyOf(frame: Buffer, availableAt: number): number | undefined {
+    const stamp = readStamp(frame, READ_WIDTH, READ_HEIGHT);
+    const latency = stamp === undefined ? NaN : availableAt - stamp;
+    return latency >= 0 && latency <= MAX_PLAUSIBLE_LATENCY_MS ? latency / 1000 : undefined;
+  }
+
+  async stop(): Promise<ViewerResult> {
+    this.#running = false;
+    await this.#loop;
+    await Promise.all(this.#pending);
+    const durations = this.#durations;
+    return {
+      rendition: this.rendition,
+      segmentsMeasured: this.#latencies.length + this.#failures,
+      decodeFailures: this.#failures,
+      latencySeconds: stats(this.#latencies),
+      segmentStartLatencySeconds: stats(this.#startLatencies),
+      segmentSeconds: durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : undefined,
+    };
+  }
+}
+
+async function api(node: Livecue, method: string, urlPath: string, body?: unknown): Promise<any> {
+  const response = await fetch(`http://127.0.0.1:${node.httpPort}${urlPath}`, {
+    method,
+    headers: { authorization: `Bearer ${node.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${urlPath}: ${response.status} ${await response.text()}`);
+  return response.status === 204 ? undefined : response.json();
+}
+
+async function speedGauge(node: Livecue, streamId: string): Promise<number | undefined> {
+  const text = await fetchText(`http://127.0.0.1:${node.httpPort}/metrics`);
+  const match = text && new RegExp(`^livecue_transcoder_speed_ratio\\{stream_id="${streamId}"\\} (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Pushes one source for `seconds` and measures it from the outside, as an encoder, a viewer and `top` would. */
+async function runShow(node: Livecue, source: Source, seconds: number): Promise<ShowResult> {
+  const stream = await api(node, 'POST', '/v1/streams', { title: `bench ${source.name}` });
+  const masterUrl: string = stream.playback.hlsUrl;
+  const encoder = startEncoder(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, source);
+  const endAt = encoder.spawnedAt + seconds * 1000;
+  const transcoderPid = () => node.registry.get(stream.id)?.transcoder.pid;
+  const transcoderCpu = new CpuMeter(transcoderPid);
+  const encoderCpu = new CpuMeter(() => encoder.pid);
+  const speeds: { at: number; speed: number }[] = [];
+  let ladder: ShowResult['ladder'] = [];
+
+  const sampling = (async () => {
+    while (transcoderPid() === undefined && performance.now() < endAt) await sleep(50);
+    const transcoderStart = performance.now();
+    const steadyFrom = transcoderStart + WARMUP_SECONDS * 1000;
+    while (performance.now() < endAt) {
+      const now = performance.now();
+      if (now >= steadyFrom) {
+        transcoderCpu.sample(now);
+        encoderCpu.sample(now);
+      }
+      const speed = await speedGauge(node, stream.id);
+      if (speed !== undefined) speeds.push({ at: (now - transcoderStart) / 1000, speed });
+      ladder = (node.registry.get(stream.id)?.transcoder.renditions ?? []).map(({ name, width, height, videoBitrate }) => ({
+        name,
+        width,
+        height,
+        videoKbps: Math.round(videoBitrate / 1000),
+      }));
+      await sleep(Math.max(0, Math.min(SAMPLE_MS - (performance.now() - now), endAt - performance.now())));
+    }
+    transcoderCpu.sample();
+    encoderCpu.sample();
+  })();
+
+  const playable = await waitPlayable(masterUrl, encoder.spawnedAt, endAt);
+  const variants = playable?.variants ?? [];
+  const watched = [...new Set([variants[0], variants[variants.length - 1]])].filter((uri): uri is string => uri !== undefined);
+  const viewers = watched.map((uri) => new LatencyViewer(uri.split('/')[0]!, new URL(uri, masterUrl).href));
+
+  await sampling;
+  const viewerResults = await Promise.all(viewers.map((viewer) => viewer.stop()));
+  const encoderExitCode = await encoder.stop();
+  await api(node, 'DELETE', `/v1/streams/${stream.id}`);
+
+  const steady = speeds.filter((sample) => sample.at >= WARMUP_SECONDS).map((sample) => sample.speed);
+  const gaugeMin = steady.length ? Math.min(...steady) : undefined;
+  return {
+    source,
+    ladder,
+    firstPlayableSeconds: playable?.seconds,
+    transcoderCpu: transcoderCpu.summary(),
+    encoderCpu: encoderCpu.summary(),
+    transcoderSpeed: { gaugeMin, gaugeLast: steady[steady.length - 1], keptUp: gaugeMin !== undefined && gaugeMin >= KEEPS_UP_SPEED },
+    viewers: viewerResults,
+    encoderBacklogMaxFrames: encoder.maxBacklogFrames,
+    encoderExitCode,
+  };
+}
+
+interface Targets {
+  firstPlayableSeconds: number;
+  ladder720Cores: number;
+  latencySeconds: number;
+}
+
+function targetsFor(config: Config): Targets {
+  return {
+    firstPlayableSeconds: 2 * config.SEGMENT_SECONDS + 1,
+    ladder720Cores: 0.5,
+    latencySeconds: 3 * config.SEGMENT_SECONDS + 1,
+  };
+}
+
+const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS');
+const fmt = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
+
+/** p95 of the worst watched rendition: the target holds only if every rendition meets it. */
+const worstLatencyP95 = (show: ShowResult) => {
+  const p95s = show.viewers.map((viewer) => viewer.latencySeconds?.p95).filter((p): p is number => p !== undefined);
+  return p95s.length ? Math.max(...p95s) : undefined;
+};
+
+const is720Ladder = (show: ShowResult) => show.source.height === 720 && show.ladder.length === 3;
+
+function verdicts(show: ShowResult, targets: Targets) {
+  const latency = worstLatencyP95(show);
+  return {
+    firstPlayable: show.firstPlayableSeconds === undefined ? false : show.firstPlayableSeconds <= targets.firstPlayableSeconds,
+    cores: is720Ladder(show) && show.transcoderCpu ? show.transcoderCpu.cores < targets.ladder720Cores : undefined,
+    latency: latency === undefined ? false : latency < targets.latencySeconds,
+  };
+}
+
+function printTable(title: string, shows: ShowResult[], targets: Targets): void {
+  const viewerCell = (show: ShowResult, index: 0 | 1) => {
+    const viewer = index === 0 ? show.viewers[0] : show.viewers[show.viewers.length - 1];
+    const latency = viewer?.latencySeconds;
+    return viewer ? `${viewer.rendition}: ${fmt(latency?.p50)} / ${fmt(latency?.p95)} / ${fmt(latency?.max)}` : '—';
+  };
+  const rows: string[][] = [
+    ['', ...shows.map((show) => show.source.name), 'target'],
+    ['ladder', ...shows.map((show) => show.ladder.map((r) => r.name).join(',') || '—'), ''],
+    [
+      'first playable master (s)',
+      ...shows.map((show) => `${fmt(show.firstPlayableSeconds)}  ${verdict(verdicts(show, targets).firstPlayable)}`),
+      `<= ${targets.firstPlayableSeconds} (2 segments + 1 s)`,
+    ],
+    [
+      'transcoder cores mean / max 1 s',
+      ...shows.map((show) => {
+        const cpu = show.transcoderCpu;
+        const pids = cpu && cpu.pids > 1 ? ` (${cpu.pids} pids)` : '';
+        return `${fmt(cpu?.cores)} / ${fmt(cpu?.maxCores)}${pids}  ${verdict(verdicts(show, targets).cores)}`;
+      }),
+      `< ${targets.ladder720Cores} (720p, 3 rungs)`,
+    ],
+    ['encoder cores (not livecue)', ...shows.map((show) => fmt(show.encoderCpu?.cores)), ''],
+    [
+      'ffmpeg speed min / last',
+      ...shows.map((show) => `${fmt(show.transcoderSpeed.gaugeMin, 3)} / ${fmt(show.transcoderSpeed.gaugeLast, 3)}`),
+      `>= ${KEEPS_UP_SPEED.toFixed(1)} throughout`,
+    ],
+    ['latency top p50 / p95 / max (s)', ...shows.map((show) => viewerCell(show, 0)), ''],
+    ['latency low p50 / p95 / max (s)', ...shows.map((show) => viewerCell(show, 1)), ''],
+    [
+      'latency verdict (worst p95)',
+      ...shows.map((show) => `${fmt(worstLatencyP95(show))}  ${verdict(verdicts(show, targets).latency)}`),
+      `< ${targets.latencySeconds} (3 segments + 1 s)`,
+    ],
+    [
+      'segment duration (s)',
+      ...shows.map((show) => fmt(show.viewers[0]?.segmentSeconds)),
+      '',
+    ],
+    [
+      'segments measured / decode failures',
+      ...shows.map((show) => show.viewers.map((v) => `${v.segmentsMeasured}/${v.decodeFailures}`).join('  ')),
+      '',
+    ],
+  ];
+  const widths = Array.from({ length: shows.length + 2 }, (_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  console.log(`\n${title}`);
+  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+}
+
+function ffmpegVersion(): string {
+  try {
+    return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadStart = os.loadavg();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
+  const tuned = Object.fromEntries(TUNABLE.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
+  const config = parseConfig({
+    PORT: 0,
+    RTMP_PORT: 0,
+    HOST: '127.0.0.1',
+    RTMP_HOST: '127.0.0.1',
+    LIVECUE_DATA_DIR: dataDir,
+    // Given, so livecue does not print a generated token in the middle of the results.
+    LIVECUE_ADMIN_TOKEN: newAdminToken(),
+    LOG_LEVEL: 'silent',
+    ...tuned,
+  });
+  const targets = targetsFor(config);
+  const node = await startLivecue(config, { logger: createLogger('silent') });
+  const backends = { database: node.database.kind, redis: 'embedded redis-server', store: node.store.kind };
+  const cpus = os.cpus();
+  console.log(
+    `livecue hls-ladder bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
+      `x264 preset ${config.X264_PRESET}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s; ` +
+      `${BENCH_SECONDS} s per source; ${Object.values(backends).join(', ')}`,
+  );
+
+  const sequential: ShowResult[] = [];
+  let concurrent: { shows: ShowResult[]; totalTranscoderCores?: number; totalEncoderCores?: number; allKeptUp: boolean; fits: boolean } | undefined;
+  try {
+    for (const source of SOURCES) {
+      console.log(`pushing ${source.name} for ${BENCH_SECONDS} s ...`);
+      sequential.push(await runShow(node, source, BENCH_SECONDS));
+    }
+    if (CONCURRENT) {
+      console.log(`pushing ${SOURCES.map((s) => s.name).join(' + ')} together for ${BENCH_SECONDS} s ...`);
+      const shows = await Promise.all(SOURCES.map((source) => runShow(node, source, BENCH_SECONDS)));
+      const sum = (values: (number | undefined)[]) => (values.every((v) => v !== undefined) ? values.reduce((a: number, b) => a + b!, 0) : undefined);
+      const totalTranscoderCores = sum(shows.map((show) => show.transcoderCpu?.cores));
+      const allKeptUp = shows.every((show) => show.transcoderSpeed.keptUp);
+      concurrent = {
+        shows,
+        totalTranscoderCores,
+        totalEncoderCores: sum(shows.map((show) => show.encoderCpu?.cores)),
+        allKeptUp,
+        fits: allKeptUp && totalTranscoderCores !== undefined && totalTranscoderCores <= 2,
+      };
+    }
+  } finally {
+    await node.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  printTable('one source at a time', sequential, targets);
+  if (concurrent) {
+    printTable('both sources at once', concurrent.shows, targets);
+    console.log(
+      `two shows on 2 cores: transcoders ${fmt(concurrent.totalTranscoderCores)} cores together (encoders ${fmt(concurrent.totalEncoderCores)} more), ` +
+        `speed ${concurrent.allKeptUp ? 'kept' : 'did NOT keep'} >= ${KEEPS_UP_SPEED}  ${verdict(concurrent.fits)}`,
+    );
+  }
+
+  const loadEnd = os.loadavg();
+  const finishedAt = new Date();
+  const roundDeep = (value: unknown): unknown =>
+    typeof value === 'number' ? round(value) : Array.isArray(value) ? value.map(roundDeep) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)])) : value;
+  const result = {
+    benchmark: 'hls-ladder',
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model,
+      loadavgStart: loadStart,
+      loadavgEnd: loadEnd,
+      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+      platform: `${os.platform()} ${os.release()}`,
+      node: process.version,
+      ffmpeg: ffmpegVersion(),
+    },
+    config: {
+      benchSeconds: BENCH_SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      playlistPollMs: PLAYLIST_POLL_MS,
+      concurrent: CONCURRENT,
+      encoder: `libx264 ultrafast zerolatency, gop ${FPS}, ${FPS} fps, testsrc2 + time stamp band, aac 128k`,
+      segmentSeconds: config.SEGMENT_SECONDS,
+      liveWindowSegments: config.LIVE_WINDOW_SEGMENTS,
+      ladder: config.LADDER,
+      x264Preset: config.X264_PRESET,
+      passthrough: config.PASSTHROUGH,
+      ...backends,
+    },
+    targets: { ...targets, keepsUpSpeed: KEEPS_UP_SPEED, latencyStatistic: 'p95 of the worst watched rendition' },
+    sequential: sequential.map((show) => ({ ...show, verdicts: verdicts(show, targets) })),
+    ...(concurrent && { concurrent: { ...concurrent, shows: concurrent.shows.map((show) => ({ ...show, verdicts: verdicts(show, targets) })) } }),
+  };
+  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `hls-ladder-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
+  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+}
+
+await main();

@@ -1,0 +1,159 @@
+// WHIP (RFC 9725) ingest at /whip/<streamId> and WHEP playback at /whep/<playbackId>: one SDP
+// offer/answer exchange each, a session resource to DELETE, CORS for browsers. Trickle ICE is not
+// offered (PATCH answers 405): mediasoup is ICE-lite and its candidates are all in the answer.
+import express, { Router, type Request, type Response } from 'express';
+import { LivecueError, notFound } from '../errors.ts';
+import { WhipIngest } from '../ingest/whip-ingest.ts';
+import type { SessionRegistry } from '../live/session-registry.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { parseOffer, producerParameters, SdpError, type ParsedOffer } from '../sfu/sdp.ts';
+import { WhepViewer } from '../sfu/whep-viewer.ts';
+import type { WorkerPool } from '../sfu/worker-pool.ts';
+import type { StreamStore } from '../streams/stream-store.ts';
+import { bearerToken } from './admin-auth.ts';
+
+const SESSION_ID = /^[0-9a-f-]{36}$/;
+
+function cors(res: Response, methods: string): void {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Allow-Methods', methods);
+  res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-Match');
+  res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Accept-Patch, Link');
+}
+
+function offerOf(req: Request, maxBytes: number): ParsedOffer {
+  if (!req.is('application/sdp')) throw new LivecueError('unsupported_media_type', 'send the SDP offer as Content-Type: application/sdp');
+  const body = typeof req.body === 'string' ? req.body : '';
+  try {
+    return parseOffer(body, { maxBytes });
+  } catch (error) {
+    if (error instanceof SdpError) {
+      const code = error.status === 406 ? 'not_acceptable' : error.status === 413 ? 'payload_too_large' : 'bad_request';
+      throw new LivecueError(code, error.message);
+    }
+    throw error;
+  }
+}
+
+export function webrtcRouters(deps: {
+  streams: StreamStore;
+  registry: SessionRegistry;
+  pool: WorkerPool;
+  metrics: Metrics;
+  logger: Logger;
+  sdpMaxBytes: number;
+}): { whip: Router; whep: Router; close(): void } {
+  const { streams, registry, logger, metrics } = deps;
+  const sdpBody = express.text({ type: 'application/sdp', limit: deps.sdpMaxBytes });
+  const whipSessions = new Map<string, { ingest: WhipIngest; streamId: string }>();
+  const whepSessions = new Map<string, { viewer: WhepViewer; playbackId: string }>();
+
+  const whip = Router();
+  whip.options('/:streamId{/sessions/:sessionId}', (_req, res) => {
+    cors(res, 'POST, DELETE, OPTIONS');
+    res.status(204).end();
+  });
+  whip.post('/:streamId', sdpBody, async (req, res) => {
+    cors(res, 'POST, DELETE, OPTIONS');
+    const streamId = String(req.params.streamId);
+    const key = bearerToken(req.headers.authorization);
+    if (!key) throw new LivecueError('unauthorized', 'send the stream key as Authorization: Bearer <streamKey>');
+    const stream = await streams.authenticate(key);
+    if (!stream || stream.id !== streamId) {
+      metrics.rejectedPublishes.inc({ protocol: 'whip', reason: 'unknown_key' });
+      throw new LivecueError('unauthorized', 'unknown or revoked stream key for this stream');
+    }
+    const offer = offerOf(req, deps.sdpMaxBytes);
+    // Codec support is settled before the publish is decided, so a refused offer creates nothing.
+    producerParameters(offer, deps.pool.routerCapabilities);
+    const ingest = new WhipIngest(`${req.socket.remoteAddress}:${req.socket.remotePort}`, offer, logger.child({ streamId, whip: true }));
+    const outcome = await registry.publish(key, ingest);
+    if (!outcome.accepted) {
+      metrics.rejectedPublishes.inc({ protocol: 'whip', reason: outcome.reason });
+      throw outcome.reason === 'already_live'
+        ? new LivecueError('conflict', 'this stream is already live from another encoder')
+        : new LivecueError('unavailable', 'livecue is shutting down');
+    }
+    let answer: string;
+    try {
+      answer = await ingest.connect(outcome.session.room);
+    } catch (error) {
+      ingest.disconnect('negotiation failed');
+      throw error instanceof SdpError ? new LivecueError('bad_request', error.message) : error;
+    }
+    outcome.session.whipConnected(ingest);
+    metrics.publishes.inc({ protocol: 'whip' });
+    whipSessions.set(ingest.id, { ingest, streamId });
+    ingest.once('closed', () => whipSessions.delete(ingest.id));
+    res.status(201).type('application/sdp').setHeader('ETag', ingest.etag);
+    res.location(`/whip/${streamId}/sessions/${ingest.id}`).send(answer);
+  });
+  whip.patch('/:streamId/sessions/:sessionId', (_req, res) => {
+    cors(res, 'POST, DELETE, OPTIONS');
+    res.setHeader('Allow', 'DELETE, OPTIONS');
+    throw new LivecueError('method_not_allowed', 'trickle ICE is not supported: all candidates are in the answer');
+  });
+  whip.delete('/:streamId/sessions/:sessionId', (req, res) => {
+    cors(res, 'POST, DELETE, OPTIONS');
+    const sessionId = String(req.params.sessionId);
+    const entry = SESSION_ID.test(sessionId) ? whipSessions.get(sessionId) : undefined;
+    if (!entry || entry.streamId !== req.params.streamId) throw notFound('WHIP session');
+    entry.ingest.disconnect('publisher sent DELETE');
+    res.status(200).end();
+  });
+
+  const whep = Router();
+  whep.options('/:playbackId{/sessions/:sessionId}', (_req, res) => {
+    cors(res, 'POST, DELETE, OPTIONS');
+    res.status(204).end();
+  });
+  whep.post('/:playbackId', sdpBody, async (req, res) => {
+    cors(res, 'POST, DELETE, OPTIONS');
+    const playbackId = String(req.params.playbackId);
+    const offer = offerOf(req, deps.sdpMaxBytes);
+    const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await streams.getByPlaybackId(playbackId) : undefined;
+    if (!stream) throw notFound('stream');
+    const session = registry.get(stream.id);
+    if (!session || (!session.room.producer('video') && !session.room.producer('audio'))) {
+      throw new LivecueError('not_found', 'this stream is not live');
+    }
+    let viewer: WhepViewer;
+    try {
+      viewer = await WhepViewer.create(session.room, offer, playbackId);
+    } catch (error) {
+      if (error instanceof SdpError) throw new LivecueError(error.status === 406 ? 'not_acceptable' : 'bad_request', error.message);
+      throw error;
+    }
+    whepSessions.set(viewer.id, { viewer, playbackId });
+    metrics.whepViewers.inc({ stream_id: stream.id });
+    viewer.once('closed', () => {
+      whepSessions.delete(viewer.id);
+      metrics.whepViewers.dec({ stream_id: stream.id });
+    });
+    res.status(201).type('application/sdp').setHeader('ETag', viewer.etag);
+    res.location(`/whep/${playbackId}/sessions/${viewer.id}`).send(viewer.answer);
+  });
+  whep.patch('/:playbackId/sessions/:sessionId', (_req, res) => {
+    cors(res, 'POST, DELETE, OPTIONS');
+    res.setHeader('Allow', 'DELETE, OPTIONS');
+    throw new LivecueError('method_not_allowed', 'trickle ICE is not supported: all candidates are in the answer');
+  });
+  whep.delete('/:playbackId/sessions/:sessionId', (req, res) => {
+    cors(res, 'POST, DELETE, OPTIONS');
+    const sessionId = String(req.params.sessionId);
+    const entry = SESSION_ID.test(sessionId) ? whepSessions.get(sessionId) : undefined;
+    if (!entry || entry.playbackId !== req.params.playbackId) throw notFound('WHEP session');
+    entry.viewer.close();
+    res.status(200).end();
+  });
+
+  return {
+    whip,
+    whep,
+    close() {
+      for (const { viewer } of whepSessions.values()) viewer.close();
+      for (const { ingest } of whipSessions.values()) ingest.disconnect('shutdown');
+    },
+  };
+}

@@ -1,0 +1,196 @@
+// RTMP -> SFU: an FFmpeg fed with the show's FLV tags sends RTP into two PlainTransports of the room.
+// H.264 without B-frames in a profile the router takes is passed through; anything else is encoded
+// once for WebRTC. AAC becomes Opus. FFmpeg sends from fixed local ports, so a restarted FFmpeg
+// lands on the same producers and viewers keep their consumers.
+import type { types } from 'mediasoup';
+import type { Config } from '../config/schema.ts';
+import { flvFileHeader, type IngestPacket } from '../ingest/ingest-packet.ts';
+import type { Logger } from '../log.ts';
+import { FfmpegRun } from '../transcode/ffmpeg-run.ts';
+import type { SfuRoom } from './sfu-room.ts';
+import { freeRtpPortPair } from './udp-ports.ts';
+
+const VIDEO_PT = 102;
+const AUDIO_PT = 100;
+const VIDEO_SSRC = 0x4c430001;
+const AUDIO_SSRC = 0x4c430002;
+/** Profiles the router's H.264 codecs accept as they are (constrained baseline, main, high). */
+const PASSTHROUGH_PROFILES = new Set([66, 77, 100]);
+/** Keyframe interval of the WebRTC encode: a new viewer waits at most this long for a picture. */
+const WEBRTC_GOP_SECONDS = 1;
+
+/** The composition time offset of an FLV AVC video tag: non-zero means B-frames (pts != dts). */
+export function compositionTimeOffset(tag: Buffer): number {
+  if (tag.length < 16) return 0;
+  const cts = tag.readUIntBE(11 + 2, 3);
+  return cts & 0x800000 ? cts - 0x1000000 : cts;
+}
+
+/** profile-level-id (RFC 6184) of an FLV AVC sequence header tag. */
+export function profileLevelId(videoHeaderTag: Buffer): { profileIdc: number; id: string } | undefined {
+  const record = videoHeaderTag.subarray(11 + 5);
+  if (record.length < 4 || record[0] !== 1) return undefined;
+  const hex = (value: number) => value.toString(16).padStart(2, '0');
+  return { profileIdc: record[1]!, id: `${hex(record[1]!)}${hex(record[2]!)}${hex(record[3]!)}` };
+}
+
+interface BridgeMedia {
+  videoTransport: types.PlainTransport;
+  audioTransport: types.PlainTransport;
+  videoSourcePort: number;
+  audioSourcePort: number;
+  passthrough: boolean;
+  hasAudio: boolean;
+}
+
+export class RtmpBridge {
+  #run?: FfmpegRun;
+  #starting = false;
+  #closed = false;
+  #audioHeader?: Buffer;
+  #videoHeader?: IngestPacket;
+  #restartNotBefore = 0;
+  #restarts = 0;
+  #media?: BridgeMedia;
+
+  constructor(
+    private readonly room: SfuRoom,
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {
+    room.on('originLost', () => {
+      // The producers died with their worker: build them again on the new origin at the next keyframe.
+      this.#media = undefined;
+      void this.#run?.stop();
+      this.#run = undefined;
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#run?.pid;
+  }
+
+  get passthrough(): boolean | undefined {
+    return this.#media?.passthrough;
+  }
+
+  write(packet: IngestPacket): void {
+    if (this.#closed) return;
+    if (packet.kind === 'audio-header') this.#audioHeader = packet.tag;
+    if (packet.kind === 'video-header') this.#videoHeader = packet;
+    if (packet.kind === 'metadata') return;
+    if (!this.#run) {
+      if (packet.kind === 'video-key' && this.#videoHeader && !this.#starting && Date.now() >= this.#restartNotBefore) {
+        void this.#start(packet);
+      }
+      return;
+    }
+    if (this.#run.backlogBytes > 8 * 1024 * 1024) return;
+    this.#run.write(packet.tag);
+  }
+
+  /** The encoder left: stop FFmpeg; the producers stay so viewers resume when it comes back. */
+  async endInput(): Promise<void> {
+    const run = this.#run;
+    this.#run = undefined;
+    await run?.stop(1000);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.endInput();
+    this.#media?.videoTransport.close();
+    this.#media?.audioTransport.close();
+  }
+
+  async #prepareMedia(keyframe: IngestPacket): Promise<BridgeMedia> {
+    const router = this.room.router;
+    const profile = profileLevelId(this.#videoHeader!.tag);
+    const hasBFrames = compositionTimeOffset(keyframe.tag) !== 0;
+    const passthrough = this.#videoHeader!.codecId === 7 && !!profile && PASSTHROUGH_PROFILES.has(profile.profileIdc) && !hasBFrames;
+    // FFmpeg sends RTP and RTCP from fixed ports (no comedia: its RTCP would otherwise claim the tuple).
+    const listenInfo = { protocol: 'udp' as const, ip: '127.0.0.1' };
+    const videoSourcePort = await freeRtpPortPair();
+    const audioSourcePort = await freeRtpPortPair();
+    const videoTransport = await router.createPlainTransport({ listenInfo, rtcpMux: false, comedia: false });
+    const audioTransport = await router.createPlainTransport({ listenInfo, rtcpMux: false, comedia: false });
+    await videoTransport.connect({ ip: '127.0.0.1', port: videoSourcePort, rtcpPort: videoSourcePort + 1 });
+    await audioTransport.connect({ ip: '127.0.0.1', port: audioSourcePort, rtcpPort: audioSourcePort + 1 });
+    const videoProducer = await videoTransport.produce({
+      kind: 'video',
+      rtpParameters: {
+        codecs: [
+          {
+            mimeType: 'video/H264',
+            payloadType: VIDEO_PT,
+            clockRate: 90000,
+            parameters: { 'packetization-mode': 1, 'profile-level-id': passthrough ? profile!.id : '42e029', 'level-asymmetry-allowed': 1 },
+            rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
+          },
+        ],
+        encodings: [{ ssrc: VIDEO_SSRC }],
+      },
+    });
+    this.room.setProducer('video', videoProducer);
+    const hasAudio = this.#audioHeader !== undefined;
+    if (hasAudio) {
+      const audioProducer = await audioTransport.produce({
+        kind: 'audio',
+        rtpParameters: {
+          codecs: [{ mimeType: 'audio/opus', payloadType: AUDIO_PT, clockRate: 48000, channels: 2, parameters: { 'sprop-stereo': 1 } }],
+          encodings: [{ ssrc: AUDIO_SSRC }],
+        },
+      });
+      this.room.setProducer('audio', audioProducer);
+    }
+    this.logger.info({ passthrough, profile: profile?.id, hasBFrames }, 'rtmp -> sfu bridge ready');
+    return { videoTransport, audioTransport, videoSourcePort, audioSourcePort, passthrough, hasAudio };
+  }
+
+  async #start(keyframe: IngestPacket): Promise<void> {
+    this.#starting = true;
+    try {
+      this.#media ??= await this.#prepareMedia(keyframe);
+      const media = this.#media;
+      const rtpUrl = (transport: types.PlainTransport, sourcePort: number) =>
+        `rtp://127.0.0.1:${transport.tuple.localPort}?localrtpport=${sourcePort}&localrtcpport=${sourcePort + 1}` +
+        `&rtcpport=${transport.rtcpTuple!.localPort}&pkt_size=1200`;
+      const args = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-fflags', 'nobuffer', '-f', 'flv', '-i', 'pipe:0', '-map', '0:v:0'];
+      if (media.passthrough) {
+        args.push('-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb');
+      } else {
+        const fps = 30;
+        args.push(
+          '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-level:v', '4.1',
+          '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps * WEBRTC_GOP_SECONDS), '-b:v', '2500k', '-maxrate', '3000k', '-bufsize', '1500k',
+        );
+      }
+      args.push('-an', '-f', 'rtp', '-payload_type', String(VIDEO_PT), '-ssrc', String(VIDEO_SSRC), rtpUrl(media.videoTransport, media.videoSourcePort));
+      if (media.hasAudio) {
+        args.push(
+          '-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '96k', '-ar', '48000', '-ac', '2', '-application', 'lowdelay',
+          '-f', 'rtp', '-payload_type', String(AUDIO_PT), '-ssrc', String(AUDIO_SSRC), rtpUrl(media.audioTransport, media.audioSourcePort),
+        );
+      }
+      const run = await FfmpegRun.start({ ffmpegPath: this.config.FFMPEG_PATH, args, outDir: '/tmp', renditions: [], logger: this.logger.child({ bridge: 'rtmp-sfu' }) });
+      if (this.#closed) return void run.stop();
+      this.#run = run;
+      run.on('died', ({ code, signal }) => {
+        if (this.#run === run) this.#run = undefined;
+        if (this.#closed) return;
+        this.#restarts++;
+        this.#restartNotBefore = Date.now() + Math.min(8000, 250 * 2 ** Math.min(this.#restarts, 5));
+        this.logger.error({ code, signal }, 'rtmp -> sfu bridge ffmpeg died; restarting at the next keyframe');
+      });
+      run.write(flvFileHeader(media.hasAudio, true));
+      if (media.hasAudio && this.#audioHeader) run.write(this.#audioHeader);
+      run.write(this.#videoHeader!.tag);
+      run.write(keyframe.tag);
+    } catch (error) {
+      this.logger.error({ err: error }, 'cannot start the rtmp -> sfu bridge');
+      this.#restartNotBefore = Date.now() + 5000;
+    } finally {
+      this.#starting = false;
+    }
+  }
+}

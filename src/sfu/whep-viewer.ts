@@ -1,0 +1,85 @@
+// One WHEP viewer: a WebRTC transport with consumers for the show's audio and video, negotiated from
+// the viewer's recvonly offer in a single exchange. A new viewer asks the producer for a keyframe at
+// once so the first picture arrives without waiting for the next GOP.
+import { randomUUID } from 'node:crypto';
+import type { types } from 'mediasoup';
+import { TypedEmitter } from '../typed-emitter.ts';
+import { buildAnswer, consumerCapabilities, SdpError, type AnswerSection, type ParsedOffer } from './sdp.ts';
+import type { MediaKind, SfuRoom } from './sfu-room.ts';
+
+export type WhepViewerEvents = { closed: [] };
+
+export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
+  readonly id = randomUUID();
+  readonly etag = `"${randomUUID()}"`;
+  #closed = false;
+
+  private constructor(
+    readonly transport: types.WebRtcTransport,
+    readonly consumers: types.Consumer[],
+    readonly answer: string,
+  ) {
+    super();
+    transport.observer.once('close', () => this.close());
+  }
+
+  static async create(room: SfuRoom, offer: ParsedOffer, msidStream: string): Promise<WhepViewer> {
+    const wanted = offer.sections
+      .filter((section) => (section.kind === 'audio' || section.kind === 'video') && section.direction !== 'sendonly' && section.direction !== 'inactive')
+      .map((section) => section.kind as MediaKind);
+    if (wanted.length === 0) throw new SdpError(400, 'the offer receives no audio or video: send a recvonly offer');
+    const capabilities = consumerCapabilities(offer);
+    const { transport, router, producerIds } = await room.addViewer(wanted);
+    const consumers: types.Consumer[] = [];
+    try {
+      const sections: AnswerSection[] = [];
+      const taken = new Set<MediaKind>();
+      for (const section of offer.sections) {
+        const kind = section.kind;
+        if (kind === 'application') continue;
+        const producerId = producerIds.get(kind);
+        const receives = section.direction !== 'sendonly' && section.direction !== 'inactive';
+        if (!receives || !producerId || taken.has(kind) || !router.canConsume({ producerId, rtpCapabilities: capabilities })) {
+          sections.push({ mid: section.mid, direction: 'inactive', rejected: true });
+          continue;
+        }
+        taken.add(kind);
+        const consumer = await transport.consume({ producerId, rtpCapabilities: capabilities, paused: false });
+        consumers.push(consumer);
+        sections.push({ mid: section.mid, rtpParameters: consumer.rtpParameters, direction: 'sendonly', msid: { stream: msidStream, track: consumer.id } });
+      }
+      if (consumers.length === 0) {
+        throw new SdpError(406, 'none of the offered codecs can receive this show (video is H.264 or VP8, audio Opus)');
+      }
+      await transport.connect({ dtlsParameters: offer.dtlsParameters });
+      const application = offer.sections.find((section) => section.kind === 'application');
+      const answer = buildAnswer({
+        offer,
+        iceParameters: transport.iceParameters,
+        iceCandidates: transport.iceCandidates,
+        dtlsParameters: transport.dtlsParameters,
+        sections,
+        sctp: application && transport.sctpParameters ? { port: transport.sctpParameters.port, maxMessageSize: transport.sctpParameters.maxMessageSize } : undefined,
+      });
+      const viewer = new WhepViewer(transport, consumers, answer);
+      transport.on('dtlsstatechange', (state) => {
+        if (state === 'connected') for (const consumer of consumers) if (consumer.kind === 'video') void consumer.requestKeyFrame().catch(() => {});
+      });
+      return viewer;
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.transport.close();
+    this.emit('closed');
+  }
+}

@@ -1,0 +1,86 @@
+// WebRTC peers for tests: a werift WHEP viewer that keeps the H.264 it receives (to decode it with
+// FFmpeg), and WHIP/WHEP HTTP exchanges.
+import { writeFile } from 'node:fs/promises';
+import { RTCPeerConnection, useH264, useOPUS, useVP8, type RtpPacket } from 'werift';
+
+export interface WhepResult {
+  status: number;
+  location?: string;
+  answer: string;
+}
+
+export async function postSdp(url: string, offer: string, headers: Record<string, string> = {}): Promise<WhepResult> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: offer });
+  return { status: response.status, location: response.headers.get('location') ?? undefined, answer: await response.text() };
+}
+
+/** Turns received H.264 RTP payloads (single NAL, STAP-A, FU-A) into an Annex B byte stream. */
+export class H264Depacketizer {
+  readonly chunks: Buffer[] = [];
+  #fragment: Buffer[] = [];
+  keyframes = 0;
+
+  push(payload: Buffer): void {
+    const type = payload[0]! & 0x1f;
+    if (type >= 1 && type <= 23) return this.#nal(payload);
+    if (type === 24) {
+      for (let offset = 1; offset + 2 <= payload.length; ) {
+        const size = payload.readUInt16BE(offset);
+        this.#nal(payload.subarray(offset + 2, offset + 2 + size));
+        offset += 2 + size;
+      }
+      return;
+    }
+    if (type === 28) {
+      const header = payload[1]!;
+      if (header & 0x80) this.#fragment = [Buffer.from([(payload[0]! & 0xe0) | (header & 0x1f)])];
+      if (this.#fragment.length > 0) this.#fragment.push(payload.subarray(2));
+      if (header & 0x40 && this.#fragment.length > 0) {
+        this.#nal(Buffer.concat(this.#fragment));
+        this.#fragment = [];
+      }
+    }
+  }
+
+  #nal(nal: Buffer): void {
+    if ((nal[0]! & 0x1f) === 5) this.keyframes++;
+    this.chunks.push(Buffer.from([0, 0, 0, 1]), nal);
+  }
+
+  async save(file: string): Promise<void> {
+    await writeFile(file, Buffer.concat(this.chunks));
+  }
+}
+
+export class WeriftViewer {
+  readonly pc = new RTCPeerConnection({ codecs: { video: [useH264(), useVP8()], audio: [useOPUS()] } });
+  readonly video = new H264Depacketizer();
+  videoPackets = 0;
+  audioPackets = 0;
+  firstVideoAt?: number;
+  videoCodec?: string;
+
+  async offer(): Promise<string> {
+    const video = this.pc.addTransceiver('video', { direction: 'recvonly' });
+    const audio = this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    video.onTrack.subscribe((track) => {
+      track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
+        this.videoPackets++;
+        this.firstVideoAt ??= Date.now();
+        this.videoCodec ??= video.codecs.find((codec) => codec.payloadType === rtp.header.payloadType)?.mimeType;
+        if (this.videoCodec?.toLowerCase() === 'video/h264') this.video.push(rtp.payload);
+      });
+    });
+    audio.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => this.audioPackets++));
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return this.pc.localDescription!.sdp;
+  }
+
+  async accept(answer: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  }
+
+  async close(): Promise<void> {
+    await this.pc.close();
+  }
+}
