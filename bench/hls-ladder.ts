@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
@@ -11,7 +12,7 @@ import { parseConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
 import { createLogger } from '../src/log.ts';
 import { newAdminToken } from '../src/streams/stream-keys.ts';
-import { CpuMeter, type CpuSummary } from './lib/cpu.ts';
+import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { bandHeight, readStamp, stampBand } from './lib/frame-clock.ts';
 
 const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
@@ -67,6 +68,11 @@ interface ShowResult {
   firstPlayableSeconds?: number;
   transcoderCpu?: CpuSummary;
   encoderCpu?: CpuSummary;
+  /** This Node process: livecue's own work (RTMP, uploads, PGlite, HTTP) plus the bench's camera and viewers. */
+  nodeCpu?: CpuSummary;
+  /** All cores together, whoever uses them: shows how busy the machine was. */
+  machineCpu?: CpuSummary;
+  eventLoopDelayP99Ms: number;
   transcoderSpeed: { gaugeMin?: number; gaugeLast?: number; keptUp: boolean };
   viewers: ViewerResult[];
   encoderBacklogMaxFrames: number;
@@ -315,8 +321,14 @@ async function runShow(node: Livecue, source: Source, seconds: number): Promise<
   const encoder = startEncoder(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, source);
   const endAt = encoder.spawnedAt + seconds * 1000;
   const transcoderPid = () => node.registry.get(stream.id)?.transcoder.pid;
-  const transcoderCpu = new CpuMeter(transcoderPid);
-  const encoderCpu = new CpuMeter(() => encoder.pid);
+  const transcoderCpu = new CpuMeter(() => processCpu(transcoderPid()));
+  const encoderCpu = new CpuMeter(() => processCpu(encoder.pid));
+  const nodeCpu = new CpuMeter(() => processCpu(process.pid));
+  const machine = new CpuMeter(machineCpu);
+  const meters = [transcoderCpu, encoderCpu, nodeCpu, machine];
+  // Livecue and the bench's camera share this event loop: a late loop delays both RTMP handling and frames.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const speeds: { at: number; speed: number }[] = [];
   let ladder: ShowResult['ladder'] = [];
 
@@ -326,10 +338,7 @@ async function runShow(node: Livecue, source: Source, seconds: number): Promise<
     const steadyFrom = transcoderStart + WARMUP_SECONDS * 1000;
     while (performance.now() < endAt) {
       const now = performance.now();
-      if (now >= steadyFrom) {
-        transcoderCpu.sample(now);
-        encoderCpu.sample(now);
-      }
+      if (now >= steadyFrom) for (const meter of meters) meter.sample(now);
       const speed = await speedGauge(node, stream.id);
       if (speed !== undefined) speeds.push({ at: (now - transcoderStart) / 1000, speed });
       ladder = (node.registry.get(stream.id)?.transcoder.renditions ?? []).map(({ name, width, height, videoBitrate }) => ({
@@ -340,8 +349,7 @@ async function runShow(node: Livecue, source: Source, seconds: number): Promise<
       }));
       await sleep(Math.max(0, Math.min(SAMPLE_MS - (performance.now() - now), endAt - performance.now())));
     }
-    transcoderCpu.sample();
-    encoderCpu.sample();
+    for (const meter of meters) meter.sample();
   })();
 
   const playable = await waitPlayable(masterUrl, encoder.spawnedAt, endAt);
@@ -350,6 +358,7 @@ async function runShow(node: Livecue, source: Source, seconds: number): Promise<
   const viewers = watched.map((uri) => new LatencyViewer(uri.split('/')[0]!, new URL(uri, masterUrl).href));
 
   await sampling;
+  loopDelay.disable();
   const viewerResults = await Promise.all(viewers.map((viewer) => viewer.stop()));
   const encoderExitCode = await encoder.stop();
   await api(node, 'DELETE', `/v1/streams/${stream.id}`);
@@ -362,6 +371,9 @@ async function runShow(node: Livecue, source: Source, seconds: number): Promise<
     firstPlayableSeconds: playable?.seconds,
     transcoderCpu: transcoderCpu.summary(),
     encoderCpu: encoderCpu.summary(),
+    nodeCpu: nodeCpu.summary(),
+    machineCpu: machine.summary(),
+    eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     transcoderSpeed: { gaugeMin, gaugeLast: steady[steady.length - 1], keptUp: gaugeMin !== undefined && gaugeMin >= KEEPS_UP_SPEED },
     viewers: viewerResults,
     encoderBacklogMaxFrames: encoder.maxBacklogFrames,
@@ -427,6 +439,9 @@ function printTable(title: string, shows: ShowResult[], targets: Targets): void 
       `< ${targets.ladder720Cores} (720p, 3 rungs)`,
     ],
     ['encoder cores (not livecue)', ...shows.map((show) => fmt(show.encoderCpu?.cores)), ''],
+    ['node process cores (livecue + bench)', ...shows.map((show) => fmt(show.nodeCpu?.cores)), ''],
+    ['machine busy cores, all processes', ...shows.map((show) => `${fmt(show.machineCpu?.cores)} of ${os.cpus().length}`), ''],
+    ['node event loop delay p99 (ms)', ...shows.map((show) => fmt(show.eventLoopDelayP99Ms, 0)), ''],
     [
       'ffmpeg speed min / last',
       ...shows.map((show) => `${fmt(show.transcoderSpeed.gaugeMin, 3)} / ${fmt(show.transcoderSpeed.gaugeLast, 3)}`),
@@ -519,7 +534,8 @@ async function main(): Promise<void> {
   if (concurrent) {
     printTable('both sources at once', concurrent.shows, targets);
     console.log(
-      `two shows on 2 cores: transcoders ${fmt(concurrent.totalTranscoderCores)} cores together (encoders ${fmt(concurrent.totalEncoderCores)} more), ` +
+      `two shows on 2 cores: transcoders ${fmt(concurrent.totalTranscoderCores)} cores together (encoders ${fmt(concurrent.totalEncoderCores)} more, ` +
+        `machine ${fmt(concurrent.shows[0]?.machineCpu?.cores)} of ${cpus.length} busy), ` +
         `speed ${concurrent.allKeptUp ? 'kept' : 'did NOT keep'} >= ${KEEPS_UP_SPEED}  ${verdict(concurrent.fits)}`,
     );
   }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, pushRtmp } from './helpers/media.ts';
-import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
+import { postSdp, WeriftViewer, WrtcPublisher, WrtcViewer } from './helpers/webrtc.ts';
 
 let node: TestNode;
 let scratch: string;
@@ -59,5 +59,90 @@ describe('WHEP playback of an RTMP show', () => {
     expect((await fetch(`${node.baseUrl}${result.location}`, { method: 'DELETE' })).status).toBe(404);
     await viewer.close();
     push.stop();
+  });
+});
+
+describe('WHIP ingest', () => {
+  it('publishes from a WebRTC peer: a WHEP viewer decodes its video, the HLS ladder is built, DELETE ends it', async () => {
+    const stream = await createStream('whip show');
+    const publisher = new WrtcPublisher(640, 360);
+    const offer = await publisher.offer();
+    const published = await postSdp(stream.ingest.whipUrl, offer, { authorization: `Bearer ${stream.ingest.streamKey}` });
+    expect(published.status).toBe(201);
+    expect(published.location).toMatch(new RegExp(`^/whip/${stream.id}/sessions/`));
+    await publisher.accept(published.answer);
+    await waitFor('publisher connected', () => publisher.connectionState === 'connected', 10_000);
+    const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 5000);
+    expect(session.protocol).toBe('whip');
+    expect((await node.api('GET', `/v1/streams/${stream.id}`)).body.status).toBe('live');
+
+    const viewer = new WrtcViewer();
+    const watched = await postSdp(stream.playback.whepUrl, await viewer.offer());
+    expect(watched.status).toBe(201);
+    const started = Date.now();
+    await viewer.accept(watched.answer);
+    await waitFor('decoded frames', () => viewer.framesDecoded > 30, 15_000);
+    expect(viewer.lastFrameSize).toEqual({ width: 640, height: 360 });
+    expect(viewer.audioTracks).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    // The same show reaches HLS through the SFU -> FFmpeg bridge.
+    const master = await waitFor('master playlist', async () => {
+      const response = await fetch(stream.playback.hlsUrl);
+      return response.ok ? response.text() : undefined;
+    }, 25_000);
+    expect(master).toContain('RESOLUTION=640x360');
+    await sleep(2500);
+    viewer.close();
+
+    const ended = await fetch(`${node.baseUrl}${published.location}`, { method: 'DELETE' });
+    expect(ended.status).toBe(200);
+    publisher.close();
+    await waitFor('stream ended', async () => (await node.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
+    expect(await decodeVideoFrames(stream.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8'))).toBeGreaterThan(30);
+  });
+
+  it('refuses bad keys, bad SDP and a second publisher with clear errors, creating nothing', async () => {
+    const stream = await createStream('refusals');
+    const publisher = new WrtcPublisher();
+    const offer = await publisher.offer();
+    const post = (body: string, headers: Record<string, string>) =>
+      fetch(stream.ingest.whipUrl, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body });
+    const key = { authorization: `Bearer ${stream.ingest.streamKey}` };
+
+    const noKey = await post(offer, {});
+    expect(noKey.status).toBe(401);
+    expect(noKey.headers.get('content-type')).toContain('application/problem+json');
+    expect((await post(offer, { authorization: `Bearer lck_${'y'.repeat(32)}` })).status).toBe(401);
+    const other = await createStream('other');
+    expect((await post(offer, { authorization: `Bearer ${other.ingest.streamKey}` })).status).toBe(401);
+
+    const garbage = await post('hello, not sdp', key);
+    expect(garbage.status).toBe(400);
+    expect((await garbage.json()).detail).toMatch(/SDP/i);
+    expect((await post(offer.replace(/a=ice-ufrag:.*\r?\n/g, ''), key)).status).toBe(400);
+    expect((await post(offer.replace(/m=audio[\s\S]*/, '').replace(/m=video[\s\S]*/, ''), key)).status).toBe(400);
+    const onlyH265 = offer.replace(/VP8\/90000/g, 'H265/90000').replace(/VP9\/90000/g, 'H265/90000').replace(/H264\/90000/g, 'H265/90000').replace(/AV1\/90000/g, 'H265/90000').replace(/opus\/48000\/2/g, 'PCMU/8000');
+    expect((await post(onlyH265, key)).status).toBe(406);
+    expect((await post('v=0\r\n' + 'a=x\r\n'.repeat(40_000), key)).status).toBe(413);
+    expect((await fetch(stream.ingest.whipUrl, { method: 'POST', headers: { ...key, 'content-type': 'text/plain' }, body: offer })).status).toBe(415);
+    expect(node.lc.registry.get(stream.id)).toBeUndefined();
+    expect((await node.api('GET', `/v1/streams/${stream.id}`)).body.status).toBe('idle');
+
+    // WHEP of a stream that is not live.
+    const viewer = new WeriftViewer();
+    expect((await postSdp(stream.playback.whepUrl, await viewer.offer())).status).toBe(404);
+    await viewer.close();
+    expect((await postSdp(`${node.baseUrl}/whep/nosuchplaybackid`, 'v=0')).status).toBe(400);
+
+    const accepted = await post(offer, key);
+    expect(accepted.status).toBe(201);
+    const second = new WrtcPublisher();
+    const conflict = await post(await second.offer(), key);
+    expect(conflict.status).toBe(409);
+    second.close();
+    // An offer whose ICE never connects is closed after ICE_TIMEOUT_SECONDS, and with it the publish.
+    publisher.close();
+    await waitFor('abandoned session closed', () => node.lc.registry.get(stream.id)?.connected === false, 10_000);
   });
 });

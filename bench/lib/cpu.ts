@@ -1,4 +1,4 @@
-// CPU time of a process from /proc/<pid>/stat, and a meter turning it into cores used over a wall-clock window.
+// CPU time of a process (/proc/<pid>/stat) or of the whole machine (/proc/stat), and a meter turning it into cores used over a window.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -7,6 +7,12 @@ let ticksPerSecond: number | undefined;
 export function clockTicks(): number {
   ticksPerSecond ??= Number.parseInt(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim(), 10);
   return ticksPerSecond;
+}
+
+/** A cumulative CPU time and what it belongs to: a new key (e.g. a restarted process's pid) starts a new count. */
+export interface CpuReading {
+  key: number | string;
+  seconds: number;
 }
 
 /** utime + stime of every thread of the process, in seconds; undefined once it is gone. */
@@ -23,6 +29,20 @@ export function cpuSeconds(pid: number): number | undefined {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks();
 }
 
+export function processCpu(pid: number | undefined): CpuReading | undefined {
+  const seconds = pid === undefined ? undefined : cpuSeconds(pid);
+  return pid === undefined || seconds === undefined ? undefined : { key: pid, seconds };
+}
+
+/** Busy (not idle or iowait) CPU seconds of all cores together, from the first line of /proc/stat. */
+export function machineCpu(): CpuReading {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  const busy = [user, nice, system, irq, softirq, steal].reduce((sum: number, value) => sum + (value ?? 0), 0);
+  return { key: 'machine', seconds: busy / clockTicks() };
+}
+
 export interface CpuSummary {
   /** CPU seconds / wall seconds over the window. */
   cores: number;
@@ -30,42 +50,42 @@ export interface CpuSummary {
   maxCores: number;
   windowSeconds: number;
   cpuSeconds: number;
-  /** Distinct pids seen (more than one: the process was restarted during the window). */
+  /** Distinct keys seen (pids: more than one means the process was restarted during the window). */
   pids: number;
 }
 
 /**
- * Sampled periodically; follows the pid it is given, so a restarted process (new pid) keeps being
+ * Sampled periodically; follows the key of its readings, so a restarted process (new pid) keeps being
  * counted. CPU spent by an old pid after its last sample is lost, which is negligible at 1 s samples.
  */
 export class CpuMeter {
   #start?: number;
-  #last?: { at: number; pid: number; cpu: number };
+  #last?: { at: number; reading: CpuReading };
   #cpu = 0;
   #maxCores = 0;
-  #pids = new Set<number>();
+  #keys = new Set<number | string>();
 
-  constructor(private readonly pidOf: () => number | undefined) {}
+  constructor(private readonly read: () => CpuReading | undefined) {}
 
   sample(now = performance.now()): void {
-    const pid = this.pidOf();
-    const cpu = pid === undefined ? undefined : cpuSeconds(pid);
-    if (pid === undefined || cpu === undefined) return;
-    this.#pids.add(pid);
+    const reading = this.read();
+    if (!reading) return;
+    this.#keys.add(reading.key);
     const last = this.#last;
     this.#start ??= now;
-    if (last && last.pid === pid) {
-      this.#cpu += cpu - last.cpu;
+    if (last && last.reading.key === reading.key) {
+      const used = reading.seconds - last.reading.seconds;
+      this.#cpu += used;
       const seconds = (now - last.at) / 1000;
-      if (seconds > 0.5) this.#maxCores = Math.max(this.#maxCores, (cpu - last.cpu) / seconds);
+      if (seconds > 0.5) this.#maxCores = Math.max(this.#maxCores, used / seconds);
     }
-    this.#last = { at: now, pid, cpu };
+    this.#last = { at: now, reading };
   }
 
   summary(): CpuSummary | undefined {
     if (this.#start === undefined || !this.#last) return undefined;
     const windowSeconds = (this.#last.at - this.#start) / 1000;
     if (windowSeconds <= 0) return undefined;
-    return { cores: this.#cpu / windowSeconds, maxCores: this.#maxCores, windowSeconds, cpuSeconds: this.#cpu, pids: this.#pids.size };
+    return { cores: this.#cpu / windowSeconds, maxCores: this.#maxCores, windowSeconds, cpuSeconds: this.#cpu, pids: this.#keys.size };
   }
 }

@@ -22,3 +22,33 @@ export const SFU_MEDIA_CODECS: types.RouterRtpCodecCapability[] = [
     parameters: { 'packetization-mode': 1, 'profile-level-id': '4d0032', 'level-asymmetry-allowed': 1 },
   },
 ];
+
+const h264ProfileFamily = (profileLevelId: unknown): string => {
+  const id = String(profileLevelId ?? '42e01f').toLowerCase();
+  // Constrained baseline is 42 with constraint_set1 (e0 or c0); main is 4d; anything else is its own family.
+  if (id.startsWith('42e0') || id.startsWith('42c0')) return 'cb';
+  return id.slice(0, 2);
+};
+
+/**
+ * Router codecs whose payload types are the ones a viewer offered. mediasoup 3.19 consumers send
+ * with their router's payload types and libwebrtc decodes by the numbers of its own offer, so each
+ * payload-type layout gets its own viewer routers (browsers of one kind share one).
+ */
+export function viewerRouterCodecs(offered: types.RtpCapabilities): types.RouterRtpCodecCapability[] {
+  const codecs: types.RouterRtpCodecCapability[] = [];
+  for (const codec of SFU_MEDIA_CODECS) {
+    const match = (offered.codecs ?? []).find((candidate) => {
+      if (candidate.mimeType.toLowerCase() !== codec.mimeType.toLowerCase() || candidate.clockRate !== codec.clockRate) return false;
+      if (codec.mimeType !== 'video/H264') return true;
+      return (
+        Number(candidate.parameters?.['packetization-mode'] ?? 0) === 1 &&
+        h264ProfileFamily(candidate.parameters?.['profile-level-id']) === h264ProfileFamily(codec.parameters?.['profile-level-id'])
+      );
+    });
+    if (match && !codecs.some((taken) => taken.preferredPayloadType === match.preferredPayloadType)) {
+      codecs.push({ ...codec, preferredPayloadType: match.preferredPayloadType });
+    }
+  }
+  return codecs;
+}

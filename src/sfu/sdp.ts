@@ -27,17 +27,19 @@
 //     NOTE: mediasoup ignores `preferredPayloadType` here: the consumer's rtpParameters carry the ROUTER's
 //     payload types, and keep only header extensions whose router id equals the viewer's id. The answer
 //     built from `consumer.rtpParameters` therefore declares the router's payload types (RFC 3264 only says
-//     SHOULD reuse the offer's numbers). Always pass `mid: section.mid` to consume() so the MID header
-//     extension mediasoup writes matches the viewer's m-section.
+//     SHOULD reuse the offer's numbers): see answerPayloadTypeMismatches. Always pass `mid: section.mid` to
+//     consume() so the MID header extension mediasoup writes matches the viewer's m-section (buildAnswer
+//     throws when the MID extension is negotiated and the mids differ).
 //
 //   answerPayloadTypeMismatches(offer: ParsedOffer, mid: string, rtpParameters: types.RtpParameters): PayloadTypeMismatch[]
 //     WHEP: the codecs of a consumer whose payload type does not denote the same codec in the viewer's
-//     offer. libwebrtc (Chrome, Edge, Safari, @roamhq/wrtc) demultiplexes received RTP with the payload types
-//     of ITS OWN offer and ignores the answer's, so a non-empty result means such a viewer drops or misreads
-//     those packets (werift is lenient and follows the answer). mediasoup 3.19 cannot rewrite payload types
-//     per consumer (versatica/mediasoup#1126): the caller must consume from a router whose codec
-//     preferredPayloadType values equal the viewer's (e.g. pipeToRouter into a router created for that
-//     payload-type layout) and use `enableRtx: false` when the RTX payload type cannot be aligned.
+//     offer. libwebrtc demultiplexes received RTP with the payload types of ITS OWN offer and ignores the
+//     answer's (verified with @roamhq/wrtc, which embeds the same engine as Chrome/Edge/Safari), so a
+//     non-empty result means such a viewer drops or misreads those packets (werift follows the answer).
+//     mediasoup 3.19 cannot rewrite payload types per consumer (versatica/mediasoup#1126): the caller must
+//     consume from a router whose codec preferredPayloadType values equal the viewer's (e.g. pipeToRouter
+//     into a router created for that payload-type layout) and use `enableRtx: false` when the RTX payload
+//     type cannot be aligned (mediasoup picks RTX payload types itself).
 //
 //   buildAnswer(input: BuildAnswerInput): string
 //     The SDP answer: mirrors the offer's m-lines in order; accepted sections carry our ICE-lite
@@ -967,16 +969,18 @@ export function buildAnswer(input: BuildAnswerInput): string {
       const msid = answer.msid ?? { stream: 'livecue', track: `${offered.kind}-${offered.mid}` };
       section.msid = [{ id: msid.stream, appdata: msid.track }];
       const cname = rtp.rtcp?.cname ?? 'livecue';
-      section.ssrcs = [];
-      section.ssrcGroups = [];
+      const ssrcs: NonNullable<SdpMedia['ssrcs']> = [];
+      const ssrcGroups: NonNullable<SdpMedia['ssrcGroups']> = [];
       for (const encoding of encodings) {
         if (encoding.ssrc === undefined) continue;
-        section.ssrcs.push({ id: encoding.ssrc, attribute: 'cname', value: cname });
+        ssrcs.push({ id: encoding.ssrc, attribute: 'cname', value: cname });
         if (encoding.rtx) {
-          section.ssrcs.push({ id: encoding.rtx.ssrc, attribute: 'cname', value: cname });
-          section.ssrcGroups.push({ semantics: 'FID', ssrcs: `${encoding.ssrc} ${encoding.rtx.ssrc}` });
+          ssrcs.push({ id: encoding.rtx.ssrc, attribute: 'cname', value: cname });
+          ssrcGroups.push({ semantics: 'FID', ssrcs: `${encoding.ssrc} ${encoding.rtx.ssrc}` });
         }
       }
+      if (ssrcs.length > 0) section.ssrcs = ssrcs;
+      if (ssrcGroups.length > 0) section.ssrcGroups = ssrcGroups;
     } else if (answer.direction === 'recvonly') {
       // Receiving rid simulcast: mirror the offer's stream order with the rids we accepted (RFC 8853).
       const rids = new Set(encodings.map((encoding) => encoding.rid).filter((rid) => rid !== undefined));

@@ -19,6 +19,8 @@ export type MediaKind = 'audio' | 'video';
 interface RouterSlot {
   router: types.Router;
   worker: types.Worker;
+  /** Payload-type layout of the router's codecs (viewer routers match their viewers' offers). */
+  layout: string;
   viewers: number;
   /** Producer id on the origin -> its piped twin on this router (the origin maps to itself). */
   piped: Map<string, string>;
@@ -64,7 +66,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   }
 
   get viewerCount(): number {
-    return this.#origin.viewers + this.#edges.reduce((sum, slot) => sum + slot.viewers, 0);
+    return this.#edges.reduce((sum, slot) => sum + slot.viewers, 0);
   }
 
   get routerCount(): number {
@@ -93,16 +95,24 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   }
 
   /**
-   * A viewer's transport and consumers on a router with room, piping the show's producers there
-   * when it is not the origin. `consume` gets the producer id valid on the chosen router.
+   * A viewer's transport on a viewer router whose codecs carry the viewer's payload types, with room
+   * for one more viewer; the show's producers are piped there from the origin. `producerIds` holds
+   * the ids valid on that router (a kind the router cannot carry is left out).
    */
-  async addViewer(kinds: MediaKind[]): Promise<{ transport: types.WebRtcTransport; router: types.Router; producerIds: Map<MediaKind, string>; release: () => void }> {
-    const slot = await this.#slotForViewer();
+  async addViewer(
+    kinds: MediaKind[],
+    codecs: types.RouterRtpCodecCapability[],
+  ): Promise<{ transport: types.WebRtcTransport; router: types.Router; producerIds: Map<MediaKind, string>; release: () => void }> {
+    const slot = await this.#slotForViewer(codecs);
     const producerIds = new Map<MediaKind, string>();
     for (const kind of kinds) {
       const producer = this.#producers.get(kind);
       if (!producer) continue;
-      producerIds.set(kind, await this.#producerOn(slot, producer));
+      try {
+        producerIds.set(kind, await this.#producerOn(slot, producer));
+      } catch (error) {
+        this.logger.warn({ err: error, kind }, 'the viewer cannot receive this producer');
+      }
     }
     const transport = await this.#createTransport(slot);
     slot.viewers++;
@@ -155,32 +165,33 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     return transport;
   }
 
-  async #slotForViewer(): Promise<RouterSlot> {
+  async #slotForViewer(codecs: types.RouterRtpCodecCapability[]): Promise<RouterSlot> {
     const limit = this.settings.viewersPerRouter;
-    if (this.#origin.viewers < limit) return this.#origin;
-    const edge = this.#edges.find((slot) => slot.viewers < limit);
-    if (edge) return edge;
-    const used = [this.#origin, ...this.#edges].map((slot) => slot.worker);
-    const created = await this.#newSlot(used);
+    const layout = JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType]));
+    const sameLayout = this.#edges.filter((slot) => slot.layout === layout);
+    const open = sameLayout.find((slot) => slot.viewers < limit);
+    if (open) return open;
+    // The first viewer router shares the origin's worker; once one fills, the next goes elsewhere.
+    const avoid = sameLayout.length === 0 ? [] : [this.#origin, ...this.#edges].map((slot) => slot.worker);
+    const created = await this.#newSlot(avoid, codecs, sameLayout.length === 0 ? this.#origin.worker : undefined);
     this.#edges.push(created);
-    this.logger.info({ routers: this.routerCount }, 'viewers spread to another router');
+    this.logger.info({ routers: this.routerCount }, 'viewer router added');
     return created;
   }
 
   async #producerOn(slot: RouterSlot, producer: types.Producer): Promise<string> {
-    if (slot === this.#origin) return producer.id;
     const existing = slot.piped.get(producer.id);
     if (existing) return existing;
-    const { pipeProducer } = await this.#origin.router.pipeToRouter({ producerId: producer.id, router: slot.router });
+    // keepId false: a viewer router may share the origin's worker, where ids must be unique.
+    const { pipeProducer } = await this.#origin.router.pipeToRouter({ producerId: producer.id, router: slot.router, keepId: false });
     slot.piped.set(producer.id, pipeProducer!.id);
     return pipeProducer!.id;
   }
 
-  async #newSlot(avoid: types.Worker[]): Promise<RouterSlot> {
-    const worker = this.pool.pick(avoid);
-    const router = await worker.createRouter({ mediaCodecs: SFU_MEDIA_CODECS });
+  async #newSlot(avoid: types.Worker[], codecs = SFU_MEDIA_CODECS, worker = this.pool.pick(avoid)): Promise<RouterSlot> {
+    const router = await worker.createRouter({ mediaCodecs: codecs });
     this.pool.addLoad(worker, 1);
-    return { router, worker, viewers: 0, piped: new Map() };
+    return { router, worker, layout: JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType])), viewers: 0, piped: new Map() };
   }
 
   #workerDied(worker: types.Worker): void {

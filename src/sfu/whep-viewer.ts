@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { buildAnswer, consumerCapabilities, SdpError, type AnswerSection, type ParsedOffer } from './sdp.ts';
+import { viewerRouterCodecs } from './codecs.ts';
 import type { MediaKind, SfuRoom } from './sfu-room.ts';
 
 export type WhepViewerEvents = { closed: [] };
@@ -29,7 +30,7 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
       .map((section) => section.kind as MediaKind);
     if (wanted.length === 0) throw new SdpError(400, 'the offer receives no audio or video: send a recvonly offer');
     const capabilities = consumerCapabilities(offer);
-    const { transport, router, producerIds } = await room.addViewer(wanted);
+    const { transport, router, producerIds } = await room.addViewer(wanted, viewerRouterCodecs(capabilities));
     const consumers: types.Consumer[] = [];
     try {
       const sections: AnswerSection[] = [];
@@ -37,6 +38,10 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
       for (const section of offer.sections) {
         const kind = section.kind;
         if (kind === 'application') continue;
+        if (!section.usable) {
+          sections.push({ mid: section.mid, direction: 'inactive', rejected: true });
+          continue;
+        }
         const producerId = producerIds.get(kind);
         const receives = section.direction !== 'sendonly' && section.direction !== 'inactive';
         if (!receives || !producerId || taken.has(kind) || !router.canConsume({ producerId, rtpCapabilities: capabilities })) {
@@ -44,7 +49,8 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
           continue;
         }
         taken.add(kind);
-        const consumer = await transport.consume({ producerId, rtpCapabilities: capabilities, paused: false });
+        // No RTX: mediasoup would pick its payload type itself, outside the viewer's layout.
+        const consumer = await transport.consume({ producerId, rtpCapabilities: capabilities, paused: false, mid: section.mid, enableRtx: false });
         consumers.push(consumer);
         sections.push({ mid: section.mid, rtpParameters: consumer.rtpParameters, direction: 'sendonly', msid: { stream: msidStream, track: consumer.id } });
       }

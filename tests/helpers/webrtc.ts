@@ -84,3 +84,107 @@ export class WeriftViewer {
     await this.pc.close();
   }
 }
+
+// libwebrtc peers (@roamhq/wrtc): a WHIP publisher that sends real VP8 video and Opus audio from
+// raw frames, and a WHEP viewer that decodes what it receives.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const wrtc = require('@roamhq/wrtc') as any;
+
+async function gathered(pc: any): Promise<string> {
+  await pc.setLocalDescription(await pc.createOffer());
+  if (pc.iceGatheringState !== 'complete') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') (clearTimeout(timer), resolve());
+      });
+    });
+  }
+  return pc.localDescription.sdp as string;
+}
+
+export class WrtcPublisher {
+  readonly pc = new wrtc.RTCPeerConnection();
+  #video = new wrtc.nonstandard.RTCVideoSource();
+  #audio = new wrtc.nonstandard.RTCAudioSource();
+  #timer?: NodeJS.Timeout;
+  #frame = 0;
+
+  constructor(
+    readonly width = 640,
+    readonly height = 360,
+  ) {}
+
+  async offer(): Promise<string> {
+    this.pc.addTransceiver(this.#video.createTrack(), { direction: 'sendonly' });
+    this.pc.addTransceiver(this.#audio.createTrack(), { direction: 'sendonly' });
+    return gathered(this.pc);
+  }
+
+  async accept(answer: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    const { width, height } = this;
+    const data = new Uint8ClampedArray((width * height * 3) / 2);
+    const samples = new Int16Array(480);
+    this.#timer = setInterval(() => {
+      // A moving bar, so the encoder has real pictures to code.
+      this.#frame++;
+      data.fill(16, 0, width * height);
+      const x = (this.#frame * 8) % width;
+      for (let row = 0; row < height; row++) data.fill(235, row * width + x, row * width + Math.min(width, x + 40));
+      data.fill(128, width * height);
+      this.#video.onFrame({ width, height, data });
+      for (let tick = 0; tick < 3; tick++) {
+        for (let i = 0; i < samples.length; i++) samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 48000));
+        this.#audio.onData({ samples, sampleRate: 48000, bitsPerSample: 16, channelCount: 1, numberOfFrames: 480 });
+      }
+    }, 33);
+  }
+
+  get connectionState(): string {
+    return this.pc.connectionState;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.pc.close();
+  }
+}
+
+export class WrtcViewer {
+  readonly pc = new wrtc.RTCPeerConnection();
+  framesDecoded = 0;
+  lastFrameSize?: { width: number; height: number };
+  audioTracks = 0;
+  #sinks: any[] = [];
+
+  async offer(): Promise<string> {
+    this.pc.addTransceiver('video', { direction: 'recvonly' });
+    this.pc.addTransceiver('audio', { direction: 'recvonly' });
+    this.pc.ontrack = (event: any) => {
+      if (event.track.kind === 'video') {
+        const sink = new wrtc.nonstandard.RTCVideoSink(event.track);
+        sink.onframe = ({ frame }: { frame: { width: number; height: number } }) => {
+          this.framesDecoded++;
+          this.lastFrameSize = { width: frame.width, height: frame.height };
+        };
+        this.#sinks.push(sink);
+      } else {
+        this.audioTracks++;
+      }
+    };
+    return gathered(this.pc);
+  }
+
+  async accept(answer: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  }
+
+  close(): void {
+    for (const sink of this.#sinks) sink.stop();
+    this.pc.close();
+  }
+}
