@@ -12,7 +12,7 @@ let node: TestNode;
 let scratch: string;
 
 beforeAll(async () => {
-  node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 2, ICE_TIMEOUT_SECONDS: 3 });
+  node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 2, ICE_TIMEOUT_SECONDS: 3, VIEWERS_PER_ROUTER: 2, SFU_WORKERS: 2 });
   scratch = await mkdtemp(path.join(tmpdir(), 'livecue-webrtc-'));
 });
 
@@ -144,5 +144,65 @@ describe('WHIP ingest', () => {
     // An offer whose ICE never connects is closed after ICE_TIMEOUT_SECONDS, and with it the publish.
     publisher.close();
     await waitFor('abandoned session closed', () => node.lc.registry.get(stream.id)?.connected === false, 10_000);
+  });
+});
+
+describe('SFU resilience and scale-out', () => {
+  it('spreads viewers over more routers and recovers when a mediasoup worker dies', async () => {
+    const stream = await createStream('resilience');
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 25, size: '640x360' });
+    const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
+    const firstProducer = await waitFor('sfu producers', () => session.room.producer('video'), 10_000);
+
+    const viewers: WeriftViewer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const viewer = new WeriftViewer();
+      const result = await postSdp(stream.playback.whepUrl, await viewer.offer());
+      expect(result.status).toBe(201);
+      await viewer.accept(result.answer);
+      viewers.push(viewer);
+    }
+    await waitFor('all viewers receive video', () => viewers.every((viewer) => viewer.videoPackets > 50), 15_000);
+    // VIEWERS_PER_ROUTER is 2 here: three werift viewers (one payload-type layout) need two viewer routers.
+    expect(session.room.viewerCount).toBe(3);
+    expect(session.room.routerCount).toBe(3);
+
+    const workersBefore = node.lc.sfu.workers.map((worker) => worker.pid);
+    const victim = session.room.originWorkerPid;
+    process.kill(victim, 'SIGKILL');
+    await waitFor('worker replaced', () => node.lc.sfu.workers.length === workersBefore.length && !node.lc.sfu.workers.some((w) => w.pid === victim), 10_000);
+    const replacement = await waitFor('producers re-created', () => {
+      const producer = session.room.producer('video');
+      return producer && producer.id !== firstProducer.id ? producer : undefined;
+    }, 15_000);
+    expect(replacement.closed).toBe(false);
+    expect(session.room.originWorkerPid).not.toBe(victim);
+
+    // The show goes on: a viewer joining now receives decodable video, HLS keeps going.
+    const late = new WeriftViewer();
+    const result = await postSdp(stream.playback.whepUrl, await late.offer());
+    expect(result.status).toBe(201);
+    await late.accept(result.answer);
+    await waitFor('late viewer video', () => late.video.keyframes > 0 && late.videoPackets > 100, 15_000);
+    await sleep(1500);
+    const file = path.join(scratch, 'after-worker-death.h264');
+    await late.video.save(file);
+    expect(await decodeVideoFrames(file)).toBeGreaterThan(20);
+    expect(session.connected).toBe(true);
+    for (const viewer of [...viewers, late]) await viewer.close();
+    push.stop();
+  });
+});
+
+describe('teardown', () => {
+  it('leaves no router, transport or FFmpeg behind once every show has ended', async () => {
+    await waitFor('all shows ended', () => node.lc.registry.size === 0, 40_000);
+    for (const worker of node.lc.sfu.workers) {
+      const dump = await worker.dump();
+      expect(dump.routerIds).toEqual([]);
+    }
+    const { execFileSync } = await import('node:child_process');
+    const children = execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)]).toString();
+    expect(children).not.toContain('ffmpeg');
   });
 });

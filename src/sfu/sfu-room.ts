@@ -61,6 +61,11 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     return this.#origin.router;
   }
 
+  /** The process of the worker hosting the show's producers. */
+  get originWorkerPid(): number {
+    return this.#origin.worker.pid;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }
