@@ -1,14 +1,27 @@
 # livecue: one image for every role. Build: docker build -t livecue .
+# The mediasoup worker is built from Debian's libraries by the same script the README's commands run.
+FROM node:20-bookworm-slim AS mediasoup-worker
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY scripts/build-mediasoup-worker.sh scripts/
+COPY scripts/mediasoup-worker scripts/mediasoup-worker
+ENV LIVECUE_CACHE_DIR=/cache
+RUN scripts/build-mediasoup-worker.sh > /worker-path
+
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
+COPY --from=mediasoup-worker /cache /cache
+ENV MEDIASOUP_WORKER_BIN=/cache/mediasoup-worker-3.19.3/mediasoup-worker
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg redis-server ca-certificates tini \
+      libuv1 libssl3 libsrtp2-1 libusrsctp2 libabsl20220623 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+COPY --from=mediasoup-worker /cache/mediasoup-worker-3.19.3/mediasoup-worker /usr/local/bin/mediasoup-worker
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
@@ -16,8 +29,9 @@ COPY drizzle ./drizzle
 COPY config ./config
 RUN mkdir -p /data && chown node:node /data
 USER node
-ENV NODE_ENV=production LIVECUE_DATA_DIR=/data PORT=8080 RTMP_PORT=1935
-EXPOSE 8080 1935
+ENV NODE_ENV=production LIVECUE_DATA_DIR=/data PORT=8080 RTMP_PORT=1935 \
+    MEDIASOUP_WORKER_BIN=/usr/local/bin/mediasoup-worker WEBRTC_LISTEN_IP=0.0.0.0
+EXPOSE 8080 1935 40000-40100/udp 40000-40100/tcp
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"

@@ -15,6 +15,13 @@ apt_ensure() {
   fi
 }
 
+# The mediasoup worker, built offline from Debian's libraries and cached outside node_modules
+# (~3 min the first time, instant after). mediasoup's own install would download it from GitHub.
+mediasoup_ensure() {
+  MEDIASOUP_WORKER_BIN="$(scripts/build-mediasoup-worker.sh)"
+  export MEDIASOUP_WORKER_BIN
+}
+
 # npm ci only when node_modules is missing or older than the lockfile.
 npm_ensure() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -20,5 +20,6 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no --dir /tmp
 fi
 
+mediasoup_ensure
 npm_ensure
 npm test

@@ -74,7 +74,15 @@ export const configSchema = z
     UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(512).describe('Most segment bytes held in memory, per show, while object storage is unreachable.'),
     MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    if (config.WEBRTC_LISTEN_IP === '0.0.0.0' && !config.WEBRTC_ANNOUNCED_ADDRESS) {
+      context.addIssue({ code: 'custom', path: ['WEBRTC_ANNOUNCED_ADDRESS'], message: 'required when WEBRTC_LISTEN_IP is 0.0.0.0 (the address viewers reach)' });
+    }
+    if (config.WEBRTC_MIN_PORT > config.WEBRTC_MAX_PORT) {
+      context.addIssue({ code: 'custom', path: ['WEBRTC_MIN_PORT'], message: 'must not exceed WEBRTC_MAX_PORT' });
+    }
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = Readonly<z.output<typeof configSchema>>;
