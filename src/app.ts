@@ -23,6 +23,11 @@ import { S3ObjectStore } from './storage/s3-store.ts';
 import { StreamStore } from './streams/stream-store.ts';
 import type { WebRtcSettings } from './sfu/sfu-room.ts';
 import { loadMediasoup, WorkerPool } from './sfu/worker-pool.ts';
+import { ProductStore } from './products/product-store.ts';
+import { CueStore } from './cues/cue-store.ts';
+import { CueHub } from './cues/cue-hub.ts';
+import { CueService } from './cues/cue-service.ts';
+import { attachCueSocket } from './api/cue-socket.ts';
 
 const run = promisify(execFile);
 
@@ -122,12 +127,19 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     gauges.unref();
     onClose('gauges', async () => clearInterval(gauges));
 
+    const products = new ProductStore(database.db);
+    const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
+    onClose('cue hub', () => hub.close());
+    const cues = new CueService({ cues: new CueStore(database.db), products, registry, hub, logger, ratePerSecond: config.CUE_RATE_PER_SECOND });
+
     const rtmp = await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger });
     onClose('rtmp server', () => rtmp.close());
 
     let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmp.port });
     const { app, close: closeWebrtc } = createHttpApp({
       pool,
+      products,
+      cues,
       sdpMaxBytes: config.SDP_MAX_BYTES,
       adminToken,
       streams,
@@ -150,6 +162,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const server: Server = createServer(app);
     server.requestTimeout = 60_000;
+    const cueSocket = attachCueSocket(server, { hub, cues, streams, registry, logger });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'EADDRINUSE' ? new Error(`HTTP port ${config.PORT} is already in use: set PORT`) : error),
@@ -161,6 +174,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     urls = publicUrls(config, { http: httpPort, rtmp: rtmp.port });
     // Closed first (cleanups run in reverse), so no new work arrives while sessions flush.
     onClose('webrtc sessions', async () => closeWebrtc());
+    onClose('cue sockets', async () => cueSocket.close());
     onClose(
       'http server',
       () =>

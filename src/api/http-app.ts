@@ -5,6 +5,10 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
+import type { ProductStore } from '../products/product-store.ts';
+import type { CueService } from '../cues/cue-service.ts';
+import { productsRouter } from './products-routes.ts';
+import { cuesRouter, publicCuesRouter } from './cues-routes.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { hlsOrigin } from './hls-origin.ts';
 import { openApiDocument } from './openapi.ts';
@@ -25,6 +29,8 @@ export interface HttpAppDeps {
   health: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
   pool: WorkerPool;
   sdpMaxBytes: number;
+  products: ProductStore;
+  cues: CueService;
 }
 
 export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(): void } {
@@ -59,7 +65,13 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/whip', webrtc.whip);
   app.use('/whep', webrtc.whep);
 
+  app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
+
+  // Cues are small: 8 KB is plenty and a bigger body is refused with 413 before it is parsed.
+  app.use('/v1/streams/:id/cues', requireAdmin(deps.adminToken), express.json({ limit: '8kb', strict: true }));
   app.use('/v1', requireAdmin(deps.adminToken), express.json({ limit: '64kb', strict: true }));
+  app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
+  app.use('/v1/products', productsRouter(deps.products));
   app.use(
     '/v1/streams',
     streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger }),

@@ -37,7 +37,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    if (error instanceof LivecueError) return sendProblem(res, error.status, error.message, { code: error.code, ...error.extra });
+    if (error instanceof LivecueError) {
+      const retryAfterMs = error.extra.retryAfterMs;
+      if (typeof retryAfterMs === 'number') res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+      return sendProblem(res, error.status, error.message, { code: error.code, ...error.extra });
+    }
     if (error instanceof z.ZodError) {
       const detail = error.issues
         .map((issue) => {

@@ -132,6 +132,8 @@ export function webrtcRouters(deps: {
       metrics.whepViewers.dec({ stream_id: stream.id });
     });
     res.status(201).type('application/sdp').setHeader('ETag', viewer.etag);
+    // Cues ride an SCTP stream the viewer opens as a negotiated data channel with this id.
+    if (viewer.cueStreamId !== undefined) res.setHeader('Link', `<urn:livecue:cues>; rel="livecue-cues"; stream-id=${viewer.cueStreamId}`);
     res.location(`/whep/${playbackId}/sessions/${viewer.id}`).send(viewer.answer);
   });
   whep.patch('/:playbackId/sessions/:sessionId', (_req, res) => {

@@ -71,6 +71,7 @@ export const configSchema = z
     VIEWERS_PER_ROUTER: z.coerce.number().int().min(1).default(500).describe('WHEP viewers on one router before new viewers go to a router on another worker (pipeToRouter).'),
     ICE_TIMEOUT_SECONDS: z.coerce.number().min(1).default(15).describe('A WHIP/WHEP session whose ICE/DTLS never connects is closed after this.'),
     SDP_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024).describe('Largest SDP offer accepted (413 past it).'),
+    CUE_RATE_PER_SECOND: z.coerce.number().min(1).max(10_000).default(50).describe('Cues one stream may take per second (bursts of twice that); 429 past it.'),
     UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(512).describe('Most segment bytes held in memory, per show, while object storage is unreachable.'),
     MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
   })

@@ -1,6 +1,6 @@
 // Database schema (drizzle). Migrations in drizzle/ are generated from this file with `npm run db:generate`.
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgTable, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const streams = pgTable('streams', {
   id: text('id').primaryKey(),
@@ -90,4 +90,44 @@ export const segments = pgTable(
     bytes: integer('bytes').notNull(),
   },
   (table) => [uniqueIndex('segments_pk').on(table.sessionId, table.rendition, table.sequence)],
+);
+
+/** The operator's product catalogue; cues refer to products by id. */
+export const products = pgTable('products', {
+  id: text('id').primaryKey(),
+  sku: text('sku').notNull().unique(),
+  title: text('title').notNull(),
+  /** Price in minor units (cents), with its ISO 4217 currency. */
+  priceMinor: integer('price_minor').notNull(),
+  currency: text('currency').notNull(),
+  imageUrl: text('image_url'),
+  productUrl: text('product_url'),
+  inventory: integer('inventory'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Commerce cues on a stream's timeline: media time (for players and replay) and wall-clock time. */
+export const cues = pgTable(
+  'cues',
+  {
+    id: text('id').primaryKey(),
+    streamId: text('stream_id')
+      .notNull()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    sessionId: text('session_id').references(() => liveSessions.id, { onDelete: 'cascade' }),
+    /** Per-stream sequence number, 1, 2, 3... */
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    mediaTimeMs: bigint('media_time_ms', { mode: 'number' }).notNull(),
+    wallClock: timestamp('wall_clock', { withTimezone: true, precision: 3 }).notNull(),
+    durationMs: integer('duration_ms'),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('cues_stream_seq').on(table.streamId, table.seq),
+    uniqueIndex('cues_stream_idempotency').on(table.streamId, table.idempotencyKey),
+  ],
 );

@@ -9,6 +9,7 @@ import type { Db } from '../db/database.ts';
 import { liveSessions, renditions as renditionsTable, segments as segmentsTable } from '../db/schema.ts';
 import type { IngestConnection } from '../ingest/ingest-connection.ts';
 import type { IngestPacket } from '../ingest/ingest-packet.ts';
+import type { CueMessage } from '../cues/cue-schema.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -62,6 +63,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   #lastBytes = 0;
   #pendingWrites = new Set<Promise<unknown>>();
   #rtpExport?: RtpExport;
+  #cues: CueMessage[] = [];
   readonly logger: Logger;
 
   private constructor(
@@ -99,6 +101,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       metrics,
       onSegmentStored: (segment) => this.#track(this.#recordSegment(segment)),
       onPlayable: () => this.emit('playable'),
+      cues: () => this.#cues,
     });
     this.transcoder.on('runStarted', (info) => {
       this.#packager.runStarted(info);
@@ -151,6 +154,26 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
 
   get playable(): boolean {
     return this.#packager.masterWritten;
+  }
+
+  /** Where the show is now: the media time of the frame arriving now and its wall clock. */
+  now(at = Date.now()): { mediaTime: number; wallClock: number } {
+    const last = this.timeline.spans.at(-1);
+    if (!last) return { mediaTime: 0, wallClock: at };
+    if (this.connected) return { mediaTime: last.mediaStart + Math.max(0, at - last.wallClockStart) / 1000, wallClock: at };
+    const mediaTime = this.timeline.duration;
+    return { mediaTime, wallClock: this.timeline.wallClockAt(mediaTime) ?? at };
+  }
+
+  get cues(): readonly CueMessage[] {
+    return this.#cues;
+  }
+
+  /** A cue was placed on this show: into the HLS playlists and down the WebRTC data channel. */
+  addCue(cue: CueMessage): void {
+    this.#cues.push(cue);
+    this.#packager.cuesChanged();
+    this.room.sendCue(JSON.stringify(cue));
   }
 
   /** A WHIP publisher's producers are in the room: bridge them to the HLS ladder. */

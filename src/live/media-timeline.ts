@@ -35,22 +35,25 @@ export class MediaTimeline {
     span.duration = Math.max(span.duration, endOffsetSeconds);
   }
 
-  wallClockAt(mediaTime: number): number | undefined {
+  /** The wall clock of the frame at a media time; past the end only with `extrapolate` (a live show). */
+  wallClockAt(mediaTime: number, options: { extrapolate?: boolean } = {}): number | undefined {
+    if (!options.extrapolate && mediaTime > this.duration + 1e-9) return undefined;
     const span = this.#spanAtMedia(mediaTime);
     return span ? span.wallClockStart + (mediaTime - span.mediaStart) * 1000 : undefined;
   }
 
   /**
    * Media time shown at a wall-clock instant. Inside a reconnect gap the media stands still at the
-   * end of the previous span.
+   * end of the previous span; `extrapolate` lets the last span run on (its encoder is still sending).
    */
-  mediaTimeAt(wallClock: number): number | undefined {
+  mediaTimeAt(wallClock: number, options: { extrapolate?: boolean } = {}): number | undefined {
     let result: number | undefined;
-    for (const span of this.#spans) {
-      if (wallClock < span.wallClockStart) break;
-      const offset = Math.min((wallClock - span.wallClockStart) / 1000, span.duration);
-      result = span.mediaStart + offset;
-    }
+    this.#spans.forEach((span, index) => {
+      if (wallClock < span.wallClockStart) return;
+      const elapsed = (wallClock - span.wallClockStart) / 1000;
+      const open = options.extrapolate && index === this.#spans.length - 1;
+      result = span.mediaStart + (open ? elapsed : Math.min(elapsed, span.duration));
+    });
     return result;
   }
 

@@ -39,6 +39,8 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   #producers = new Map<MediaKind, types.Producer>();
   #transports = new Set<types.WebRtcTransport>();
   #closed = false;
+  /** Cues enter the SFU here (a DirectTransport's DataProducer) and reach viewers as SCTP messages. */
+  #cueChannel?: { transport: types.DirectTransport; producer: types.DataProducer };
   #onWorkerDied: (worker: types.Worker) => void;
 
   private constructor(
@@ -54,6 +56,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   static async create(pool: WorkerPool, settings: WebRtcSettings, logger: Logger): Promise<SfuRoom> {
     const room = new SfuRoom(pool, settings, logger);
     room.#origin = await room.#newSlot([]);
+    await room.#openCueChannel();
     return room;
   }
 
@@ -92,6 +95,30 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     });
     for (const edge of this.#edges) edge.piped.clear();
     this.emit('producersChanged');
+  }
+
+  /** Sends a cue to every viewer with a data channel. */
+  sendCue(text: string): void {
+    const producer = this.#cueChannel?.producer;
+    if (producer && !producer.closed) producer.send(text);
+  }
+
+  /** The cue data producer's id on a viewer's router (piped from the origin). */
+  async cueProducerOn(router: types.Router): Promise<string | undefined> {
+    const slot = this.#edges.find((edge) => edge.router === router);
+    const producer = this.#cueChannel?.producer;
+    if (!slot || !producer) return undefined;
+    const existing = slot.piped.get(producer.id);
+    if (existing) return existing;
+    const { pipeDataProducer } = await this.#origin.router.pipeToRouter({ dataProducerId: producer.id, router: slot.router, keepId: false });
+    slot.piped.set(producer.id, pipeDataProducer!.id);
+    return pipeDataProducer!.id;
+  }
+
+  async #openCueChannel(): Promise<void> {
+    const transport = await this.#origin.router.createDirectTransport();
+    const producer = await transport.produceData({ label: 'livecue-cues', protocol: 'livecue.cue.v1' });
+    this.#cueChannel = { transport, producer };
   }
 
   /** A WebRTC transport on the origin router (WHIP publishers). */
@@ -215,6 +242,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
         // Edge routers were fed from the old origin: drop them so viewers come back to the new one.
         for (const edge of this.#edges) edge.router.close();
         this.#edges = [];
+        void this.#openCueChannel().catch((error: Error) => this.logger.error({ err: error }, 'cannot reopen the cue channel'));
         this.emit('originLost');
       },
       (error: Error) => this.logger.error({ err: error }, 'cannot re-home the show'),

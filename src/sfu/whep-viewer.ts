@@ -19,6 +19,8 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
     readonly transport: types.WebRtcTransport,
     readonly consumers: types.Consumer[],
     readonly answer: string,
+    /** SCTP stream id of the cue channel; the viewer opens it with { negotiated: true, id }. */
+    readonly cueStreamId?: number,
   ) {
     super();
     transport.observer.once('close', () => this.close());
@@ -58,7 +60,15 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
         throw new SdpError(406, 'none of the offered codecs can receive this show (video is H.264 or VP8, audio Opus)');
       }
       await transport.connect({ dtlsParameters: offer.dtlsParameters });
-      const application = offer.sections.find((section) => section.kind === 'application');
+      const application = offer.sections.find((section) => section.kind === 'application' && section.usable);
+      let cueStreamId: number | undefined;
+      if (application && transport.sctpParameters) {
+        const dataProducerId = await room.cueProducerOn(router);
+        if (dataProducerId) {
+          const dataConsumer = await transport.consumeData({ dataProducerId });
+          cueStreamId = dataConsumer.sctpStreamParameters?.streamId;
+        }
+      }
       const answer = buildAnswer({
         offer,
         iceParameters: transport.iceParameters,
@@ -67,7 +77,7 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
         sections,
         sctp: application && transport.sctpParameters ? { port: transport.sctpParameters.port, maxMessageSize: transport.sctpParameters.maxMessageSize } : undefined,
       });
-      const viewer = new WhepViewer(transport, consumers, answer);
+      const viewer = new WhepViewer(transport, consumers, answer, cueStreamId);
       transport.on('dtlsstatechange', (state) => {
         if (state === 'connected') for (const consumer of consumers) if (consumer.kind === 'video') void consumer.requestKeyFrame().catch(() => {});
       });

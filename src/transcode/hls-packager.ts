@@ -8,7 +8,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { UploadQueue } from '../storage/upload-queue.ts';
 import type { FinishedSegment } from './ffmpeg-run.ts';
 import type { Rendition } from './ladder.ts';
-import { avc1CodecOfSegment, renderMasterPlaylist, renderMediaPlaylist, type MediaSegment } from './playlist.ts';
+import type { CueMessage } from '../cues/cue-schema.ts';
+import { avc1CodecOfSegment, renderMasterPlaylist, renderMediaPlaylist, type DateRange, type MediaSegment } from './playlist.ts';
 import type { RunInfo } from './transcoder.ts';
 
 export const PLAYLIST_CACHE_CONTROL = 'public, max-age=1';
@@ -51,6 +52,23 @@ export interface HlsPackagerOptions {
   metrics: Metrics;
   onSegmentStored?: (segment: StoredSegment) => void;
   onPlayable?: () => void;
+  /** The session's cues, carried as EXT-X-DATERANGE in every media playlist. */
+  cues?: () => readonly CueMessage[];
+}
+
+export function cueDateRange(cue: CueMessage): DateRange {
+  return {
+    id: cue.id,
+    className: `com.livecue.${cue.type}`,
+    startDate: cue.wallClock,
+    duration: cue.duration,
+    attributes: {
+      'LIVECUE-SEQ': String(cue.seq),
+      'LIVECUE-TYPE': cue.type,
+      'LIVECUE-MEDIA-TIME': cue.mediaTime.toFixed(3),
+      'LIVECUE-CUE': Buffer.from(JSON.stringify(cue)).toString('base64'),
+    },
+  };
 }
 
 export class HlsPackager {
@@ -131,6 +149,14 @@ export class HlsPackager {
       .catch((error: Error) => this.options.logger.error({ err: error, key: segment.objectKey }, 'segment lost'));
   }
 
+  /** A cue was placed: playlists are written again at once rather than at the next segment. */
+  cuesChanged(): void {
+    if (this.#ended) return;
+    for (const state of this.#renditions.values()) {
+      if (state.segments.length > 0) this.#writeMediaPlaylist(state).catch(() => {});
+    }
+  }
+
   /** The session is over: every playlist gets EXT-X-ENDLIST; resolves when storage has it all. */
   async finish(timeoutMs: number): Promise<boolean> {
     this.#ended = true;
@@ -151,8 +177,12 @@ export class HlsPackager {
     const hiddenDiscontinuities = state.segments
       .slice(0, state.segments.length - window.length + 1)
       .filter((segment, index) => segment.discontinuity && index > 0).length;
+    // Cues from the window's first date on (a live playlist); a closed playlist keeps them all.
+    const windowStart = this.#ended ? 0 : (window[0]?.programDateTime.getTime() ?? 0);
+    const dateRanges = (this.options.cues?.() ?? []).filter((cue) => Date.parse(cue.wallClock) >= windowStart).map(cueDateRange);
     const text = renderMediaPlaylist({
       targetDuration: state.targetDuration,
+      dateRanges,
       segments: window,
       discontinuitySequence: hiddenDiscontinuities,
       ended: this.#ended,

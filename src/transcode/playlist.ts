@@ -33,8 +33,27 @@ export interface MediaSegment {
   discontinuity: boolean;
 }
 
+/** A cue as an EXT-X-DATERANGE: JSON cannot sit in an attribute, so the cue travels base64-encoded. */
+export interface DateRange {
+  id: string;
+  className: string;
+  startDate: string;
+  duration?: number;
+  /** X- attributes (names without the X- prefix), written as quoted strings. */
+  attributes: Record<string, string>;
+}
+
+export function renderDateRange(range: DateRange): string {
+  const parts = [`ID="${range.id}"`, `CLASS="${range.className}"`, `START-DATE="${range.startDate}"`];
+  if (range.duration !== undefined) parts.push(`DURATION=${range.duration.toFixed(3)}`);
+  for (const [name, value] of Object.entries(range.attributes)) parts.push(`X-${name}="${value.replace(/["\r\n]/g, '')}"`);
+  return `#EXT-X-DATERANGE:${parts.join(',')}`;
+}
+
 export interface MediaPlaylistInput {
   targetDuration: number;
+  /** Date ranges (cues) to carry, written after the header. */
+  dateRanges?: DateRange[];
   /** The segments to list (the live window, or all of them). */
   segments: MediaSegment[];
   /** Discontinuities that happened before the first listed segment. */
@@ -54,6 +73,7 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   if (input.playlistType) lines.push(`#EXT-X-PLAYLIST-TYPE:${input.playlistType}`);
+  for (const range of input.dateRanges ?? []) lines.push(renderDateRange(range));
   input.segments.forEach((segment, index) => {
     // The first listed segment never carries a discontinuity tag: DISCONTINUITY-SEQUENCE accounts for it.
     if (segment.discontinuity && index > 0) lines.push('#EXT-X-DISCONTINUITY');

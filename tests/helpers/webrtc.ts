@@ -59,6 +59,13 @@ export class WeriftViewer {
   audioPackets = 0;
   firstVideoAt?: number;
   videoCodec?: string;
+  readonly messages: { text: string; at: number }[] = [];
+
+  /** A negotiated data channel opened before the offer, so the offer carries m=application. */
+  openCueChannel(id = 0): void {
+    const channel = this.pc.createDataChannel('livecue-cues', { negotiated: true, id, ordered: true });
+    channel.onMessage.subscribe((data) => this.messages.push({ text: data.toString(), at: Date.now() }));
+  }
 
   async offer(): Promise<string> {
     const video = this.pc.addTransceiver('video', { direction: 'recvonly' });

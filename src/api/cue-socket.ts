@@ -1,0 +1,93 @@
+// The WebSocket path for cues (clients without a WebRTC data channel): ws(s)://<host>/live/<playbackId>/events.
+// A client gets the show's current state at once, then every cue as it is placed, from any node.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { CueHub } from '../cues/cue-hub.ts';
+import type { CueService } from '../cues/cue-service.ts';
+import type { SessionRegistry } from '../live/session-registry.ts';
+import type { Logger } from '../log.ts';
+import type { StreamStore } from '../streams/stream-store.ts';
+import { stateAt } from './cues-routes.ts';
+
+const PATH = /^\/live\/([A-Za-z0-9]{8,64})\/events$/;
+const HEARTBEAT_MS = 30_000;
+/** A client that cannot keep up is dropped rather than buffered without bound. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+export function attachCueSocket(
+  server: Server,
+  deps: { hub: CueHub; cues: CueService; streams: StreamStore; registry: SessionRegistry; logger: Logger },
+): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const clients = new Map<string, Set<WebSocket>>();
+  const alive = new WeakSet<WebSocket>();
+
+  const onCue = (playbackId: string, cue: unknown) => {
+    const text = JSON.stringify({ type: 'cue', cue });
+    for (const socket of clients.get(playbackId) ?? []) {
+      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.terminate();
+      else socket.send(text);
+    }
+  };
+  deps.hub.on('cue', onCue);
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const match = PATH.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    if (!match) return; // Not ours: other upgrade handlers may take it, else the socket times out.
+    const playbackId = match[1]!;
+    void deps.streams.getByPlaybackId(playbackId).then(
+      (stream) => {
+        if (!stream) {
+          socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          let set = clients.get(playbackId);
+          if (!set) clients.set(playbackId, (set = new Set()));
+          set.add(ws);
+          alive.add(ws);
+          ws.on('pong', () => alive.add(ws));
+          ws.on('message', () => {}); // Clients have nothing to say here yet; input is ignored.
+          ws.on('close', () => {
+            set.delete(ws);
+            if (set.size === 0) clients.delete(playbackId);
+          });
+          ws.on('error', () => ws.terminate());
+          void deps.cues.list(stream).then((cues) => {
+            ws.send(JSON.stringify({ type: 'state', state: stateAt(deps.registry, stream, cues, undefined), cues }));
+          });
+        });
+      },
+      (error: Error) => {
+        deps.logger.error({ err: error }, 'cue socket upgrade failed');
+        socket.destroy();
+      },
+    );
+  };
+  server.on('upgrade', onUpgrade);
+
+  const heartbeat = setInterval(() => {
+    for (const set of clients.values()) {
+      for (const ws of set) {
+        if (!alive.has(ws)) {
+          ws.terminate();
+          continue;
+        }
+        alive.delete(ws);
+        ws.ping();
+      }
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  return {
+    close() {
+      clearInterval(heartbeat);
+      deps.hub.off('cue', onCue);
+      server.off('upgrade', onUpgrade);
+      for (const set of clients.values()) for (const ws of set) ws.terminate();
+      wss.close();
+    },
+  };
+}

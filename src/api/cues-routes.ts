@@ -1,0 +1,72 @@
+// Commerce cues: placed by the shop's backend (/v1/streams/:id/cues, admin token) and read by
+// players (/live/<playbackId>/cues, public like the playback URLs).
+import { Router, type Request } from 'express';
+import { foldCueState } from '../cues/cue-state.ts';
+import { cueBody, type CueMessage } from '../cues/cue-schema.ts';
+import type { CueService } from '../cues/cue-service.ts';
+import { badRequest, LivecueError, notFound } from '../errors.ts';
+import type { SessionRegistry } from '../live/session-registry.ts';
+import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
+
+/** The state of a show at a media time (default: now), from its cues. */
+export function stateAt(registry: SessionRegistry, stream: StreamRow, cues: CueMessage[], mediaTimeParam: unknown) {
+  const session = registry.get(stream.id);
+  if (mediaTimeParam !== undefined) {
+    const mediaTime = Number(mediaTimeParam);
+    if (!Number.isFinite(mediaTime) || mediaTime < 0) throw badRequest('mediaTime must be a number of seconds >= 0');
+    const wallClock = session?.timeline.wallClockAt(mediaTime, { extrapolate: true }) ?? cues.filter((cue) => cue.mediaTime <= mediaTime).map((cue) => Date.parse(cue.wallClock) + (mediaTime - cue.mediaTime) * 1000).at(-1) ?? Date.now();
+    return foldCueState(cues, { mediaTime, wallClock });
+  }
+  const now = session?.now() ?? { mediaTime: Number.POSITIVE_INFINITY, wallClock: Date.now() };
+  return foldCueState(cues, now);
+}
+
+export function cuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry }): Router {
+  const router = Router({ mergeParams: true });
+  const streamOf = async (req: Request) => {
+    const id = String(req.params.id);
+    const stream = /^str_[A-Za-z0-9]{16}$/.test(id) ? await deps.streams.get(id) : undefined;
+    if (!stream) throw notFound(`stream ${id}`);
+    return stream;
+  };
+
+  router.post('/', async (req, res) => {
+    if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the cue as application/json');
+    const stream = await streamOf(req);
+    const body = cueBody.parse(req.body ?? {});
+    const header = req.headers['idempotency-key'];
+    const { cue, created } = await deps.cues.create(stream, body, typeof header === 'string' ? header : undefined);
+    res.status(created ? 201 : 200).json(cue);
+  });
+  router.get('/', async (req, res) => {
+    res.json({ cues: await deps.cues.list(await streamOf(req)) });
+  });
+  router.get('/state', async (req, res) => {
+    const stream = await streamOf(req);
+    res.json(stateAt(deps.registry, stream, await deps.cues.list(stream), req.query.mediaTime));
+  });
+  return router;
+}
+
+export function publicCuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry }): Router {
+  const router = Router();
+  const streamOf = async (req: Request) => {
+    const playbackId = String(req.params.playbackId);
+    const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await deps.streams.getByPlaybackId(playbackId) : undefined;
+    if (!stream) throw notFound('stream');
+    return stream;
+  };
+  router.use((_req, res, next) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  router.get('/:playbackId/cues', async (req, res) => {
+    res.json({ cues: await deps.cues.list(await streamOf(req)) });
+  });
+  router.get('/:playbackId/cues/state', async (req, res) => {
+    const stream = await streamOf(req);
+    res.json(stateAt(deps.registry, stream, await deps.cues.list(stream), req.query.mediaTime));
+  });
+  return router;
+}

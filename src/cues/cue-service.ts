@@ -1,0 +1,112 @@
+// Places commerce cues on a live show's media timeline: validates against the catalogue, applies the
+// per-stream rate limit, stores the cue with media and wall-clock time, and hands it to every path.
+import { badRequest, LivecueError } from '../errors.ts';
+import type { SessionRegistry } from '../live/session-registry.ts';
+import type { Logger } from '../log.ts';
+import type { ProductStore } from '../products/product-store.ts';
+import { randomBase62 } from '../streams/stream-keys.ts';
+import type { StreamRow } from '../streams/stream-store.ts';
+import type { CueHub } from './cue-hub.ts';
+import { payloadOf, type CueBody, type CueMessage } from './cue-schema.ts';
+import { cueMessage, type CueStore } from './cue-store.ts';
+
+/** A token bucket per stream: a steady rate with room for bursts. */
+class RateLimiter {
+  #buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {}
+
+  take(key: string, now = Date.now()): number {
+    const bucket = this.#buckets.get(key) ?? { tokens: this.burst, at: now };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+    bucket.at = now;
+    this.#buckets.set(key, bucket);
+    if (bucket.tokens < 1) return Math.ceil(((1 - bucket.tokens) / this.perSecond) * 1000);
+    bucket.tokens -= 1;
+    return 0;
+  }
+}
+
+export class CueService {
+  #limiter: RateLimiter;
+
+  constructor(
+    private readonly deps: {
+      cues: CueStore;
+      products: ProductStore;
+      registry: SessionRegistry;
+      hub: CueHub;
+      logger: Logger;
+      ratePerSecond: number;
+    },
+  ) {
+    this.#limiter = new RateLimiter(deps.ratePerSecond, deps.ratePerSecond * 2);
+  }
+
+  async create(stream: StreamRow, body: CueBody, idempotencyHeader?: string): Promise<{ cue: CueMessage; created: boolean }> {
+    const session = this.deps.registry.get(stream.id);
+    if (!session) throw new LivecueError('conflict', 'the stream is not live on this node: cues go on a live show\'s timeline');
+    const retryInMs = this.#limiter.take(stream.id);
+    if (retryInMs > 0) throw new LivecueError('rate_limited', 'too many cues for this stream; slow down', { retryAfterMs: retryInMs });
+
+    if ('productId' in body && body.productId && (body.type === 'product.pin' || body.type === 'offer.start')) {
+      if (!(await this.deps.products.get(body.productId))) throw badRequest(`unknown product ${body.productId}`);
+    }
+    const { mediaTime, wallClock } = this.#placement(session, body);
+    const payload = payloadOf(body);
+    let durationMs: number | undefined;
+    if (body.type === 'offer.start') {
+      const deadline = body.deadline ? Date.parse(body.deadline) : undefined;
+      if (deadline !== undefined && deadline <= wallClock) throw badRequest('the offer\'s deadline is before the cue');
+      durationMs = deadline !== undefined ? deadline - wallClock : body.durationSeconds !== undefined ? body.durationSeconds * 1000 : undefined;
+    }
+    if (body.type === 'poll.open') {
+      payload.pollId ??= `poll_${randomBase62(10)}`;
+      if (body.durationSeconds !== undefined) durationMs = body.durationSeconds * 1000;
+    }
+
+    const { row, created } = await this.deps.cues.insert({
+      streamId: stream.id,
+      sessionId: session.id,
+      type: body.type,
+      payload,
+      mediaTimeMs: Math.round(mediaTime * 1000),
+      wallClock: new Date(wallClock),
+      durationMs: durationMs === undefined ? undefined : Math.round(durationMs),
+      idempotencyKey: body.idempotencyKey ?? idempotencyHeader,
+    });
+    const cue = cueMessage(row);
+    if (created) {
+      session.addCue(cue);
+      await this.deps.hub.publish(stream.playbackId, cue).catch((error: Error) => this.deps.logger.warn({ err: error }, 'cannot publish the cue to other nodes'));
+      this.deps.logger.info({ streamId: stream.id, cueId: cue.id, seq: cue.seq, type: cue.type, mediaTime: cue.mediaTime }, 'cue placed');
+    }
+    return { cue, created };
+  }
+
+  /** The cue's media time and the wall clock of that frame, from `at` or from now. */
+  #placement(session: NonNullable<ReturnType<SessionRegistry['get']>>, body: CueBody): { mediaTime: number; wallClock: number } {
+    const at = body.at;
+    if (!at) return session.now();
+    if ('mediaTime' in at) {
+      const wallClock = session.timeline.wallClockAt(at.mediaTime, { extrapolate: true });
+      if (wallClock === undefined) throw badRequest('the show has no media yet: place the cue without "at"');
+      return { mediaTime: at.mediaTime, wallClock };
+    }
+    const wallClock = Date.parse(at.wallClock);
+    const mediaTime = session.timeline.mediaTimeAt(wallClock, { extrapolate: session.connected });
+    if (mediaTime === undefined) throw badRequest('"at.wallClock" is before the show started');
+    return { mediaTime, wallClock: session.timeline.wallClockAt(mediaTime, { extrapolate: true }) ?? wallClock };
+  }
+
+  /** The cues of the stream's live show, or of its last show: media times belong to one session. */
+  async list(stream: StreamRow): Promise<CueMessage[]> {
+    const live = this.deps.registry.get(stream.id);
+    const rows = await this.deps.cues.list(stream.id);
+    const sessionId = live?.id ?? rows.at(-1)?.sessionId;
+    return rows.filter((row) => row.sessionId === sessionId).map(cueMessage);
+  }
+}
+
