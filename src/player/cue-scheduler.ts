@@ -325,7 +325,7 @@ export class CueScheduler {
   }
 
   #reanchor(position: number): void {
-    for (const entry of this.#entries) entry.done = entry.at <= position;
+    for (const entry of this.#entries) entry.done = entry.at < position;
   }
 
   /** The item's payload, with its deadline when it has a duration; undefined once that has passed. */
