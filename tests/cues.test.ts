@@ -9,9 +9,28 @@ import { pushRtmp } from './helpers/media.ts';
 import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 
 let node: TestNode;
+// hls.js ships its TypeScript sources; its parser is loaded from them (the bundle does not export it).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let parseWithHlsJs: (playlist: string, url: string) => any;
 
 beforeAll(async () => {
   node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 3, CUE_RATE_PER_SECOND: 20 });
+  // The build-time switches hls.js's bundler would inline (full build).
+  Object.assign(globalThis, {
+    __USE_VARIABLE_SUBSTITUTION__: true,
+    __USE_INTERSTITIALS__: true,
+    __USE_IFRAMES__: true,
+    __USE_EME_DRM__: false,
+    __USE_SUBTITLES__: true,
+    __USE_ALT_AUDIO__: true,
+    __USE_MEDIA_CAPABILITIES__: false,
+    __IN_WORKER__: false,
+    __HLS_WORKER_BUNDLE__: false,
+    __VERSION__: 'test',
+  });
+  const parserModule = new URL('../node_modules/hls.js/src/loader/m3u8-parser.ts', import.meta.url).href;
+  const { default: M3U8Parser } = await import(/* @vite-ignore */ parserModule);
+  parseWithHlsJs = (playlist, url) => M3U8Parser.parseLevelPlaylist(playlist, url, 0, 'main', 0, null);
 });
 
 afterAll(async () => {
@@ -125,6 +144,17 @@ describe('cues', () => {
       expect(JSON.parse(Buffer.from(range.attributes['X-LIVECUE-CUE']!, 'base64').toString())).toEqual(cue);
     }
 
+    // hls.js's own playlist parser (from npm) reads the cue with its start time and payload.
+    const hlsUrl = stream.playback.hlsUrl.replace('master.m3u8', '720p/index.m3u8');
+    const details = parseWithHlsJs(await (await fetch(hlsUrl)).text(), hlsUrl);
+    const parsed = details.dateRanges[cue.id];
+    expect(parsed.startDate.toISOString()).toBe(cue.wallClock);
+    expect(parsed.class).toBe('com.livecue.product.pin');
+    expect(JSON.parse(Buffer.from(parsed.attr['X-LIVECUE-CUE'], 'base64').toString())).toEqual(cue);
+    // hls.js maps the date onto its fragments' PROGRAM-DATE-TIME: the cue lands inside the window.
+    const firstFragment = details.fragments[0];
+    expect(parsed.startDate.getTime()).toBeGreaterThanOrEqual(firstFragment.programDateTime);
+
     // The DATERANGE sits at the cue's media time on the segments' timeline (within a millisecond).
     await sleep(4500);
     const [sessionRow] = await node.lc.database.db.select().from(liveSessions).where(eq(liveSessions.streamId, stream.id));
@@ -186,5 +216,39 @@ describe('cues', () => {
     const { cues } = (await node.api('GET', `/v1/streams/${stream.id}/cues`)).body;
     expect(cues.map((c: { seq: number }) => c.seq)).toEqual(cues.map((_: unknown, i: number) => i + 1));
     push.stop();
+  });
+});
+
+describe('cues across a reconnect', () => {
+  it('keep one continuous media timeline', async () => {
+    const stream = await createStream('reconnecting cues');
+    const url = `${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`;
+    const first = pushRtmp(url, { seconds: 5 });
+    const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
+    await waitFor('media', () => session.timeline.duration >= 2, 10_000);
+    const before = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'announcement', text: 'before the drop' });
+    expect(await first.exited).toBe(0);
+    await sleep(1000);
+    // In the gap, "now" is where the picture stopped.
+    const inGap = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'announcement', text: 'during the drop' });
+    expect(inGap.body.mediaTime).toBeCloseTo(session.timeline.duration, 3);
+    const second = pushRtmp(url, { seconds: 5 });
+    await waitFor('second run', () => session.connected && session.timeline.spans.length === 2, 10_000);
+    await sleep(1500);
+    const after = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'announcement', text: 'after the drop' });
+    const secondSpan = session.timeline.spans[1]!;
+    expect(session.id).toBe(node.lc.registry.get(stream.id)!.id);
+    expect(before.body.mediaTime).toBeLessThan(secondSpan.mediaStart);
+    expect(after.body.mediaTime).toBeGreaterThan(secondSpan.mediaStart);
+    // Media time runs on across the gap: the wall-clock gap is not counted.
+    const wallGap = (Date.parse(after.body.wallClock) - Date.parse(before.body.wallClock)) / 1000;
+    expect(after.body.mediaTime - before.body.mediaTime).toBeLessThan(wallGap - 0.5);
+    expect(Date.parse(after.body.wallClock)).toBe(session.timeline.wallClockAt(after.body.mediaTime, { extrapolate: true }));
+    expect(await second.exited).toBe(0);
+    await waitFor('ended', async () => (await node.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
+    // The closed playlist keeps every cue of the show, in order.
+    const playlist = await (await fetch(stream.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8'))).text();
+    const ids = dateRanges(playlist).map((range) => range.id);
+    expect(ids).toEqual([before.body.id, inGap.body.id, after.body.id]);
   });
 });
