@@ -7,6 +7,7 @@ import type { CueService } from '../cues/cue-service.ts';
 import { badRequest, LivecueError, notFound } from '../errors.ts';
 import type { SessionRegistry } from '../live/session-registry.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
+import { productView, type ProductStore } from '../products/product-store.ts';
 
 /** The state of a show at a media time (default: now), from its cues. */
 export function stateAt(registry: SessionRegistry, stream: StreamRow, cues: CueMessage[], mediaTimeParam: unknown) {
@@ -48,7 +49,7 @@ export function cuesRouter(deps: { cues: CueService; streams: StreamStore; regis
   return router;
 }
 
-export function publicCuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry }): Router {
+export function publicCuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry; products: ProductStore }): Router {
   const router = Router();
   const streamOf = async (req: Request) => {
     const playbackId = String(req.params.playbackId);
@@ -67,6 +68,16 @@ export function publicCuesRouter(deps: { cues: CueService; streams: StreamStore;
   router.get('/:playbackId/cues/state', async (req, res) => {
     const stream = await streamOf(req);
     res.json(stateAt(deps.registry, stream, await deps.cues.list(stream), req.query.mediaTime));
+  });
+  // What a product card shows; the catalogue is the shop's public information.
+  router.get('/:playbackId/products/:productId', async (req, res) => {
+    await streamOf(req);
+    const id = String(req.params.productId);
+    const product = /^prd_[A-Za-z0-9]{16}$/.test(id) ? await deps.products.get(id) : undefined;
+    if (!product) throw notFound(`product ${id}`);
+    const { createdAt: _created, updatedAt: _updated, ...card } = productView(product);
+    res.setHeader('Cache-Control', 'public, max-age=5');
+    res.json(card);
   });
   return router;
 }

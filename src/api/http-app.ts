@@ -65,7 +65,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/whip', webrtc.whip);
   app.use('/whep', webrtc.whep);
 
-  app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
+  app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, products: deps.products }));
 
   // Cues are small: 8 KB is plenty and a bigger body is refused with 413 before it is parsed.
   app.use('/v1/streams/:id/cues', requireAdmin(deps.adminToken), express.json({ limit: '8kb', strict: true }));
