@@ -28,6 +28,11 @@ import { CueStore } from './cues/cue-store.ts';
 import { CueHub } from './cues/cue-hub.ts';
 import { CueService } from './cues/cue-service.ts';
 import { attachCueSocket } from './api/cue-socket.ts';
+import { bullConnection, createQueues, type Queues } from './workers/queues.ts';
+import { WebhookService } from './workers/webhooks.ts';
+import { RecordingBuilder } from './workers/recording-builder.ts';
+import { WorkerHost } from './workers/worker-host.ts';
+import type { LiveSession } from './live/live-session.ts';
 
 const run = promisify(execFile);
 
@@ -41,6 +46,7 @@ export interface Livecue {
   streams: StreamStore;
   registry: SessionRegistry;
   sfu: WorkerPool;
+  queues: Queues;
   adminToken: string;
   httpPort: number;
   rtmpPort: number;
@@ -118,7 +124,24 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     };
 
     const streams = new StreamStore(database.db);
-    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: { pool, settings: webrtc } });
+    // Queues and workers: a finished show becomes a replay; webhooks tell the shop.
+    const bullRedis = bullConnection(redisUrl);
+    onClose('queue connection', () => bullRedis.quit());
+    const queues = createQueues(bullRedis, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
+    onClose('queues', () => queues.close());
+    const webhooks = new WebhookService(database.db, queues, logger);
+    const builder = new RecordingBuilder({ db: database.db, store, config, logger });
+    const hooks = {
+      started: async (session: LiveSession) => {
+        await webhooks.emit('stream.live', { streamId: session.stream.id, sessionId: session.id, playbackId: session.stream.playbackId, protocol: session.protocol });
+      },
+      ended: async (session: LiveSession, reason: string) => {
+        await builder.ensureRow(session.id, session.stream.id);
+        await queues.recordings.add('finalize', { sessionId: session.id }, { jobId: session.id });
+        await webhooks.emit('stream.ended', { streamId: session.stream.id, sessionId: session.id, reason, mediaSeconds: session.timeline.duration });
+      },
+    };
+    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: { pool, settings: webrtc }, hooks });
     onClose('live sessions', () => registry.close());
     const gauges = setInterval(() => {
       metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
@@ -137,6 +160,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
 
     let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmp.port });
     const { app, close: closeWebrtc } = createHttpApp({
+      db: database.db,
+      webhooks,
       pool,
       products,
       cues,
@@ -183,7 +208,11 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
           server.closeAllConnections();
         }),
     );
-    logger.info({ http: urls.api, rtmp: urls.rtmp, nodeId }, 'livecue is up');
+    if (config.ROLE === 'all') {
+      const workers = await WorkerHost.start({ config, db: database.db, store, queues, connection: bullRedis, builder, webhooks, logger, publicHlsBase: () => urls.hlsBase });
+      onClose('queue workers', () => workers.close());
+    }
+    logger.info({ http: urls.api, rtmp: urls.rtmp, nodeId, role: config.ROLE }, 'livecue is up');
 
     let closing: Promise<void> | undefined;
     return {
@@ -196,6 +225,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       streams,
       registry,
       sfu: pool,
+      queues,
       adminToken,
       httpPort,
       rtmpPort: rtmp.port,

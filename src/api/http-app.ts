@@ -9,9 +9,13 @@ import type { ProductStore } from '../products/product-store.ts';
 import type { CueService } from '../cues/cue-service.ts';
 import { productsRouter } from './products-routes.ts';
 import { cuesRouter, publicCuesRouter } from './cues-routes.ts';
+import { recordingsRouters } from './recordings-routes.ts';
+import type { Db } from '../db/database.ts';
+import type { WebhookService } from '../workers/webhooks.ts';
 import { requireAdmin } from './admin-auth.ts';
 import { hlsOrigin } from './hls-origin.ts';
 import { openApiDocument } from './openapi.ts';
+import { pagesRouter } from './pages.ts';
 import { errorHandler, notFoundHandler } from './problem.ts';
 import { streamsRouter } from './streams-routes.ts';
 import type { PublicUrls } from './urls.ts';
@@ -31,6 +35,8 @@ export interface HttpAppDeps {
   sdpMaxBytes: number;
   products: ProductStore;
   cues: CueService;
+  db: Db;
+  webhooks: WebhookService;
 }
 
 export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(): void } {
@@ -72,11 +78,16 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1', requireAdmin(deps.adminToken), express.json({ limit: '64kb', strict: true }));
   app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
   app.use('/v1/products', productsRouter(deps.products));
+  const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase });
+  app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
+  app.use('/v1/recordings', recordingRoutes.byId);
+  app.use('/v1/webhooks', recordingRoutes.webhooks);
   app.use(
     '/v1/streams',
     streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger }),
   );
 
+  app.use(pagesRouter({ webRoot: decodeURIComponent(new URL('../../dist/web', import.meta.url).pathname) }));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return { app, close: () => webrtc.close() };

@@ -131,3 +131,40 @@ export const cues = pgTable(
     uniqueIndex('cues_stream_idempotency').on(table.streamId, table.idempotencyKey),
   ],
 );
+
+/** One replay per live session, built by the recording worker from the session's segments. */
+export const recordings = pgTable(
+  'recordings',
+  {
+    id: text('id').primaryKey(),
+    streamId: text('stream_id')
+      .notNull()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    sessionId: text('session_id')
+      .notNull()
+      .unique()
+      .references(() => liveSessions.id, { onDelete: 'cascade' }),
+    /** queued | processing | ready | failed | deleted */
+    status: text('status').notNull().default('queued'),
+    durationMs: integer('duration_ms'),
+    bytes: bigint('bytes', { mode: 'number' }),
+    renditions: jsonb('renditions'),
+    /** Object keys of what the worker produced, relative to the store. */
+    assets: jsonb('assets'),
+    failureReason: text('failure_reason'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    readyAt: timestamp('ready_at', { withTimezone: true }),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (table) => [index('recordings_stream_idx').on(table.streamId), index('recordings_status_idx').on(table.status)],
+);
+
+/** Webhook endpoints; the secret signs every delivery (HMAC-SHA256). */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  secret: text('secret').notNull(),
+  events: jsonb('events').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

@@ -34,6 +34,8 @@ export interface LiveSessionDeps {
   logger: Logger;
   nodeId: string;
   sfu: { pool: WorkerPool; settings: WebRtcSettings };
+  /** Told when a show starts and once it has ended (recording, webhooks). */
+  hooks?: { started(session: LiveSession): Promise<void>; ended(session: LiveSession, reason: string): Promise<void> };
 }
 
 export type LiveSessionEvents = {
@@ -132,7 +134,9 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     try {
       const room = await SfuRoom.create(deps.sfu.pool, deps.sfu.settings, deps.logger.child({ streamId: stream.id, sessionId: id }));
       await deps.streams.setStatus(stream.id, 'live');
-      return new LiveSession(id, stream, ingest.protocol, deps, ingest, room);
+      const session = new LiveSession(id, stream, ingest.protocol, deps, ingest, room);
+      void deps.hooks?.started(session).catch((error: Error) => session.logger.error({ err: error }, 'session start hook failed'));
+      return session;
     } catch (error) {
       await deps.db.delete(liveSessions).where(eq(liveSessions.id, id));
       throw error;
@@ -282,6 +286,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     metrics.transcoderSpeed.remove({ stream_id: this.stream.id });
     await rm(this.#workDir, { recursive: true, force: true }).catch(() => {});
     this.logger.info({ reason, reconnects: this.#reconnects, mediaSeconds: this.timeline.duration }, 'live session ended');
+    await this.deps.hooks?.ended(this, reason).catch((error: Error) => this.logger.error({ err: error }, 'session end hook failed'));
     this.emit('closed', { reason });
   }
 

@@ -24,8 +24,8 @@ export class EmbeddedRedis {
     this.url = `redis://127.0.0.1:${port}`;
   }
 
-  static async start(options: { binary: string; logger: Logger }): Promise<EmbeddedRedis> {
-    const port = await freePort();
+  static async start(options: { binary: string; logger: Logger; port?: number }): Promise<EmbeddedRedis> {
+    const port = options.port ?? (await freePort());
     const child = spawn(
       options.binary,
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'],

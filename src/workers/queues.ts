@@ -1,0 +1,55 @@
+// The BullMQ queues of livecue: recordings to finalise, webhooks to deliver, retention sweeps.
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+
+export const RECORDING_QUEUE = 'recordings';
+export const WEBHOOK_QUEUE = 'webhooks';
+export const MAINTENANCE_QUEUE = 'maintenance';
+
+export interface RecordingJob {
+  sessionId: string;
+}
+
+export interface WebhookJob {
+  deliveryId: string;
+  endpointId: string;
+  event: WebhookEvent;
+  /** The exact body to send (signed as is). */
+  body: string;
+}
+
+export type WebhookEvent = 'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed';
+export const WEBHOOK_EVENTS: WebhookEvent[] = ['stream.live', 'stream.ended', 'recording.ready', 'recording.failed'];
+
+/** BullMQ wants its own connections with no per-request retry limit. */
+export function bullConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false });
+}
+
+export interface Queues {
+  recordings: Queue<RecordingJob>;
+  webhooks: Queue<WebhookJob>;
+  maintenance: Queue;
+  close(): Promise<void>;
+}
+
+export function createQueues(connection: ConnectionOptions, prefix: string, recordingAttempts = 4): Queues {
+  const options = { connection, prefix: `${prefix}:bull` };
+  const recordings = new Queue<RecordingJob>(RECORDING_QUEUE, {
+    ...options,
+    defaultJobOptions: { attempts: recordingAttempts, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 },
+  });
+  const webhooks = new Queue<WebhookJob>(WEBHOOK_QUEUE, {
+    ...options,
+    defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
+  });
+  const maintenance = new Queue(MAINTENANCE_QUEUE, { ...options, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 } });
+  return {
+    recordings,
+    webhooks,
+    maintenance,
+    async close() {
+      await Promise.all([recordings.close(), webhooks.close(), maintenance.close()]);
+    },
+  };
+}

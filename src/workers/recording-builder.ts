@@ -1,0 +1,242 @@
+// Turns a finished live session into a replay, from the segments already in storage (nothing is
+// re-encoded): VOD playlists with discontinuities and the show's cues, a master playlist, a poster,
+// a thumbnail sprite with its WebVTT track, the cue track as JSON and an optional MP4 remux.
+// Running it twice gives the same result: every output is written under the recording's own keys.
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Config } from '../config/schema.ts';
+import { cueMessage } from '../cues/cue-store.ts';
+import type { Db } from '../db/database.ts';
+import { cues as cuesTable, liveSessions, recordings, renditions as renditionsTable, segments as segmentsTable, streams } from '../db/schema.ts';
+import type { Logger } from '../log.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { randomBase62 } from '../streams/stream-keys.ts';
+import { cueDateRange, PLAYLIST_CONTENT_TYPE, SEGMENT_CACHE_CONTROL } from '../transcode/hls-packager.ts';
+import { avc1CodecOfSegment, renderMasterPlaylist, renderMediaPlaylist, type MediaSegment } from '../transcode/playlist.ts';
+
+const run = promisify(execFile);
+const IMMUTABLE = SEGMENT_CACHE_CONTROL;
+const THUMB_WIDTH = 160;
+const SPRITE_COLUMNS = 10;
+
+export type RecordingRow = typeof recordings.$inferSelect;
+
+export interface RecordingAssets {
+  master: string;
+  renditions: Record<string, string>;
+  poster?: string;
+  sprite?: string;
+  thumbnailsVtt?: string;
+  cues: string;
+  mp4?: string;
+}
+
+const vttTime = (seconds: number) => {
+  const ms = Math.round(seconds * 1000);
+  const hh = String(Math.floor(ms / 3_600_000)).padStart(2, '0');
+  const mm = String(Math.floor((ms % 3_600_000) / 60_000)).padStart(2, '0');
+  const ss = String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0');
+  return `${hh}:${mm}:${ss}.${String(ms % 1000).padStart(3, '0')}`;
+};
+
+export class RecordingBuilder {
+  constructor(
+    private readonly deps: { db: Db; store: ObjectStore; config: Config; logger: Logger },
+  ) {}
+
+  /** The recording row of a session, created `queued` if it does not exist yet. */
+  async ensureRow(sessionId: string, streamId: string): Promise<RecordingRow> {
+    await this.deps.db.insert(recordings).values({ id: `rec_${randomBase62(16)}`, streamId, sessionId }).onConflictDoNothing({ target: recordings.sessionId });
+    const [row] = await this.deps.db.select().from(recordings).where(eq(recordings.sessionId, sessionId));
+    return row!;
+  }
+
+  async markFailed(sessionId: string, reason: string): Promise<RecordingRow | undefined> {
+    const [row] = await this.deps.db
+      .update(recordings)
+      .set({ status: 'failed', failureReason: reason.slice(0, 500) })
+      .where(eq(recordings.sessionId, sessionId))
+      .returning();
+    return row;
+  }
+
+  async build(sessionId: string): Promise<RecordingRow> {
+    const { db, store, config, logger } = this.deps;
+    const [session] = await db.select().from(liveSessions).where(eq(liveSessions.id, sessionId));
+    if (!session) throw new Error(`session ${sessionId} does not exist (stream deleted?)`);
+    if (!session.endedAt) throw new Error(`session ${sessionId} is still live`);
+    const [stream] = await db.select().from(streams).where(eq(streams.id, session.streamId));
+    if (!stream) throw new Error(`stream ${session.streamId} does not exist`);
+    const recording = await this.ensureRow(sessionId, stream.id);
+    if (recording.status === 'deleted') return recording;
+    await db.update(recordings).set({ status: 'processing', attempts: sql`${recordings.attempts} + 1`, failureReason: null }).where(eq(recordings.id, recording.id));
+
+    const segmentRows = await db.select().from(segmentsTable).where(eq(segmentsTable.sessionId, sessionId)).orderBy(asc(segmentsTable.sequence));
+    const renditionRows = await db.select().from(renditionsTable).where(eq(renditionsTable.sessionId, sessionId));
+    const cueRows = await db.select().from(cuesTable).where(and(eq(cuesTable.sessionId, sessionId))).orderBy(asc(cuesTable.seq));
+    if (segmentRows.length === 0 || renditionRows.length === 0) throw new Error('the session has no stored segments');
+    const cues = cueRows.map(cueMessage);
+
+    // Renditions top first; each with its segments in order.
+    const ladder = [...renditionRows].sort((a, b) => b.height - a.height);
+    const byRendition = new Map(ladder.map((rendition) => [rendition.name, segmentRows.filter((row) => row.rendition === rendition.name)]));
+    const prefix = `hls/${stream.playbackId}/recordings/${recording.id}`;
+    const assets: RecordingAssets = { master: `${prefix}/master.m3u8`, renditions: {}, cues: `${prefix}/cues.json` };
+    const work = await mkdtemp(path.join(tmpdir(), 'livecue-recording-'));
+    try {
+      const variants = [];
+      for (const rendition of ladder) {
+        const rows = byRendition.get(rendition.name) ?? [];
+        if (rows.length === 0) continue;
+        const media: MediaSegment[] = rows.map((row) => ({
+          sequence: row.sequence,
+          // The replay points at the show's own segments: nothing is copied.
+          uri: `../../../${row.objectKey.slice(`hls/${stream.playbackId}/`.length)}`,
+          duration: row.durationMs / 1000,
+          programDateTime: row.programDateTime,
+          discontinuity: row.discontinuity === 1,
+        }));
+        const playlist = renderMediaPlaylist({
+          targetDuration: Math.max(1, ...media.map((segment) => Math.ceil(segment.duration))),
+          segments: media,
+          discontinuitySequence: 0,
+          ended: true,
+          playlistType: 'VOD',
+          dateRanges: cues.map(cueDateRange),
+        });
+        const key = `${prefix}/${rendition.name}/index.m3u8`;
+        await store.put(key, Buffer.from(playlist), { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: IMMUTABLE });
+        assets.renditions[rendition.name] = key;
+        const first = await this.#download(rows[0]!.objectKey, path.join(work, `${rendition.name}-first.ts`));
+        const codecs = avc1CodecOfSegment(await readFile(first)) ?? 'avc1.64001F';
+        const bytes = rows.reduce((sum, row) => sum + row.bytes, 0);
+        const seconds = rows.reduce((sum, row) => sum + row.durationMs, 0) / 1000;
+        const measured = Math.round((bytes * 8) / Math.max(seconds, 1));
+        variants.push({
+          uri: `${rendition.name}/index.m3u8`,
+          bandwidth: Math.max(measured, rendition.videoBitrate + rendition.audioBitrate),
+          averageBandwidth: measured,
+          width: rendition.width,
+          height: rendition.height,
+          frameRate: rendition.frameRate,
+          codecs: rendition.audioBitrate > 0 ? `${codecs},mp4a.40.2` : codecs,
+        });
+      }
+      await store.put(assets.master, Buffer.from(renderMasterPlaylist(variants)), { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: IMMUTABLE });
+
+      const top = byRendition.get(ladder[0]!.name)!;
+      const smallest = ladder.at(-1)!;
+      const durationMs = top.reduce((sum, row) => sum + row.durationMs, 0);
+      await this.#pictures(work, prefix, byRendition.get(smallest.name)!, top, smallest, durationMs / 1000, assets);
+      await store.put(assets.cues, Buffer.from(JSON.stringify({ recordingId: recording.id, cues }, null, 1)), {
+        contentType: 'application/json',
+        cacheControl: IMMUTABLE,
+      });
+      if (config.RECORDING_MP4) assets.mp4 = await this.#mp4(work, prefix, top);
+
+      const [ready] = await db
+        .update(recordings)
+        .set({
+          status: 'ready',
+          durationMs,
+          bytes: segmentRows.reduce((sum, row) => sum + row.bytes, 0),
+          renditions: ladder.map(({ name, width, height, videoBitrate, frameRate }) => ({ name, width, height, videoBitrate, frameRate })),
+          assets,
+          readyAt: new Date(),
+        })
+        .where(eq(recordings.id, recording.id))
+        .returning();
+      logger.info({ recordingId: recording.id, sessionId, seconds: durationMs / 1000, renditions: ladder.length }, 'recording ready');
+      return ready!;
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  async #download(key: string, file: string): Promise<string> {
+    const object = await this.deps.store.get(key);
+    if (!object) throw new Error(`segment ${key} is missing from storage`);
+    await pipeline(object.body, createWriteStream(file));
+    return file;
+  }
+
+  /** Poster from the top rendition; one thumbnail every THUMBNAIL_INTERVAL_SECONDS from the smallest, tiled. */
+  async #pictures(
+    work: string,
+    prefix: string,
+    small: (typeof segmentsTable.$inferSelect)[],
+    top: (typeof segmentsTable.$inferSelect)[],
+    smallest: { width: number; height: number },
+    durationSeconds: number,
+    assets: RecordingAssets,
+  ): Promise<void> {
+    const { config, store } = this.deps;
+    const ffmpeg = config.FFMPEG_PATH;
+    const at = (rows: typeof small, seconds: number) => {
+      const row = rows.find((candidate) => seconds < (candidate.mediaStartMs + candidate.durationMs) / 1000) ?? rows.at(-1)!;
+      return { row, offset: Math.max(0, Math.min(seconds - row.mediaStartMs / 1000, row.durationMs / 1000 - 0.05)) };
+    };
+
+    const poster = at(top, Math.min(durationSeconds * 0.1, 5));
+    const posterSegment = await this.#download(poster.row.objectKey, path.join(work, 'poster.ts'));
+    const posterFile = path.join(work, 'poster.jpg');
+    // Output seeking (after -i): input seeking into a segment that starts mid-timeline can yield nothing.
+    await run(ffmpeg, ['-v', 'error', '-y', '-i', posterSegment, '-ss', poster.offset.toFixed(3), '-frames:v', '1', '-q:v', '3', posterFile]);
+    assets.poster = `${prefix}/poster.jpg`;
+    await store.put(assets.poster, await readFile(posterFile), { contentType: 'image/jpeg', cacheControl: IMMUTABLE });
+
+    const interval = config.THUMBNAIL_INTERVAL_SECONDS;
+    const thumbHeight = Math.max(2, Math.round((THUMB_WIDTH * smallest.height) / smallest.width / 2) * 2);
+    const times: number[] = [];
+    for (let t = 0; t < durationSeconds; t += interval) times.push(t);
+    const thumbsDir = path.join(work, 'thumbs');
+    await run('mkdir', ['-p', thumbsDir]);
+    const downloaded = new Map<string, string>();
+    for (const [index, t] of times.entries()) {
+      const { row, offset } = at(small, t);
+      let file = downloaded.get(row.objectKey);
+      if (!file) {
+        file = await this.#download(row.objectKey, path.join(work, `thumb-src-${downloaded.size}.ts`));
+        downloaded.set(row.objectKey, file);
+      }
+      await run(ffmpeg, ['-v', 'error', '-y', '-i', file, '-ss', offset.toFixed(3), '-frames:v', '1', '-vf', `scale=${THUMB_WIDTH}:${thumbHeight}`, path.join(thumbsDir, `t${String(index).padStart(5, '0')}.jpg`)]);
+    }
+    const thumbs = (await readdir(thumbsDir)).filter((name) => name.endsWith('.jpg')).sort();
+    const columns = Math.min(SPRITE_COLUMNS, thumbs.length);
+    const rows = Math.ceil(thumbs.length / columns);
+    const spriteFile = path.join(work, 'sprite.jpg');
+    await run(ffmpeg, ['-v', 'error', '-y', '-framerate', '1', '-i', path.join(thumbsDir, 't%05d.jpg'), '-vf', `tile=${columns}x${rows}`, '-frames:v', '1', '-q:v', '4', spriteFile]);
+    assets.sprite = `${prefix}/thumbnails.jpg`;
+    await store.put(assets.sprite, await readFile(spriteFile), { contentType: 'image/jpeg', cacheControl: IMMUTABLE });
+
+    const vtt = ['WEBVTT', ''];
+    times.forEach((t, index) => {
+      const x = (index % columns) * THUMB_WIDTH;
+      const y = Math.floor(index / columns) * thumbHeight;
+      vtt.push(`${vttTime(t)} --> ${vttTime(Math.min(t + interval, durationSeconds))}`, `thumbnails.jpg#xywh=${x},${y},${THUMB_WIDTH},${thumbHeight}`, '');
+    });
+    assets.thumbnailsVtt = `${prefix}/thumbnails.vtt`;
+    await store.put(assets.thumbnailsVtt, Buffer.from(vtt.join('\n')), { contentType: 'text/vtt', cacheControl: IMMUTABLE });
+  }
+
+  /** One MP4 of the top rendition, remuxed (stream copy) across its discontinuities. */
+  async #mp4(work: string, prefix: string, top: (typeof segmentsTable.$inferSelect)[]): Promise<string> {
+    const files: string[] = [];
+    for (const [index, row] of top.entries()) files.push(await this.#download(row.objectKey, path.join(work, `mp4-${String(index).padStart(6, '0')}.ts`)));
+    const list = path.join(work, 'concat.txt');
+    await writeFile(list, files.map((file) => `file '${file}'`).join('\n'));
+    const output = path.join(work, 'show.mp4');
+    await run(this.deps.config.FFMPEG_PATH, ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', output], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const key = `${prefix}/show.mp4`;
+    await this.deps.store.put(key, await readFile(output), { contentType: 'video/mp4', cacheControl: IMMUTABLE });
+    return key;
+  }
+}

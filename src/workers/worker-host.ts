@@ -1,0 +1,118 @@
+// The queue workers of a livecue process (in the main process by default, or alone with
+// `npm run worker`): recordings, webhook deliveries, and maintenance (retention, reconciliation).
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { and, eq, inArray, isNotNull, lt } from 'drizzle-orm';
+import type { Config } from '../config/schema.ts';
+import type { Db } from '../db/database.ts';
+import { liveSessions, recordings, segments } from '../db/schema.ts';
+import type { Logger } from '../log.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { MAINTENANCE_QUEUE, RECORDING_QUEUE, WEBHOOK_QUEUE, type Queues, type RecordingJob, type WebhookJob } from './queues.ts';
+import type { RecordingBuilder } from './recording-builder.ts';
+import { deliverWebhook, type WebhookService } from './webhooks.ts';
+import { recordingView } from './recording-view.ts';
+
+
+export interface WorkerHostDeps {
+  config: Config;
+  db: Db;
+  store: ObjectStore;
+  queues: Queues;
+  connection: ConnectionOptions;
+  builder: RecordingBuilder;
+  webhooks: WebhookService;
+  logger: Logger;
+  publicHlsBase: () => string;
+}
+
+export class WorkerHost {
+  #workers: Worker[] = [];
+  #closing?: Promise<void>;
+  #sweepTimer?: NodeJS.Timeout;
+
+  private constructor(private readonly deps: WorkerHostDeps) {}
+
+  static async start(deps: WorkerHostDeps): Promise<WorkerHost> {
+    const host = new WorkerHost(deps);
+    const { config, connection, logger } = deps;
+    const common = { connection, prefix: `${config.REDIS_KEY_PREFIX}:bull`, lockDuration: config.WORKER_LOCK_SECONDS * 1000, stalledInterval: (config.WORKER_LOCK_SECONDS * 1000) / 2 };
+
+    const recordingsWorker = new Worker<RecordingJob>(RECORDING_QUEUE, (job) => host.#buildRecording(job), { ...common, concurrency: config.WORKER_CONCURRENCY });
+    recordingsWorker.on('failed', (job, error) => void host.#recordingFailed(job, error));
+    const webhookWorker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => host.#deliver(job), { ...common, concurrency: 8 });
+    webhookWorker.on('failed', (job, error) => logger.warn({ deliveryId: job?.data.deliveryId, attempts: job?.attemptsMade, err: error }, 'webhook delivery failed'));
+    const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, (job) => host.#maintain(job.name), { ...common, concurrency: 1 });
+    for (const worker of [recordingsWorker, webhookWorker, maintenanceWorker]) {
+      worker.on('error', (error) => logger.warn({ err: error }, 'queue worker error'));
+      host.#workers.push(worker);
+    }
+    // The database is the record of what is pending: the sweep queues it again (jobs are keyed by
+    // session, so a job still in Redis is not doubled) and a Redis that lost its data loses no show.
+    // It runs on a timer of the process, not a Redis schedule, for the same reason.
+    await host.#maintain('sweep');
+    host.#sweepTimer = setInterval(() => {
+      void deps.queues.maintenance.add('sweep', {}, { jobId: `sweep-${Math.floor(Date.now() / (config.SWEEP_SECONDS * 1000))}` }).catch(() => {});
+    }, config.SWEEP_SECONDS * 1000);
+    host.#sweepTimer.unref();
+    logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'queue workers started');
+    return host;
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    this.#closing ??= Promise.all(this.#workers.map((worker) => worker.close())).then(() => undefined);
+    return this.#closing;
+  }
+
+  async #buildRecording(job: Job<RecordingJob>): Promise<void> {
+    const recording = await this.deps.builder.build(job.data.sessionId);
+    if (recording.status === 'ready') {
+      await this.deps.webhooks.emit('recording.ready', recordingView(recording, this.deps.publicHlsBase()));
+    }
+  }
+
+  async #recordingFailed(job: Job<RecordingJob> | undefined, error: Error): Promise<void> {
+    if (!job) return;
+    const attempts = job.opts.attempts ?? 1;
+    this.deps.logger.warn({ sessionId: job.data.sessionId, attempt: job.attemptsMade, of: attempts, err: error }, 'recording job failed');
+    if (job.attemptsMade < attempts) return;
+    const row = await this.deps.builder.markFailed(job.data.sessionId, error.message);
+    if (row) await this.deps.webhooks.emit('recording.failed', recordingView(row, this.deps.publicHlsBase()));
+  }
+
+  async #deliver(job: Job<WebhookJob>): Promise<void> {
+    const endpoint = await this.deps.webhooks.get(job.data.endpointId);
+    if (!endpoint) return; // Deleted since: nothing to deliver.
+    await deliverWebhook(endpoint, job.data);
+  }
+
+  async #maintain(name: string): Promise<void> {
+    if (name !== 'sweep') return;
+    const { db, queues, config, store, logger } = this.deps;
+    const pending = await db.select().from(recordings).where(inArray(recordings.status, ['queued', 'processing']));
+    for (const recording of pending) {
+      await queues.recordings.add('finalize', { sessionId: recording.sessionId }, { jobId: recording.sessionId });
+    }
+    if (config.RETENTION_DAYS <= 0) return;
+    const cutoff = new Date(Date.now() - config.RETENTION_DAYS * 86_400_000);
+    const expired = await db
+      .select({ recording: recordings })
+      .from(recordings)
+      .innerJoin(liveSessions, eq(liveSessions.id, recordings.sessionId))
+      .where(and(isNotNull(liveSessions.endedAt), lt(liveSessions.endedAt, cutoff), inArray(recordings.status, ['ready', 'failed'])));
+    for (const { recording } of expired) {
+      await deleteRecordingMedia(db, store, recording);
+      logger.info({ recordingId: recording.id }, 'recording expired and deleted');
+    }
+  }
+}
+
+/** Deletes a recording's objects and its show's segments; the row stays as `deleted` for the record. */
+export async function deleteRecordingMedia(db: Db, store: ObjectStore, recording: typeof recordings.$inferSelect): Promise<void> {
+  const segmentKeys = (await db.select({ key: segments.objectKey }).from(segments).where(eq(segments.sessionId, recording.sessionId))).map((row) => row.key);
+  const assets = (recording.assets ?? {}) as { master?: string };
+  const prefix = assets.master?.replace(/\/master\.m3u8$/, '/');
+  const assetKeys = prefix ? await store.list(prefix) : [];
+  await store.delete([...segmentKeys, ...assetKeys]);
+  await db.update(recordings).set({ status: 'deleted', deletedAt: new Date() }).where(eq(recordings.id, recording.id));
+}
