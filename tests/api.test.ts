@@ -105,7 +105,21 @@ describe('admin API', () => {
     const openapi = await fetch(`${node.baseUrl}/openapi.json`).then((r) => r.json());
     expect(openapi.openapi).toBe('3.1.0');
     expect(Object.keys(openapi.paths)).toEqual(
-      expect.arrayContaining(['/v1/streams', '/v1/streams/{id}', '/v1/streams/{id}/rotate-key', '/hls/{playbackId}/{path}', '/healthz', '/metrics']),
+      expect.arrayContaining([
+        '/v1/streams',
+        '/v1/streams/{id}',
+        '/v1/streams/{id}/rotate-key',
+        '/hls/{playbackId}/{path}',
+        '/healthz',
+        '/metrics',
+        '/v1/products',
+        '/v1/streams/{id}/cues',
+        '/v1/recordings/{id}',
+        '/v1/webhooks',
+        '/whip/{streamId}',
+        '/whep/{playbackId}',
+        '/live/{playbackId}/events',
+      ]),
     );
     expect(openapi.components.schemas.CreateStream.required).toEqual(['title']);
 

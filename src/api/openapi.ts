@@ -1,6 +1,8 @@
 // The OpenAPI description of livecue's HTTP API, served at GET /openapi.json.
 import { z } from 'zod';
 import { createStreamBody } from './streams-routes.ts';
+import { createProductBody, updateProductBody } from '../products/product-store.ts';
+import { cueBody } from '../cues/cue-schema.ts';
 
 const problem = {
   description: 'An error (application/problem+json)',
@@ -56,6 +58,9 @@ export function openApiDocument(serverUrl: string) {
       schemas: {
         Stream: stream,
         CreateStream: z.toJSONSchema(createStreamBody),
+        CreateProduct: z.toJSONSchema(createProductBody),
+        UpdateProduct: z.toJSONSchema(updateProductBody),
+        Cue: z.toJSONSchema(cueBody, { unrepresentable: 'any' }),
         Problem: {
           type: 'object',
           properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, code: { type: 'string' } },
@@ -99,6 +104,56 @@ export function openApiDocument(serverUrl: string) {
           responses: { '200': { description: 'The object' }, '206': { description: 'A byte range' }, '404': problem, '416': problem },
         },
       },
+      '/v1/products': {
+        post: { summary: 'Add a product to the catalogue', security: auth, requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateProduct' } } } }, responses: { '201': { description: 'Created' }, '400': problem, '409': problem } },
+        get: { summary: 'List products', security: auth, responses: { '200': { description: 'Products' } } },
+      },
+      '/v1/products/{id}': {
+        get: { summary: 'Read a product', security: auth, responses: { '200': { description: 'The product' }, '404': problem } },
+        patch: { summary: 'Change a product', security: auth, requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/UpdateProduct' } } } }, responses: { '200': { description: 'Changed' }, '404': problem } },
+        delete: { summary: 'Remove a product', security: auth, responses: { '204': { description: 'Removed' }, '404': problem } },
+      },
+      '/v1/streams/{id}/cues': {
+        parameters: [streamIdParam],
+        post: {
+          summary: 'Place a commerce cue on the live timeline (Idempotency-Key honoured)',
+          security: auth,
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Cue' } } } },
+          responses: { '201': { description: 'Placed' }, '200': { description: 'Already placed (same idempotency key)' }, '400': problem, '409': problem, '413': problem, '429': problem },
+        },
+        get: { summary: "The cues of the stream's live (or last) show", security: auth, responses: { '200': { description: 'Cues' } } },
+      },
+      '/v1/streams/{id}/cues/state': { parameters: [streamIdParam], get: { summary: 'State a late joiner needs, now or at ?mediaTime=', security: auth, responses: { '200': { description: 'State' } } } },
+      '/v1/streams/{id}/recordings': { parameters: [streamIdParam], get: { summary: "The stream's recordings", security: auth, responses: { '200': { description: 'Recordings' } } } },
+      '/v1/recordings/{id}': {
+        get: { summary: 'A recording: status, duration, playback URLs', security: auth, responses: { '200': { description: 'The recording' }, '404': problem } },
+        delete: { summary: "Delete a recording and its show's media", security: auth, responses: { '204': { description: 'Deleted' }, '404': problem, '409': problem } },
+      },
+      '/v1/webhooks': {
+        post: { summary: 'Add a webhook endpoint (its signing secret is returned once)', security: auth, responses: { '201': { description: 'Created' }, '400': problem } },
+        get: { summary: 'List webhook endpoints', security: auth, responses: { '200': { description: 'Endpoints' } } },
+      },
+      '/v1/webhooks/{id}': { delete: { summary: 'Remove a webhook endpoint', security: auth, responses: { '204': { description: 'Removed' }, '404': problem } } },
+      '/whip/{streamId}': {
+        post: {
+          summary: 'WHIP ingest (RFC 9725): SDP offer in, 201 + answer + Location; Authorization: Bearer <streamKey>',
+          requestBody: { required: true, content: { 'application/sdp': { schema: { type: 'string' } } } },
+          responses: { '201': { description: 'The SDP answer' }, '400': problem, '401': problem, '406': problem, '409': problem, '413': problem, '415': problem },
+        },
+      },
+      '/whip/{streamId}/sessions/{sessionId}': { delete: { summary: 'End a WHIP session', responses: { '200': { description: 'Ended' }, '404': problem } } },
+      '/whep/{playbackId}': {
+        post: {
+          summary: 'WHEP playback: recvonly SDP offer in, 201 + answer + Location (Link names the cue data channel)',
+          requestBody: { required: true, content: { 'application/sdp': { schema: { type: 'string' } } } },
+          responses: { '201': { description: 'The SDP answer' }, '400': problem, '404': problem, '406': problem, '413': problem, '415': problem },
+        },
+      },
+      '/whep/{playbackId}/sessions/{sessionId}': { delete: { summary: 'Leave', responses: { '200': { description: 'Left' }, '404': problem } } },
+      '/live/{playbackId}/cues': { get: { summary: "Public: the show's cue track", responses: { '200': { description: 'Cues' }, '404': problem } } },
+      '/live/{playbackId}/cues/state': { get: { summary: 'Public: the late joiner state, now or at ?mediaTime=', responses: { '200': { description: 'State' }, '404': problem } } },
+      '/live/{playbackId}/products/{productId}': { get: { summary: 'Public: a product card', responses: { '200': { description: 'Product' }, '404': problem } } },
+      '/live/{playbackId}/events': { get: { summary: 'WebSocket: state, then every cue as {"type":"cue","cue":…}', responses: { '101': { description: 'Switching protocols' } } } },
       '/healthz': { get: { summary: 'Liveness and readiness', responses: { '200': { description: 'OK' }, '503': { description: 'Not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain metrics' } } } },
     },
