@@ -1,6 +1,6 @@
 // Database schema (drizzle). Migrations in drizzle/ are generated from this file with `npm run db:generate`.
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, real, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const streams = pgTable('streams', {
   id: text('id').primaryKey(),
@@ -8,6 +8,8 @@ export const streams = pgTable('streams', {
   playbackId: text('playback_id').notNull().unique(),
   /** idle | live | ended */
   status: text('status').notNull().default('idle'),
+  /** Private streams play only with a signed, expiring playback token (HLS, WHEP, replay, cues). */
+  private: boolean('private').notNull().default(false),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -167,4 +169,14 @@ export const webhookEndpoints = pgTable('webhook_endpoints', {
   secret: text('secret').notNull(),
   events: jsonb('events').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** API tokens with scopes (read, write, cues) for the shop's systems; stored as SHA-256 hashes. */
+export const apiTokens = pgTable('api_tokens', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  scopes: jsonb('scopes').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });
