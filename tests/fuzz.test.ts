@@ -106,7 +106,7 @@ describe('fuzzing', () => {
         const body = mutate(offer);
         const target = random() < 0.5 ? stream.ingest.whipUrl : stream.playback.whepUrl;
         batch.push(
-          fetch(target, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${stream.ingest.streamKey}` }, body })
+          fetch(target, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${stream.ingest.streamKey}` }, body: new Uint8Array(body) })
             .then(async (response) => {
               statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
               await response.arrayBuffer();
