@@ -33,6 +33,11 @@ import { WebhookService } from './workers/webhooks.ts';
 import { RecordingBuilder } from './workers/recording-builder.ts';
 import { WorkerHost } from './workers/worker-host.ts';
 import type { LiveSession } from './live/live-session.ts';
+import { randomBytes } from 'node:crypto';
+import { PlaybackAccess } from './api/playback-access.ts';
+import { ApiTokenStore } from './security/api-tokens.ts';
+import { persistentSecret } from './security/persistent-secret.ts';
+import { PlaybackSigner } from './security/playback-tokens.ts';
 
 const run = promisify(execFile);
 
@@ -159,7 +164,17 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     onClose('rtmp server', () => rtmp.close());
 
     let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmp.port });
+    const playbackSecret = persistentSecret({
+      configured: config.PLAYBACK_TOKEN_SECRET,
+      dataDir: config.LIVECUE_DATA_DIR,
+      fileName: 'playback-secret',
+      generate: () => randomBytes(32).toString('base64url'),
+    });
+    const access = new PlaybackAccess(streams, new PlaybackSigner(playbackSecret.value));
     const { app, close: closeWebrtc } = createHttpApp({
+      access,
+      tokens: new ApiTokenStore(database.db),
+      limits: { apiPerSecond: config.API_RATE_PER_SECOND, signalingPerSecond: config.SIGNALING_RATE_PER_SECOND },
       db: database.db,
       webhooks,
       pool,
@@ -187,7 +202,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const server: Server = createServer(app);
     server.requestTimeout = 60_000;
-    const cueSocket = attachCueSocket(server, { hub, cues, streams, registry, logger });
+    const cueSocket = attachCueSocket(server, { hub, cues, streams, registry, logger, access });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'EADDRINUSE' ? new Error(`HTTP port ${config.PORT} is already in use: set PORT`) : error),

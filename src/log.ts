@@ -17,11 +17,11 @@ const SECRET_FIELDS = [
   '*.secretAccessKey',
 ];
 
-/** Stream keys look like lck_<base62>; admin tokens lca_<base62>. */
-const SECRET_PATTERN = /\blc[ka]_[A-Za-z0-9]{8,}/g;
+/** Stream keys look like lck_<base62>, admin tokens lca_, API tokens lct_, webhook secrets whsec_. */
+const SECRET_PATTERN = /\b(?:lc[kat]|whsec)_[A-Za-z0-9]{8,}/g;
 
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET_PATTERN, (match) => `${match.slice(0, 4)}[redacted]`);
+  return text.replace(SECRET_PATTERN, (match) => `${match.slice(0, match.indexOf('_') + 1)}[redacted]`);
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -9,6 +9,7 @@ import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
 import { stateAt } from './cues-routes.ts';
+import type { PlaybackAccess } from './playback-access.ts';
 
 const PATH = /^\/live\/([A-Za-z0-9]{8,64})\/events$/;
 const HEARTBEAT_MS = 30_000;
@@ -17,7 +18,7 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 export function attachCueSocket(
   server: Server,
-  deps: { hub: CueHub; cues: CueService; streams: StreamStore; registry: SessionRegistry; logger: Logger },
+  deps: { hub: CueHub; cues: CueService; streams: StreamStore; registry: SessionRegistry; logger: Logger; access: PlaybackAccess },
 ): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const clients = new Map<string, Set<WebSocket>>();
@@ -33,13 +34,18 @@ export function attachCueSocket(
   deps.hub.on('cue', onCue);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const match = PATH.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    const url = new URL(req.url ?? '/', 'http://x');
+    const match = PATH.exec(url.pathname);
     if (!match) return; // Not ours: other upgrade handlers may take it, else the socket times out.
     const playbackId = match[1]!;
     void deps.streams.getByPlaybackId(playbackId).then(
       (stream) => {
         if (!stream) {
           socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+          return;
+        }
+        if (stream.private && !deps.access.signer.verify(playbackId, url.searchParams.get('token') ?? undefined)) {
+          socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => {

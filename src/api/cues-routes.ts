@@ -8,6 +8,7 @@ import { badRequest, LivecueError, notFound } from '../errors.ts';
 import type { SessionRegistry } from '../live/session-registry.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { productView, type ProductStore } from '../products/product-store.ts';
+import { PlaybackAccess } from './playback-access.ts';
 
 /** The state of a show at a media time (default: now), from its cues. */
 export function stateAt(registry: SessionRegistry, stream: StreamRow, cues: CueMessage[], mediaTimeParam: unknown) {
@@ -49,12 +50,15 @@ export function cuesRouter(deps: { cues: CueService; streams: StreamStore; regis
   return router;
 }
 
-export function publicCuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry; products: ProductStore }): Router {
+export function publicCuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry; products: ProductStore; access: PlaybackAccess }): Router {
   const router = Router();
   const streamOf = async (req: Request) => {
     const playbackId = String(req.params.playbackId);
     const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await deps.streams.getByPlaybackId(playbackId) : undefined;
     if (!stream) throw notFound('stream');
+    if (stream.private && !deps.access.signer.verify(playbackId, PlaybackAccess.tokenOf(req))) {
+      throw new LivecueError('forbidden', 'this stream is private: add its playback token as ?token=');
+    }
     return stream;
   };
   router.use((_req, res, next) => {

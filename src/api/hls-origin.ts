@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.ts';
 import { assertSafeKey, type ByteRange, type ObjectStore } from '../storage/object-store.ts';
 import { sendProblem } from './problem.ts';
+import type { PlaybackAccess } from './playback-access.ts';
 
 const PLAYBACK_ID = /^[A-Za-z0-9]{8,64}$/;
 
@@ -32,7 +33,7 @@ function cors(res: Response): void {
   res.setHeader('Access-Control-Expose-Headers', 'Content-Length, Content-Range, ETag');
 }
 
-export function hlsOrigin(deps: { store: ObjectStore; logger: Logger }): Router {
+export function hlsOrigin(deps: { store: ObjectStore; logger: Logger; access: PlaybackAccess }): Router {
   const router = Router();
 
   router.options('/:playbackId/*path', (_req, res) => {
@@ -44,19 +45,28 @@ export function hlsOrigin(deps: { store: ObjectStore; logger: Logger }): Router 
   router.get('/:playbackId/*path', async (req, res) => {
     cors(res);
     const playbackId = String(req.params.playbackId);
-    const rest = (req.params as unknown as { path: string[] }).path.join('/');
-    const key = `hls/${playbackId}/${rest}`;
+    let parts = (req.params as unknown as { path: string[] }).path;
+    // Private streams: /hls/<playbackId>/t/<token>/..., so relative URLs in playlists keep the token.
+    let token: string | undefined;
+    if (parts[0] === 't' && parts.length > 2) {
+      token = parts[1];
+      parts = parts.slice(2);
+    }
+    const key = `hls/${playbackId}/${parts.join('/')}`;
     try {
       if (!PLAYBACK_ID.test(playbackId)) throw new Error('bad playback id');
       assertSafeKey(key);
     } catch {
       return sendProblem(res, 404, 'no such HLS object');
     }
+    const access = await deps.access.check(playbackId, token);
+    if (access === 'token_required') return sendProblem(res, 403, 'this stream is private: play it with a playback token URL');
     const info = await deps.store.head(key);
     if (!info) return sendProblem(res, 404, 'no such HLS object');
 
     res.setHeader('Content-Type', info.contentType);
-    res.setHeader('Cache-Control', info.cacheControl);
+    // A private stream's objects must not sit in shared caches without their token in the key.
+    res.setHeader('Cache-Control', token ? info.cacheControl.replace('public', 'private') : info.cacheControl);
     res.setHeader('ETag', info.etag);
     res.setHeader('Last-Modified', info.lastModified.toUTCString());
     res.setHeader('Accept-Ranges', 'bytes');

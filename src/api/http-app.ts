@@ -12,7 +12,13 @@ import { cuesRouter, publicCuesRouter } from './cues-routes.ts';
 import { recordingsRouters } from './recordings-routes.ts';
 import type { Db } from '../db/database.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
-import { requireAdmin } from './admin-auth.ts';
+import { authorize } from './access.ts';
+import type { PlaybackAccess } from './playback-access.ts';
+import { RateLimiter } from '../rate-limit.ts';
+import { LivecueError } from '../errors.ts';
+import type { ApiTokenStore } from '../security/api-tokens.ts';
+import { tokensRouter } from './tokens-routes.ts';
+import type { RequestHandler } from 'express';
 import { hlsOrigin } from './hls-origin.ts';
 import { openApiDocument } from './openapi.ts';
 import { pagesRouter } from './pages.ts';
@@ -37,6 +43,19 @@ export interface HttpAppDeps {
   cues: CueService;
   db: Db;
   webhooks: WebhookService;
+  access: PlaybackAccess;
+  tokens: ApiTokenStore;
+  limits: { apiPerSecond: number; signalingPerSecond: number };
+}
+
+/** Per client address; behind a proxy, set it to pass the client address (not done here). */
+function rateLimit(perSecond: number, what: string): RequestHandler {
+  const limiter = new RateLimiter(perSecond, perSecond * 2);
+  return (req, res, next) => {
+    const waitMs = limiter.take(req.socket.remoteAddress ?? 'unknown');
+    if (waitMs === 0) return next();
+    next(new LivecueError('rate_limited', `too many ${what} requests from this address; slow down`, { retryAfterMs: waitMs }));
+  };
 }
 
 export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(): void } {
@@ -59,7 +78,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(deps.urls().api));
   });
-  app.use('/hls', hlsOrigin({ store: deps.store, logger: deps.logger }));
+  app.use('/hls', hlsOrigin({ store: deps.store, logger: deps.logger, access: deps.access }));
   const webrtc = webrtcRouters({
     streams: deps.streams,
     registry: deps.registry,
@@ -67,15 +86,20 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     metrics: deps.metrics,
     logger: deps.logger,
     sdpMaxBytes: deps.sdpMaxBytes,
+    access: deps.access,
   });
-  app.use('/whip', webrtc.whip);
-  app.use('/whep', webrtc.whep);
+  const signalingLimit = rateLimit(deps.limits.signalingPerSecond, 'WHIP/WHEP');
+  app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);
+  app.use('/whep', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whep);
 
-  app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, products: deps.products }));
+  app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, products: deps.products, access: deps.access }));
 
   // Cues are small: 8 KB is plenty and a bigger body is refused with 413 before it is parsed.
-  app.use('/v1/streams/:id/cues', requireAdmin(deps.adminToken), express.json({ limit: '8kb', strict: true }));
-  app.use('/v1', requireAdmin(deps.adminToken), express.json({ limit: '64kb', strict: true }));
+  const apiAuth = authorize({ adminToken: deps.adminToken, tokens: deps.tokens });
+  app.use('/v1', rateLimit(deps.limits.apiPerSecond, 'API'));
+  app.use('/v1/streams/:id/cues', apiAuth, express.json({ limit: '8kb', strict: true }));
+  app.use('/v1', apiAuth, express.json({ limit: '64kb', strict: true }));
+  app.use('/v1/tokens', tokensRouter(deps.tokens));
   app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
   app.use('/v1/products', productsRouter(deps.products));
   const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase });
@@ -84,7 +108,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/webhooks', recordingRoutes.webhooks);
   app.use(
     '/v1/streams',
-    streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger }),
+    streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger, access: deps.access }),
   );
 
   app.use(pagesRouter({ webRoot: decodeURIComponent(new URL('../../dist/web', import.meta.url).pathname) }));

@@ -7,9 +7,17 @@ import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import type { PublicUrls } from './urls.ts';
+import { MAX_TOKEN_SECONDS } from '../security/playback-tokens.ts';
+import type { PlaybackAccess } from './playback-access.ts';
 
+const title = z.string().trim().min(1, 'title must not be empty').max(200, 'title is at most 200 characters');
 export const createStreamBody = z.strictObject({
-  title: z.string().trim().min(1, 'title must not be empty').max(200, 'title is at most 200 characters'),
+  title,
+  private: z.boolean().optional().describe('Play only with signed playback tokens'),
+});
+export const updateStreamBody = z.strictObject({ title: title.optional(), private: z.boolean().optional() });
+const playbackTokenBody = z.strictObject({
+  expiresInSeconds: z.number().int().min(10).max(MAX_TOKEN_SECONDS).default(3600),
 });
 
 const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
@@ -20,6 +28,7 @@ export function streamsRouter(deps: {
   store: ObjectStore;
   urls: () => PublicUrls;
   logger: Logger;
+  access: PlaybackAccess;
 }): Router {
   const router = Router();
   const { streams, registry } = deps;
@@ -31,6 +40,7 @@ export function streamsRouter(deps: {
       id: stream.id,
       title: stream.title,
       status: stream.status,
+      private: stream.private,
       playbackId: stream.playbackId,
       createdAt: stream.createdAt.toISOString(),
       ingest: { rtmpUrl: urls.rtmp, whipUrl: `${urls.api}/whip/${stream.id}` },
@@ -69,7 +79,7 @@ export function streamsRouter(deps: {
   router.post('/', async (req, res) => {
     if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
     const body = createStreamBody.parse(req.body ?? {});
-    const { stream, streamKey } = await streams.create(body.title);
+    const { stream, streamKey } = await streams.create(body.title, body.private ?? false);
     deps.logger.info({ streamId: stream.id }, 'stream created');
     const created = view(stream);
     res.status(201).location(`/v1/streams/${stream.id}`).json({ ...created, ingest: { ...created.ingest, streamKey } });
@@ -91,6 +101,34 @@ export function streamsRouter(deps: {
     await deps.store.delete(keys);
     deps.logger.info({ streamId: stream.id, objects: keys.length }, 'stream deleted');
     res.status(204).end();
+  });
+
+  router.patch('/:id', async (req, res) => {
+    if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
+    const stream = await streamOf(req);
+    const changes = updateStreamBody.parse(req.body ?? {});
+    const updated = await streams.update(stream.id, changes);
+    deps.access.forget(stream.playbackId);
+    res.json(view(updated!));
+  });
+
+  /** A signed, expiring playback URL set for one viewer (needed for private streams). */
+  router.post('/:id/playback-tokens', async (req, res) => {
+    const stream = await streamOf(req);
+    const { expiresInSeconds } = playbackTokenBody.parse(req.body ?? {});
+    const expiresAt = new Date(Date.now() + expiresInSeconds * 1000);
+    const token = deps.access.signer.issue(stream.playbackId, expiresAt);
+    const urls = deps.urls();
+    res.status(201).json({
+      token,
+      expiresAt: expiresAt.toISOString(),
+      playback: {
+        hlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/t/${token}/master.m3u8`,
+        whepUrl: `${urls.api}/whep/${stream.playbackId}?token=${token}`,
+        cuesUrl: `${urls.api}/live/${stream.playbackId}/cues?token=${token}`,
+        eventsUrl: `${urls.api.replace(/^http/, 'ws')}/live/${stream.playbackId}/events?token=${token}`,
+      },
+    });
   });
 
   router.post('/:id/rotate-key', async (req, res) => {

@@ -12,6 +12,7 @@ import { WhepViewer } from '../sfu/whep-viewer.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
 import { bearerToken } from './admin-auth.ts';
+import { PlaybackAccess } from './playback-access.ts';
 
 const SESSION_ID = /^[0-9a-f-]{36}$/;
 
@@ -43,6 +44,7 @@ export function webrtcRouters(deps: {
   metrics: Metrics;
   logger: Logger;
   sdpMaxBytes: number;
+  access: PlaybackAccess;
 }): { whip: Router; whep: Router; close(): void } {
   const { streams, registry, logger, metrics } = deps;
   const sdpBody = express.text({ type: 'application/sdp', limit: deps.sdpMaxBytes });
@@ -114,6 +116,9 @@ export function webrtcRouters(deps: {
     const offer = offerOf(req, deps.sdpMaxBytes);
     const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await streams.getByPlaybackId(playbackId) : undefined;
     if (!stream) throw notFound('stream');
+    if (stream.private && !deps.access.signer.verify(playbackId, PlaybackAccess.tokenOf(req))) {
+      throw new LivecueError('forbidden', 'this stream is private: send its playback token as Authorization: Bearer <token> or ?token=');
+    }
     const session = registry.get(stream.id);
     if (!session || (!session.room.producer('video') && !session.room.producer('audio'))) {
       throw new LivecueError('not_found', 'this stream is not live');

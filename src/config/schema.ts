@@ -80,6 +80,9 @@ export const configSchema = z
     RETENTION_DAYS: z.coerce.number().min(0).default(0).describe('Delete recordings (and their segments) this many days after the show; 0 keeps them.'),
     RECORDING_MP4: boolish.default(true).describe('Also remux each recording into one MP4 download (no re-encode).'),
     THUMBNAIL_INTERVAL_SECONDS: z.coerce.number().min(1).max(600).default(10).describe('Seconds between seek-preview thumbnails.'),
+    PLAYBACK_TOKEN_SECRET: optionalString.describe('Signs playback tokens of private streams; unset: generated and kept in the data dir (set the same value on every node).'),
+    API_RATE_PER_SECOND: z.coerce.number().min(1).default(100).describe('/v1 requests per second per client address (bursts of twice that); 429 past it.'),
+    SIGNALING_RATE_PER_SECOND: z.coerce.number().min(1).default(10).describe('WHIP/WHEP offers per second per client address (bursts of twice that).'),
     UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(512).describe('Most segment bytes held in memory, per show, while object storage is unreachable.'),
     MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
   })

@@ -5,29 +5,11 @@ import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
 import type { ProductStore } from '../products/product-store.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
+import { RateLimiter } from '../rate-limit.ts';
 import type { StreamRow } from '../streams/stream-store.ts';
 import type { CueHub } from './cue-hub.ts';
 import { payloadOf, type CueBody, type CueMessage } from './cue-schema.ts';
 import { cueMessage, type CueStore } from './cue-store.ts';
-
-/** A token bucket per stream: a steady rate with room for bursts. */
-class RateLimiter {
-  #buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-  ) {}
-
-  take(key: string, now = Date.now()): number {
-    const bucket = this.#buckets.get(key) ?? { tokens: this.burst, at: now };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
-    bucket.at = now;
-    this.#buckets.set(key, bucket);
-    if (bucket.tokens < 1) return Math.ceil(((1 - bucket.tokens) / this.perSecond) * 1000);
-    bucket.tokens -= 1;
-    return 0;
-  }
-}
 
 export class CueService {
   #limiter: RateLimiter;

@@ -10,10 +10,10 @@ export type StreamRow = typeof streams.$inferSelect;
 export class StreamStore {
   constructor(private readonly db: Db) {}
 
-  async create(title: string): Promise<{ stream: StreamRow; streamKey: string }> {
+  async create(title: string, isPrivate = false): Promise<{ stream: StreamRow; streamKey: string }> {
     const streamKey = newStreamKey();
     const stream = await this.db.transaction(async (tx) => {
-      const [row] = await tx.insert(streams).values({ id: newStreamId(), title, playbackId: newPlaybackId() }).returning();
+      const [row] = await tx.insert(streams).values({ id: newStreamId(), title, playbackId: newPlaybackId(), private: isPrivate }).returning();
       await tx.insert(streamKeys).values({ id: `key_${randomBase62(16)}`, streamId: row!.id, keyHash: hashSecret(streamKey) });
       return row!;
     });
@@ -37,6 +37,11 @@ export class StreamStore {
   async delete(id: string): Promise<boolean> {
     const deleted = await this.db.delete(streams).where(eq(streams.id, id)).returning({ id: streams.id });
     return deleted.length > 0;
+  }
+
+  async update(id: string, changes: { title?: string; private?: boolean }): Promise<StreamRow | undefined> {
+    const [row] = await this.db.update(streams).set({ ...changes, updatedAt: new Date() }).where(eq(streams.id, id)).returning();
+    return row;
   }
 
   async setStatus(id: string, status: StreamStatus): Promise<void> {
