@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-apt_ensure ffmpeg redis-server postgresql ca-certificates
+apt_ensure ffmpeg redis-server postgresql ca-certificates chromium
 
 # PostgreSQL 15 on 127.0.0.1:5432 with trust auth for local TCP, as the tests connect.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -2,12 +2,16 @@
 // against a real livecue node. The pushed video carries its frame number as a 12-bit barcode, so the
 // test reads which frame is on screen and measures how late a pinned product appears against it.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pagesRouter } from '../src/api/pages.ts';
 import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 
 const run = promisify(execFile);
@@ -96,6 +100,17 @@ const READ_FRAME_IN_PAGE = `(() => {
     }
     return frame;
   };
+  // WebRTC: when each frame reached the browser (receiveTime, on the epoch clock livecue's cues use too).
+  window.__framesReceived = [];
+  const video = document.querySelector('video');
+  const onFrame = (_now, metadata) => {
+    if (metadata.receiveTime !== undefined) {
+      window.__framesReceived.push({ frame: window.__frameOnScreen(), receivedAt: performance.timeOrigin + metadata.receiveTime });
+      if (window.__framesReceived.length > 900) window.__framesReceived.shift();
+    }
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
   // The frame on screen when each product card is put on the page (before the paint that shows it).
   window.__cardsShown = [];
   new MutationObserver(() => {
@@ -111,7 +126,8 @@ async function openViewer(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (error) => console.error(`[page error] ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error') console.error(`[page console] ${message.text()}`);
+    // WHEP's 404 (not live) and 403 (private, no token) are expected; anything else is worth seeing.
+    if (message.type() === 'error' && !/\b40[34]\b/.test(message.text())) console.error(`[page console] ${message.text()}`);
   });
   await page.goto(url);
   await page.evaluate(READ_FRAME_IN_PAGE);
@@ -122,6 +138,20 @@ async function newContext(viewport = { width: 390, height: 844 }): Promise<Brows
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   // Product pictures are the shop's (https:); the test answers for the shop, nothing leaves the machine.
   await context.route('https://shop.example.com/**', (route) => route.fulfill({ status: 200, contentType: 'image/png', body: productImage }));
+  // Whatever the Content-Security-Policy blocks (a socket, a worker, a media source) is recorded for the test to see.
+  await context.addInitScript(() => {
+    (window as any).__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (event) => (window as any).__cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`));
+    // And which WebSockets opened (the HLS path's cue socket).
+    (window as any).__socketsOpened = [];
+    const NativeWebSocket = window.WebSocket;
+    window.WebSocket = class extends NativeWebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        this.addEventListener('open', () => (window as any).__socketsOpened.push(String(url)));
+      }
+    };
+  });
   return context;
 }
 
@@ -137,10 +167,13 @@ async function videoProgress(page: Page, ms: number) {
   return { before, after };
 }
 
+const cspViolations = (page: Page): Promise<string[]> => page.evaluate(() => (window as any).__cspViolations);
+
 async function screenshot(page: Page, name: string, docsName?: string): Promise<void> {
   const file = path.join(OUTPUT, name);
-  await page.screenshot({ path: file });
-  if (docsName) await copyFile(file, path.join(SCREENSHOTS, docsName));
+  await page.screenshot({ path: file, animations: 'disabled' });
+  // docs/screenshots (the README's pictures) change only when asked: LIVECUE_UPDATE_SCREENSHOTS=1.
+  if (docsName && process.env.LIVECUE_UPDATE_SCREENSHOTS) await copyFile(file, path.join(SCREENSHOTS, docsName));
 }
 
 async function createStream(title: string): Promise<Stream> {
@@ -169,16 +202,33 @@ async function pin(stream: Stream, productId: string) {
   return placed.body as { id: string; mediaTime: number; wallClock: string };
 }
 
-/** Waits for the page to show the product, then: how late (s) it appeared against the video (the frame on screen vs the cue's frame). */
-async function cardLateness(page: Page, productId: string, cue: { mediaTime: number }, firstFrame: number): Promise<number> {
+const cardsShownSoFar = (page: Page): Promise<number> => page.evaluate(() => (window as any).__cardsShown.length);
+
+interface Lateness {
+  /** Seconds between the frame on screen when the card appeared and the cue's frame on the show's timeline (HLS, replay). */
+  vsTimeline: number;
+  /** WebRTC: seconds between the frame on screen when the card appeared and the frame the browser received at the cue's instant. */
+  vsArrival?: number;
+}
+
+/** Waits for the page to show the product (as a card change after the first `shownBefore`), then measures how late it came against the video. */
+async function cardLateness(page: Page, productId: string, cue: { mediaTime: number; wallClock: string }, firstFrame: number, shownBefore: number): Promise<Lateness> {
   const shown = await waitFor(
     `product card ${productId}`,
-    () => page.evaluate((id) => (window as any).__cardsShown.find((entry: { productId: string }) => entry.productId === id), productId),
+    () =>
+      page.evaluate(
+        ([id, from]) => (window as any).__cardsShown.slice(from).find((entry: { productId: string }) => entry.productId === id),
+        [productId, shownBefore] as const,
+      ),
     20_000,
     50,
   );
   expect(shown.frame).toBeGreaterThanOrEqual(0);
-  return (shown.frame - firstFrame) / FPS - cue.mediaTime;
+  const lateness: Lateness = { vsTimeline: (shown.frame - firstFrame) / FPS - cue.mediaTime };
+  const received: { frame: number; receivedAt: number }[] = await page.evaluate(() => (window as any).__framesReceived);
+  const atCue = received.find((entry) => entry.receivedAt >= Date.parse(cue.wallClock));
+  if (atCue) lateness.vsArrival = (shown.frame - atCue.frame) / FPS;
+  return lateness;
 }
 
 beforeAll(async () => {
@@ -186,7 +236,7 @@ beforeAll(async () => {
   // `npm test` builds the pages first; a direct vitest run builds them when they are missing.
   if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
   await mkdir(OUTPUT, { recursive: true });
-  await mkdir(SCREENSHOTS, { recursive: true });
+  if (process.env.LIVECUE_UPDATE_SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
   productImage = (await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'gradients=size=192x192:seed=7', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'], { encoding: 'buffer' })).stdout;
   node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 3 });
   browser = await chromium.launch({
@@ -233,6 +283,20 @@ describe('pages', () => {
     expect((await fetch(`${node.baseUrl}/watch/..%2F..`)).status).toBe(404);
     expect((await fetch(`${node.baseUrl}/assets/nope.js`)).status).toBe(404);
   });
+
+  it('answers 503 with a clear page when the bundle was not built', async () => {
+    const app = express().use(pagesRouter({ webRoot: path.join(OUTPUT, 'no-such-build') }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/console`);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('content-type')).toContain('text/html');
+      expect(await response.text()).toContain('npm run build:web');
+    } finally {
+      server.close();
+    }
+  });
 });
 
 describe('viewer page', () => {
@@ -242,6 +306,7 @@ describe('viewer page', () => {
   let shirt: { id: string; title: string };
   let bag: { id: string; title: string };
   let context: BrowserContext;
+  let livePage: Page | undefined;
 
   beforeAll(async () => {
     shirt = await createProduct('SHIRT-1', 'Linen shirt', 49.9);
@@ -281,20 +346,21 @@ describe('viewer page', () => {
     const anchor = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'announcement', text: 'Welcome to the spring launch' });
     const sample = await page.evaluate(() => ({ frame: (window as any).__frameOnScreen(), at: Date.now(), estimate: (window as any).livecueViewer.latencySeconds() }));
     const frameWallClock = Date.parse(anchor.body.wallClock) + ((sample.frame - firstFrame) / FPS - anchor.body.mediaTime) * 1000;
-    measurements.webrtcLatencyMeasuredMs = sample.at - frameWallClock;
+    measurements.webrtcLatencyMeasuredMs = Math.round(sample.at - frameWallClock);
     measurements.webrtcLatencyEstimatedMs = Math.round(sample.estimate * 1000);
+    measurements.webrtcLatencyBasis = await page.evaluate(() => (window as any).livecueViewer.latencyBasis);
     await page.waitForSelector('[data-testid=latency]:not([hidden])');
     expect(await page.textContent('[data-testid=latency]')).toMatch(/latency \d+ ms/);
 
-    const lateness: number[] = [];
+    const lateness: Lateness[] = [];
     for (const product of [shirt, bag, shirt]) {
+      const shownBefore = await cardsShownSoFar(page);
       const cue = await pin(stream, product.id);
-      // A repeat pin of the same product is a new cue; the observer notes each change of card.
-      lateness.push(await cardLateness(page, product.id, cue, firstFrame));
+      lateness.push(await cardLateness(page, product.id, cue, firstFrame, shownBefore));
       await sleep(700);
     }
-    measurements.webrtcCardLatenessMs = lateness.map((s) => Math.round(s * 1000));
-    for (const late of lateness) expect(Math.abs(late)).toBeLessThan(0.25);
+    measurements.webrtcCardLatenessVsTimelineMs = lateness.map((late) => Math.round(late.vsTimeline * 1000));
+    measurements.webrtcCardLatenessVsArrivalMs = lateness.map((late) => Math.round(late.vsArrival! * 1000));
     const card = page.locator('[data-testid=product-card]');
     await expect.poll(() => card.locator('h2').textContent()).toBe('Linen shirt');
     expect(await card.locator('a.buy').getAttribute('href')).toBe('https://shop.example.com/p/shirt-1');
@@ -309,8 +375,18 @@ describe('viewer page', () => {
     expect(await page.textContent('[data-testid=offer-countdown]')).toMatch(/^(10:00|9:\d\d)$/);
     expect(await card.locator('.price').textContent()).toContain('39.92');
     await page.waitForFunction(() => document.querySelector('img')?.complete);
+    expect(await cspViolations(page)).toEqual([]);
     await screenshot(page, 'viewer-webrtc.png', 'viewer.png');
-    await page.close();
+    livePage = page; // stays open: when the show ends, it turns into the replay by itself
+
+    // The page shows each card with the picture WebRTC delivered at the cue's instant (within a frame or
+    // two of rendering). Against the HLS timeline the card comes later by the server's own offset between
+    // a frame's arrival and its place on that timeline (see the report), which load can stretch.
+    for (const late of lateness) {
+      expect(Math.abs(late.vsArrival!)).toBeLessThan(0.15);
+      expect(late.vsTimeline).toBeGreaterThan(-0.15);
+      expect(late.vsTimeline).toBeLessThan(1);
+    }
   });
 
   it('falls back to HLS when WHEP fails, and on ?mode=hls; a late joiner sees the current state at once', async () => {
@@ -332,10 +408,13 @@ describe('viewer page', () => {
     measurements.hlsLatencyEstimatedMs = Math.round((await page.evaluate(() => (window as any).livecueViewer.latencySeconds())) * 1000);
 
     // A pin placed now shows when the HLS picture reaches it, seconds later, still in sync.
+    const shownBefore = await cardsShownSoFar(page);
     const cue = await pin(stream, bag.id);
-    const late = await cardLateness(page, bag.id, cue, firstFrame);
-    measurements.hlsCardLatenessMs = Math.round(late * 1000);
-    expect(Math.abs(late)).toBeLessThan(0.25);
+    const late = await cardLateness(page, bag.id, cue, firstFrame, shownBefore);
+    measurements.hlsCardLatenessVsTimelineMs = Math.round(late.vsTimeline * 1000);
+    expect(Math.abs(late.vsTimeline)).toBeLessThan(0.2);
+    expect(await cspViolations(page)).toEqual([]);
+    expect(await page.evaluate(() => (window as any).__socketsOpened)).toContain(`ws://127.0.0.1:${node.lc.httpPort}/live/${stream.playbackId}/events`);
     await screenshot(page, 'viewer-hls-fallback.png');
     await fallbackContext.close();
 
@@ -348,47 +427,64 @@ describe('viewer page', () => {
 
   it('plays the ended show as a replay with product markers and a product list that jumps to each product', async () => {
     // The closed live playlist keeps the last segments: pin within them, let a few seconds follow, end the show.
-    const cue = await pin(stream, shirt.id);
-    await sleep(3000);
+    const bagCue = await pin(stream, bag.id);
+    await sleep(2500);
+    const shirtCue = await pin(stream, shirt.id);
+    await sleep(2500);
     push.stop();
     await waitFor('show ended', async () => (await node.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
+    // The WebRTC viewer from the first test saw the picture stop and found the replay.
+    if (livePage) {
+      await livePage.waitForSelector('body[data-path="replay"]', { timeout: 20_000 });
+      await livePage.close();
+    }
 
+    // No ?replay=1: the page finds out by itself that the show is over.
     const page = await openViewer(context, `${node.baseUrl}/watch/${stream.playbackId}`);
     await page.waitForSelector('body[data-path="replay"]', { timeout: 15_000 });
     expect(await page.textContent('[data-testid=path]')).toBe('Replay');
     await page.waitForFunction(() => Number.isFinite(document.querySelector('video')!.duration), undefined, { timeout: 15_000 });
-    const marker = page.locator(`.seekbar .marker[data-cue-id="${cue.id}"]`);
-    await marker.waitFor({ timeout: 10_000 });
-    const listed = page.locator(`.replay-products button[data-cue-id="${cue.id}"]`);
-    await expect.poll(() => listed.textContent()).toContain('Linen shirt');
-
-    // Jump to the shirt: the video lands on its moment, and the card is the shirt.
-    await page.evaluate(() => {
-      const video = document.querySelector('video')!;
-      video.pause();
-      video.currentTime = 0;
-    });
-    await listed.click();
-    await page.waitForSelector(`[data-testid=product-card][data-product-id="${shirt.id}"]`, { timeout: 10_000 });
-    const frame = await waitFor('picture after the jump', async () => {
-      const value = await page.evaluate(() => (window as any).__frameOnScreen());
-      return value >= 0 && (await page.evaluate(() => !document.querySelector('video')!.seeking)) ? value : undefined;
-    }, 10_000, 100);
-    // The picture is the cue's moment (the seek lands 50 ms after it, on a frame boundary; playback may have moved on a little).
-    const offset = (frame - firstFrame) / FPS - cue.mediaTime;
-    measurements.replayJumpOffsetMs = Math.round(offset * 1000);
-    expect(offset).toBeGreaterThanOrEqual(0);
-    expect(offset).toBeLessThan(1);
-    const markerLeft = await marker.evaluate((element) => (element as HTMLElement).style.left);
-    expect(Number.parseFloat(markerLeft)).toBeGreaterThan(0);
+    const duration = await page.evaluate(() => document.querySelector('video')!.duration);
     await page.evaluate(() => document.querySelector('video')!.pause());
+
+    /** Clicks the product list entry of a pin: the picture must be the pin's moment and the card its product. */
+    const jumpTo = async (cue: { id: string; mediaTime: number }, product: { id: string; title: string }) => {
+      const marker = page.locator(`.seekbar .marker[data-cue-id="${cue.id}"]`);
+      await marker.waitFor({ timeout: 10_000 });
+      const left = Number.parseFloat(await marker.evaluate((element) => (element as HTMLElement).style.left));
+      const listed = page.locator(`.replay-products button[data-cue-id="${cue.id}"]`);
+      await expect.poll(() => listed.textContent()).toContain(product.title);
+      await listed.click();
+      await page.waitForSelector(`[data-testid=product-card][data-product-id="${product.id}"]`, { timeout: 10_000 });
+      const frame = await waitFor('picture after the jump', async () => {
+        const state = await page.evaluate(() => ({ frame: (window as any).__frameOnScreen(), seeking: document.querySelector('video')!.seeking }));
+        return state.frame >= 0 && !state.seeking ? state.frame : undefined;
+      }, 10_000, 50);
+      // The seek lands 50 ms after the cue; playback may have moved on a few frames since.
+      const offset = (frame - firstFrame) / FPS - cue.mediaTime;
+      expect(offset).toBeGreaterThanOrEqual(0);
+      expect(offset).toBeLessThan(0.6);
+      // The marker sits where the picture is (the closed playlist starts mid-show: marker = media time - window start).
+      const videoTime = await page.evaluate(() => document.querySelector('video')!.currentTime);
+      expect(Math.abs((left / 100) * duration - (videoTime - offset))).toBeLessThan(0.1);
+      return offset;
+    };
+    const shirtOffset = await jumpTo(shirtCue, shirt);
+    const bagOffset = await jumpTo(bagCue, bag); // backwards: the scheduler re-anchors, the bag is shown again
+    measurements.replayJumpOffsetMs = [Math.round(shirtOffset * 1000), Math.round(bagOffset * 1000)];
+    await page.evaluate(() => document.querySelector('video')!.pause());
+    expect(await cspViolations(page)).toEqual([]);
+    // The wide layout: video, seek bar with markers and the product list beside the cards.
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await sleep(300);
     await screenshot(page, 'viewer-replay.png', 'viewer-replay.png');
     await page.close();
   });
 });
 
 describe('host console', () => {
-  it('creates a stream, shows its key masked, and pins a product that an open viewer page shows', async () => {
+  it('creates a stream, shows its key masked, pins a product that an open viewer page shows, and links private viewers with a token', async () => {
     const hat = await createProduct('HAT-1', 'Straw hat', 35);
     const context = await newContext({ width: 1360, height: 1000 });
     const consolePage = await context.newPage();
@@ -412,11 +508,11 @@ describe('host console', () => {
     expect(streamKey).toMatch(/^lck_[A-Za-z0-9]+$/);
     await consolePage.locator('.field', { has: keyField }).locator('text=Hide').click();
     const rtmpUrl = (await consolePage.textContent('[data-testid=rtmp-url]'))!;
-    expect(rtmpUrl).toBe(node.rtmpBase);
+    expect(rtmpUrl).toBe(`rtmp://localhost:${node.lc.rtmpPort}/live`);
     const streamId = (await consolePage.locator('.stream-list li.selected').getAttribute('data-stream-id'))!;
     const { body: created } = await node.api('GET', `/v1/streams/${streamId}`);
 
-    const push = pushFrameCoded(`${rtmpUrl}/${streamKey}`, 40);
+    const push = pushFrameCoded(`${node.rtmpBase}/${streamKey}`, 40);
     try {
       await consolePage.waitForSelector('[data-testid=stream-status]:text("live")', { timeout: 20_000 });
       await consolePage.waitForFunction(() => (document.querySelector('[data-testid=preview]') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 20_000 });
@@ -430,9 +526,35 @@ describe('host console', () => {
       await consolePage.waitForSelector('[data-testid=cue-history] tr[data-type="product.pin"]');
       await consolePage.waitForSelector(`.catalogue li.pinned[data-product-id="${hat.id}"]`);
       await consolePage.waitForFunction(() => document.querySelector('.renditions') !== null, undefined, { timeout: 10_000 });
+      expect(await cspViolations(consolePage)).toEqual([]);
       await screenshot(consolePage, 'console.png', 'console.png');
       await screenshot(viewer, 'viewer-from-console.png');
       await viewer.close();
+
+      // Made private, the stream plays only with a playback token: the console's viewer link carries one.
+      expect((await node.api('PATCH', `/v1/streams/${streamId}`, { private: true })).status).toBe(200);
+      const header = consolePage.locator('.detail-header a.button');
+      await expect.poll(() => header.getAttribute('href'), { timeout: 10_000 }).toContain('?token=');
+      const privateViewer = await openViewer(context, (await header.getAttribute('href'))!);
+      await privateViewer.waitForSelector('body[data-path="webrtc"]', { timeout: 15_000 });
+      await privateViewer.waitForSelector(`[data-testid=product-card][data-product-id="${hat.id}"]`, { timeout: 10_000 });
+      await privateViewer.close();
+      const withoutToken = await openViewer(context, `${node.baseUrl}/watch/${created.playbackId}`);
+      await expect.poll(() => withoutToken.textContent('#status'), { timeout: 10_000 }).toContain('This show is private');
+      expect(await withoutToken.evaluate(() => document.body.dataset.path)).toBeUndefined();
+      await withoutToken.close();
+
+      // Rotating the key (after a confirmation) shows the new key, masked, while the live encoder carries on.
+      consolePage.once('dialog', (dialog) => void dialog.accept());
+      await consolePage.click('text=Rotate key');
+      await expect.poll(async () => {
+        await consolePage.locator('.field', { has: keyField }).locator('text=Show').click();
+        const shown = await keyField.textContent();
+        await consolePage.locator('.field', { has: keyField }).locator('text=Hide').click();
+        return shown;
+      }).not.toBe(streamKey);
+      expect(await keyField.textContent()).toMatch(/^lck_•+$/);
+      expect((await node.api('GET', `/v1/streams/${streamId}`)).body.session.encoderConnected).toBe(true);
     } finally {
       push.stop();
       await context.close();

@@ -139,6 +139,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
   async #startRun(firstKeyframe: IngestPacket | undefined): Promise<void> {
     const { config, logger } = this.options;
     const pulled = this.#pulled;
+    // The run's timeline is anchored on the arrival of its first frame, not on FFmpeg's start-up.
+    const firstFrameAt = Date.now();
     this.#starting = true;
     try {
       if (!this.#ladder) {
@@ -170,7 +172,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
         await ffmpeg.stop();
         return;
       }
-      const info: RunInfo = { run, wallClockStart: Date.now(), renditions, source, hasAudio };
+      const info: RunInfo = { run, wallClockStart: firstFrameAt, renditions, source, hasAudio };
       this.#current = { run: ffmpeg, info, dropping: false };
       ffmpeg.on('segment', (segment) => this.emit('segment', { ...segment, run }));
       ffmpeg.on('progress', ({ speed }) => this.emit('progress', { speed }));

@@ -1,0 +1,111 @@
+// The admin API as the console uses it: Bearer token from the sign-in form, problem+json errors.
+
+export interface StreamView {
+  id: string;
+  title: string;
+  status: 'idle' | 'live' | 'ended' | string;
+  playbackId: string;
+  /** Plays only with a signed playback token. */
+  private?: boolean;
+  createdAt: string;
+  ingest: { rtmpUrl: string; whipUrl: string; streamKey?: string };
+  playback: { hlsUrl: string; whepUrl: string };
+  session?: {
+    id: string;
+    encoderConnected: boolean;
+    reconnects: number;
+    playable: boolean;
+    mediaSeconds: number;
+    renditions: { name: string; width: number; height: number; videoBitrate: number; frameRate: number; passthrough: boolean }[];
+  };
+}
+
+export interface Product {
+  id: string;
+  sku: string;
+  title: string;
+  price: number;
+  currency: string;
+  imageUrl?: string | null;
+  productUrl?: string | null;
+  inventory?: number | null;
+}
+
+export interface Cue {
+  id: string;
+  seq: number;
+  type: string;
+  payload: Record<string, unknown>;
+  mediaTime: number;
+  wallClock: string;
+  duration?: number;
+}
+
+export interface CueState {
+  pinnedProduct: ({ productId: string } & Record<string, unknown>) | null;
+  offer: ({ productId: string; secondsLeft: number | null } & Record<string, unknown>) | null;
+  poll: ({ pollId: string; question?: string } & Record<string, unknown>) | null;
+  lastAnnouncement: { text: string } | null;
+}
+
+export interface Recording {
+  id: string;
+  status: string;
+  durationSeconds: number | null;
+  createdAt: string;
+  playback: { hlsUrl: string | null };
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+export class AdminApi {
+  readonly #token: string;
+
+  constructor(token: string) {
+    this.#token = token;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.#token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const detail = (parsed as { detail?: string; title?: string } | undefined)?.detail ?? (parsed as { title?: string } | undefined)?.title;
+      throw new ApiError(response.status, detail ?? `${method} ${path} answered ${response.status}`);
+    }
+    return parsed as T;
+  }
+
+  listStreams = () => this.request<{ streams: StreamView[] }>('GET', '/v1/streams').then((body) => body.streams);
+  getStream = (id: string) => this.request<StreamView>('GET', `/v1/streams/${id}`);
+  createStream = (title: string) => this.request<StreamView>('POST', '/v1/streams', { title });
+  rotateKey = (id: string) => this.request<{ streamKey: string }>('POST', `/v1/streams/${id}/rotate-key`).then((body) => body.streamKey);
+  listProducts = () => this.request<{ products: Product[] }>('GET', '/v1/products').then((body) => body.products);
+  createProduct = (product: Omit<Product, 'id'>) => this.request<Product>('POST', '/v1/products', product);
+  listCues = (id: string) => this.request<{ cues: Cue[] }>('GET', `/v1/streams/${id}/cues`).then((body) => body.cues);
+  cueState = (id: string) => this.request<CueState>('GET', `/v1/streams/${id}/cues/state`);
+  placeCue = (id: string, cue: Record<string, unknown>) => this.request<Cue>('POST', `/v1/streams/${id}/cues`, cue);
+  playbackToken = (id: string, expiresInSeconds: number) =>
+    this.request<{ token: string; expiresAt: string }>('POST', `/v1/streams/${id}/playback-tokens`, { expiresInSeconds });
+  listRecordings = (id: string) => this.request<{ recordings: Recording[] }>('GET', `/v1/streams/${id}/recordings`).then((body) => body.recordings);
+}

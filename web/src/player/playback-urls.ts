@@ -1,0 +1,42 @@
+// Where a show's media, cues and product cards are, relative to the page's own origin. A private
+// stream's signed playback token goes in the HLS path (so the playlists' relative URLs keep it) and
+// as ?token= everywhere else.
+
+export class PlaybackUrls {
+  readonly playbackId: string;
+  readonly #token: string | undefined;
+
+  constructor(playbackId: string, token?: string) {
+    this.playbackId = playbackId;
+    this.#token = token || undefined;
+  }
+
+  get #id(): string {
+    return encodeURIComponent(this.playbackId);
+  }
+
+  get #query(): string {
+    return this.#token ? `?token=${encodeURIComponent(this.#token)}` : '';
+  }
+
+  hlsMaster(): string {
+    return this.#token ? `/hls/${this.#id}/t/${encodeURIComponent(this.#token)}/master.m3u8` : `/hls/${this.#id}/master.m3u8`;
+  }
+
+  whep(): string {
+    return `/whep/${this.#id}${this.#query}`;
+  }
+
+  cues(): string {
+    return `/live/${this.#id}/cues${this.#query}`;
+  }
+
+  product(productId: string): string {
+    return `/live/${this.#id}/products/${encodeURIComponent(productId)}${this.#query}`;
+  }
+
+  events(): string {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}/live/${this.#id}/events${this.#query}`;
+  }
+}

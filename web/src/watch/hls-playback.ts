@@ -1,0 +1,175 @@
+// HLS playback through hls.js (loaded only when needed): the live fallback when WebRTC is blocked or
+// fails, and replays. Cues come from the playlists' EXT-X-DATERANGEs and, live, from the WebSocket.
+import type HlsType from 'hls.js';
+import type { Fragment, LevelDetails } from 'hls.js';
+import {
+  CueScheduler,
+  cueFromDateRange,
+  hlsJsPosition,
+  nativeHlsPosition,
+  replayPosition,
+  type CueMessage,
+} from '../../../src/player/cue-scheduler.ts';
+import type { PlaybackUrls } from '../player/playback-urls.ts';
+import { CueFeed, fetchCueTrack } from './cue-feed.ts';
+import type { Playback } from './playback.ts';
+
+export interface HlsHooks {
+  onCues(cues: CueMessage[]): void;
+  /** A live playlist got #EXT-X-ENDLIST: the show is over. */
+  onEnded(): void;
+  onFatal(message: string): void;
+}
+
+interface FragmentTime {
+  start: number;
+  duration: number;
+  programDateTime: number;
+}
+
+function fragmentTimes(details: LevelDetails): FragmentTime[] {
+  return details.fragments
+    .filter((fragment: Fragment) => fragment.programDateTime !== null)
+    .map((fragment: Fragment) => ({ start: fragment.start, duration: fragment.duration, programDateTime: fragment.programDateTime! }));
+}
+
+export class HlsPlayback implements Playback {
+  readonly path: 'hls' | 'replay';
+  readonly scheduler: CueScheduler;
+  readonly #video: HTMLVideoElement;
+  readonly #hls: HlsType | undefined;
+  readonly #feed: CueFeed | undefined;
+  readonly #hooks: HlsHooks;
+  readonly #cues = new Map<string, CueMessage>();
+  #fragments: FragmentTime[] = [];
+  /** Replay: the show's media time at the video's time 0 (a closed live playlist starts mid-show). */
+  #mediaOffset = 0;
+  #endedReported = false;
+  #closed = false;
+
+  static async start(video: HTMLVideoElement, urls: PlaybackUrls, options: { replay: boolean }, hooks: HlsHooks): Promise<HlsPlayback> {
+    const { default: Hls } = await import('hls.js/light');
+    return new HlsPlayback(Hls, video, urls, options.replay, hooks);
+  }
+
+  private constructor(Hls: typeof HlsType, video: HTMLVideoElement, urls: PlaybackUrls, replay: boolean, hooks: HlsHooks) {
+    this.path = replay ? 'replay' : 'hls';
+    this.#video = video;
+    this.#hooks = hooks;
+    const url = urls.hlsMaster();
+    const mediaOffset = () => this.#mediaOffset;
+    const mediaClock = {
+      get currentTime() {
+        return video.currentTime + mediaOffset();
+      },
+    };
+    video.srcObject = null;
+
+    if (Hls.isSupported()) {
+      // Cues are read from the playlists' date ranges directly: no metadata text tracks needed.
+      const metadata = { enableDateRangeMetadataCues: false, enableID3MetadataCues: false, enableEmsgMetadataCues: false };
+      const hls = new Hls(
+        replay
+          ? { ...metadata, startPosition: 0, backBufferLength: 60 }
+          : { ...metadata, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 5, maxLiveSyncPlaybackRate: 1.1, backBufferLength: 30 },
+      );
+      this.#hls = hls;
+      this.scheduler = new CueScheduler(replay ? replayPosition(mediaClock) : hlsJsPosition(hls));
+      hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => this.#onPlaylist(data.details));
+      hls.on(Hls.Events.ERROR, (_event, data) => {
+        if (!data.fatal) return;
+        if (data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+        else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+        else hooks.onFatal(`HLS playback failed (${data.details})`);
+      });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+    } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      // Safari plays HLS itself; cues then come from the cue track and the WebSocket.
+      this.#hls = undefined;
+      this.scheduler = new CueScheduler(replay ? replayPosition(video) : nativeHlsPosition(video as HTMLVideoElement & { getStartDate(): Date }));
+      video.src = url;
+    } else {
+      throw new Error('this browser cannot play HLS');
+    }
+    void video.play().catch(() => {});
+    this.#feed = replay ? undefined : new CueFeed(urls, (cues) => this.#add(cues));
+    void fetchCueTrack(urls).then((cues) => this.#add(cues), () => {});
+  }
+
+  get latencyBasis(): string {
+    return this.path === 'replay' ? 'none' : 'program-date-time';
+  }
+
+  latencySeconds(): number {
+    if (this.path === 'replay') return Number.NaN;
+    const playing = this.#hls?.playingDate;
+    return playing ? (Date.now() - playing.getTime()) / 1000 : Number.NaN;
+  }
+
+  /** The video time of a cue: placed by its date on the fragments' EXT-X-PROGRAM-DATE-TIME, as hls.js places DATERANGEs. */
+  videoTimeOf(cue: CueMessage): number | undefined {
+    const at = Date.parse(cue.wallClock);
+    const fragment = this.#fragments.find((f) => f.programDateTime <= at && at < f.programDateTime + f.duration * 1000);
+    if (fragment) return fragment.start + (at - fragment.programDateTime) / 1000;
+    const time = cue.mediaTime - this.#mediaOffset;
+    const end = this.#fragments.at(-1);
+    return time >= 0 && (!end || time <= end.start + end.duration) ? time : undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#feed?.close();
+    this.#hls?.destroy();
+  }
+
+  #add(cues: CueMessage[]): void {
+    if (this.#closed) return;
+    const fresh = cues.filter((cue) => this.scheduler.add(cue));
+    for (const cue of fresh) this.#cues.set(cue.id, cue);
+    if (fresh.length > 0) {
+      this.#updateMediaOffset();
+      this.#hooks.onCues(fresh);
+    }
+  }
+
+  #onPlaylist(details: LevelDetails): void {
+    if (this.#closed) return;
+    this.#fragments = fragmentTimes(details);
+    const cues: CueMessage[] = [];
+    for (const range of Object.values(details.dateRanges)) {
+      const cue = range && cueFromDateRange(range);
+      if (cue) cues.push(cue);
+    }
+    this.#updateMediaOffset();
+    this.#add(cues);
+    if (!details.live && this.path === 'hls' && !this.#endedReported) {
+      this.#endedReported = true;
+      this.#hooks.onEnded();
+    }
+  }
+
+  /** Anchors video time to media time with a cue inside the listed fragments, else with the nearest one before them. */
+  #updateMediaOffset(): void {
+    const first = this.#fragments[0];
+    if (!first || this.#cues.size === 0) return;
+    const cues = [...this.#cues.values()].sort((a, b) => Date.parse(a.wallClock) - Date.parse(b.wallClock));
+    let offset: number | undefined;
+    for (const cue of cues) {
+      const at = Date.parse(cue.wallClock);
+      const fragment = this.#fragments.find((f) => f.programDateTime <= at && at < f.programDateTime + f.duration * 1000);
+      if (fragment) {
+        offset = cue.mediaTime - (fragment.start + (at - fragment.programDateTime) / 1000);
+        break;
+      }
+    }
+    if (offset === undefined) {
+      const before = cues.filter((cue) => Date.parse(cue.wallClock) <= first.programDateTime).at(-1);
+      offset = before ? before.mediaTime + (first.programDateTime - Date.parse(before.wallClock)) / 1000 - first.start : 0;
+    }
+    const changed = Math.abs(offset - this.#mediaOffset) > 0.001;
+    this.#mediaOffset = Math.max(0, offset);
+    if (changed && this.path === 'replay') this.scheduler.seek();
+  }
+}

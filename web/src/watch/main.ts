@@ -1,0 +1,241 @@
+// The viewer page, /watch/<playbackId>: WebRTC first, HLS when WebRTC fails or is blocked (or
+// ?mode=hls), a replay once the show has ended (or ?replay=1); commerce cues in sync with the picture.
+import type { CueMessage } from '../../../src/player/cue-scheduler.ts';
+import { byId } from '../ui/element.ts';
+import { formatLatency } from '../ui/format.ts';
+import { CommercePanel } from './commerce-panel.ts';
+import { HlsPlayback } from './hls-playback.ts';
+import { probeHls, type Playback } from './playback.ts';
+import { ProductCatalog } from './product-catalog.ts';
+import { ReplayTimeline } from './replay-timeline.ts';
+import { WebRtcPlayback } from './webrtc-playback.ts';
+import { PlaybackUrls } from '../player/playback-urls.ts';
+import { WhepError } from '../player/whep-client.ts';
+
+const OFFLINE_RETRY_MS = 3000;
+/** A WebRTC picture that stands still this long means the encoder left or the show ended: look again. */
+const STALL_MS = 6000;
+/** Countdowns and the latency badge refresh this often; cues are checked every animation frame. */
+const REFRESH_MS = 250;
+const SHOWN_CUES_KEPT = 200;
+
+interface ShownCue {
+  id: string;
+  type: string;
+  path: string;
+  lateBySeconds: number;
+  /** performance.now() when the page drew it. */
+  shownAt: number;
+}
+
+/** What the page exposes for embedding and diagnostics (window.livecueViewer). */
+interface ViewerApi {
+  readonly playbackId: string;
+  readonly path: string | undefined;
+  latencySeconds(): number;
+  readonly latencyBasis: string | undefined;
+  readonly shownCues: ShownCue[];
+}
+
+const PLAYBACK_ID = /^[A-Za-z0-9]{8,64}$/;
+
+class Viewer implements ViewerApi {
+  readonly playbackId: string;
+  readonly shownCues: ShownCue[] = [];
+  readonly #urls: PlaybackUrls;
+  readonly #params = new URLSearchParams(location.search);
+  readonly #video = byId<HTMLVideoElement>('video');
+  readonly #catalog: ProductCatalog;
+  readonly #panel: CommercePanel;
+  #playback: Playback | undefined;
+  #timeline: ReplayTimeline | undefined;
+  /** Every cue of the show seen on any path, for the replay timeline. */
+  readonly #allCues: CueMessage[] = [];
+  readonly #allCueIds = new Set<string>();
+  #lastRefresh = 0;
+  #switching = false;
+  #framesSeen = 0;
+  #stalledSince: number | undefined;
+
+  constructor(playbackId: string) {
+    this.playbackId = playbackId;
+    // A private stream's page is opened with its signed playback token: /watch/<playbackId>?token=…
+    this.#urls = new PlaybackUrls(playbackId, this.#params.get('token') ?? undefined);
+    this.#catalog = new ProductCatalog(this.#urls, () => {
+      this.#render();
+      this.#timeline?.refresh();
+    });
+    this.#panel = new CommercePanel(
+      { product: byId('product'), offer: byId('offer'), poll: byId('poll'), announcement: byId('announcement') },
+      this.#catalog,
+    );
+    const unmute = byId<HTMLButtonElement>('unmute');
+    unmute.addEventListener('click', () => {
+      this.#video.muted = false;
+      unmute.hidden = true;
+    });
+    this.#video.addEventListener('playing', () => (unmute.hidden = !this.#video.muted));
+    this.#video.addEventListener('seeked', () => this.#playback?.scheduler.seek());
+    requestAnimationFrame(this.#frame);
+    setInterval(() => void this.#watchForStall(), 1000);
+  }
+
+  get path(): string | undefined {
+    return this.#playback?.path;
+  }
+
+  latencySeconds(): number {
+    return this.#playback?.latencySeconds() ?? Number.NaN;
+  }
+
+  get latencyBasis(): string | undefined {
+    return this.#playback?.latencyBasis;
+  }
+
+  async start(): Promise<void> {
+    if (this.#params.get('replay') === '1') return this.#startReplay();
+    return this.#startLive();
+  }
+
+  async #startLive(): Promise<void> {
+    let whepNotLive = false;
+    if (this.#params.get('mode') !== 'hls') {
+      this.#status('Connecting…');
+      try {
+        this.#use(await WebRtcPlayback.start(this.#video, this.#urls, { onCues: (cues) => this.#prefetch(cues), onLost: () => void this.#recover() }));
+        this.#status('');
+        return;
+      } catch (error) {
+        whepNotLive = error instanceof WhepError && error.status === 404;
+        if (!whepNotLive) this.#status(`WebRTC unavailable (${(error as Error).message}): playing over HLS.`);
+      }
+    }
+    const hls = await probeHls(this.#urls);
+    if (hls === 'forbidden') return this.#status('This show is private: open it with the link you were given (it carries a playback token), or ask for a new one.');
+    if (hls === 'ended') return this.#startReplay();
+    if (hls === 'offline') {
+      this.#status(whepNotLive ? 'The show has not started yet. This page starts it as soon as it does.' : 'Waiting for the show…');
+      setTimeout(() => void this.#startLive(), OFFLINE_RETRY_MS);
+      return;
+    }
+    await this.#startHls(false);
+  }
+
+  async #startReplay(): Promise<void> {
+    await this.#startHls(true);
+    this.#status('');
+  }
+
+  async #startHls(replay: boolean): Promise<void> {
+    const playback = await HlsPlayback.start(this.#video, this.#urls, { replay }, {
+      onCues: (cues) => {
+        this.#prefetch(cues);
+        this.#timeline?.setCues(this.#allCues);
+      },
+      onEnded: () => void this.#switchToReplay(),
+      onFatal: (message) => this.#status(message),
+    });
+    this.#use(playback);
+    if (replay) {
+      this.#timeline = new ReplayTimeline(byId('replay'), byId('products'), this.#video, this.#catalog, (cue) => playback.videoTimeOf(cue));
+      this.#timeline.setCues(this.#allCues);
+    }
+  }
+
+  #use(playback: Playback): void {
+    this.#playback = playback;
+    document.body.dataset.path = playback.path;
+    byId('path-badge').textContent = { webrtc: 'WebRTC', hls: 'HLS', replay: 'Replay' }[playback.path];
+    byId('live-badge').hidden = playback.path === 'replay';
+    byId('latency-badge').hidden = playback.path === 'replay';
+    this.#video.controls = false;
+    playback.scheduler.on('cue', (cue, lateBySeconds) => {
+      this.shownCues.push({ id: cue.id, type: cue.type, path: playback.path, lateBySeconds, shownAt: performance.now() });
+      if (this.shownCues.length > SHOWN_CUES_KEPT) this.shownCues.shift();
+      this.#render();
+    });
+  }
+
+  #prefetch(cues: CueMessage[]): void {
+    for (const cue of cues) {
+      if (!this.#allCueIds.has(cue.id)) {
+        this.#allCueIds.add(cue.id);
+        this.#allCues.push(cue);
+      }
+      if (typeof cue.payload.productId === 'string') void this.#catalog.load(cue.payload.productId);
+    }
+  }
+
+  /** WebRTC dropped (the show ended, or the network): pick the right path again. */
+  async #recover(): Promise<void> {
+    if (this.#switching) return;
+    this.#switching = true;
+    await this.#playback?.close();
+    this.#playback = undefined;
+    this.#status('Reconnecting…');
+    await this.#startLive();
+    this.#switching = false;
+  }
+
+  /** WebRTC has no end-of-show signal a page can rely on; a picture that stops is the cue to ask HLS what happened. */
+  async #watchForStall(): Promise<void> {
+    if (this.#playback?.path !== 'webrtc' || this.#switching) return;
+    const frames = this.#video.getVideoPlaybackQuality().totalVideoFrames;
+    if (frames !== this.#framesSeen) {
+      this.#framesSeen = frames;
+      this.#stalledSince = undefined;
+      return;
+    }
+    this.#stalledSince ??= performance.now();
+    if (performance.now() - this.#stalledSince < STALL_MS) return;
+    this.#stalledSince = undefined;
+    const hls = await probeHls(this.#urls);
+    if (hls === 'ended') await this.#switchToReplay();
+    else if (hls === 'live') await this.#recover();
+    // Offline: the encoder is gone but may come back within the reconnect window; keep waiting.
+  }
+
+  async #switchToReplay(): Promise<void> {
+    if (this.#switching) return;
+    this.#switching = true;
+    await this.#playback?.close();
+    this.#playback = undefined;
+    this.#status('The show has ended: watch the replay.');
+    await this.#startReplay();
+    this.#status('The show has ended: watch the replay.');
+    this.#switching = false;
+  }
+
+  readonly #frame = (now: number): void => {
+    const playback = this.#playback;
+    // tick() fires due cues, whose listener renders at once; the periodic render keeps countdowns moving.
+    if (playback) playback.scheduler.tick();
+    if (now - this.#lastRefresh >= REFRESH_MS) {
+      this.#lastRefresh = now;
+      this.#render();
+      const latency = playback?.latencySeconds() ?? Number.NaN;
+      const badge = byId('latency-badge');
+      badge.textContent = Number.isFinite(latency) ? `latency ${formatLatency(latency)}` : '';
+      badge.hidden = !Number.isFinite(latency);
+    }
+    requestAnimationFrame(this.#frame);
+  };
+
+  #render(): void {
+    if (this.#playback) this.#panel.render(this.#playback.scheduler.state());
+  }
+
+  #status(text: string): void {
+    byId('status').textContent = text;
+  }
+}
+
+const playbackId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+if (!PLAYBACK_ID.test(playbackId)) {
+  byId('status').textContent = 'There is no show at this address.';
+  byId('path-badge').hidden = true;
+} else {
+  const viewer = new Viewer(playbackId);
+  (window as unknown as { livecueViewer: ViewerApi }).livecueViewer = viewer;
+  void viewer.start();
+}

@@ -1,0 +1,85 @@
+// Live playback over WebRTC (WHEP): sub-second latency, cues over the data channel and, for what was
+// placed before joining, the show's cue track.
+import { CueScheduler, cueFromSocketMessage, webRtcPosition, type CueMessage } from '../../../src/player/cue-scheduler.ts';
+import type { PlaybackUrls } from '../player/playback-urls.ts';
+import { PlayoutDelay } from '../player/playout-delay.ts';
+import { WhepError, WhepSession } from '../player/whep-client.ts';
+import { fetchCueTrack } from './cue-feed.ts';
+import type { Playback } from './playback.ts';
+
+/** An RTMP show's first picture waits for its next keyframe (README: set 1 s); beyond this, HLS is the better bet. */
+const FIRST_FRAME_TIMEOUT_MS = 8000;
+
+function firstFrame(video: HTMLVideoElement, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new WhepError(`no video within ${timeoutMs / 1000} s`)), timeoutMs);
+    const done = () => (clearTimeout(timer), resolve());
+    if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) done();
+    else video.addEventListener('loadeddata', done, { once: true });
+  });
+}
+
+export class WebRtcPlayback implements Playback {
+  readonly path = 'webrtc' as const;
+  readonly scheduler: CueScheduler;
+  readonly #session: WhepSession;
+  readonly #delay: PlayoutDelay;
+
+  private constructor(scheduler: CueScheduler, session: WhepSession, delay: PlayoutDelay) {
+    this.scheduler = scheduler;
+    this.#session = session;
+    this.#delay = delay;
+  }
+
+  static async start(
+    video: HTMLVideoElement,
+    urls: PlaybackUrls,
+    hooks: { onCues(cues: CueMessage[]): void; onLost(): void },
+  ): Promise<WebRtcPlayback> {
+    let delay: PlayoutDelay | undefined;
+    // NaN until the first frame: no cue fires before the picture it belongs to is on screen.
+    const scheduler = new CueScheduler(webRtcPosition(() => delay?.seconds ?? Number.NaN));
+    const add = (cues: CueMessage[]) => {
+      const fresh = cues.filter((cue) => scheduler.add(cue));
+      if (fresh.length > 0) hooks.onCues(fresh);
+    };
+    const session = await WhepSession.start(urls.whep(), {
+      onCueMessage: (text) => {
+        const cue = cueFromSocketMessage(text);
+        if (cue) add([cue]);
+      },
+      onLost: hooks.onLost,
+    });
+    try {
+      video.srcObject = session.stream;
+      void video.play().catch(() => {});
+      const history = fetchCueTrack(urls).catch(() => []);
+      await firstFrame(video, FIRST_FRAME_TIMEOUT_MS);
+      delay = new PlayoutDelay(video, session);
+      add(await history);
+      return new WebRtcPlayback(scheduler, session, delay);
+    } catch (error) {
+      delay?.close();
+      video.srcObject = null;
+      await session.close();
+      throw error;
+    }
+  }
+
+  latencySeconds(): number {
+    return this.#delay.seconds;
+  }
+
+  get latencyBasis(): string {
+    return this.#delay.basis;
+  }
+
+  videoTimeOf(): number | undefined {
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#delay.close();
+    await this.#session.close();
+  }
+}
