@@ -8,6 +8,16 @@ COPY scripts/mediasoup-worker scripts/mediasoup-worker
 ENV LIVECUE_CACHE_DIR=/cache
 RUN scripts/build-mediasoup-worker.sh > /worker-path
 
+FROM node:20-bookworm-slim AS web
+WORKDIR /app
+COPY --from=mediasoup-worker /cache /cache
+ENV MEDIASOUP_WORKER_BIN=/cache/mediasoup-worker-3.19.3/mediasoup-worker
+COPY package.json package-lock.json tsconfig.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./web
+COPY src/player ./src/player
+RUN npm run build:web
+
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY --from=mediasoup-worker /cache /cache
@@ -27,6 +37,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY drizzle ./drizzle
 COPY config ./config
+COPY --from=web /app/dist/web ./dist/web
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENV NODE_ENV=production LIVECUE_DATA_DIR=/data PORT=8080 RTMP_PORT=1935 \

@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 apt_ensure ffmpeg redis-server ca-certificates
 mediasoup_ensure
 npm_ensure
+npm run build:web
 exec npm start

@@ -33,6 +33,8 @@ import { WebhookService } from './workers/webhooks.ts';
 import { RecordingBuilder } from './workers/recording-builder.ts';
 import { WorkerHost } from './workers/worker-host.ts';
 import type { LiveSession } from './live/live-session.ts';
+import { RestreamStore } from './restream/restream-store.ts';
+import { resolveSecretKey, SecretBox } from './security/secret-box.ts';
 import { randomBytes } from 'node:crypto';
 import { PlaybackAccess } from './api/playback-access.ts';
 import { ApiTokenStore } from './security/api-tokens.ts';
@@ -129,6 +131,9 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     };
 
     const streams = new StreamStore(database.db);
+    const secretKey = resolveSecretKey(config.LIVECUE_SECRET_KEY, config.LIVECUE_DATA_DIR);
+    if (secretKey.generated) logger.warn({ file: secretKey.file }, 'generated LIVECUE_SECRET_KEY in the data dir; give every node the same value');
+    const restreams = new RestreamStore(database.db, SecretBox.fromSecret(secretKey.value));
     // Queues and workers: a finished show becomes a replay; webhooks tell the shop.
     const bullRedis = bullConnection(redisUrl);
     onClose('queue connection', () => bullRedis.quit());
@@ -146,7 +151,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
         await webhooks.emit('stream.ended', { streamId: session.stream.id, sessionId: session.id, reason, mediaSeconds: session.timeline.duration });
       },
     };
-    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: { pool, settings: webrtc }, hooks });
+    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: { pool, settings: webrtc }, hooks, restreams });
     onClose('live sessions', () => registry.close());
     const gauges = setInterval(() => {
       metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
@@ -177,6 +182,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       limits: { apiPerSecond: config.API_RATE_PER_SECOND, signalingPerSecond: config.SIGNALING_RATE_PER_SECOND },
       db: database.db,
       webhooks,
+      restreams,
       pool,
       products,
       cues,

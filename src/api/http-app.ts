@@ -24,6 +24,8 @@ import { openApiDocument } from './openapi.ts';
 import { pagesRouter } from './pages.ts';
 import { errorHandler, notFoundHandler } from './problem.ts';
 import { streamsRouter } from './streams-routes.ts';
+import type { RestreamStore } from '../restream/restream-store.ts';
+import { restreamsRouter } from './restreams-routes.ts';
 import type { PublicUrls } from './urls.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { webrtcRouters } from './webrtc-routes.ts';
@@ -43,6 +45,7 @@ export interface HttpAppDeps {
   cues: CueService;
   db: Db;
   webhooks: WebhookService;
+  restreams: RestreamStore;
   access: PlaybackAccess;
   tokens: ApiTokenStore;
   limits: { apiPerSecond: number; signalingPerSecond: number };
@@ -102,10 +105,12 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/tokens', tokensRouter(deps.tokens));
   app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
   app.use('/v1/products', productsRouter(deps.products));
-  const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase });
+  const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase, access: deps.access });
+  app.use('/live', recordingRoutes.replay);
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
   app.use('/v1/recordings', recordingRoutes.byId);
   app.use('/v1/webhooks', recordingRoutes.webhooks);
+  app.use('/v1/streams/:id/restreams', restreamsRouter({ restreams: deps.restreams, streams: deps.streams, registry: deps.registry, logger: deps.logger }));
   app.use(
     '/v1/streams',
     streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger, access: deps.access }),

@@ -1,6 +1,7 @@
 // Recordings (replays) and webhook endpoints.
 import { Router, type Request } from 'express';
-import { desc, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
+import { PlaybackAccess } from './playback-access.ts';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { recordings } from '../db/schema.ts';
@@ -17,7 +18,7 @@ const createWebhookBody = z.strictObject({
   events: z.array(z.enum(WEBHOOK_EVENTS as [string, ...string[]])).min(1).optional(),
 });
 
-export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: StreamStore; webhooks: WebhookService; hlsBase: () => string }) {
+export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: StreamStore; webhooks: WebhookService; hlsBase: () => string; access: PlaybackAccess }) {
   const { db } = deps;
   const byStream = Router({ mergeParams: true });
   byStream.get('/', async (req, res) => {
@@ -65,5 +66,37 @@ export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: S
     if (!(await deps.webhooks.delete(String(req.params.id)))) throw notFound(`webhook ${req.params.id}`);
     res.status(204).end();
   });
-  return { byStream, byId, webhooks };
+  /** Public: the stream's newest ready replay, with URLs a viewer page can play (tokened if private). */
+  const replay = Router();
+  replay.get('/:playbackId/replay', async (req, res) => {
+    const playbackId = String(req.params.playbackId);
+    const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await deps.streams.getByPlaybackId(playbackId) : undefined;
+    if (!stream) throw notFound('stream');
+    const token = PlaybackAccess.tokenOf(req);
+    if (stream.private && !deps.access.signer.verify(playbackId, token)) {
+      throw new LivecueError('forbidden', 'this stream is private: add its playback token as ?token=');
+    }
+    const [row] = await db
+      .select()
+      .from(recordings)
+      .where(and(eq(recordings.streamId, stream.id), eq(recordings.status, 'ready')))
+      .orderBy(desc(recordings.readyAt))
+      .limit(1);
+    if (!row) throw notFound('replay (none is ready yet)');
+    const base = stream.private ? `${deps.hlsBase()}/hls/${playbackId}/t/${token}` : `${deps.hlsBase()}/hls/${playbackId}`;
+    const view = recordingView(row, deps.hlsBase());
+    const rebase = (url: string | null) => (url ? url.replace(`${deps.hlsBase()}/hls/${playbackId}`, base) : null);
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({
+      recordingId: view.id,
+      durationSeconds: view.durationSeconds,
+      hlsUrl: rebase(view.playback.hlsUrl),
+      posterUrl: rebase(view.playback.posterUrl),
+      thumbnailsVttUrl: rebase(view.playback.thumbnailsVttUrl),
+      cuesUrl: rebase(view.playback.cuesUrl),
+      mp4Url: rebase(view.playback.mp4Url),
+    });
+  });
+  return { byStream, byId, webhooks, replay };
 }

@@ -42,6 +42,9 @@ export const configSchema = z
     RTMP_PUBLIC_URL: optionalString.describe('Base RTMP URL given to encoders; default rtmp://<PUBLIC_URL host>:RTMP_PORT/live.'),
     CDN_BASE_URL: optionalString.describe('Base URL of a CDN pulling /hls from livecue; playback URLs point at it.'),
     LIVECUE_ADMIN_TOKEN: optionalString.describe('Admin API token; unset: generated once and kept in the data dir.'),
+    LIVECUE_SECRET_KEY: optionalString
+      .refine((value) => value === undefined || value.length >= 16, 'at least 16 characters (e.g. the output of: openssl rand -base64 32)')
+      .describe('Seals secrets livecue stores (restream targets\' stream keys, AES-256-GCM); unset: generated and kept in the data dir (set the same value on every node).'),
     NODE_ID: optionalString.describe('Name of this livecue node (default: hostname-pid).'),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     FFMPEG_PATH: z.string().default('ffmpeg'),

@@ -180,3 +180,30 @@ export const apiTokens = pgTable('api_tokens', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
 });
+
+/**
+ * Other platforms a stream's show is also sent to while it is live (restreaming). The target's own
+ * stream key is sealed (AES-256-GCM, src/security/secret-box.ts); `status` is what the node sending
+ * the show last reported.
+ */
+export const restreamTargets = pgTable(
+  'restream_targets',
+  {
+    id: text('id').primaryKey(),
+    streamId: text('stream_id')
+      .notNull()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** rtmp:// or rtmps:// server URL, without the stream key. */
+    url: text('url').notNull(),
+    sealedKey: text('sealed_key').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    /** idle | connecting | live | retrying | failed | unsupported */
+    status: text('status').notNull().default('idle'),
+    lastError: text('last_error'),
+    statusSince: timestamp('status_since', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (table) => [index('restream_targets_stream_idx').on(table.streamId)],
+);

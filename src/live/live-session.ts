@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Config } from '../config/schema.ts';
 import type { Db } from '../db/database.ts';
 import { liveSessions, renditions as renditionsTable, segments as segmentsTable } from '../db/schema.ts';
@@ -21,6 +21,8 @@ import { Transcoder, type RunInfo } from '../transcode/transcoder.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { RtmpBridge } from '../sfu/rtmp-bridge.ts';
 import { RtpExport } from '../sfu/rtp-export.ts';
+import type { RestreamStore } from '../restream/restream-store.ts';
+import { Restreamer } from '../restream/restreamer.ts';
 import { SfuRoom, type WebRtcSettings } from '../sfu/sfu-room.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { MediaTimeline } from './media-timeline.ts';
@@ -36,6 +38,8 @@ export interface LiveSessionDeps {
   sfu: { pool: WorkerPool; settings: WebRtcSettings };
   /** Told when a show starts and once it has ended (recording, webhooks). */
   hooks?: { started(session: LiveSession): Promise<void>; ended(session: LiveSession, reason: string): Promise<void> };
+  /** The stream's restream targets (other platforms the show is sent to). */
+  restreams?: RestreamStore;
 }
 
 export type LiveSessionEvents = {
@@ -45,6 +49,7 @@ export type LiveSessionEvents = {
 };
 
 const FINAL_UPLOAD_TIMEOUT_MS = 60_000;
+const DB_WRITE_TIMEOUT_MS = 5000;
 
 export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   readonly timeline = new MediaTimeline();
@@ -53,6 +58,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   readonly room: SfuRoom;
   /** RTMP shows reach the SFU through this bridge; WHIP shows produce into the room directly. */
   readonly rtmpBridge?: RtmpBridge;
+  /** Copies the show to the stream's restream targets (RTMP shows; a WHIP show's targets say unsupported). */
+  readonly restreamer?: Restreamer;
   #ingest?: IngestConnection;
   #detachIngest?: () => void;
   #reconnectTimer?: NodeJS.Timeout;
@@ -64,6 +71,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   #bitrateTimer: NodeJS.Timeout;
   #lastBytes = 0;
   #pendingWrites = new Set<Promise<unknown>>();
+  #writesClosed = false;
   #rtpExport?: RtpExport;
   #cues: CueMessage[] = [];
   readonly logger: Logger;
@@ -82,6 +90,9 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.room = room;
     const { config, metrics } = deps;
     if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger);
+    if (deps.restreams) {
+      this.restreamer = new Restreamer({ streamId: stream.id, store: deps.restreams, supported: protocol === 'rtmp', ffmpegPath: config.FFMPEG_PATH, metrics, logger });
+    }
     this.#workDir = path.join(config.LIVECUE_DATA_DIR, 'work', id);
     mkdirSync(this.#workDir, { recursive: true });
     this.#uploads = new UploadQueue({
@@ -101,13 +112,13 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       timeline: this.timeline,
       logger,
       metrics,
-      onSegmentStored: (segment) => this.#track(this.#recordSegment(segment)),
+      onSegmentStored: (segment) => this.#persist('segment', () => this.#recordSegment(segment)),
       onPlayable: () => this.emit('playable'),
       cues: () => this.#cues,
     });
     this.transcoder.on('runStarted', (info) => {
       this.#packager.runStarted(info);
-      if (info.run === 0) this.#track(this.#recordRenditions(info));
+      if (info.run === 0) this.#persist('renditions', () => this.#recordRenditions(info));
     });
     this.transcoder.on('segment', (segment) => this.#packager.segmentFinished(segment));
     this.transcoder.on('progress', ({ speed }) => metrics.transcoderSpeed.set({ stream_id: stream.id }, speed));
@@ -206,12 +217,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     if (this.#ingest || this.#closing) return false;
     clearTimeout(this.#reconnectTimer);
     this.#reconnects++;
-    this.#track(
-      this.deps.db
-        .update(liveSessions)
-        .set({ reconnects: sql`${liveSessions.reconnects} + 1` })
-        .where(eq(liveSessions.id, this.id)),
-    );
+    const reconnects = this.#reconnects;
+    this.#persist('reconnects', () => this.deps.db.update(liveSessions).set({ reconnects }).where(eq(liveSessions.id, this.id)));
     this.logger.info({ reconnects: this.#reconnects }, 'encoder reconnected');
     this.#attach(ingest);
     return true;
@@ -229,6 +236,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     const onPacket = (packet: IngestPacket) => {
       this.transcoder.write(packet);
       this.rtmpBridge?.write(packet);
+      this.restreamer?.write(packet);
     };
     const onClosed = () => this.#ingestLost();
     ingest.on('packet', onPacket);
@@ -245,6 +253,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.deps.metrics.ingestBitrate.remove({ stream_id: this.stream.id, protocol: this.protocol });
     void this.transcoder.endInput();
     void this.rtmpBridge?.endInput();
+    void this.restreamer?.endInput();
     this.#rtpExport?.close();
     this.#rtpExport = undefined;
     const windowMs = this.deps.config.RECONNECT_WINDOW_SECONDS * 1000;
@@ -268,19 +277,23 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#detachIngest?.();
     this.#ingest = undefined;
     ingest?.disconnect('session ended');
-    await Promise.all([this.transcoder.close(), this.rtmpBridge?.close()]);
+    await Promise.all([this.transcoder.close(), this.rtmpBridge?.close(), this.restreamer?.close()]);
     this.#rtpExport?.close();
     this.room.close();
     const complete = await this.#packager.finish(FINAL_UPLOAD_TIMEOUT_MS);
     if (!complete) this.logger.error('object storage did not take the last segments in time');
     await this.#uploads.close();
-    await Promise.allSettled(this.#pendingWrites);
-    try {
-      await db.update(liveSessions).set({ endedAt: new Date(), endReason: reason }).where(eq(liveSessions.id, this.id));
+    const endedAt = new Date();
+    this.#persist('session end', async () => {
+      await db.update(liveSessions).set({ endedAt, endReason: reason }).where(eq(liveSessions.id, this.id));
       await streams.setStatus(this.stream.id, 'ended');
-    } catch (error) {
-      this.logger.error({ err: error }, 'cannot record the end of the session');
-    }
+    });
+    this.#writesClosed = true;
+    const flushed = await Promise.race([
+      Promise.allSettled(this.#pendingWrites).then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FINAL_UPLOAD_TIMEOUT_MS)),
+    ]);
+    if (!flushed) this.logger.error('the database did not take the session\'s last rows in time');
     metrics.activeSessions.dec();
     metrics.ingestBitrate.remove({ stream_id: this.stream.id, protocol: this.protocol });
     metrics.transcoderSpeed.remove({ stream_id: this.stream.id });
@@ -290,8 +303,37 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.emit('closed', { reason });
   }
 
-  #track(write: PromiseLike<unknown>): void {
-    const promise = Promise.resolve(write).catch((error: Error) => this.logger.error({ err: error }, 'database write failed'));
+  /**
+   * A database write that must not be lost (the replay is built from these rows): retried with
+   * backoff while the database is unreachable, until it lands or, after the show, a final deadline.
+   * Writes are idempotent (conflicts ignored, absolute values), so a retry after a lost reply is safe.
+   */
+  #persist(what: string, write: () => PromiseLike<unknown>): void {
+    const deadline = () => (this.#writesClosed ? Date.now() + FINAL_UPLOAD_TIMEOUT_MS : Number.POSITIVE_INFINITY);
+    let giveUpAt = Number.POSITIVE_INFINITY;
+    const attempt = async (): Promise<void> => {
+      for (let tries = 0; ; tries++) {
+        try {
+          // A query caught on a connection that died mid-flight may never settle: give up on it and retry.
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            Promise.resolve(write()).finally(() => clearTimeout(timer)),
+            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('database write timed out')), DB_WRITE_TIMEOUT_MS))),
+          ]);
+          if (tries > 0) this.logger.info({ what, tries: tries + 1 }, 'database write landed after retries');
+          return;
+        } catch (error) {
+          if (tries === 0) this.logger.warn({ err: error, what }, 'database write failed; retrying');
+          giveUpAt = Math.min(giveUpAt, deadline());
+          if (Date.now() > giveUpAt) {
+            this.logger.error({ err: error, what }, 'database write lost');
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** Math.min(tries, 5))));
+        }
+      }
+    };
+    const promise = attempt();
     this.#pendingWrites.add(promise);
     void promise.finally(() => this.#pendingWrites.delete(promise));
   }
@@ -314,7 +356,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
         frameRate: rendition.frameRate,
         passthrough: rendition.passthrough ? 1 : 0,
       })),
-    );
+    ).onConflictDoNothing();
   }
 
   async #recordSegment(segment: StoredSegment): Promise<void> {
@@ -329,6 +371,6 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       programDateTime: segment.programDateTime,
       objectKey: segment.objectKey,
       bytes: segment.bytes,
-    });
+    }).onConflictDoNothing();
   }
 }

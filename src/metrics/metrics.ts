@@ -75,6 +75,22 @@ export function createMetrics() {
       help: 'Bytes waiting locally for object storage.',
       registers,
     }),
+    restreamTargets: new Gauge({
+      name: 'livecue_restream_targets',
+      help: 'Restream targets of the live shows on this node, by state (connecting, live, retrying, failed, unsupported).',
+      labelNames: ['state'],
+      registers,
+    }),
+    restreamRestarts: new Counter({
+      name: 'livecue_restream_restarts_total',
+      help: 'Restream FFmpegs that died or were refused by their platform and are started again after a backoff.',
+      registers,
+    }),
+    restreamBytes: new Counter({
+      name: 'livecue_restream_bytes_total',
+      help: 'Show bytes (FLV tags) handed to restream FFmpegs whose platform had accepted the show.',
+      registers,
+    }),
   };
 }
 

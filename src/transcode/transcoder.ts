@@ -172,7 +172,8 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
         await ffmpeg.stop();
         return;
       }
-      const info: RunInfo = { run, wallClockStart: firstFrameAt, renditions, source, hasAudio };
+      // A pulled (WHIP) source's first frame reaches FFmpeg only once it runs and a keyframe was asked for.
+      const info: RunInfo = { run, wallClockStart: pulled ? Date.now() : firstFrameAt, renditions, source, hasAudio };
       this.#current = { run: ffmpeg, info, dropping: false };
       ffmpeg.on('segment', (segment) => this.emit('segment', { ...segment, run }));
       ffmpeg.on('progress', ({ speed }) => this.emit('progress', { speed }));

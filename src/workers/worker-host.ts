@@ -1,7 +1,7 @@
 // The queue workers of a livecue process (in the main process by default, or alone with
 // `npm run worker`): recordings, webhook deliveries, and maintenance (retention, reconciliation).
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { and, eq, inArray, isNotNull, lt } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt } from 'drizzle-orm';
 import type { Config } from '../config/schema.ts';
 import type { Db } from '../db/database.ts';
 import { liveSessions, recordings, segments } from '../db/schema.ts';
@@ -89,6 +89,13 @@ export class WorkerHost {
   async #maintain(name: string): Promise<void> {
     if (name !== 'sweep') return;
     const { db, queues, config, store, logger } = this.deps;
+    // Shows that ended while the database or Redis was away may have no recording row yet.
+    const orphans = await db
+      .select({ id: liveSessions.id, streamId: liveSessions.streamId })
+      .from(liveSessions)
+      .leftJoin(recordings, eq(recordings.sessionId, liveSessions.id))
+      .where(and(isNotNull(liveSessions.endedAt), isNull(recordings.id)));
+    for (const session of orphans) await this.deps.builder.ensureRow(session.id, session.streamId);
     const pending = await db.select().from(recordings).where(inArray(recordings.status, ['queued', 'processing']));
     for (const recording of pending) {
       await queues.recordings.add('finalize', { sessionId: recording.sessionId }, { jobId: recording.sessionId });

@@ -1,0 +1,129 @@
+// /v1/streams/:id/restreams: the other platforms (YouTube, Twitch, Facebook, any RTMP or RTMPS server)
+// a stream's show is sent to while it is live. A target's stream key goes in and never comes back out.
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { conflict, LivecueError, notFound } from '../errors.ts';
+import type { SessionRegistry } from '../live/session-registry.ts';
+import type { Logger } from '../log.ts';
+import { MAX_RESTREAMS_PER_STREAM, type RestreamStatus, type RestreamStore, type RestreamTargetRow } from '../restream/restream-store.ts';
+import type { TargetState } from '../restream/restream-target.ts';
+import { maskedUrl, targetUrlProblem } from '../restream/target-url.ts';
+import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
+
+const targetUrl = z
+  .string()
+  .trim()
+  .max(2048, 'is at most 2048 characters')
+  .superRefine((value, context) => {
+    const problem = targetUrlProblem(value);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
+// Messages never repeat the key: a problem+json body must not carry it.
+const targetKey = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(1024, 'is at most 1024 characters')
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (copy it from the platform as it is)');
+const targetName = z.string().trim().min(1, 'must not be empty').max(100, 'is at most 100 characters');
+
+export const createRestreamBody = z.strictObject({
+  url: targetUrl,
+  streamKey: targetKey,
+  name: targetName.optional(),
+  enabled: z.boolean().optional(),
+});
+
+export const updateRestreamBody = z
+  .strictObject({ url: targetUrl.optional(), streamKey: targetKey.optional(), name: targetName.optional(), enabled: z.boolean().optional() })
+  .refine((body) => Object.keys(body).length > 0, 'send at least one of enabled, name, url, streamKey');
+
+const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
+const RESTREAM_ID = /^rst_[A-Za-z0-9]{16}$/;
+
+export function restreamsRouter(deps: { restreams: RestreamStore; streams: StreamStore; registry: SessionRegistry; logger: Logger }): Router {
+  const router = Router({ mergeParams: true });
+  const { restreams, registry } = deps;
+
+  const streamOf = async (req: Request): Promise<StreamRow> => {
+    const id = String(req.params.id);
+    const stream = STREAM_ID.test(id) ? await deps.streams.get(id) : undefined;
+    if (!stream) throw notFound(`stream ${id.slice(0, 40)}`);
+    return stream;
+  };
+  const targetOf = async (req: Request, stream: StreamRow): Promise<RestreamTargetRow> => {
+    const id = String(req.params.restreamId);
+    const target = RESTREAM_ID.test(id) ? await restreams.get(stream.id, id) : undefined;
+    if (!target) throw notFound(`restream target ${id.slice(0, 40)}`);
+    return target;
+  };
+  /** Applies a change to the show now, when this node is sending it (other nodes follow within seconds). */
+  const applyNow = (stream: StreamRow) => registry.get(stream.id)?.restreamer?.sync();
+
+  const view = (stream: StreamRow, target: RestreamTargetRow) => {
+    // The node sending the show knows best; otherwise what that node last wrote, while the show is live.
+    const running: TargetState | undefined = registry.get(stream.id)?.restreamer?.target(target.id)?.state;
+    const stored: TargetState = { status: target.status as RestreamStatus, lastError: target.lastError ?? undefined, since: target.statusSince };
+    const state: TargetState = running ?? (target.enabled && stream.status === 'live' ? stored : { ...stored, status: 'idle' });
+    return {
+      id: target.id,
+      name: target.name,
+      url: target.url,
+      enabled: target.enabled,
+      status: state.status,
+      lastError: state.lastError ?? null,
+      since: state.since.toISOString(),
+      createdAt: target.createdAt.toISOString(),
+    };
+  };
+
+  router.post('/', async (req, res) => {
+    if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
+    const stream = await streamOf(req);
+    const body = createRestreamBody.parse(req.body ?? {});
+    if ((await restreams.count(stream.id)) >= MAX_RESTREAMS_PER_STREAM) {
+      throw conflict(`a stream has at most ${MAX_RESTREAMS_PER_STREAM} restream targets; delete one first`);
+    }
+    const target = await restreams.create(stream.id, {
+      url: body.url,
+      streamKey: body.streamKey,
+      name: body.name ?? new URL(body.url).hostname,
+      enabled: body.enabled ?? true,
+    });
+    deps.logger.info({ streamId: stream.id, restreamId: target.id, target: maskedUrl(target.url) }, 'restream target added');
+    await applyNow(stream);
+    res.status(201).location(`/v1/streams/${stream.id}/restreams/${target.id}`).json(view(stream, target));
+  });
+
+  router.get('/', async (req, res) => {
+    const stream = await streamOf(req);
+    res.json({ restreams: (await restreams.list(stream.id)).map((target) => view(stream, target)) });
+  });
+
+  router.get('/:restreamId', async (req, res) => {
+    const stream = await streamOf(req);
+    res.json(view(stream, await targetOf(req, stream)));
+  });
+
+  router.patch('/:restreamId', async (req, res) => {
+    if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
+    const stream = await streamOf(req);
+    const { id } = await targetOf(req, stream);
+    const body = updateRestreamBody.parse(req.body ?? {});
+    const target = await restreams.update(stream.id, id, body);
+    if (!target) throw notFound(`restream target ${id}`);
+    deps.logger.info({ streamId: stream.id, restreamId: id, changed: Object.keys(body) }, 'restream target changed');
+    await applyNow(stream);
+    res.json(view(stream, target));
+  });
+
+  router.delete('/:restreamId', async (req, res) => {
+    const stream = await streamOf(req);
+    const { id } = await targetOf(req, stream);
+    await restreams.delete(stream.id, id);
+    deps.logger.info({ streamId: stream.id, restreamId: id }, 'restream target deleted');
+    await applyNow(stream);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,234 @@
+// One restream target of a live show: an FFmpeg that copies the show's FLV tags (no re-encode) to
+// another platform over RTMP(S). It starts at a keyframe, is started again with backoff (0.5 s
+// doubling to 30 s) when it dies or the platform refuses it, and stops when the show ends or the
+// target is disabled or deleted. The key goes to FFmpeg as the RTMP publish name, never in a URL
+// that FFmpeg would print, and everything FFmpeg says is scrubbed of it.
+import { tmpdir } from 'node:os';
+import { flvFileHeader, type IngestPacket } from '../ingest/ingest-packet.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { FfmpegRun } from '../transcode/ffmpeg-run.ts';
+import type { RestreamStatus } from './restream-store.ts';
+import { scrubbingLogger, secretScrubber, type Scrub } from './secret-scrubber.ts';
+import { maskedUrl, parseTargetUrl, type TargetEndpoint } from './target-url.ts';
+
+export const RESTART_BACKOFF_FIRST_MS = 500;
+export const RESTART_BACKOFF_MAX_MS = 30_000;
+/** A run that stayed live this long counts as a success: the next failure starts the backoff over. */
+const STABLE_RUN_MS = 10_000;
+/** Show bytes queued for a platform that does not keep up; past this the run is started over. */
+const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
+/** FFmpeg gives up on a platform that stops reading or answering for this long (microseconds). */
+const RW_TIMEOUT_US = 10_000_000;
+const STOP_TIMEOUT_MS = 2000;
+
+/** The sequence headers of the show, which every new FFmpeg needs before its first keyframe. */
+export interface ShowHeaders {
+  audio?: Buffer;
+  video?: Buffer;
+}
+
+export interface TargetState {
+  status: RestreamStatus;
+  /** Why the last run ended badly, scrubbed of the key and URL. */
+  lastError?: string;
+  since: Date;
+}
+
+/** States counted in livecue_restream_targets (idle targets belong to no live show). */
+const COUNTED: ReadonlySet<RestreamStatus> = new Set(['connecting', 'live', 'retrying', 'failed', 'unsupported']);
+
+/** The FFmpeg arguments of one run: FLV on stdin, copied to the target; the key is the publish name. */
+export function restreamArgs(endpoint: TargetEndpoint, streamKey: string, hasAudio: boolean): string[] {
+  return [
+    '-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1',
+    '-f', 'flv', '-i', 'pipe:0',
+    '-map', '0:v:0', ...(hasAudio ? ['-map', '0:a:0'] : []), '-c', 'copy',
+    '-rw_timeout', String(RW_TIMEOUT_US), '-flvflags', 'no_duration_filesize',
+    '-rtmp_app', endpoint.app, '-rtmp_playpath', streamKey,
+    '-f', 'flv', endpoint.serverUrl,
+  ];
+}
+
+/** FFmpeg's stderr tail is cut to this many characters; its first line may then be a fragment. */
+const STDERR_TAIL_CHARS = 2000;
+/** What FFmpeg says after the real error, while closing the output. */
+const AFTERMATH = /^(Error writing trailer|Error closing file|Conversion failed)/;
+
+/** The line of FFmpeg's stderr that says what went wrong, without FFmpeg's "[rtmp @ 0x…]" prefixes. */
+export function lastErrorOf(stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
+  const lines = stderr.split('\n');
+  if (stderr.length >= STDERR_TAIL_CHARS) lines.shift();
+  const said = lines.map((line) => line.replace(/\[[^\]]* @ 0x[0-9a-f]+\]\s*/g, '').trim()).filter(Boolean);
+  const cause = said.filter((line) => !AFTERMATH.test(line)).at(-1) ?? said.at(-1);
+  const exit = signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${code}`;
+  return (cause ? `${cause} (${exit})` : exit).slice(0, 500);
+}
+
+export class RestreamTarget {
+  readonly id: string;
+  /** Changes when the URL or the key changes: the target is then started over. */
+  readonly revision: string;
+  #run?: FfmpegRun;
+  #starting = false;
+  #closed = false;
+  #closing?: Promise<void>;
+  #failures = 0;
+  #notBefore = 0;
+  #liveSince?: number;
+  /** Counts encoder departures: a run started for an encoder that has since left is not kept. */
+  #input = 0;
+  #state: TargetState;
+  readonly #endpoint?: TargetEndpoint;
+  readonly #streamKey?: string;
+  readonly #scrub: Scrub;
+  readonly #logger: Logger;
+  readonly #ffmpegLogger: Logger;
+
+  constructor(
+    private readonly options: {
+      target: { id: string; url: string };
+      revision: string;
+      /** The opened key, or why it could not be opened (the target then fails without retrying). */
+      streamKey: string | Error;
+      /** false for shows this node cannot restream (WHIP): the target says `unsupported`. */
+      supported: boolean;
+      ffmpegPath: string;
+      metrics: Metrics;
+      logger: Logger;
+      onState(state: TargetState): void;
+    },
+  ) {
+    this.id = options.target.id;
+    this.revision = options.revision;
+    const masked = maskedUrl(options.target.url);
+    const key = typeof options.streamKey === 'string' ? options.streamKey : '';
+    let endpoint: TargetEndpoint | undefined;
+    let problem: string | undefined;
+    try {
+      endpoint = parseTargetUrl(options.target.url);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    this.#scrub = secretScrubber({ key, urls: [options.target.url, endpoint?.serverUrl ?? ''], masked });
+    this.#logger = scrubbingLogger(options.logger.child({ restreamId: this.id, target: masked }), this.#scrub);
+    this.#ffmpegLogger = this.#logger.child({ component: 'restream-ffmpeg' });
+    if (options.streamKey instanceof Error) problem = `the stream key cannot be opened: ${options.streamKey.message}`;
+    this.#state = { status: 'idle', since: new Date() };
+    if (!options.supported) {
+      this.#setState('unsupported');
+    } else if (problem || !endpoint) {
+      this.#setState('failed', this.#scrub(problem ?? 'invalid target'));
+    } else {
+      this.#endpoint = endpoint;
+      this.#streamKey = key;
+      this.#setState('connecting');
+    }
+  }
+
+  get state(): TargetState {
+    return this.#state;
+  }
+
+  /** The running FFmpeg's pid. */
+  get pid(): number | undefined {
+    return this.#run?.pid;
+  }
+
+  write(packet: IngestPacket, headers: ShowHeaders): void {
+    if (this.#closed || !this.#endpoint) return;
+    if (packet.kind === 'metadata' || packet.kind === 'audio-header' || packet.kind === 'video-header') return;
+    const run = this.#run;
+    if (!run) {
+      if (packet.kind === 'video-key' && headers.video && !this.#starting && Date.now() >= this.#notBefore) void this.#start(packet, headers);
+      return;
+    }
+    if (run.backlogBytes > MAX_BACKLOG_BYTES) {
+      this.#run = undefined;
+      void run.stop(STOP_TIMEOUT_MS);
+      return this.#failed('the platform does not take the show as fast as it is made (its input backed up); started over at a keyframe');
+    }
+    run.write(packet.tag);
+    if (this.#state.status === 'live') this.options.metrics.restreamBytes.inc(packet.tag.length);
+  }
+
+  /** The encoder left: stop FFmpeg (the platform sees the show end); it starts again with the encoder. */
+  async endInput(): Promise<void> {
+    this.#input++;
+    const run = this.#run;
+    this.#run = undefined;
+    if (this.#state.status === 'live') this.#setState('connecting');
+    await run?.stop(STOP_TIMEOUT_MS);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      const run = this.#run;
+      this.#run = undefined;
+      await run?.stop(STOP_TIMEOUT_MS);
+      this.#setState('idle', this.#state.lastError);
+    })();
+    return this.#closing;
+  }
+
+  async #start(keyframe: IngestPacket, headers: ShowHeaders): Promise<void> {
+    this.#starting = true;
+    const input = this.#input;
+    try {
+      const hasAudio = headers.audio !== undefined;
+      const run = await FfmpegRun.start({
+        ffmpegPath: this.options.ffmpegPath,
+        args: restreamArgs(this.#endpoint!, this.#streamKey!, hasAudio),
+        outDir: tmpdir(),
+        renditions: [],
+        logger: this.#ffmpegLogger,
+      });
+      if (this.#closed || input !== this.#input) return void run.stop(STOP_TIMEOUT_MS);
+      this.#run = run;
+      run.on('progress', () => {
+        if (this.#run !== run || this.#state.status === 'live') return;
+        this.#liveSince = Date.now();
+        this.#setState('live', this.#state.lastError);
+        this.#logger.info({ attempt: this.#failures + 1 }, 'restream is live');
+      });
+      run.on('died', ({ code, signal, stderr }) => {
+        if (this.#run !== run) return;
+        this.#run = undefined;
+        this.#failed(this.#scrub(lastErrorOf(stderr, code, signal)));
+      });
+      run.write(flvFileHeader(hasAudio, true));
+      if (headers.audio) run.write(headers.audio);
+      run.write(headers.video!);
+      run.write(keyframe.tag);
+    } catch (error) {
+      this.#failed(this.#scrub(`cannot start ffmpeg: ${(error as Error).message}`));
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  #failed(reason: string): void {
+    if (this.#closed) return;
+    if (this.#liveSince !== undefined && Date.now() - this.#liveSince >= STABLE_RUN_MS) this.#failures = 0;
+    this.#liveSince = undefined;
+    this.#failures++;
+    const delayMs = Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_FIRST_MS * 2 ** (this.#failures - 1));
+    this.#notBefore = Date.now() + delayMs;
+    this.options.metrics.restreamRestarts.inc();
+    this.#setState('retrying', reason);
+    this.#logger.warn({ reason, failures: this.#failures, retryInMs: delayMs }, 'restream failed; starting again at the first keyframe after the backoff');
+  }
+
+  #setState(status: RestreamStatus, lastError?: string): void {
+    const previous = this.#state.status;
+    if (previous === status && this.#state.lastError === lastError) return;
+    const gauge = this.options.metrics.restreamTargets;
+    if (previous !== status) {
+      if (COUNTED.has(previous)) gauge.dec({ state: previous });
+      if (COUNTED.has(status)) gauge.inc({ state: status });
+    }
+    this.#state = { status, lastError, since: previous === status ? this.#state.since : new Date() };
+    this.options.onState(this.#state);
+  }
+}
