@@ -129,6 +129,29 @@ export function openApiDocument(serverUrl: string) {
         get: { summary: 'A recording: status, duration, playback URLs', security: auth, responses: { '200': { description: 'The recording' }, '404': problem } },
         delete: { summary: "Delete a recording and its show's media", security: auth, responses: { '204': { description: 'Deleted' }, '404': problem, '409': problem } },
       },
+      '/v1/streams/{id}/playback-tokens': {
+        parameters: [streamIdParam],
+        post: { summary: 'A signed, expiring playback URL set (private streams)', security: auth, responses: { '201': { description: 'Token and URLs' }, '404': problem } },
+      },
+      '/v1/streams/{id}/restreams': {
+        parameters: [streamIdParam],
+        post: { summary: 'Send the show to another platform (RTMP/RTMPS URL and key; the key is stored sealed)', security: auth, responses: { '201': { description: 'Created' }, '400': problem, '409': problem } },
+        get: { summary: 'Restream targets with their live status', security: auth, responses: { '200': { description: 'Targets' } } },
+      },
+      '/v1/streams/{id}/restreams/{restreamId}': {
+        parameters: [streamIdParam, { name: 'restreamId', in: 'path', required: true, schema: { type: 'string' } }],
+        get: { summary: 'A restream target', security: auth, responses: { '200': { description: 'Target' }, '404': problem } },
+        patch: { summary: 'Enable, disable or change a target', security: auth, responses: { '200': { description: 'Changed' }, '404': problem } },
+        delete: { summary: 'Remove a target (its FFmpeg stops)', security: auth, responses: { '204': { description: 'Removed' }, '404': problem } },
+      },
+      '/v1/tokens': {
+        post: { summary: 'Create a scoped API token (admin token only; shown once)', security: auth, responses: { '201': { description: 'Created' }, '400': problem, '403': problem } },
+        get: { summary: 'List API tokens', security: auth, responses: { '200': { description: 'Tokens' } } },
+      },
+      '/v1/tokens/{id}': { delete: { summary: 'Revoke an API token', security: auth, responses: { '204': { description: 'Revoked' }, '404': problem } } },
+      '/live/{playbackId}/replay': { get: { summary: "Public: the stream's newest ready replay (URLs)", responses: { '200': { description: 'Replay' }, '403': problem, '404': problem } } },
+      '/watch/{playbackId}': { get: { summary: 'The viewer page', responses: { '200': { description: 'HTML' } } } },
+      '/console': { get: { summary: 'The host console', responses: { '200': { description: 'HTML' } } } },
       '/v1/webhooks': {
         post: { summary: 'Add a webhook endpoint (its signing secret is returned once)', security: auth, responses: { '201': { description: 'Created' }, '400': problem } },
         get: { summary: 'List webhook endpoints', security: auth, responses: { '200': { description: 'Endpoints' } } },
