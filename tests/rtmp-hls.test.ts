@@ -98,6 +98,27 @@ describe('RTMP to HLS ladder', () => {
     expect(session!.endedAt).toBeInstanceOf(Date);
   });
 
+  it('passes an H.264 source through as the top rung when PASSTHROUGH is on', async () => {
+    const passthroughNode = await startTestNode({ RECONNECT_WINDOW_SECONDS: 1, PASSTHROUGH: true });
+    try {
+      const { body: stream } = await passthroughNode.api('POST', '/v1/streams', { title: 'passthrough' });
+      // The encoder's keyframes every 2 s line up with the 2 s segments.
+      const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 8, gopSeconds: 2 });
+      await waitFor('master', async () => (await fetch(stream.playback.hlsUrl)).ok || undefined, 20_000);
+      const live = (await passthroughNode.api('GET', `/v1/streams/${stream.id}`)).body;
+      expect(live.session.renditions[0]).toMatchObject({ name: '720p', passthrough: true });
+      expect(live.session.renditions.slice(1).every((r: { passthrough: boolean }) => !r.passthrough)).toBe(true);
+      expect(await push.exited).toBe(0);
+      await waitFor('ended', async () => (await passthroughNode.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
+      const top = stream.playback.hlsUrl.replace('master.m3u8', '720p/index.m3u8');
+      const probed = await probe(top);
+      expect(probed.streams.find((s) => s.codec_type === 'video')).toMatchObject({ codec_name: 'h264', width: 1280, height: 720 });
+      expect(await decodeVideoFrames(top)).toBeGreaterThan(200);
+    } finally {
+      await passthroughNode.stop();
+    }
+  });
+
   it('serves HLS like a CDN origin: cache headers, content types, CORS, byte ranges, ETags', async () => {
     const stream = await createStream('origin');
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 5 });

@@ -201,8 +201,9 @@ describe('teardown', () => {
       const dump = await worker.dump();
       expect(dump.routerIds).toEqual([]);
     }
+    // Recording jobs run FFmpeg briefly after a show (thumbnails, MP4); once they are done, none is left.
     const { execFileSync } = await import('node:child_process');
-    const children = execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)]).toString();
-    expect(children).not.toContain('ffmpeg');
+    const children = () => execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)]).toString();
+    await waitFor('no FFmpeg child left', () => !children().includes('ffmpeg'), 60_000);
   });
 });

@@ -75,16 +75,20 @@ export class RtpExport {
     return ['-protocol_whitelist', 'file,udp,rtp', '-fflags', '+genpts', '-analyzeduration', '1000000', '-i', this.sdpPath];
   }
 
-  /** Starts the media flowing and keeps asking for keyframes until FFmpeg has had a few. */
+  /**
+   * Starts the media flowing. Keyframes are asked for every second at first (FFmpeg may still be
+   * opening its input, and a WebRTC sender only sends one when asked), then every few seconds, so a
+   * decoder that missed one recovers soon.
+   */
   async start(): Promise<void> {
     for (const consumer of this.consumers) await consumer.resume();
     this.requestKeyFrame();
-    let asks = 0;
+    let ticks = 0;
     clearInterval(this.#keyframeTimer);
     this.#keyframeTimer = setInterval(() => {
-      if (++asks > 6) return clearInterval(this.#keyframeTimer);
-      this.requestKeyFrame();
-    }, 500);
+      ticks++;
+      if (ticks <= 10 || ticks % 4 === 0) this.requestKeyFrame();
+    }, 1000);
   }
 
   requestKeyFrame(): void {

@@ -1,0 +1,33 @@
+// Watches what reaches livecue's ingest in-process: wraps SessionRegistry.publish to time every video FLV tag as the session receives it.
+import type { Livecue } from '../../src/app.ts';
+import type { IngestConnection } from '../../src/ingest/ingest-connection.ts';
+import type { IngestPacket } from '../../src/ingest/ingest-packet.ts';
+
+export interface VideoArrival {
+  /** FLV decode timestamp (ms, the encoder's clock). */
+  dts: number;
+  /** Date.now() when the ingest connection emitted the tag to the session. */
+  at: number;
+  key: boolean;
+}
+
+/** Arrivals of every video tag of every publish from now on, per stream key (first publish only). */
+export class IngestTap {
+  readonly arrivals = new Map<string, VideoArrival[]>();
+
+  constructor(node: Livecue) {
+    const registry = node.registry;
+    const publish = registry.publish.bind(registry);
+    // Listeners added before the session's own: the time is taken before livecue handles the tag.
+    registry.publish = async (streamKey: string, ingest: IngestConnection) => {
+      if (!this.arrivals.has(streamKey)) {
+        const list: VideoArrival[] = [];
+        this.arrivals.set(streamKey, list);
+        ingest.on('packet', (packet: IngestPacket) => {
+          if (packet.kind === 'video' || packet.kind === 'video-key') list.push({ dts: packet.dts, at: Date.now(), key: packet.kind === 'video-key' });
+        });
+      }
+      return publish(streamKey, ingest);
+    };
+  }
+}
