@@ -85,12 +85,12 @@ export class H264Decoder {
     private readonly onFrame: (frame: DecodedFrame, index: number) => void,
   ) {
     const args = [
-      '-hide_banner', '-loglevel', 'error', '-nostdin',
-      '-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-threads', '1',
+      '-hide_banner', '-loglevel', 'error',
+      '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-threads', '1',
       '-f', 'h264', '-i', 'pipe:0',
       '-fps_mode', 'passthrough', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'gray', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
     ];
-    this.child = spawn('ffmpeg', args.filter((arg) => arg !== '-nostdin'), { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin.on('error', () => {});
     this.child.stderr.on('data', (chunk: Buffer) => (this.#stderr = (this.#stderr + chunk.toString()).slice(-2000)));
     const frameBytes = width * height;

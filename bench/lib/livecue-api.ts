@@ -30,12 +30,19 @@ export interface SdpAnswer {
   answer: string;
 }
 
-/** POSTs an SDP offer (WHIP or WHEP); throws unless livecue answers 201. */
+/** POSTs an SDP offer (WHIP or WHEP), waiting out 429s as livecue asks (a few times); throws unless it answers 201. */
 export async function postSdp(url: string, offer: string, headers: Record<string, string> = {}): Promise<SdpAnswer> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: offer });
-  const answer = await response.text();
-  if (response.status !== 201) throw new Error(`POST ${url}: ${response.status} ${answer.slice(0, 200)}`);
-  return { status: response.status, location: response.headers.get('location') ?? undefined, answer };
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp', ...headers }, body: offer });
+    const answer = await response.text();
+    if (response.status === 429 && attempt < 10) {
+      const retryAfterMs = Number((JSON.parse(answer) as { retryAfterMs?: number }).retryAfterMs ?? 100);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(10, retryAfterMs)));
+      continue;
+    }
+    if (response.status !== 201) throw new Error(`POST ${url}: ${response.status} ${answer.slice(0, 200)}`);
+    return { status: response.status, location: response.headers.get('location') ?? undefined, answer };
+  }
 }
 
 /** Ends a WHIP/WHEP session by DELETE on its Location (relative to the node's base URL); errors are ignored. */

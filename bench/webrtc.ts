@@ -1,0 +1,252 @@
+// Benchmark of sub-second viewing: WHIP/RTMP -> WHEP glass-to-glass latency, time to first frame, and SFU viewer capacity.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLivecue } from '../src/app.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/log.ts';
+import { newAdminToken } from '../src/streams/stream-keys.ts';
+import { fmt, fmtStats, roundDeep, verdict } from './lib/stats.ts';
+import { LOSS_LIMIT, measureCapacity, type CapacityResult } from './lib/webrtc-capacity.ts';
+import { measureJoins, type JoinResult } from './lib/webrtc-join.ts';
+import { rtmpLatency, whipLatency, type LatencyResult } from './lib/webrtc-latency.ts';
+import { contextOf, startRtmpShow, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const WIDTH = env('BENCH_WIDTH', 640);
+const HEIGHT = env('BENCH_HEIGHT', 360);
+const FPS = env('BENCH_FPS', 30);
+const LATENCY_SECONDS = env('BENCH_LATENCY_SECONDS', 20);
+const JOINS = env('BENCH_JOINS', 10);
+const MAX_VIEWERS = env('BENCH_MAX_VIEWERS', 400);
+const STEPS = (process.env.BENCH_VIEWER_STEPS ?? '25,50,100,200,300,400').split(',').map(Number).filter((n) => n > 0 && n <= MAX_VIEWERS);
+const STEP_SECONDS = env('BENCH_STEP_SECONDS', 5);
+const SWARMS = env('BENCH_SWARMS', 2);
+const CAPACITY_KBPS = env('BENCH_CAPACITY_KBPS', 1500);
+/** BENCH_RTMP_AUDIO=0: the RTMP camera sends video only (for the latency/join show). */
+const RTMP_AUDIO = process.env.BENCH_RTMP_AUDIO !== '0';
+/** Which parts run: whip (latency + joins), rtmp (latency + joins), capacity. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'whip,rtmp,capacity').split(','));
+/** Options of livecue the bench lets the environment change; everything else stays on the embedded defaults. */
+const TUNABLE = ['SFU_WORKERS', 'VIEWERS_PER_ROUTER', 'LADDER', 'X264_PRESET', 'PASSTHROUGH', 'SIGNALING_RATE_PER_SECOND'] as const;
+/**
+ * Every bench viewer comes from 127.0.0.1, so the per-address limit on WHIP/WHEP offers is raised (livecue's
+ * default would pace the joins of a capacity step at 10 a second); the environment can set it back.
+ */
+const SIGNALING_RATE_PER_SECOND = 1000;
+
+const TARGETS = { whipLatencyP95Ms: 150, rtmpLatencyP95Ms: 600, firstFrameP50Ms: 1000, viewers: 300 };
+
+interface ShowPart {
+  readySeconds?: number;
+  latency?: LatencyResult;
+  joins?: JoinResult;
+  error?: string;
+}
+
+async function runShowPart(start: () => Promise<Show>, latency: (show: Show) => Promise<LatencyResult>, joins: (show: Show) => Promise<JoinResult>): Promise<ShowPart> {
+  let show: Show | undefined;
+  try {
+    show = await start();
+    return { readySeconds: show.readySeconds, latency: await latency(show), joins: await joins(show) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  } finally {
+    await show?.stop();
+  }
+}
+
+function verdicts(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capacity: CapacityResult | undefined) {
+  const joined = (part: ShowPart | undefined) =>
+    part?.joins?.firstFrameMs ? part.joins.failed === 0 && part.joins.firstFrameMs.p50 < TARGETS.firstFrameP50Ms : part ? false : undefined;
+  const p95 = (part: ShowPart | undefined, limit: number) => (part ? (part.latency?.latencyMs?.p95 ?? Infinity) < limit : undefined);
+  return {
+    whipLatency: p95(whip, TARGETS.whipLatencyP95Ms),
+    rtmpLatency: p95(rtmp, TARGETS.rtmpLatencyP95Ms),
+    whipFirstFrame: joined(whip),
+    rtmpFirstFrame: joined(rtmp),
+    viewers: capacity ? capacity.capacity >= TARGETS.viewers : undefined,
+  };
+}
+
+function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capacity: CapacityResult | undefined): void {
+  const v = verdicts(whip, rtmp, capacity);
+  const latencyCell = (part: ShowPart | undefined) =>
+    part?.error ?? part?.latency?.error ?? `${fmtStats(part?.latency?.latencyMs)}  (${part?.latency?.framesDecoded ?? 0} frames, ${part?.latency?.unreadable ?? 0} unreadable)`;
+  const joinCell = (part: ShowPart | undefined) =>
+    part?.error ?? (part?.joins ? `${fmt(part.joins.firstFrameMs?.p50)} / max ${fmt(part.joins.firstFrameMs?.max)}  (${part.joins.joins - part.joins.failed}/${part.joins.joins} joined)` : '—');
+  const rows: string[][] = [
+    ['', 'measured', 'verdict', 'target'],
+    ['WHIP -> WHEP latency p50 / p95 / max (ms)', whip ? latencyCell(whip) : 'skipped', verdict(v.whipLatency), `p95 < ${TARGETS.whipLatencyP95Ms}`],
+    ['RTMP -> WHEP latency p50 / p95 / max (ms)', rtmp ? latencyCell(rtmp) : 'skipped', verdict(v.rtmpLatency), `p95 < ${TARGETS.rtmpLatencyP95Ms}`],
+    ['  of which before the bench decoder (ms)', fmtStats(rtmp?.latency?.beforeDecoderMs), '', ''],
+    ['  of which the bench decoder (ms)', `${fmtStats(rtmp?.latency?.decoderDelayMs)}  (frames/AUs ${rtmp?.latency?.decoderFramesPerAccessUnits ?? '—'})`, '', ''],
+    ['WHEP POST -> first frame, WHIP show p50 (ms)', whip ? joinCell(whip) : 'skipped', verdict(v.whipFirstFrame), `p50 < ${TARGETS.firstFrameP50Ms}`],
+    ['WHEP POST -> first frame, RTMP show p50 (ms)', rtmp ? joinCell(rtmp) : 'skipped', verdict(v.rtmpFirstFrame), `p50 < ${TARGETS.firstFrameP50Ms}`],
+    ['  RTMP joins: POST -> first packet / keyframe p50 (ms)', `${fmt(rtmp?.joins?.firstPacketMs?.p50)} / ${fmt(rtmp?.joins?.firstKeyframeMs?.p50)}`, '', ''],
+    [
+      `viewers with < ${LOSS_LIMIT * 100}% loss (highest step)`,
+      capacity ? `${capacity.capacity}${capacity.stoppedBecause ? `  (stopped ${capacity.stoppedBecause})` : ''}` : 'skipped',
+      verdict(v.viewers),
+      `>= ${TARGETS.viewers}`,
+    ],
+  ];
+  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  console.log('');
+  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+
+  if (!capacity) return;
+  const stepRows: string[][] = [
+    ['viewers', 'recv', 'loss %', 'worst %', 'kbps/viewer', 'lost in/pipe/udp', 'sfu cores (each)', 'mcore/viewer', 'bench node', 'viewer procs', 'ffmpegs', 'machine'],
+    [
+      '0',
+      '',
+      '',
+      '',
+      '',
+      '',
+      fmt(capacity.baseline.sfuWorkers?.cores, 2),
+      '',
+      '',
+      '',
+      '',
+      `${fmt(capacity.baseline.machine?.cores, 2)}/${os.cpus().length}`,
+    ],
+    ...capacity.steps.map((step) => [
+      String(step.viewers),
+      String(step.receiving),
+      fmt(step.loss * 100, 2),
+      fmt(step.worstViewerLoss * 100, 1),
+      fmt(step.videoKbpsPerViewer),
+      `${step.sfu?.producerLost ?? '?'}/${step.sfu?.pipedLost ?? '?'}/${step.udp?.rcvbufErrors ?? '?'}`,
+      `${fmt(step.sfuWorkers?.cores, 2)} (${step.sfuWorkerCoresEach.map((c) => c.toFixed(2)).join('+')})`,
+      fmt(step.sfuMilliCoresPerViewer, 2),
+      fmt(step.benchNode?.cores, 2),
+      fmt(step.viewerProcesses?.cores, 2),
+      fmt(step.ffmpegs?.cores, 2),
+      `${fmt(step.machine?.cores, 2)}/${os.cpus().length}`,
+    ]),
+  ];
+  const stepWidths = stepRows[0]!.map((_, column) => Math.max(...stepRows.map((row) => row[column]!.length)));
+  console.log(`\ncapacity steps (${capacity.source}; ${capacity.stepSeconds} s each; cores = CPU s / wall s)`);
+  for (const row of stepRows) console.log(row.map((cell, column) => cell.padStart(stepWidths[column]!)).join('  '));
+}
+
+function ffmpegVersion(): string {
+  try {
+    return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadStart = os.loadavg();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
+  const tuned = Object.fromEntries(TUNABLE.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
+  const config = parseConfig({
+    PORT: 0,
+    RTMP_PORT: 0,
+    HOST: '127.0.0.1',
+    RTMP_HOST: '127.0.0.1',
+    LIVECUE_DATA_DIR: dataDir,
+    LIVECUE_ADMIN_TOKEN: newAdminToken(),
+    LOG_LEVEL: 'silent',
+    SIGNALING_RATE_PER_SECOND,
+    ...tuned,
+  });
+  const node = await startLivecue(config, { logger: createLogger('silent') });
+  const ctx: BenchContext = { node, target: contextOf(node), width: WIDTH, height: HEIGHT, fps: FPS };
+  const cpus = os.cpus();
+  console.log(
+    `livecue webrtc bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
+      `${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`,
+  );
+
+  let whip: ShowPart | undefined;
+  let rtmp: ShowPart | undefined;
+  let capacity: CapacityResult | undefined;
+  let capacityError: string | undefined;
+  try {
+    if (PARTS.has('whip')) {
+      console.log(`WHIP show: latency for ${LATENCY_SECONDS} s, then ${JOINS} joins ...`);
+      whip = await runShowPart(() => startWhipShow(ctx, 'bench whip'), (show) => whipLatency(ctx, show, LATENCY_SECONDS), (show) => measureJoins(ctx, show, JOINS));
+    }
+    if (PARTS.has('rtmp')) {
+      console.log(`RTMP show: latency for ${LATENCY_SECONDS} s, then ${JOINS} joins ...`);
+      rtmp = await runShowPart(() => startRtmpShow(ctx, 'bench rtmp', { audio: RTMP_AUDIO }), (show) => rtmpLatency(ctx, show, LATENCY_SECONDS), (show) => measureJoins(ctx, show, JOINS));
+    }
+    if (PARTS.has('capacity') && STEPS.length > 0) {
+      console.log(`capacity: RTMP show at ${CAPACITY_KBPS} kbit/s, viewers ${STEPS.join(', ')} in ${SWARMS} child processes ...`);
+      let show: Show | undefined;
+      try {
+        show = await startRtmpShow(ctx, 'bench capacity', { videoKbps: CAPACITY_KBPS });
+        const source = `RTMP ${WIDTH}x${HEIGHT}@${FPS} x264 ${CAPACITY_KBPS} kbit/s + AAC, passed through as H.264 + Opus`;
+        capacity = await measureCapacity(ctx, show, STEPS, { swarms: SWARMS, stepSeconds: STEP_SECONDS, source });
+      } catch (error) {
+        capacityError = (error as Error).message;
+        console.error(`capacity: ${capacityError}`);
+      } finally {
+        await show?.stop();
+      }
+    }
+  } finally {
+    await node.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  printTable(whip, rtmp, capacity);
+  const result = {
+    benchmark: 'webrtc',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model,
+      loadavgStart: loadStart,
+      loadavgEnd: os.loadavg(),
+      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+      platform: `${os.platform()} ${os.release()}`,
+      node: process.version,
+      ffmpeg: ffmpegVersion(),
+    },
+    config: {
+      width: WIDTH,
+      height: HEIGHT,
+      fps: FPS,
+      latencySeconds: LATENCY_SECONDS,
+      joins: JOINS,
+      viewerSteps: STEPS,
+      stepSeconds: STEP_SECONDS,
+      viewerProcesses: SWARMS,
+      capacityKbps: CAPACITY_KBPS,
+      rtmpAudio: RTMP_AUDIO,
+      // As lib/viewer-swarm.ts reads it.
+      viewerReceiveBufferBytes: Number(process.env.BENCH_VIEWER_RCVBUF ?? 2 * 1024 * 1024),
+      sfuWorkers: node.sfu.workers.length,
+      viewersPerRouter: config.VIEWERS_PER_ROUTER,
+      ladder: config.LADDER,
+      x264Preset: config.X264_PRESET,
+      signalingRatePerSecond: config.SIGNALING_RATE_PER_SECOND,
+      ...tuned,
+    },
+    targets: { ...TARGETS, lossLimit: LOSS_LIMIT },
+    verdicts: verdicts(whip, rtmp, capacity),
+    whip,
+    rtmp,
+    capacity: capacity ?? (capacityError ? { error: capacityError } : undefined),
+  };
+  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `webrtc-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
+  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+}
+
+await main();
+// libwebrtc (wrtc) keeps the event loop alive after its peers are closed.
+process.exit(0);
