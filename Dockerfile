@@ -13,7 +13,7 @@ WORKDIR /app
 COPY --from=mediasoup-worker /cache /cache
 ENV MEDIASOUP_WORKER_BIN=/cache/mediasoup-worker-3.19.3/mediasoup-worker
 COPY package.json package-lock.json tsconfig.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm install --no-audit --no-fund
 COPY web ./web
 COPY src/player ./src/player
 RUN npm run build:web
@@ -23,7 +23,7 @@ WORKDIR /app
 COPY --from=mediasoup-worker /cache /cache
 ENV MEDIASOUP_WORKER_BIN=/cache/mediasoup-worker-3.19.3/mediasoup-worker
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm install --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 RUN apt-get update \

@@ -22,9 +22,11 @@ mediasoup_ensure() {
   export MEDIASOUP_WORKER_BIN
 }
 
-# npm ci only when node_modules is missing or older than the lockfile.
+# Installs the locked packages when node_modules is missing or older than the lockfile. `npm install`
+# rather than `npm ci`: registries that carry only Linux builds leave other platforms' optional
+# packages (e.g. msgpackr-extract for macOS) out of the lockfile, which `npm ci` refuses.
 npm_ensure() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund
+    npm install --no-audit --no-fund
   fi
 }

@@ -238,7 +238,8 @@ beforeAll(async () => {
   await mkdir(OUTPUT, { recursive: true });
   if (process.env.LIVECUE_UPDATE_SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
   productImage = (await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'gradients=size=192x192:seed=7', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'], { encoding: 'buffer' })).stdout;
-  node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 3 });
+  // A short reconnect window: an ended show is over (and its recording built) a moment after its encoder leaves.
+  node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 1 });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -307,6 +308,8 @@ describe('viewer page', () => {
   let bag: { id: string; title: string };
   let context: BrowserContext;
   let livePage: Page | undefined;
+  /** Every product pinned during the show, in order, for the replay's markers. */
+  const showPins: { cue: { id: string; mediaTime: number; wallClock: string }; product: { id: string; title: string } }[] = [];
 
   beforeAll(async () => {
     shirt = await createProduct('SHIRT-1', 'Linen shirt', 49.9);
@@ -356,6 +359,7 @@ describe('viewer page', () => {
     for (const product of [shirt, bag, shirt]) {
       const shownBefore = await cardsShownSoFar(page);
       const cue = await pin(stream, product.id);
+      showPins.push({ cue, product });
       lateness.push(await cardLateness(page, product.id, cue, firstFrame, shownBefore));
       await sleep(700);
     }
@@ -410,6 +414,7 @@ describe('viewer page', () => {
     // A pin placed now shows when the HLS picture reaches it, seconds later, still in sync.
     const shownBefore = await cardsShownSoFar(page);
     const cue = await pin(stream, bag.id);
+    showPins.push({ cue, product: bag });
     const late = await cardLateness(page, bag.id, cue, firstFrame, shownBefore);
     measurements.hlsCardLatenessVsTimelineMs = Math.round(late.vsTimeline * 1000);
     expect(Math.abs(late.vsTimeline)).toBeLessThan(0.2);
@@ -425,59 +430,144 @@ describe('viewer page', () => {
     await forced.close();
   });
 
-  it('plays the ended show as a replay with product markers and a product list that jumps to each product', async () => {
-    // The closed live playlist keeps the last segments: pin within them, let a few seconds follow, end the show.
+  it('plays the recording of the ended show: the poster, a marker at every pin of the whole show, jumps to each product, seek previews', async () => {
     const bagCue = await pin(stream, bag.id);
+    showPins.push({ cue: bagCue, product: bag });
     await sleep(2500);
     const shirtCue = await pin(stream, shirt.id);
+    showPins.push({ cue: shirtCue, product: shirt });
     await sleep(2500);
+    // ?replay=1 while the show is still on: there is no recording yet, and the page says it is coming.
+    const early = await openViewer(context, `${node.baseUrl}/watch/${stream.playbackId}?replay=1`);
+    await expect.poll(() => early.textContent('#status'), { timeout: 10_000 }).toBe('Replay is being prepared…');
     push.stop();
+    const stoppedAt = Date.now();
     await waitFor('show ended', async () => (await node.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
-    // The WebRTC viewer from the first test saw the picture stop and found the replay.
+    const recording = await waitFor('recording ready', async () => {
+      const found = (await node.api('GET', `/v1/streams/${stream.id}/recordings`)).body.recordings[0];
+      return found?.status === 'ready' ? found : undefined;
+    }, 30_000, 100);
+    measurements.recordingReadyAfterEncoderLeftMs = Date.now() - stoppedAt;
+    const recordingPath = `/hls/${stream.playbackId}/recordings/${recording.id}`;
+    const viewerState = (page: Page) =>
+      page.evaluate(() => {
+        const viewer = (window as any).livecueViewer;
+        return { path: viewer.path, sourceUrl: viewer.sourceUrl, recordingId: viewer.recordingId, poster: document.querySelector('video')!.poster };
+      });
+    // The waiting page picks the recording up by itself.
+    await early.waitForSelector('body[data-path="replay"]', { timeout: 15_000 });
+    expect((await viewerState(early)).recordingId).toBe(recording.id);
+    await early.close();
+    // The WebRTC viewer from the first test saw the picture stop and went on to the recording.
     if (livePage) {
-      await livePage.waitForSelector('body[data-path="replay"]', { timeout: 20_000 });
+      await livePage.waitForSelector('body[data-path="replay"]', { timeout: 25_000 });
+      expect((await viewerState(livePage)).recordingId).toBe(recording.id);
+      expect(await livePage.textContent('#status')).toBe('The show has ended: watch the replay.');
       await livePage.close();
     }
 
-    // No ?replay=1: the page finds out by itself that the show is over.
+    // No ?replay=1: the page finds out by itself that the show is over, and plays the recording.
     const page = await openViewer(context, `${node.baseUrl}/watch/${stream.playbackId}`);
     await page.waitForSelector('body[data-path="replay"]', { timeout: 15_000 });
     expect(await page.textContent('[data-testid=path]')).toBe('Replay');
+    const state = await viewerState(page);
+    expect(state.sourceUrl).toBe(`${recordingPath}/master.m3u8`);
+    expect(state.recordingId).toBe(recording.id);
+    // The poster stands in before the first picture.
+    expect(new URL(state.poster).pathname).toBe(`${recordingPath}/poster.jpg`);
+    const poster = await fetch(`${node.baseUrl}${new URL(state.poster).pathname}`);
+    expect(poster.headers.get('content-type')).toBe('image/jpeg');
     await page.waitForFunction(() => Number.isFinite(document.querySelector('video')!.duration), undefined, { timeout: 15_000 });
     const duration = await page.evaluate(() => document.querySelector('video')!.duration);
     await page.evaluate(() => document.querySelector('video')!.pause());
+    // hls.js plays the recording's VOD playlists: the whole show, far more than the live window's last 12 s.
+    const playlists: string[] = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => name.includes('.m3u8')));
+    expect(playlists.some((name) => name.includes(`${recordingPath}/`) && !name.endsWith('/master.m3u8'))).toBe(true);
+    expect(Math.abs(duration - recording.durationSeconds)).toBeLessThan(0.5);
+    // The first pins were placed well before the live playlists' last 12 s: only the recording has them.
+    expect(showPins[0]!.cue.mediaTime).toBeLessThan(duration - 12);
 
-    /** Clicks the product list entry of a pin: the picture must be the pin's moment and the card its product. */
-    const jumpTo = async (cue: { id: string; mediaTime: number }, product: { id: string; title: string }) => {
+    // A marker at every pin of the show, at its media time (the recording's timeline is the show's).
+    for (const { cue } of showPins) {
       const marker = page.locator(`.seekbar .marker[data-cue-id="${cue.id}"]`);
       await marker.waitFor({ timeout: 10_000 });
       const left = Number.parseFloat(await marker.evaluate((element) => (element as HTMLElement).style.left));
+      expect(Math.abs((left / 100) * duration - cue.mediaTime)).toBeLessThan(0.05);
+    }
+    expect(await page.locator('.replay-products button').count()).toBe(showPins.length);
+
+    /** Clicks the product list entry of a pin: the picture must be the pin's moment and the card its product. */
+    const jumpTo = async (cue: { id: string; mediaTime: number }, product: { id: string; title: string }) => {
       const listed = page.locator(`.replay-products button[data-cue-id="${cue.id}"]`);
       await expect.poll(() => listed.textContent()).toContain(product.title);
       await listed.click();
       await page.waitForSelector(`[data-testid=product-card][data-product-id="${product.id}"]`, { timeout: 10_000 });
-      const frame = await waitFor('picture after the jump', async () => {
-        const state = await page.evaluate(() => ({ frame: (window as any).__frameOnScreen(), seeking: document.querySelector('video')!.seeking }));
-        return state.frame >= 0 && !state.seeking ? state.frame : undefined;
+      const shown = await waitFor('picture after the jump', async () => {
+        const now = await page.evaluate(() => ({ frame: (window as any).__frameOnScreen(), seeking: document.querySelector('video')!.seeking, time: document.querySelector('video')!.currentTime }));
+        return now.frame >= 0 && !now.seeking ? now : undefined;
       }, 10_000, 50);
       // The seek lands 50 ms after the cue; playback may have moved on a few frames since.
-      const offset = (frame - firstFrame) / FPS - cue.mediaTime;
+      const offset = (shown.frame - firstFrame) / FPS - cue.mediaTime;
       expect(offset).toBeGreaterThanOrEqual(0);
       expect(offset).toBeLessThan(0.6);
-      // The marker sits where the picture is (the closed playlist starts mid-show: marker = media time - window start).
-      const videoTime = await page.evaluate(() => document.querySelector('video')!.currentTime);
-      expect(Math.abs((left / 100) * duration - (videoTime - offset))).toBeLessThan(0.1);
+      // The video's clock is the show's media timeline: the picture and currentTime agree.
+      expect(Math.abs(shown.time - cue.mediaTime - offset)).toBeLessThan(0.1);
       return offset;
     };
-    const shirtOffset = await jumpTo(shirtCue, shirt);
-    const bagOffset = await jumpTo(bagCue, bag); // backwards: the scheduler re-anchors, the bag is shown again
-    measurements.replayJumpOffsetMs = [Math.round(shirtOffset * 1000), Math.round(bagOffset * 1000)];
+    const lateOffset = await jumpTo(bagCue, bag);
+    // Back to the show's start, long out of the live playlists' window: the scheduler re-anchors.
+    const fromStart = showPins[2]!;
+    const earlyOffset = await jumpTo(fromStart.cue, fromStart.product);
+    measurements.replayJumpOffsetMs = [Math.round(lateOffset * 1000), Math.round(earlyOffset * 1000)];
     await page.evaluate(() => document.querySelector('video')!.pause());
+
+    // Seek previews: hovering the bar shows the thumbnail track's picture for the time under the pointer.
+    const vtt = await (await fetch(`${node.baseUrl}${recordingPath}/thumbnails.vtt`)).text();
+    const vttSeconds = (text: string) => text.split(':').reduce((total, part) => total * 60 + Number(part), 0);
+    const track = [...vtt.matchAll(/(\S+) --> (\S+)\nthumbnails\.jpg#xywh=(\d+),(\d+),(\d+),(\d+)/g)].map((m) => ({
+      start: vttSeconds(m[1]!),
+      end: vttSeconds(m[2]!),
+      x: Number(m[3]),
+      y: Number(m[4]),
+      width: Number(m[5]),
+      height: Number(m[6]),
+    }));
+    expect(track.length).toBeGreaterThan(2);
+    const sprite = await fetch(`${node.baseUrl}${recordingPath}/thumbnails.jpg`);
+    expect(sprite.headers.get('content-type')).toBe('image/jpeg');
+    const hover = async (fraction: number) => {
+      const box = (await page.locator('[data-testid=seekbar]').boundingBox())!;
+      await page.mouse.move(box.x + box.width * fraction, box.y + box.height / 2);
+      const preview = page.locator('[data-testid=seek-preview]');
+      await preview.waitFor({ state: 'visible', timeout: 5000 });
+      const shown = await preview.evaluate((element) => {
+        const picture = element.querySelector('.picture')!;
+        const style = getComputedStyle(picture);
+        const rect = picture.getBoundingClientRect();
+        return { time: Number((element as HTMLElement).dataset.time), image: style.backgroundImage, position: style.backgroundPosition, width: rect.width, height: rect.height };
+      });
+      expect(shown.image).toBe(`url("${node.baseUrl}${recordingPath}/thumbnails.jpg")`);
+      expect(Math.abs(shown.time - fraction * duration)).toBeLessThan(duration / box.width + 0.05);
+      const cue = track.find((entry) => entry.start <= shown.time && shown.time < entry.end)!;
+      expect(shown.position).toBe(`${-cue.x}px ${-cue.y}px`);
+      expect(shown).toMatchObject({ width: cue.width, height: cue.height });
+      expect(cue.width * cue.height).toBeGreaterThan(0);
+      return shown;
+    };
+    const first = await hover(0.1);
+    const last = await hover(0.9);
+    expect(last.position).not.toBe(first.position);
+    // Hovering did not seek.
+    expect(await page.evaluate(() => document.querySelector('video')!.paused)).toBe(true);
+    await page.mouse.move(5, 5);
+    await page.locator('[data-testid=seek-preview]').waitFor({ state: 'hidden', timeout: 5000 });
     expect(await cspViolations(page)).toEqual([]);
-    // The wide layout: video, seek bar with markers and the product list beside the cards.
+
+    // The wide layout: video, seek bar with markers and a preview, the product list beside the cards.
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.evaluate(() => window.scrollTo(0, 0));
     await sleep(300);
+    await hover(0.35);
     await screenshot(page, 'viewer-replay.png', 'viewer-replay.png');
     await page.close();
   });

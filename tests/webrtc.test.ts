@@ -154,14 +154,16 @@ describe('SFU resilience and scale-out', () => {
     const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
     const firstProducer = await waitFor('sfu producers', () => session.room.producer('video'), 10_000);
 
-    const viewers: WeriftViewer[] = [];
-    for (let i = 0; i < 3; i++) {
-      const viewer = new WeriftViewer();
-      const result = await postSdp(stream.playback.whepUrl, await viewer.offer());
-      expect(result.status).toBe(201);
-      await viewer.accept(result.answer);
-      viewers.push(viewer);
-    }
+    // Three viewers join at the same moment: they must share pipes and fill routers in order.
+    const viewers = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const viewer = new WeriftViewer();
+        const result = await postSdp(stream.playback.whepUrl, await viewer.offer());
+        expect(result.status).toBe(201);
+        await viewer.accept(result.answer);
+        return viewer;
+      }),
+    );
     await waitFor('all viewers receive video', () => viewers.every((viewer) => viewer.videoPackets > 50), 15_000);
     // VIEWERS_PER_ROUTER is 2 here: three werift viewers (one payload-type layout) need two viewer routers.
     expect(session.room.viewerCount).toBe(3);

@@ -90,6 +90,7 @@ export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: S
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       recordingId: view.id,
+      sessionId: view.sessionId,
       durationSeconds: view.durationSeconds,
       hlsUrl: rebase(view.playback.hlsUrl),
       posterUrl: rebase(view.playback.posterUrl),

@@ -17,7 +17,7 @@ import { UploadQueue } from '../storage/upload-queue.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { HlsPackager, type StoredSegment } from '../transcode/hls-packager.ts';
-import { Transcoder, type RunInfo } from '../transcode/transcoder.ts';
+import { presentationTime, Transcoder, type RunInfo } from '../transcode/transcoder.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { RtmpBridge } from '../sfu/rtmp-bridge.ts';
 import { RtpExport } from '../sfu/rtp-export.ts';
@@ -74,6 +74,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   #writesClosed = false;
   #rtpExport?: RtpExport;
   #cues: CueMessage[] = [];
+  #newestVideoPts?: number;
+  #currentRun?: RunInfo;
   readonly logger: Logger;
 
   private constructor(
@@ -117,6 +119,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       cues: () => this.#cues,
     });
     this.transcoder.on('runStarted', (info) => {
+      this.#currentRun = info;
       this.#packager.runStarted(info);
       if (info.run === 0) this.#persist('renditions', () => this.#recordRenditions(info));
     });
@@ -175,7 +178,16 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   now(at = Date.now()): { mediaTime: number; wallClock: number } {
     const last = this.timeline.spans.at(-1);
     if (!last) return { mediaTime: 0, wallClock: at };
-    if (this.connected) return { mediaTime: last.mediaStart + Math.max(0, at - last.wallClockStart) / 1000, wallClock: at };
+    if (this.connected) {
+      // "Now" is the newest frame that has arrived, placed by its own timestamp: exactly where that
+      // frame sits on the segments' timeline, whatever the network jitter.
+      const firstPts = this.#currentRun?.firstPts;
+      if (firstPts !== undefined && this.#newestVideoPts !== undefined && this.#newestVideoPts >= firstPts) {
+        const offsetMs = this.#newestVideoPts - firstPts;
+        return { mediaTime: last.mediaStart + offsetMs / 1000, wallClock: last.wallClockStart + offsetMs };
+      }
+      return { mediaTime: last.mediaStart + Math.max(0, at - last.wallClockStart) / 1000, wallClock: at };
+    }
     const mediaTime = this.timeline.duration;
     return { mediaTime, wallClock: this.timeline.wallClockAt(mediaTime) ?? at };
   }
@@ -234,6 +246,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#ingest = ingest;
     this.#lastBytes = ingest.bytesReceived;
     const onPacket = (packet: IngestPacket) => {
+      if (packet.kind === 'video' || packet.kind === 'video-key') this.#newestVideoPts = presentationTime(packet);
       this.transcoder.write(packet);
       this.rtmpBridge?.write(packet);
       this.restreamer?.write(packet);
@@ -248,6 +261,9 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   }
 
   #ingestLost(): void {
+    // A reconnecting encoder starts its timestamps afresh: the next run re-anchors them.
+    this.#newestVideoPts = undefined;
+    this.#currentRun = undefined;
     this.#detachIngest?.();
     this.#ingest = undefined;
     this.deps.metrics.ingestBitrate.remove({ stream_id: this.stream.id, protocol: this.protocol });

@@ -22,8 +22,8 @@ interface RouterSlot {
   /** Payload-type layout of the router's codecs (viewer routers match their viewers' offers). */
   layout: string;
   viewers: number;
-  /** Producer id on the origin -> its piped twin on this router (the origin maps to itself). */
-  piped: Map<string, string>;
+  /** Producer id on the origin -> its piped twin on this router; a promise, so concurrent joins share one pipe. */
+  piped: Map<string, Promise<string>>;
 }
 
 export type SfuRoomEvents = {
@@ -41,6 +41,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   #closed = false;
   /** Cues enter the SFU here (a DirectTransport's DataProducer) and reach viewers as SCTP messages. */
   #cueChannel?: { transport: types.DirectTransport; producer: types.DataProducer };
+  #slotChoice: Promise<void> = Promise.resolve();
   #onWorkerDied: (worker: types.Worker) => void;
 
   private constructor(
@@ -108,11 +109,21 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     const slot = this.#edges.find((edge) => edge.router === router);
     const producer = this.#cueChannel?.producer;
     if (!slot || !producer) return undefined;
-    const existing = slot.piped.get(producer.id);
-    if (existing) return existing;
-    const { pipeDataProducer } = await this.#origin.router.pipeToRouter({ dataProducerId: producer.id, router: slot.router, keepId: false });
-    slot.piped.set(producer.id, pipeDataProducer!.id);
-    return pipeDataProducer!.id;
+    return this.#pipeOnce(slot, producer.id, async () => {
+      const { pipeDataProducer } = await this.#origin.router.pipeToRouter({ dataProducerId: producer.id, router: slot.router, keepId: false });
+      return pipeDataProducer!.id;
+    });
+  }
+
+  /** One pipe per producer and router, shared by concurrent callers; a failed pipe is forgotten. */
+  #pipeOnce(slot: RouterSlot, producerId: string, pipe: () => Promise<string>): Promise<string> {
+    let pending = slot.piped.get(producerId);
+    if (!pending) {
+      pending = pipe();
+      slot.piped.set(producerId, pending);
+      pending.catch(() => slot.piped.delete(producerId));
+    }
+    return pending;
   }
 
   async #openCueChannel(): Promise<void> {
@@ -135,27 +146,32 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     kinds: MediaKind[],
     codecs: types.RouterRtpCodecCapability[],
   ): Promise<{ transport: types.WebRtcTransport; router: types.Router; producerIds: Map<MediaKind, string>; release: () => void }> {
+    // The seat is taken when the router is chosen, so viewers joining together spread out.
     const slot = await this.#slotForViewer(codecs);
-    const producerIds = new Map<MediaKind, string>();
-    for (const kind of kinds) {
-      const producer = this.#producers.get(kind);
-      if (!producer) continue;
-      try {
-        producerIds.set(kind, await this.#producerOn(slot, producer));
-      } catch (error) {
-        this.logger.warn({ err: error, kind }, 'the viewer cannot receive this producer');
-      }
-    }
-    const transport = await this.#createTransport(slot);
-    slot.viewers++;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       slot.viewers--;
     };
-    transport.observer.once('close', release);
-    return { transport, router: slot.router, producerIds, release };
+    try {
+      const producerIds = new Map<MediaKind, string>();
+      for (const kind of kinds) {
+        const producer = this.#producers.get(kind);
+        if (!producer) continue;
+        try {
+          producerIds.set(kind, await this.#producerOn(slot, producer));
+        } catch (error) {
+          this.logger.warn({ err: error, kind }, 'the viewer cannot receive this producer');
+        }
+      }
+      const transport = await this.#createTransport(slot);
+      transport.observer.once('close', release);
+      return { transport, router: slot.router, producerIds, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   close(): void {
@@ -197,7 +213,21 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     return transport;
   }
 
-  async #slotForViewer(codecs: types.RouterRtpCodecCapability[]): Promise<RouterSlot> {
+  /** Router choice is serialised: concurrent joins must not each create a new router. */
+  #slotForViewer(codecs: types.RouterRtpCodecCapability[]): Promise<RouterSlot> {
+    const chosen = this.#slotChoice.then(async () => {
+      const slot = await this.#chooseSlot(codecs);
+      slot.viewers++;
+      return slot;
+    });
+    this.#slotChoice = chosen.then(
+      () => undefined,
+      () => undefined,
+    );
+    return chosen;
+  }
+
+  async #chooseSlot(codecs: types.RouterRtpCodecCapability[]): Promise<RouterSlot> {
     const limit = this.settings.viewersPerRouter;
     const layout = JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType]));
     const sameLayout = this.#edges.filter((slot) => slot.layout === layout);
@@ -211,13 +241,12 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     return created;
   }
 
-  async #producerOn(slot: RouterSlot, producer: types.Producer): Promise<string> {
-    const existing = slot.piped.get(producer.id);
-    if (existing) return existing;
-    // keepId false: a viewer router may share the origin's worker, where ids must be unique.
-    const { pipeProducer } = await this.#origin.router.pipeToRouter({ producerId: producer.id, router: slot.router, keepId: false });
-    slot.piped.set(producer.id, pipeProducer!.id);
-    return pipeProducer!.id;
+  #producerOn(slot: RouterSlot, producer: types.Producer): Promise<string> {
+    return this.#pipeOnce(slot, producer.id, async () => {
+      // keepId false: a viewer router may share the origin's worker, where ids must be unique.
+      const { pipeProducer } = await this.#origin.router.pipeToRouter({ producerId: producer.id, router: slot.router, keepId: false });
+      return pipeProducer!.id;
+    });
   }
 
   async #newSlot(avoid: types.Worker[], codecs = SFU_MEDIA_CODECS, worker = this.pool.pick(avoid)): Promise<RouterSlot> {

@@ -13,8 +13,10 @@ import { parseLadderHeights, renditionLadder, type Rendition, type SourceInfo } 
 
 export interface RunInfo {
   run: number;
-  /** Wall-clock time (ms) at which the run's first frame was handed to FFmpeg. */
+  /** Wall-clock time (ms) at which the run's first frame arrived. */
   wallClockStart: number;
+  /** Presentation time (ms, encoder clock) of the run's first frame, when the ingest gives one (RTMP). */
+  firstPts?: number;
   renditions: Rendition[];
   source: SourceInfo;
   hasAudio: boolean;
@@ -37,6 +39,14 @@ export type TranscoderEvents = {
 };
 
 const FLV_CODEC_H264 = 7;
+
+/** A video packet's presentation time (ms): its decode time plus the FLV composition offset. */
+export function presentationTime(packet: IngestPacket): number {
+  const tag = packet.tag;
+  if (tag.length < 16 || packet.codecId !== FLV_CODEC_H264) return packet.dts;
+  const cts = tag.readUIntBE(11 + 2, 3);
+  return packet.dts + (cts & 0x800000 ? cts - 0x1000000 : cts);
+}
 
 export class Transcoder extends TypedEmitter<TranscoderEvents> {
   #current?: { run: FfmpegRun; info: RunInfo; dropping: boolean };
@@ -173,7 +183,14 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
         return;
       }
       // A pulled (WHIP) source's first frame reaches FFmpeg only once it runs and a keyframe was asked for.
-      const info: RunInfo = { run, wallClockStart: pulled ? Date.now() : firstFrameAt, renditions, source, hasAudio };
+      const info: RunInfo = {
+        run,
+        wallClockStart: pulled ? Date.now() : firstFrameAt,
+        firstPts: firstKeyframe ? presentationTime(firstKeyframe) : undefined,
+        renditions,
+        source,
+        hasAudio,
+      };
       this.#current = { run: ffmpeg, info, dropping: false };
       ffmpeg.on('segment', (segment) => this.emit('segment', { ...segment, run }));
       ffmpeg.on('progress', ({ speed }) => this.emit('progress', { speed }));

@@ -31,6 +31,28 @@ export class PlaybackUrls {
     return `/live/${this.#id}/cues${this.#query}`;
   }
 
+  /** The show's newest ready recording (public; 404 while none is ready). */
+  replay(): string {
+    return `/live/${this.#id}/replay${this.#query}`;
+  }
+
+  /**
+   * A URL livecue gave for this show's media (PUBLIC_URL or CDN_BASE_URL in front), as a path on this
+   * page's origin: the page's Content-Security-Policy allows its own origin only, and livecue serves
+   * /hls/<playbackId>/… itself, as for the live playlists. Undefined for anything that is not this show's.
+   */
+  onThisOrigin(url: unknown): string | undefined {
+    if (typeof url !== 'string' || url === '') return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(url, location.href);
+    } catch {
+      return undefined;
+    }
+    const at = parsed.pathname.indexOf(`/hls/${this.#id}/`);
+    return at < 0 ? undefined : parsed.pathname.slice(at) + parsed.search;
+  }
+
   product(productId: string): string {
     return `/live/${this.#id}/products/${encodeURIComponent(productId)}${this.#query}`;
   }

@@ -1,5 +1,7 @@
 // HLS playback through hls.js (loaded only when needed): the live fallback when WebRTC is blocked or
-// fails, and replays. Cues come from the playlists' EXT-X-DATERANGEs and, live, from the WebSocket.
+// fails, and replays: the show's recording (VOD, the whole show) or, when no recording is ready, the
+// closed live playlists (their last segments only). Cues come from the playlists' EXT-X-DATERANGEs and
+// the cue track (the recording's own, or the show's), live also from the WebSocket.
 import type HlsType from 'hls.js';
 import type { Fragment, LevelDetails } from 'hls.js';
 import {
@@ -13,6 +15,13 @@ import {
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { CueFeed, fetchCueTrack } from './cue-feed.ts';
 import type { Playback } from './playback.ts';
+import type { Recording } from './replay-source.ts';
+
+export interface HlsOptions {
+  replay: boolean;
+  /** Replay the show's recording; without it a replay plays the closed live playlists. */
+  recording?: Recording;
+}
 
 export interface HlsHooks {
   onCues(cues: CueMessage[]): void;
@@ -36,27 +45,37 @@ function fragmentTimes(details: LevelDetails): FragmentTime[] {
 export class HlsPlayback implements Playback {
   readonly path: 'hls' | 'replay';
   readonly scheduler: CueScheduler;
+  /** The master playlist played. */
+  readonly sourceUrl: string;
+  readonly recording: Recording | undefined;
   readonly #video: HTMLVideoElement;
   readonly #hls: HlsType | undefined;
   readonly #feed: CueFeed | undefined;
   readonly #hooks: HlsHooks;
   readonly #cues = new Map<string, CueMessage>();
   #fragments: FragmentTime[] = [];
-  /** Replay: the show's media time at the video's time 0 (a closed live playlist starts mid-show). */
+  /** Replay: the show's media time at the video's time 0 (a closed live playlist starts mid-show; a recording at 0). */
   #mediaOffset = 0;
   #endedReported = false;
   #closed = false;
 
-  static async start(video: HTMLVideoElement, urls: PlaybackUrls, options: { replay: boolean }, hooks: HlsHooks): Promise<HlsPlayback> {
+  static async start(video: HTMLVideoElement, urls: PlaybackUrls, options: HlsOptions, hooks: HlsHooks): Promise<HlsPlayback> {
     const { default: Hls } = await import('hls.js/light');
-    return new HlsPlayback(Hls, video, urls, options.replay, hooks);
+    return new HlsPlayback(Hls, video, urls, options, hooks);
   }
 
-  private constructor(Hls: typeof HlsType, video: HTMLVideoElement, urls: PlaybackUrls, replay: boolean, hooks: HlsHooks) {
+  private constructor(Hls: typeof HlsType, video: HTMLVideoElement, urls: PlaybackUrls, options: HlsOptions, hooks: HlsHooks) {
+    const replay = options.replay || options.recording !== undefined;
+    const recording = options.recording;
     this.path = replay ? 'replay' : 'hls';
+    this.recording = recording;
     this.#video = video;
     this.#hooks = hooks;
-    const url = urls.hlsMaster();
+    const url = recording?.hlsUrl ?? urls.hlsMaster();
+    this.sourceUrl = url;
+    // The recording's poster stands in until the first picture.
+    if (recording?.posterUrl) video.poster = recording.posterUrl;
+    else video.removeAttribute('poster');
     const mediaOffset = () => this.#mediaOffset;
     const mediaClock = {
       get currentTime() {
@@ -94,7 +113,8 @@ export class HlsPlayback implements Playback {
     }
     void video.play().catch(() => {});
     this.#feed = replay ? undefined : new CueFeed(urls, (cues) => this.#add(cues));
-    void fetchCueTrack(urls).then((cues) => this.#add(cues), () => {});
+    if (recording) this.#add(recording.cues);
+    else void fetchCueTrack(urls).then((cues) => this.#add(cues), () => {});
   }
 
   get latencyBasis(): string {
@@ -107,8 +127,15 @@ export class HlsPlayback implements Playback {
     return playing ? (Date.now() - playing.getTime()) / 1000 : Number.NaN;
   }
 
-  /** The video time of a cue: placed by its date on the fragments' EXT-X-PROGRAM-DATE-TIME, as hls.js places DATERANGEs. */
+  /**
+   * The video time of a cue. A recording's timeline is the show's media timeline. A closed live
+   * playlist's: placed by its date on the fragments' EXT-X-PROGRAM-DATE-TIME, as hls.js places DATERANGEs.
+   */
   videoTimeOf(cue: CueMessage): number | undefined {
+    if (this.recording) {
+      const duration = Number.isFinite(this.#video.duration) ? this.#video.duration : this.recording.durationSeconds;
+      return duration === undefined || cue.mediaTime <= duration ? cue.mediaTime : undefined;
+    }
     const at = Date.parse(cue.wallClock);
     const fragment = this.#fragments.find((f) => f.programDateTime <= at && at < f.programDateTime + f.duration * 1000);
     if (fragment) return fragment.start + (at - fragment.programDateTime) / 1000;
@@ -152,6 +179,7 @@ export class HlsPlayback implements Playback {
 
   /** Anchors video time to media time with a cue inside the listed fragments, else with the nearest one before them. */
   #updateMediaOffset(): void {
+    if (this.recording) return;
     const first = this.#fragments[0];
     if (!first || this.#cues.size === 0) return;
     const cues = [...this.#cues.values()].sort((a, b) => Date.parse(a.wallClock) - Date.parse(b.wallClock));

@@ -1,5 +1,6 @@
 // The viewer page, /watch/<playbackId>: WebRTC first, HLS when WebRTC fails or is blocked (or
-// ?mode=hls), a replay once the show has ended (or ?replay=1); commerce cues in sync with the picture.
+// ?mode=hls), the show's recording once the show has ended (or ?replay=1); commerce cues in sync with
+// the picture.
 import type { CueMessage } from '../../../src/player/cue-scheduler.ts';
 import { byId } from '../ui/element.ts';
 import { formatLatency } from '../ui/format.ts';
@@ -7,7 +8,9 @@ import { CommercePanel } from './commerce-panel.ts';
 import { HlsPlayback } from './hls-playback.ts';
 import { probeHls, type Playback } from './playback.ts';
 import { ProductCatalog } from './product-catalog.ts';
+import { waitForReplay, type Recording } from './replay-source.ts';
 import { ReplayTimeline } from './replay-timeline.ts';
+import { ThumbnailTrack } from './thumbnails.ts';
 import { WebRtcPlayback } from './webrtc-playback.ts';
 import { PlaybackUrls } from '../player/playback-urls.ts';
 import { WhepError } from '../player/whep-client.ts';
@@ -18,6 +21,11 @@ const STALL_MS = 6000;
 /** Countdowns and the latency badge refresh this often; cues are checked every animation frame. */
 const REFRESH_MS = 250;
 const SHOWN_CUES_KEPT = 200;
+/** A recording is built a few seconds after the show ends; the page asks this often while it is not ready… */
+const REPLAY_RETRY_MS = 2000;
+/** …and after this long plays the end of the show from the closed live playlists instead. */
+const REPLAY_WAIT_MS = 20_000;
+const PRIVATE_SHOW = 'This show is private: open it with the link you were given (it carries a playback token), or ask for a new one.';
 
 interface ShownCue {
   id: string;
@@ -32,6 +40,10 @@ interface ShownCue {
 interface ViewerApi {
   readonly playbackId: string;
   readonly path: string | undefined;
+  /** The HLS master playlist played (a recording's: /hls/<playbackId>/recordings/<id>/master.m3u8). */
+  readonly sourceUrl: string | undefined;
+  /** The recording a replay plays; undefined on the closed live playlists. */
+  readonly recordingId: string | undefined;
   latencySeconds(): number;
   readonly latencyBasis: string | undefined;
   readonly shownCues: ShownCue[];
@@ -84,6 +96,14 @@ class Viewer implements ViewerApi {
     return this.#playback?.path;
   }
 
+  get sourceUrl(): string | undefined {
+    return this.#playback?.sourceUrl;
+  }
+
+  get recordingId(): string | undefined {
+    return this.#playback instanceof HlsPlayback ? this.#playback.recording?.id : undefined;
+  }
+
   latencySeconds(): number {
     return this.#playback?.latencySeconds() ?? Number.NaN;
   }
@@ -111,8 +131,8 @@ class Viewer implements ViewerApi {
       }
     }
     const hls = await probeHls(this.#urls);
-    if (hls === 'forbidden') return this.#status('This show is private: open it with the link you were given (it carries a playback token), or ask for a new one.');
-    if (hls === 'ended') return this.#startReplay();
+    if (hls === 'forbidden') return this.#status(PRIVATE_SHOW);
+    if (hls === 'ended') return this.#startReplay(true);
     if (hls === 'offline') {
       this.#status(whepNotLive ? 'The show has not started yet. This page starts it as soon as it does.' : 'Waiting for the show…');
       setTimeout(() => void this.#startLive(), OFFLINE_RETRY_MS);
@@ -121,24 +141,43 @@ class Viewer implements ViewerApi {
     await this.#startHls(false);
   }
 
-  async #startReplay(): Promise<void> {
+  /**
+   * The show's recording, once a worker has built it (a few seconds after the show ends). Should none
+   * be ready within REPLAY_WAIT_MS (workers down, or a build that failed), the closed live playlists
+   * give at least the end of the show.
+   */
+  async #startReplay(ended = false): Promise<void> {
+    const found = await waitForReplay(this.#urls, {
+      timeoutMs: REPLAY_WAIT_MS,
+      everyMs: REPLAY_RETRY_MS,
+      onWaiting: () => this.#status(ended ? 'The show has ended. Replay is being prepared…' : 'Replay is being prepared…'),
+    });
+    if (found.kind === 'forbidden') return this.#status(PRIVATE_SHOW);
+    if (found.kind === 'ready') {
+      await this.#startHls(true, found.recording);
+      this.#status(ended ? 'The show has ended: watch the replay.' : '');
+      return;
+    }
     await this.#startHls(true);
-    this.#status('');
+    this.#status('The full replay is not ready yet: this plays the last moments of the show. Reload the page later for all of it.');
   }
 
-  async #startHls(replay: boolean): Promise<void> {
-    const playback = await HlsPlayback.start(this.#video, this.#urls, { replay }, {
+  async #startHls(replay: boolean, recording?: Recording): Promise<void> {
+    const playback = await HlsPlayback.start(this.#video, this.#urls, { replay, recording }, {
       onCues: (cues) => {
         this.#prefetch(cues);
-        this.#timeline?.setCues(this.#allCues);
+        if (!recording) this.#timeline?.setCues(this.#allCues);
       },
       onEnded: () => void this.#switchToReplay(),
       onFatal: (message) => this.#status(message),
     });
     this.#use(playback);
     if (replay) {
-      this.#timeline = new ReplayTimeline(byId('replay'), byId('products'), this.#video, this.#catalog, (cue) => playback.videoTimeOf(cue));
-      this.#timeline.setCues(this.#allCues);
+      const timeline = new ReplayTimeline(byId('replay'), byId('products'), this.#video, this.#catalog, (cue) => playback.videoTimeOf(cue));
+      this.#timeline = timeline;
+      // A recording's cue track is the whole show's: it is the one the markers and the list show.
+      timeline.setCues(recording ? recording.cues : this.#allCues);
+      if (recording?.thumbnailsVttUrl) void ThumbnailTrack.load(recording.thumbnailsVttUrl).then((track) => timeline.setThumbnails(track));
     }
   }
 
@@ -200,9 +239,8 @@ class Viewer implements ViewerApi {
     this.#switching = true;
     await this.#playback?.close();
     this.#playback = undefined;
-    this.#status('The show has ended: watch the replay.');
-    await this.#startReplay();
-    this.#status('The show has ended: watch the replay.');
+    this.#status('The show has ended.');
+    await this.#startReplay(true);
     this.#switching = false;
   }
 

@@ -12,6 +12,8 @@ export interface Playback {
   latencySeconds(): number;
   /** How the latency is known: 'capture-time', 'receive-time' or 'jitter-buffer' (WebRTC), 'program-date-time' (HLS). */
   readonly latencyBasis: string;
+  /** The HLS master playlist played (a recording's for a replay of one); undefined for WebRTC. */
+  readonly sourceUrl?: string;
   /** Where a cue sits on the video element's own timeline (replay seek bar); undefined when outside the media. */
   videoTimeOf(cue: CueMessage): number | undefined;
   close(): Promise<void>;

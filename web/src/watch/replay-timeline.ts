@@ -1,11 +1,16 @@
-// Replay controls: play/pause, a seek bar with a marker at each product's moment, and a product list
-// that jumps to the moment each product was pinned.
+// Replay controls: play/pause, a seek bar with a marker at each product's moment and a thumbnail
+// preview of the time under the pointer, and a product list that jumps to the moment each product was
+// pinned.
 import type { CueMessage } from '../../../src/player/cue-scheduler.ts';
 import { h, replaceChildren } from '../ui/element.ts';
 import { formatClock } from '../ui/format.ts';
 import { safeWebUrl, type ProductCatalog } from './product-catalog.ts';
+import type { ThumbnailTrack } from './thumbnails.ts';
 
 const KEY_STEP_SECONDS = 5;
+
+/** A URL as a CSS string (inside url(…)). */
+const cssUrl = (url: string) => `url("${url.replace(/["\\\n]/g, (c) => `\\${c.charCodeAt(0).toString(16)} `)}")`;
 
 export class ReplayTimeline {
   readonly #video: HTMLVideoElement;
@@ -19,6 +24,10 @@ export class ReplayTimeline {
   readonly #playButton: HTMLButtonElement;
   readonly #list: HTMLElement;
   readonly #listRoot: HTMLElement;
+  readonly #preview: HTMLElement;
+  readonly #previewPicture: HTMLElement;
+  readonly #previewTime: HTMLElement;
+  #thumbnails: ThumbnailTrack | undefined;
   #pins: CueMessage[] = [];
   /** What the markers and the list show; they are rebuilt only when it changes, so a click never lands on a replaced button. */
   #markersKey = '';
@@ -37,6 +46,9 @@ export class ReplayTimeline {
     this.#progress = h('div', { class: 'progress' });
     this.#buffered = h('div', { class: 'buffered' });
     this.#markers = h('div', { class: 'markers' });
+    this.#previewPicture = h('div', { class: 'picture' });
+    this.#previewTime = h('span', { class: 'at' });
+    this.#preview = h('div', { class: 'seek-preview', 'data-testid': 'seek-preview', 'aria-hidden': 'true', hidden: true }, this.#previewPicture, this.#previewTime);
     this.#bar = h(
       'div',
       { class: 'seekbar', role: 'slider', tabIndex: 0, 'aria-label': 'Seek', 'data-testid': 'seekbar' },
@@ -44,6 +56,7 @@ export class ReplayTimeline {
       this.#buffered,
       this.#progress,
       this.#markers,
+      this.#preview,
     );
     this.#time = h('span', { class: 'time', text: '0:00' });
     this.#playButton = h('button', { type: 'button', 'aria-label': 'Play', text: '▶', on: { click: () => this.#togglePlay() } });
@@ -56,10 +69,21 @@ export class ReplayTimeline {
     this.#bar.addEventListener('pointerdown', (event) => {
       this.#bar.setPointerCapture(event.pointerId);
       this.#seekToPointer(event);
+      this.#showPreview(event);
     });
+    // Hovering (mouse) or dragging (any pointer) previews the picture at the pointer's time.
     this.#bar.addEventListener('pointermove', (event) => {
       if (this.#bar.hasPointerCapture(event.pointerId)) this.#seekToPointer(event);
+      this.#showPreview(event);
     });
+    this.#bar.addEventListener('pointerleave', (event) => {
+      if (!this.#bar.hasPointerCapture(event.pointerId)) this.#preview.hidden = true;
+    });
+    for (const type of ['pointerup', 'pointercancel'] as const) {
+      this.#bar.addEventListener(type, (event) => {
+        if (event.pointerType !== 'mouse') this.#preview.hidden = true;
+      });
+    }
     this.#bar.addEventListener('keydown', (event) => {
       if (event.key === 'ArrowRight') this.seek(video.currentTime + KEY_STEP_SECONDS);
       else if (event.key === 'ArrowLeft') this.seek(video.currentTime - KEY_STEP_SECONDS);
@@ -78,6 +102,12 @@ export class ReplayTimeline {
     for (const pin of this.#pins) void this.#catalog.load(String(pin.payload.productId));
     this.#renderMarkers();
     this.#renderList();
+  }
+
+  /** The recording's seek-preview pictures. */
+  setThumbnails(track: ThumbnailTrack | undefined): void {
+    this.#thumbnails = track;
+    if (!track) this.#preview.hidden = true;
   }
 
   /** Product details arrived: titles and pictures fill in. */
@@ -122,6 +152,30 @@ export class ReplayTimeline {
     const duration = this.#duration();
     if (!Number.isFinite(duration) || rect.width === 0) return;
     this.seek(((event.clientX - rect.left) / rect.width) * duration);
+  }
+
+  #showPreview(event: PointerEvent): void {
+    const rect = this.#bar.getBoundingClientRect();
+    const duration = this.#duration();
+    if (!this.#thumbnails || !Number.isFinite(duration) || duration <= 0 || rect.width === 0) return;
+    const fraction = Math.max(0, Math.min(1, (event.clientX - rect.left) / rect.width));
+    const time = fraction * duration;
+    const thumbnail = this.#thumbnails.at(time);
+    if (!thumbnail) {
+      this.#preview.hidden = true;
+      return;
+    }
+    const style = this.#previewPicture.style;
+    style.width = `${thumbnail.width}px`;
+    style.height = `${thumbnail.height}px`;
+    style.backgroundImage = cssUrl(thumbnail.url);
+    style.backgroundPosition = `-${thumbnail.x}px -${thumbnail.y}px`;
+    this.#previewTime.textContent = formatClock(time);
+    // Centred on the pointer, kept within the bar.
+    const left = Math.max(0, Math.min(fraction * rect.width - thumbnail.width / 2, rect.width - thumbnail.width));
+    this.#preview.style.left = `${left}px`;
+    this.#preview.dataset.time = time.toFixed(3);
+    this.#preview.hidden = false;
   }
 
   #title(cue: CueMessage): string {
