@@ -225,8 +225,16 @@ async function cardLateness(page: Page, productId: string, cue: { mediaTime: num
   );
   expect(shown.frame).toBeGreaterThanOrEqual(0);
   const lateness: Lateness = { vsTimeline: (shown.frame - firstFrame) / FPS - cue.mediaTime };
-  const received: { frame: number; receivedAt: number }[] = await page.evaluate(() => (window as any).__framesReceived);
-  const atCue = received.find((entry) => entry.receivedAt >= Date.parse(cue.wallClock));
+  // The browser may not have received the frame of the cue's instant yet when the card shows.
+  const atCue = await waitFor(
+    'a frame received at the cue instant',
+    async () => {
+      const received: { frame: number; receivedAt: number }[] = await page.evaluate(() => (window as any).__framesReceived);
+      return received.find((entry) => entry.receivedAt >= Date.parse(cue.wallClock));
+    },
+    5000,
+    50,
+  ).catch(() => undefined);
   if (atCue) lateness.vsArrival = (shown.frame - atCue.frame) / FPS;
   return lateness;
 }
