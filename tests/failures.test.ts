@@ -1,4 +1,5 @@
-// Failure tests: the database unreachable for 10 s in the middle of a show loses nothing.
+// Failure tests: the database unreachable for 10 s, or the encoder's network gone for 10 s, in the
+// middle of a show loses nothing and the show goes on.
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions, recordings, segments } from '../src/db/schema.ts';
@@ -16,7 +17,7 @@ beforeAll(async () => {
   proxy = new TcpProxy({ host: url.hostname, port: Number(url.port) });
   await proxy.up();
   url.port = String(proxy.port);
-  node = await startTestNode({ DATABASE_URL: url.toString(), RECONNECT_WINDOW_SECONDS: 2, RECORDING_MP4: false, SWEEP_SECONDS: 2 });
+  node = await startTestNode({ DATABASE_URL: url.toString(), RECONNECT_WINDOW_SECONDS: 15, RECORDING_MP4: false, SWEEP_SECONDS: 2 });
 });
 
 afterAll(async () => {
@@ -56,5 +57,42 @@ describe('PostgreSQL unreachable for 10 s during a show', () => {
     }, 60_000);
     expect(Math.abs(recording.durationMs! / 1000 - 22)).toBeLessThan(0.6);
     expect(node.logLines.join('')).toContain('database write landed after retries');
+  });
+});
+
+describe("the encoder's network dropping for 10 s", () => {
+  it('continues the same session when the encoder comes back, with the gap marked and nothing lost', async () => {
+    const { body: stream } = await node.api('POST', '/v1/streams', { title: 'flaky uplink' });
+    const uplink = new TcpProxy({ host: '127.0.0.1', port: node.lc.rtmpPort });
+    await uplink.up();
+    const url = `rtmp://127.0.0.1:${uplink.port}/live/${stream.ingest.streamKey}`;
+    const first = pushRtmp(url, { seconds: 30 });
+    const session = await waitFor('live', () => node.lc.registry.get(stream.id), 10_000);
+    await waitFor('media', () => session.timeline.duration >= 4, 15_000);
+    const before = session.timeline.duration;
+
+    await uplink.down();
+    // The encoder sees its connection die; livecue sees the publisher gone and waits.
+    expect(await first.exited).not.toBe(0);
+    await waitFor('encoder gone', () => !session.connected, 10_000);
+    await sleep(10_000);
+    expect((await node.api('GET', `/v1/streams/${stream.id}`)).body.status).toBe('live');
+    await uplink.up();
+    // Like OBS's auto-reconnect: the encoder publishes again with the same key.
+    const second = pushRtmp(url, { seconds: 6 });
+    await waitFor('reconnected', () => session.connected && session.reconnects === 1, 10_000);
+    expect(await second.exited).toBe(0);
+    await uplink.down();
+    await waitFor('ended', async () => (await node.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 40_000);
+
+    expect(session.timeline.duration).toBeGreaterThan(before + 5);
+    const rows = await node.lc.database.db.select().from(segments).where(eq(segments.sessionId, session.id)).orderBy(asc(segments.sequence));
+    const top = rows.filter((row) => row.rendition === '720p');
+    expect(top.map((row) => row.sequence)).toEqual(top.map((_, index) => index));
+    expect(top.filter((row) => row.discontinuity === 1)).toHaveLength(1);
+    const [sessionRow] = await node.lc.database.db.select().from(liveSessions).where(eq(liveSessions.id, session.id));
+    expect(sessionRow).toMatchObject({ reconnects: 1, endReason: 'encoder_left' });
+    const metrics = await (await fetch(`${node.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/livecue_publishes_total\{protocol="rtmp"\} [2-9]/);
   });
 });
