@@ -27,6 +27,7 @@ import { ProductStore } from './products/product-store.ts';
 import { CueStore } from './cues/cue-store.ts';
 import { CueHub } from './cues/cue-hub.ts';
 import { CueService } from './cues/cue-service.ts';
+import { OfferService } from './offers/offer-service.ts';
 import { attachCueSocket } from './api/cue-socket.ts';
 import { bullConnection, createQueues, type Queues } from './workers/queues.ts';
 import { WebhookService } from './workers/webhooks.ts';
@@ -163,7 +164,20 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const products = new ProductStore(database.db);
     const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
     onClose('cue hub', () => hub.close());
-    const cues = new CueService({ cues: new CueStore(database.db), products, registry, hub, logger, ratePerSecond: config.CUE_RATE_PER_SECOND });
+    const offers = new OfferService({ db: database.db, webhooks, logger, claimSeconds: config.CLAIM_SECONDS });
+    const cues = new CueService({
+      cues: new CueStore(database.db),
+      products,
+      registry,
+      hub,
+      logger,
+      ratePerSecond: config.CUE_RATE_PER_SECOND,
+      onPlaced: (streamId, cue) => offers.cuePlaced(streamId, cue),
+    });
+    // Expired claims give their units back; every node may run this, the update is atomic.
+    const claimSweep = setInterval(() => void offers.expire().catch((error: Error) => logger.warn({ err: error }, 'claim expiry failed')), 1000);
+    claimSweep.unref();
+    onClose('claim sweep', async () => clearInterval(claimSweep));
 
     const rtmp = await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger });
     onClose('rtmp server', () => rtmp.close());
@@ -177,6 +191,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const access = new PlaybackAccess(streams, new PlaybackSigner(playbackSecret.value));
     const { app, close: closeWebrtc } = createHttpApp({
+      offers,
+      viewerTokenSecret: config.VIEWER_TOKEN_SECRET,
       access,
       tokens: new ApiTokenStore(database.db),
       limits: { apiPerSecond: config.API_RATE_PER_SECOND, signalingPerSecond: config.SIGNALING_RATE_PER_SECOND },

@@ -18,6 +18,8 @@ import { RateLimiter } from '../rate-limit.ts';
 import { LivecueError } from '../errors.ts';
 import type { ApiTokenStore } from '../security/api-tokens.ts';
 import { tokensRouter } from './tokens-routes.ts';
+import { offersRouters } from './offers-routes.ts';
+import type { OfferService } from '../offers/offer-service.ts';
 import type { RequestHandler } from 'express';
 import { hlsOrigin } from './hls-origin.ts';
 import { openApiDocument } from './openapi.ts';
@@ -48,6 +50,8 @@ export interface HttpAppDeps {
   restreams: RestreamStore;
   access: PlaybackAccess;
   tokens: ApiTokenStore;
+  offers: OfferService;
+  viewerTokenSecret?: string;
   limits: { apiPerSecond: number; signalingPerSecond: number };
 }
 
@@ -105,6 +109,9 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/tokens', tokensRouter(deps.tokens));
   app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
   app.use('/v1/products', productsRouter(deps.products));
+  const offerRoutes = offersRouters({ offers: deps.offers, viewerTokenSecret: deps.viewerTokenSecret });
+  app.use('/v1/offers', offerRoutes.offers);
+  app.use('/v1/claims', offerRoutes.claims);
   const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase, access: deps.access });
   app.use('/live', recordingRoutes.replay);
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);

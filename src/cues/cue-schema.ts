@@ -22,7 +22,8 @@ export const cueBody = z.discriminatedUnion('type', [
     offerPrice: z.number().nonnegative().optional(),
     deadline: z.iso.datetime({ offset: true }).optional().describe('When the offer ends'),
     durationSeconds: z.number().positive().max(86_400).optional().describe('Or how long it lasts'),
-    quantity: z.number().int().positive().optional().describe('Units on offer'),
+    quantity: z.number().int().positive().optional().describe('Units on offer (viewers claim them)'),
+    claimSeconds: z.number().int().min(1).max(86_400).optional().describe('How long a claim holds a unit before it returns'),
     ...common,
   }).refine((offer) => offer.discountPercent !== undefined || offer.code !== undefined || offer.offerPrice !== undefined, {
     message: 'an offer needs a discountPercent, a code or an offerPrice',

@@ -22,6 +22,8 @@ export class CueService {
       hub: CueHub;
       logger: Logger;
       ratePerSecond: number;
+      /** Opens and closes offers with inventory from offer cues. */
+      onPlaced?: (streamId: string, cue: CueMessage) => Promise<void>;
     },
   ) {
     this.#limiter = new RateLimiter(deps.ratePerSecond, deps.ratePerSecond * 2);
@@ -61,6 +63,7 @@ export class CueService {
     });
     const cue = cueMessage(row);
     if (created) {
+      await this.deps.onPlaced?.(stream.id, cue).catch((error: Error) => this.deps.logger.error({ err: error, cueId: cue.id }, 'cue follow-up failed'));
       session.addCue(cue);
       await this.deps.hub.publish(stream.playbackId, cue).catch((error: Error) => this.deps.logger.warn({ err: error }, 'cannot publish the cue to other nodes'));
       this.deps.logger.info({ streamId: stream.id, cueId: cue.id, seq: cue.seq, type: cue.type, mediaTime: cue.mediaTime }, 'cue placed');

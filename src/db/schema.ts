@@ -207,3 +207,46 @@ export const restreamTargets = pgTable(
   },
   (table) => [index('restream_targets_stream_idx').on(table.streamId)],
 );
+
+/** An offer with inventory, opened by an offer.start cue with a quantity; `remaining` never goes below 0. */
+export const offers = pgTable('offers', {
+  /** The id of the offer.start cue. */
+  id: text('id').primaryKey(),
+  streamId: text('stream_id')
+    .notNull()
+    .references(() => streams.id, { onDelete: 'cascade' }),
+  productId: text('product_id').notNull(),
+  quantity: integer('quantity').notNull(),
+  remaining: integer('remaining').notNull(),
+  /** Seconds a claim stays reserved before the unit returns (null: CLAIM_SECONDS). */
+  claimSeconds: integer('claim_seconds'),
+  endsAt: timestamp('ends_at', { withTimezone: true, precision: 3 }),
+  closedAt: timestamp('closed_at', { withTimezone: true }),
+  /** Media time of the pin of the product when the offer opened, for the shop's checkout. */
+  mediaTimeMs: bigint('media_time_ms', { mode: 'number' }).notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** A viewer's reservation of one unit: reserved until confirmed by the shop, cancelled or expired. */
+export const offerClaims = pgTable(
+  'offer_claims',
+  {
+    id: text('id').primaryKey(),
+    offerId: text('offer_id')
+      .notNull()
+      .references(() => offers.id, { onDelete: 'cascade' }),
+    viewerId: text('viewer_id').notNull(),
+    viewerName: text('viewer_name'),
+    /** reserved | confirmed | cancelled | expired */
+    status: text('status').notNull().default('reserved'),
+    idempotencyKey: text('idempotency_key'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (table) => [
+    // One live claim per viewer and offer; a released claim frees the viewer to claim again.
+    uniqueIndex('offer_claims_one_per_viewer').on(table.offerId, table.viewerId).where(sql`status in ('reserved', 'confirmed')`),
+    uniqueIndex('offer_claims_idempotency').on(table.offerId, table.idempotencyKey),
+    index('offer_claims_expiry').on(table.status, table.expiresAt),
+  ],
+);

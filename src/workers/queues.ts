@@ -18,8 +18,8 @@ export interface WebhookJob {
   body: string;
 }
 
-export type WebhookEvent = 'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed';
-export const WEBHOOK_EVENTS: WebhookEvent[] = ['stream.live', 'stream.ended', 'recording.ready', 'recording.failed'];
+export type WebhookEvent = 'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed' | 'offer.claimed' | 'offer.sold_out';
+export const WEBHOOK_EVENTS: WebhookEvent[] = ['stream.live', 'stream.ended', 'recording.ready', 'recording.failed', 'offer.claimed', 'offer.sold_out'];
 
 /** BullMQ wants its own connections with no per-request retry limit. */
 export function bullConnection(url: string): Redis {

@@ -1,0 +1,51 @@
+// Offers and claims: viewers claim a unit (POST /v1/offers/:id/claims with their viewer identity),
+// the shop confirms or cancels the claim (API token with the write scope).
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { LivecueError, notFound } from '../errors.ts';
+import { claimView, offerView, type OfferService } from '../offers/offer-service.ts';
+import { viewerOf } from '../offers/viewer-identity.ts';
+import { bearerToken } from './admin-auth.ts';
+
+const claimBody = z.strictObject({
+  viewerId: z.string().optional().describe('Anonymous viewer id (when no VIEWER_TOKEN_SECRET is set)'),
+  idempotencyKey: z.string().min(1).max(128).optional(),
+});
+
+const idOf = (req: Request, prefix: string) => {
+  const id = String(req.params.id);
+  if (!new RegExp(`^${prefix}_[A-Za-z0-9]{16}$`).test(id)) throw notFound(`${prefix === 'cue' ? 'offer' : 'claim'} ${id.slice(0, 40)}`);
+  return id;
+};
+
+export function offersRouters(deps: { offers: OfferService; viewerTokenSecret?: string }) {
+  const offers = Router();
+  offers.get('/:id', async (req, res) => {
+    const offer = await deps.offers.get(idOf(req, 'cue'));
+    if (!offer) throw notFound(`offer ${req.params.id}`);
+    res.json(offerView(offer));
+  });
+  offers.post('/:id/claims', async (req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    const body = claimBody.parse(req.body ?? {});
+    const viewer = viewerOf(deps.viewerTokenSecret, bearerToken(req.headers.authorization), body.viewerId);
+    if (!viewer) {
+      throw new LivecueError(
+        'unauthorized',
+        deps.viewerTokenSecret ? 'send the viewer token from the shop as Authorization: Bearer <token>' : 'send a viewerId (8-64 letters, digits, _ or -)',
+      );
+    }
+    const header = req.headers['idempotency-key'];
+    const { claim, offer, created } = await deps.offers.claim(idOf(req, 'cue'), viewer, body.idempotencyKey ?? (typeof header === 'string' ? header : undefined));
+    res.status(created ? 201 : 200).json({ ...claimView(claim), remaining: offer.remaining, productId: offer.productId });
+  });
+
+  const claims = Router();
+  claims.post('/:id/confirm', async (req, res) => {
+    res.json(claimView(await deps.offers.confirm(idOf(req, 'clm'))));
+  });
+  claims.post('/:id/cancel', async (req, res) => {
+    res.json(claimView(await deps.offers.cancel(idOf(req, 'clm'))));
+  });
+  return { offers, claims };
+}
