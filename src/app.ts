@@ -164,7 +164,16 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const products = new ProductStore(database.db);
     const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
     onClose('cue hub', () => hub.close());
-    const offers = new OfferService({ db: database.db, webhooks, logger, claimSeconds: config.CLAIM_SECONDS });
+    const offers = new OfferService({
+      db: database.db,
+      webhooks,
+      logger,
+      claimSeconds: config.CLAIM_SECONDS,
+      announceStock: async (offer) => {
+        const stream = await streams.get(offer.streamId);
+        if (stream) await hub.publishOffer(stream.playbackId, { id: offer.id, quantity: offer.quantity, remaining: offer.remaining });
+      },
+    });
     const cues = new CueService({
       cues: new CueStore(database.db),
       products,

@@ -7,6 +7,7 @@ import { offerClaims, offers } from '../src/db/schema.ts';
 import { signViewerToken } from '../src/offers/viewer-identity.ts';
 import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { pushRtmp } from './helpers/media.ts';
+import WebSocket from 'ws';
 
 const VIEWER_SECRET = 'viewer-secret-for-tests';
 let a: TestNode;
@@ -38,6 +39,15 @@ describe('offers', () => {
     const offer = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, discountPercent: 30, durationSeconds: 600, quantity: 100 })).body;
     expect((await a.api('GET', `/v1/offers/${offer.id}`)).body).toMatchObject({ quantity: 100, remaining: 100 });
 
+    // A viewer on the other node hears the stock as it changes (throttled, always the latest).
+    const stock: { remaining: number }[] = [];
+    const socket = new WebSocket(`ws://127.0.0.1:${b.lc.httpPort}/live/${stream.playbackId}/events`);
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString());
+      if (message.type === 'offer' && message.offer.id === offer.id) stock.push(message.offer);
+    });
+    await new Promise((resolve) => socket.once('open', resolve));
+
     const claim = (node: TestNode, i: number) => {
       const viaB = node === b;
       const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -60,6 +70,9 @@ describe('offers', () => {
     const reserved = await a.lc.database.db.select().from(offerClaims).where(eq(offerClaims.offerId, offer.id));
     expect(reserved.filter((c) => c.status === 'reserved')).toHaveLength(100);
     expect(new Set(reserved.map((c) => c.viewerId)).size).toBe(100);
+    await waitFor('sold-out stock pushed', () => stock.at(-1)?.remaining === 0, 5000);
+    expect(stock.length).toBeLessThan(100);
+    socket.close();
 
     // A winner asking again gets the same claim; the shop confirms one and cancels one.
     const winner = results.find((r) => r.status === 201 && r.body.viewerId.startsWith('viewer-'))!;

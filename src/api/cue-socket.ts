@@ -32,6 +32,11 @@ export function attachCueSocket(
     }
   };
   deps.hub.on('cue', onCue);
+  const onOffer = (playbackId: string, offer: unknown) => {
+    const text = JSON.stringify({ type: 'offer', offer });
+    for (const socket of clients.get(playbackId) ?? []) if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) socket.send(text);
+  };
+  deps.hub.on('offer', onOffer);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -91,6 +96,7 @@ export function attachCueSocket(
     close() {
       clearInterval(heartbeat);
       deps.hub.off('cue', onCue);
+      deps.hub.off('offer', onOffer);
       server.off('upgrade', onUpgrade);
       for (const set of clients.values()) for (const ws of set) ws.terminate();
       wss.close();

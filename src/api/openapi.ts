@@ -152,6 +152,15 @@ export function openApiDocument(serverUrl: string) {
       '/live/{playbackId}/replay': { get: { summary: "Public: the stream's newest ready replay (URLs)", responses: { '200': { description: 'Replay' }, '403': problem, '404': problem } } },
       '/watch/{playbackId}': { get: { summary: 'The viewer page', responses: { '200': { description: 'HTML' } } } },
       '/console': { get: { summary: 'The host console', responses: { '200': { description: 'HTML' } } } },
+      '/v1/offers/{id}': { get: { summary: 'An offer: quantity and remaining units', security: auth, responses: { '200': { description: 'Offer' }, '404': problem } } },
+      '/v1/offers/{id}/claims': {
+        post: {
+          summary: 'A viewer claims one unit (viewer token or anonymous viewerId; Idempotency-Key honoured)',
+          responses: { '201': { description: 'Reserved' }, '200': { description: 'The viewer already holds a claim' }, '401': problem, '404': problem, '409': problem },
+        },
+      },
+      '/v1/claims/{id}/confirm': { post: { summary: 'The shop confirms a reserved claim', security: auth, responses: { '200': { description: 'Confirmed' }, '404': problem, '409': problem } } },
+      '/v1/claims/{id}/cancel': { post: { summary: 'Cancel a claim; its unit returns', security: auth, responses: { '200': { description: 'Cancelled' }, '404': problem, '409': problem } } },
       '/v1/webhooks': {
         post: { summary: 'Add a webhook endpoint (its signing secret is returned once)', security: auth, responses: { '201': { description: 'Created' }, '400': problem } },
         get: { summary: 'List webhook endpoints', security: auth, responses: { '200': { description: 'Endpoints' } } },

@@ -5,7 +5,14 @@ import type { Logger } from '../log.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import type { CueMessage } from './cue-schema.ts';
 
-export type CueHubEvents = { cue: [playbackId: string, cue: CueMessage] };
+/** What else rides the viewers' event channel: offer stock as it changes. */
+export interface OfferStock {
+  id: string;
+  quantity: number;
+  remaining: number;
+}
+
+export type CueHubEvents = { cue: [playbackId: string, cue: CueMessage]; offer: [playbackId: string, offer: OfferStock] };
 
 export class CueHub extends TypedEmitter<CueHubEvents> {
   #subscriber: Redis;
@@ -27,7 +34,10 @@ export class CueHub extends TypedEmitter<CueHubEvents> {
     const hub = new CueHub(redis, subscriber, prefix, logger);
     subscriber.on('pmessage', (_pattern, channel, message) => {
       try {
-        hub.emit('cue', channel.slice(hub.#channelPrefix.length), JSON.parse(message) as CueMessage);
+        const playbackId = channel.slice(hub.#channelPrefix.length);
+        const parsed = JSON.parse(message) as { kind?: string; offer?: OfferStock } & CueMessage;
+        if (parsed.kind === 'offer' && parsed.offer) hub.emit('offer', playbackId, parsed.offer);
+        else hub.emit('cue', playbackId, parsed);
       } catch (error) {
         logger.warn({ err: error }, 'malformed cue on the hub');
       }
@@ -38,6 +48,10 @@ export class CueHub extends TypedEmitter<CueHubEvents> {
 
   async publish(playbackId: string, cue: CueMessage): Promise<void> {
     await this.publisher.publish(`${this.#channelPrefix}${playbackId}`, JSON.stringify(cue));
+  }
+
+  async publishOffer(playbackId: string, offer: OfferStock): Promise<void> {
+    await this.publisher.publish(`${this.#channelPrefix}${playbackId}`, JSON.stringify({ kind: 'offer', offer }));
   }
 
   async close(): Promise<void> {

@@ -33,13 +33,38 @@ export const offerView = (offer: OfferRow) => ({
   closedAt: offer.closedAt?.toISOString() ?? null,
 });
 
+const STOCK_ANNOUNCE_MS = 250;
+
 const isUniqueViolation = (error: unknown) =>
   (error as { code?: string }).code === '23505' || (error as { cause?: { code?: string } }).cause?.code === '23505';
 
 export class OfferService {
+  /** Offers whose stock changed and will be announced at the end of the throttle window. */
+  #stockDue = new Map<string, NodeJS.Timeout>();
+
   constructor(
-    private readonly deps: { db: Db; webhooks: WebhookService; logger: Logger; claimSeconds: number },
+    private readonly deps: {
+      db: Db;
+      webhooks: WebhookService;
+      logger: Logger;
+      claimSeconds: number;
+      /** Tells viewers an offer's stock (throttled to STOCK_ANNOUNCE_MS per offer). */
+      announceStock?: (offer: OfferRow) => Promise<void>;
+    },
   ) {}
+
+  /** Viewers hear the remaining quantity at most every STOCK_ANNOUNCE_MS per offer, always the latest. */
+  #stockChanged(offerId: string): void {
+    if (!this.deps.announceStock || this.#stockDue.has(offerId)) return;
+    const timer = setTimeout(() => {
+      this.#stockDue.delete(offerId);
+      void this.get(offerId)
+        .then((offer) => offer && this.deps.announceStock!(offer))
+        .catch((error: Error) => this.deps.logger.warn({ err: error, offerId }, 'cannot announce offer stock'));
+    }, STOCK_ANNOUNCE_MS);
+    timer.unref();
+    this.#stockDue.set(offerId, timer);
+  }
 
   /** Called for every placed cue: offer.start with a quantity opens an offer, offer.end closes. */
   async cuePlaced(streamId: string, cue: CueMessage): Promise<void> {
@@ -109,6 +134,7 @@ export class OfferService {
         return { claim: claim!, offer };
       });
       if (result) {
+        this.#stockChanged(offerId);
         void this.#announce(result.offer, result.claim, viewer);
         return { ...result, created: true };
       }
@@ -146,7 +172,10 @@ export class OfferService {
       if (cancelled) await tx.update(offers).set({ remaining: sql`${offers.remaining} + 1` }).where(eq(offers.id, cancelled.offerId));
       return cancelled;
     });
-    if (claim) return claim;
+    if (claim) {
+      this.#stockChanged(claim.offerId);
+      return claim;
+    }
     return this.#unchanged(claimId, 'only a reserved or confirmed claim can be cancelled');
   }
 
@@ -163,7 +192,8 @@ export class OfferService {
       update offers set remaining = offers.remaining + returned.units
       from returned where offers.id = returned.offer_id
       returning offers.id`);
-    const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
+    const rows = (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as { id: string }[];
+    for (const row of rows) this.#stockChanged(row.id);
     return rows.length;
   }
 
