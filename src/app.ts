@@ -28,6 +28,7 @@ import { CueStore } from './cues/cue-store.ts';
 import { CueHub } from './cues/cue-hub.ts';
 import { CueService } from './cues/cue-service.ts';
 import { OfferService } from './offers/offer-service.ts';
+import { EngagementService } from './engagement/engagement-service.ts';
 import { attachCueSocket } from './api/cue-socket.ts';
 import { bullConnection, createQueues, type Queues } from './workers/queues.ts';
 import { WebhookService } from './workers/webhooks.ts';
@@ -164,6 +165,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const products = new ProductStore(database.db);
     const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
     onClose('cue hub', () => hub.close());
+    const engagement = new EngagementService({ redis, hub, logger, blockedWords: config.CHAT_BLOCKED_WORDS.split(',') });
+    onClose('engagement', async () => engagement.close());
     const offers = new OfferService({
       db: database.db,
       webhooks,
@@ -182,6 +185,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       logger,
       ratePerSecond: config.CUE_RATE_PER_SECOND,
       onPlaced: (streamId, cue) => offers.cuePlaced(streamId, cue),
+      pollTally: (pollId) => engagement.tally(pollId),
     });
     // Expired claims give their units back; every node may run this, the update is atomic.
     const claimSweep = setInterval(() => void offers.expire().catch((error: Error) => logger.warn({ err: error }, 'claim expiry failed')), 1000);
@@ -200,6 +204,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const access = new PlaybackAccess(streams, new PlaybackSigner(playbackSecret.value));
     const { app, close: closeWebrtc } = createHttpApp({
+      engagement,
       offers,
       viewerTokenSecret: config.VIEWER_TOKEN_SECRET,
       access,
@@ -233,7 +238,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const server: Server = createServer(app);
     server.requestTimeout = 60_000;
-    const cueSocket = attachCueSocket(server, { hub, cues, streams, registry, logger, access });
+    const cueSocket = attachCueSocket(server, { hub, cues, streams, registry, logger, access, engagement, viewerTokenSecret: config.VIEWER_TOKEN_SECRET });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'EADDRINUSE' ? new Error(`HTTP port ${config.PORT} is already in use: set PORT`) : error),

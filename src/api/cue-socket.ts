@@ -1,5 +1,6 @@
-// The WebSocket path for cues (clients without a WebRTC data channel): ws(s)://<host>/live/<playbackId>/events.
-// A client gets the show's current state at once, then every cue as it is placed, from any node.
+// The viewers' WebSocket: ws(s)://<host>/live/<playbackId>/events. A client gets the show's current
+// state at once, then every cue, offer stock change, chat message, reaction count and poll tally from
+// any node; it may send chat, reactions and votes (src/engagement) once it says who it is.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -10,6 +11,8 @@ import type { Logger } from '../log.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
 import { stateAt } from './cues-routes.ts';
 import type { PlaybackAccess } from './playback-access.ts';
+import type { EngagementService } from '../engagement/engagement-service.ts';
+import { viewerOf } from '../offers/viewer-identity.ts';
 
 const PATH = /^\/live\/([A-Za-z0-9]{8,64})\/events$/;
 const HEARTBEAT_MS = 30_000;
@@ -18,7 +21,16 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 export function attachCueSocket(
   server: Server,
-  deps: { hub: CueHub; cues: CueService; streams: StreamStore; registry: SessionRegistry; logger: Logger; access: PlaybackAccess },
+  deps: {
+    hub: CueHub;
+    cues: CueService;
+    streams: StreamStore;
+    registry: SessionRegistry;
+    logger: Logger;
+    access: PlaybackAccess;
+    engagement: EngagementService;
+    viewerTokenSecret?: string;
+  },
 ): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const clients = new Map<string, Set<WebSocket>>();
@@ -37,6 +49,11 @@ export function attachCueSocket(
     for (const socket of clients.get(playbackId) ?? []) if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) socket.send(text);
   };
   deps.hub.on('offer', onOffer);
+  const onEvent = (playbackId: string, event: unknown) => {
+    const text = JSON.stringify(event);
+    for (const socket of clients.get(playbackId) ?? []) if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) socket.send(text);
+  };
+  deps.hub.on('event', onEvent);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -59,7 +76,18 @@ export function attachCueSocket(
           set.add(ws);
           alive.add(ws);
           ws.on('pong', () => alive.add(ws));
-          ws.on('message', () => {}); // Clients have nothing to say here yet; input is ignored.
+          const viewer = viewerOf(deps.viewerTokenSecret, url.searchParams.get('viewerToken') ?? undefined, url.searchParams.get('viewer'));
+          ws.on('message', (data, isBinary) => {
+            if (isBinary) return ws.close(1003, 'binary frames are not accepted');
+            void deps.engagement.handle(playbackId, stream.id, viewer, data.toString()).then(
+              (outcome) => {
+                if (outcome.ok) return;
+                if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: outcome.error }));
+                if (outcome.close) ws.close(outcome.close.code, outcome.close.reason);
+              },
+              (error: Error) => deps.logger.warn({ err: error }, 'engagement message failed'),
+            );
+          });
           ws.on('close', () => {
             set.delete(ws);
             if (set.size === 0) clients.delete(playbackId);
@@ -97,6 +125,7 @@ export function attachCueSocket(
       clearInterval(heartbeat);
       deps.hub.off('cue', onCue);
       deps.hub.off('offer', onOffer);
+      deps.hub.off('event', onEvent);
       server.off('upgrade', onUpgrade);
       for (const set of clients.values()) for (const ws of set) ws.terminate();
       wss.close();

@@ -19,6 +19,8 @@ import { LivecueError } from '../errors.ts';
 import type { ApiTokenStore } from '../security/api-tokens.ts';
 import { tokensRouter } from './tokens-routes.ts';
 import { offersRouters } from './offers-routes.ts';
+import { moderationRouter } from './moderation-routes.ts';
+import type { EngagementService } from '../engagement/engagement-service.ts';
 import type { OfferService } from '../offers/offer-service.ts';
 import type { RequestHandler } from 'express';
 import { hlsOrigin } from './hls-origin.ts';
@@ -52,6 +54,7 @@ export interface HttpAppDeps {
   tokens: ApiTokenStore;
   offers: OfferService;
   viewerTokenSecret?: string;
+  engagement: EngagementService;
   limits: { apiPerSecond: number; signalingPerSecond: number };
 }
 
@@ -111,6 +114,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/products', productsRouter(deps.products));
   const offerRoutes = offersRouters({ offers: deps.offers, viewerTokenSecret: deps.viewerTokenSecret });
   app.use('/v1/offers', offerRoutes.offers);
+  app.use('/v1/streams/:id', moderationRouter({ streams: deps.streams, engagement: deps.engagement }));
   app.use('/v1/claims', offerRoutes.claims);
   const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase, access: deps.access });
   app.use('/live', recordingRoutes.replay);

@@ -88,6 +88,7 @@ export const configSchema = z
     SIGNALING_RATE_PER_SECOND: z.coerce.number().min(1).default(10).describe('WHIP/WHEP offers per second per client address (bursts of twice that).'),
     CLAIM_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300).describe('How long a claimed unit stays reserved for the viewer before it returns (an offer may set its own).'),
     VIEWER_TOKEN_SECRET: optionalString.describe('When set, viewers identify with tokens the shop signs with it (HMAC-SHA256); unset: anonymous viewer ids.'),
+    CHAT_BLOCKED_WORDS: z.string().default('').describe('Comma-separated words that get a chat message refused.'),
     UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(512).describe('Most segment bytes held in memory, per show, while object storage is unreachable.'),
     MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
   })

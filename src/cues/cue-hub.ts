@@ -12,7 +12,12 @@ export interface OfferStock {
   remaining: number;
 }
 
-export type CueHubEvents = { cue: [playbackId: string, cue: CueMessage]; offer: [playbackId: string, offer: OfferStock] };
+export type CueHubEvents = {
+  cue: [playbackId: string, cue: CueMessage];
+  offer: [playbackId: string, offer: OfferStock];
+  /** Engagement messages (chat, reactions, poll tallies), sent to viewers as they are. */
+  event: [playbackId: string, event: Record<string, unknown>];
+};
 
 export class CueHub extends TypedEmitter<CueHubEvents> {
   #subscriber: Redis;
@@ -37,6 +42,7 @@ export class CueHub extends TypedEmitter<CueHubEvents> {
         const playbackId = channel.slice(hub.#channelPrefix.length);
         const parsed = JSON.parse(message) as { kind?: string; offer?: OfferStock } & CueMessage;
         if (parsed.kind === 'offer' && parsed.offer) hub.emit('offer', playbackId, parsed.offer);
+        else if (parsed.kind === 'event') hub.emit('event', playbackId, (parsed as unknown as { event: Record<string, unknown> }).event);
         else hub.emit('cue', playbackId, parsed);
       } catch (error) {
         logger.warn({ err: error }, 'malformed cue on the hub');
@@ -52,6 +58,10 @@ export class CueHub extends TypedEmitter<CueHubEvents> {
 
   async publishOffer(playbackId: string, offer: OfferStock): Promise<void> {
     await this.publisher.publish(`${this.#channelPrefix}${playbackId}`, JSON.stringify({ kind: 'offer', offer }));
+  }
+
+  async publishEvent(playbackId: string, event: Record<string, unknown>): Promise<void> {
+    await this.publisher.publish(`${this.#channelPrefix}${playbackId}`, JSON.stringify({ kind: 'event', event }));
   }
 
   async close(): Promise<void> {

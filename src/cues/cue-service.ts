@@ -24,6 +24,8 @@ export class CueService {
       ratePerSecond: number;
       /** Opens and closes offers with inventory from offer cues. */
       onPlaced?: (streamId: string, cue: CueMessage) => Promise<void>;
+      /** Viewers' votes of a poll, index -> count: a poll.close without results publishes them. */
+      pollTally?: (pollId: string) => Promise<Record<string, number>>;
     },
   ) {
     this.#limiter = new RateLimiter(deps.ratePerSecond, deps.ratePerSecond * 2);
@@ -45,6 +47,11 @@ export class CueService {
       const deadline = body.deadline ? Date.parse(body.deadline) : undefined;
       if (deadline !== undefined && deadline <= wallClock) throw badRequest('the offer\'s deadline is before the cue');
       durationMs = deadline !== undefined ? deadline - wallClock : body.durationSeconds !== undefined ? body.durationSeconds * 1000 : undefined;
+    }
+    if (body.type === 'poll.close' && body.pollId && body.results === undefined && this.deps.pollTally) {
+      const tally = await this.deps.pollTally(body.pollId);
+      const options = Math.max(0, ...Object.keys(tally).map((option) => Number(option) + 1));
+      payload.results = Array.from({ length: options }, (_, option) => tally[String(option)] ?? 0);
     }
     if (body.type === 'poll.open') {
       payload.pollId ??= `poll_${randomBase62(10)}`;

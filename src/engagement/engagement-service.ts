@@ -1,0 +1,127 @@
+// Live engagement on the viewers' socket: chat, reactions (aggregated per second), poll votes (one
+// per viewer, live tallies). Everything fans out to every node through the hub (Redis pub/sub);
+// state that must be shared (mutes, votes) lives in Redis.
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { CueHub } from '../cues/cue-hub.ts';
+import type { Logger } from '../log.ts';
+import type { Viewer } from '../offers/viewer-identity.ts';
+import { RateLimiter } from '../rate-limit.ts';
+import { randomBase62 } from '../streams/stream-keys.ts';
+
+export const REACTIONS = ['❤️', '🔥', '😂', '😮', '👏', '🛍️'] as const;
+
+const incoming = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('chat'), text: z.string().trim().min(1).max(500) }),
+  z.strictObject({ type: z.literal('reaction'), emoji: z.enum(REACTIONS) }),
+  z.strictObject({ type: z.literal('vote'), pollId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), option: z.number().int().min(0).max(9) }),
+]);
+
+/** What a message did: nothing to say, an error for the sender, or a reason to close the socket. */
+export type Outcome = { ok: true } | { ok: false; error: string; close?: { code: number; reason: string } };
+
+const FLOOD_STRIKES = 5;
+const REACTION_FLUSH_MS = 1000;
+
+export class EngagementService {
+  #chatLimit = new RateLimiter(1, 5);
+  #reactionLimit = new RateLimiter(20, 40);
+  #strikes = new Map<string, number>();
+  #reactions = new Map<string, Map<string, number>>();
+  #flush: NodeJS.Timeout;
+  #blocked: RegExp | undefined;
+
+  constructor(
+    private readonly deps: { redis: Redis; hub: CueHub; logger: Logger; blockedWords: string[] },
+  ) {
+    const words = deps.blockedWords.map((word) => word.trim()).filter(Boolean).map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.#blocked = words.length > 0 ? new RegExp(`\\b(${words.join('|')})\\b`, 'i') : undefined;
+    this.#flush = setInterval(() => this.#flushReactions(), REACTION_FLUSH_MS);
+    this.#flush.unref();
+  }
+
+  close(): void {
+    clearInterval(this.#flush);
+  }
+
+  async handle(playbackId: string, streamId: string, viewer: Viewer | undefined, raw: string): Promise<Outcome> {
+    let data: unknown;
+    try {
+      data = JSON.parse(raw);
+    } catch {
+      return { ok: false, error: 'malformed JSON', close: { code: 1007, reason: 'malformed JSON' } };
+    }
+    const parsed = incoming.safeParse(data);
+    if (!parsed.success) return this.#strike(playbackId, viewer, `invalid message: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+    if (!viewer) return { ok: false, error: 'identify first: connect with ?viewer=<id> or ?viewerToken=<token>' };
+    const message = parsed.data;
+    const key = `${playbackId}:${viewer.id}`;
+    switch (message.type) {
+      case 'chat': {
+        if (this.#chatLimit.take(key) > 0) return this.#strike(playbackId, viewer, 'slow down');
+        if (await this.deps.redis.sismember(`mutes:${streamId}`, viewer.id)) return { ok: false, error: 'you are muted in this chat' };
+        if (this.#blocked?.test(message.text)) return { ok: false, error: 'message refused by the chat rules' };
+        await this.deps.hub.publishEvent(playbackId, {
+          type: 'chat',
+          id: `msg_${randomBase62(12)}`,
+          viewer: { id: viewer.id, name: viewer.name ?? null },
+          text: message.text,
+          at: new Date().toISOString(),
+        });
+        break;
+      }
+      case 'reaction': {
+        if (this.#reactionLimit.take(key) > 0) return this.#strike(playbackId, viewer, 'slow down');
+        const counts = this.#reactions.get(playbackId) ?? new Map<string, number>();
+        counts.set(message.emoji, (counts.get(message.emoji) ?? 0) + 1);
+        this.#reactions.set(playbackId, counts);
+        break;
+      }
+      case 'vote': {
+        const first = await this.deps.redis.hsetnx(`poll:${message.pollId}:voters`, viewer.id, String(message.option));
+        if (!first) return { ok: false, error: 'you have voted in this poll already' };
+        await this.deps.redis.hincrby(`poll:${message.pollId}:tally`, String(message.option), 1);
+        const tally = await this.tally(message.pollId);
+        await this.deps.hub.publishEvent(playbackId, { type: 'poll.tally', pollId: message.pollId, tally });
+        break;
+      }
+    }
+    this.#strikes.delete(key);
+    return { ok: true };
+  }
+
+  /** Votes per option, index -> count. */
+  async tally(pollId: string): Promise<Record<string, number>> {
+    const raw = await this.deps.redis.hgetall(`poll:${pollId}:tally`);
+    return Object.fromEntries(Object.entries(raw).map(([option, count]) => [option, Number(count)]));
+  }
+
+  async mute(streamId: string, viewerId: string): Promise<void> {
+    await this.deps.redis.sadd(`mutes:${streamId}`, viewerId);
+  }
+
+  async deleteMessage(playbackId: string, messageId: string): Promise<void> {
+    await this.deps.hub.publishEvent(playbackId, { type: 'chat.deleted', id: messageId });
+  }
+
+  /** Repeated bad or too fast messages close the connection; the others carry on. */
+  #strike(playbackId: string, viewer: Viewer | undefined, error: string): Outcome {
+    const key = `${playbackId}:${viewer?.id ?? 'anonymous'}`;
+    const strikes = (this.#strikes.get(key) ?? 0) + 1;
+    this.#strikes.set(key, strikes);
+    if (strikes >= FLOOD_STRIKES) {
+      this.#strikes.delete(key);
+      return { ok: false, error, close: { code: 1008, reason: 'flooding' } };
+    }
+    return { ok: false, error };
+  }
+
+  #flushReactions(): void {
+    for (const [playbackId, counts] of this.#reactions) {
+      void this.deps.hub
+        .publishEvent(playbackId, { type: 'reactions', counts: Object.fromEntries(counts), at: new Date().toISOString() })
+        .catch((error: Error) => this.deps.logger.warn({ err: error }, 'cannot publish reactions'));
+    }
+    this.#reactions.clear();
+  }
+}
