@@ -29,6 +29,7 @@ import { CueHub } from './cues/cue-hub.ts';
 import { CueService } from './cues/cue-service.ts';
 import { OfferService } from './offers/offer-service.ts';
 import { EngagementService } from './engagement/engagement-service.ts';
+import { Analytics } from './analytics/analytics.ts';
 import { attachCueSocket } from './api/cue-socket.ts';
 import { bullConnection, createQueues, type Queues } from './workers/queues.ts';
 import { WebhookService } from './workers/webhooks.ts';
@@ -165,13 +166,15 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const products = new ProductStore(database.db);
     const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
     onClose('cue hub', () => hub.close());
-    const engagement = new EngagementService({ redis, hub, logger, blockedWords: config.CHAT_BLOCKED_WORDS.split(',') });
+    const analytics = new Analytics(redis);
+    const engagement = new EngagementService({ redis, hub, logger, blockedWords: config.CHAT_BLOCKED_WORDS.split(','), analytics });
     onClose('engagement', async () => engagement.close());
     const offers = new OfferService({
       db: database.db,
       webhooks,
       logger,
       claimSeconds: config.CLAIM_SECONDS,
+      onClaimed: (offer) => analytics.count(offer.streamId, 'claims'),
       announceStock: async (offer) => {
         const stream = await streams.get(offer.streamId);
         if (stream) await hub.publishOffer(stream.playbackId, { id: offer.id, quantity: offer.quantity, remaining: offer.remaining });
@@ -184,7 +187,10 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       hub,
       logger,
       ratePerSecond: config.CUE_RATE_PER_SECOND,
-      onPlaced: (streamId, cue) => offers.cuePlaced(streamId, cue),
+      onPlaced: async (streamId, cue) => {
+        await offers.cuePlaced(streamId, cue);
+        await analytics.count(streamId, 'cues');
+      },
       pollTally: (pollId) => engagement.tally(pollId),
     });
     // Expired claims give their units back; every node may run this, the update is atomic.
@@ -204,6 +210,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const access = new PlaybackAccess(streams, new PlaybackSigner(playbackSecret.value));
     const { app, close: closeWebrtc } = createHttpApp({
+      analytics,
       engagement,
       offers,
       viewerTokenSecret: config.VIEWER_TOKEN_SECRET,

@@ -114,3 +114,41 @@ describe('engagement', () => {
     other.socket.close();
   });
 });
+
+describe('analytics', () => {
+  it('count what happened: viewers by path, chat, reactions, votes, cues, claims and conversion', async () => {
+    const { body: stream } = await a.api('POST', '/v1/streams', { title: 'counted' });
+    const viewer = await join(b, stream.playbackId, 'counted-viewer');
+    send(viewer, { type: 'chat', text: 'one' });
+    for (let i = 0; i < 5; i++) send(viewer, { type: 'reaction', emoji: '🔥' });
+    send(viewer, { type: 'vote', pollId: 'counted-poll', option: 0 });
+    await waitFor('vote counted', () => viewer.messages.find((m) => m.type === 'poll.tally'), 5000);
+    for (const id of ['hls-viewer-1', 'hls-viewer-2', 'hls-viewer-3']) {
+      expect((await fetch(`${a.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: id, path: 'hls' }) })).status).toBe(204);
+    }
+    await fetch(`${b.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: 'replay-viewer-1', path: 'replay' }) });
+    const badBeat = await fetch(`${a.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"viewerId":"x"}' });
+    expect(badBeat.status).toBe(400);
+
+    const { pushRtmp } = await import('./helpers/media.ts');
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 6, size: '640x360' });
+    await waitFor('live', () => a.lc.registry.get(stream.id), 10_000);
+    const product = (await a.api('POST', '/v1/products', { sku: 'COUNT-1', title: 'Counted', price: 10, currency: 'EUR' })).body;
+    const offer = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, code: 'C', durationSeconds: 60, quantity: 5 })).body;
+    const claims = [];
+    for (const viewerId of ['buyer-one-1', 'buyer-two-2']) {
+      claims.push(await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId }) }).then((r) => r.json()));
+    }
+    await a.api('POST', `/v1/claims/${claims[0].id}/confirm`);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // reactions are flushed once a second
+
+    const { body } = await b.api('GET', `/v1/streams/${stream.id}/analytics`);
+    expect(body.live.viewers).toMatchObject({ hls: 3, replay: 1, webrtc: 0, total: 4 });
+    expect(body.summary).toMatchObject({ chatMessages: 1, reactions: 5, votes: 1, claims: 2, cues: 1, peakViewers: 4 });
+    expect(body.offers).toEqual([expect.objectContaining({ id: offer.id, quantity: 5, remaining: 3, claims: 2, confirmed: 1, conversion: 0.5 })]);
+    expect(body.offers[0].secondsToFirstClaim).toBeGreaterThanOrEqual(0);
+    expect(body.perMinute.length).toBeGreaterThanOrEqual(1);
+    viewer.socket.close();
+    push.stop();
+  });
+});

@@ -20,6 +20,8 @@ import type { ApiTokenStore } from '../security/api-tokens.ts';
 import { tokensRouter } from './tokens-routes.ts';
 import { offersRouters } from './offers-routes.ts';
 import { moderationRouter } from './moderation-routes.ts';
+import { analyticsRouters } from './analytics-routes.ts';
+import type { Analytics } from '../analytics/analytics.ts';
 import type { EngagementService } from '../engagement/engagement-service.ts';
 import type { OfferService } from '../offers/offer-service.ts';
 import type { RequestHandler } from 'express';
@@ -55,6 +57,7 @@ export interface HttpAppDeps {
   offers: OfferService;
   viewerTokenSecret?: string;
   engagement: EngagementService;
+  analytics: Analytics;
   limits: { apiPerSecond: number; signalingPerSecond: number };
 }
 
@@ -97,6 +100,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     logger: deps.logger,
     sdpMaxBytes: deps.sdpMaxBytes,
     access: deps.access,
+    analytics: deps.analytics,
   });
   const signalingLimit = rateLimit(deps.limits.signalingPerSecond, 'WHIP/WHEP');
   app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);
@@ -118,6 +122,9 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/claims', offerRoutes.claims);
   const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase, access: deps.access });
   app.use('/live', recordingRoutes.replay);
+  const analyticsRoutes = analyticsRouters({ analytics: deps.analytics, streams: deps.streams, db: deps.db });
+  app.use('/live', express.json({ limit: '1kb' }), analyticsRoutes.beats);
+  app.use('/v1/streams/:id/analytics', analyticsRoutes.admin);
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
   app.use('/v1/recordings', recordingRoutes.byId);
   app.use('/v1/webhooks', recordingRoutes.webhooks);

@@ -13,6 +13,7 @@ import type { WorkerPool } from '../sfu/worker-pool.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
 import { bearerToken } from './admin-auth.ts';
 import { PlaybackAccess } from './playback-access.ts';
+import type { Analytics } from '../analytics/analytics.ts';
 
 const SESSION_ID = /^[0-9a-f-]{36}$/;
 
@@ -45,6 +46,7 @@ export function webrtcRouters(deps: {
   logger: Logger;
   sdpMaxBytes: number;
   access: PlaybackAccess;
+  analytics: Analytics;
 }): { whip: Router; whep: Router; close(): void } {
   const { streams, registry, logger, metrics } = deps;
   const sdpBody = express.text({ type: 'application/sdp', limit: deps.sdpMaxBytes });
@@ -132,9 +134,11 @@ export function webrtcRouters(deps: {
     }
     whepSessions.set(viewer.id, { viewer, playbackId });
     metrics.whepViewers.inc({ stream_id: stream.id });
+    void deps.analytics.webrtcViewer(stream.id, 1).catch(() => {});
     viewer.once('closed', () => {
       whepSessions.delete(viewer.id);
       metrics.whepViewers.dec({ stream_id: stream.id });
+      void deps.analytics.webrtcViewer(stream.id, -1).catch(() => {});
     });
     res.status(201).type('application/sdp').setHeader('ETag', viewer.etag);
     // Cues ride an SCTP stream the viewer opens as a negotiated data channel with this id.

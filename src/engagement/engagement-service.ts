@@ -7,6 +7,7 @@ import type { CueHub } from '../cues/cue-hub.ts';
 import type { Logger } from '../log.ts';
 import type { Viewer } from '../offers/viewer-identity.ts';
 import { RateLimiter } from '../rate-limit.ts';
+import type { Analytics } from '../analytics/analytics.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 
 export const REACTIONS = ['❤️', '🔥', '😂', '😮', '👏', '🛍️'] as const;
@@ -32,7 +33,7 @@ export class EngagementService {
   #blocked: RegExp | undefined;
 
   constructor(
-    private readonly deps: { redis: Redis; hub: CueHub; logger: Logger; blockedWords: string[] },
+    private readonly deps: { redis: Redis; hub: CueHub; logger: Logger; blockedWords: string[]; analytics?: Analytics },
   ) {
     const words = deps.blockedWords.map((word) => word.trim()).filter(Boolean).map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     this.#blocked = words.length > 0 ? new RegExp(`\\b(${words.join('|')})\\b`, 'i') : undefined;
@@ -87,6 +88,8 @@ export class EngagementService {
       }
     }
     this.#strikes.delete(key);
+    const counter = message.type === 'chat' ? 'chat' : message.type === 'reaction' ? 'reactions' : 'votes';
+    void this.deps.analytics?.count(streamId, counter).catch(() => {});
     return { ok: true };
   }
 

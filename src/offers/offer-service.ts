@@ -50,6 +50,7 @@ export class OfferService {
       claimSeconds: number;
       /** Tells viewers an offer's stock (throttled to STOCK_ANNOUNCE_MS per offer). */
       announceStock?: (offer: OfferRow) => Promise<void>;
+      onClaimed?: (offer: OfferRow) => Promise<void>;
     },
   ) {}
 
@@ -135,6 +136,7 @@ export class OfferService {
       });
       if (result) {
         this.#stockChanged(offerId);
+        void this.deps.onClaimed?.(result.offer).catch(() => {});
         void this.#announce(result.offer, result.claim, viewer);
         return { ...result, created: true };
       }
