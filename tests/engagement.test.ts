@@ -83,6 +83,30 @@ describe('engagement', () => {
     bob.socket.close();
   });
 
+  it('runs Q&A with upvotes and answers, and a slow mode', async () => {
+    const { body: stream } = await a.api('POST', '/v1/streams', { title: 'questions' });
+    const asker = await join(a, stream.playbackId, 'asker-viewer');
+    const fan = await join(b, stream.playbackId, 'fan-viewer-1');
+    send(asker, { type: 'question', text: 'Does it come in XL?' });
+    const question = (await waitFor('question everywhere', () => fan.messages.find((m) => m.type === 'question'), 5000)).question;
+    send(fan, { type: 'upvote', questionId: question.id });
+    await waitFor('upvote seen', () => asker.messages.find((m) => m.type === 'question.updated' && m.upvotes === 1), 5000);
+    send(fan, { type: 'upvote', questionId: question.id });
+    await waitFor('one upvote per viewer', () => fan.messages.find((m) => m.type === 'error' && /upvoted/.test(m.error)), 5000);
+    expect((await a.api('POST', `/v1/streams/${stream.id}/questions/${question.id}/answered`)).status).toBe(204);
+    await waitFor('answered seen', () => fan.messages.find((m) => m.type === 'question.updated' && m.answered), 5000);
+    expect((await b.api('GET', `/v1/streams/${stream.id}/questions`)).body.questions[0]).toMatchObject({ id: question.id, upvotes: 1, answered: true });
+
+    expect((await a.api('PUT', `/v1/streams/${stream.id}/chat-settings`, { slowModeSeconds: 30 })).status).toBe(200);
+    send(fan, { type: 'chat', text: 'first' });
+    await waitFor('first message through', () => asker.messages.find((m) => m.type === 'chat' && m.text === 'first'), 5000);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    send(fan, { type: 'chat', text: 'second' });
+    await waitFor('slowed', () => fan.messages.find((m) => m.type === 'error' && /slow mode/.test(m.error)), 5000);
+    asker.socket.close();
+    fan.socket.close();
+  });
+
   it('closes only the connection that sends hostile input', async () => {
     const { body: stream } = await a.api('POST', '/v1/streams', { title: 'hostile' });
     const calm = await join(b, stream.playbackId, 'calm-viewer');

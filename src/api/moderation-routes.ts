@@ -1,4 +1,4 @@
-// Host moderation of a stream's chat: mute a viewer, delete a message, read a poll's tally.
+// Host moderation of a stream's chat: mute, delete, slow mode, Q&A (answered), poll tallies.
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { EngagementService } from '../engagement/engagement-service.ts';
@@ -6,6 +6,7 @@ import { notFound } from '../errors.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
 
 const muteBody = z.strictObject({ viewerId: z.string().min(1).max(128) });
+const chatSettingsBody = z.strictObject({ slowModeSeconds: z.number().int().min(0).max(3600) });
 
 export function moderationRouter(deps: { streams: StreamStore; engagement: EngagementService }): Router {
   const router = Router({ mergeParams: true });
@@ -26,6 +27,21 @@ export function moderationRouter(deps: { streams: StreamStore; engagement: Engag
     const messageId = String(req.params.messageId);
     if (!/^msg_[A-Za-z0-9]{12}$/.test(messageId)) throw notFound(`message ${messageId}`);
     await deps.engagement.deleteMessage(stream.playbackId, messageId);
+    res.status(204).end();
+  });
+  router.put('/chat-settings', async (req, res) => {
+    const stream = await streamOf(req);
+    const { slowModeSeconds } = chatSettingsBody.parse(req.body ?? {});
+    await deps.engagement.setSlowMode(stream.id, slowModeSeconds);
+    res.json({ slowModeSeconds });
+  });
+  router.get('/questions', async (req, res) => {
+    const stream = await streamOf(req);
+    res.json({ questions: await deps.engagement.questions(stream.id) });
+  });
+  router.post('/questions/:questionId/answered', async (req, res) => {
+    const stream = await streamOf(req);
+    if (!(await deps.engagement.markAnswered(stream.id, stream.playbackId, String(req.params.questionId)))) throw notFound(`question ${req.params.questionId}`);
     res.status(204).end();
   });
   router.get('/polls/:pollId', async (req, res) => {

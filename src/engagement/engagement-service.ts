@@ -16,7 +16,18 @@ const incoming = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('chat'), text: z.string().trim().min(1).max(500) }),
   z.strictObject({ type: z.literal('reaction'), emoji: z.enum(REACTIONS) }),
   z.strictObject({ type: z.literal('vote'), pollId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), option: z.number().int().min(0).max(9) }),
+  z.strictObject({ type: z.literal('question'), text: z.string().trim().min(1).max(300) }),
+  z.strictObject({ type: z.literal('upvote'), questionId: z.string().regex(/^q_[A-Za-z0-9]{12}$/) }),
 ]);
+
+export interface Question {
+  id: string;
+  viewer: { id: string; name: string | null };
+  text: string;
+  upvotes: number;
+  answered: boolean;
+  at: string;
+}
 
 /** What a message did: nothing to say, an error for the sender, or a reason to close the socket. */
 export type Outcome = { ok: true } | { ok: false; error: string; close?: { code: number; reason: string } };
@@ -62,6 +73,11 @@ export class EngagementService {
         if (this.#chatLimit.take(key) > 0) return this.#strike(playbackId, viewer, 'slow down');
         if (await this.deps.redis.sismember(`mutes:${streamId}`, viewer.id)) return { ok: false, error: 'you are muted in this chat' };
         if (this.#blocked?.test(message.text)) return { ok: false, error: 'message refused by the chat rules' };
+        const slowSeconds = Number((await this.deps.redis.get(`slowmode:${streamId}`)) ?? 0);
+        if (slowSeconds > 0) {
+          const allowed = await this.deps.redis.set(`slow:${streamId}:${viewer.id}`, '1', 'EX', slowSeconds, 'NX');
+          if (!allowed) return { ok: false, error: `slow mode: one message every ${slowSeconds} s` };
+        }
         await this.deps.hub.publishEvent(playbackId, {
           type: 'chat',
           id: `msg_${randomBase62(12)}`,
@@ -86,10 +102,33 @@ export class EngagementService {
         await this.deps.hub.publishEvent(playbackId, { type: 'poll.tally', pollId: message.pollId, tally });
         break;
       }
+      case 'question': {
+        if (this.#chatLimit.take(key) > 0) return this.#strike(playbackId, viewer, 'slow down');
+        if (this.#blocked?.test(message.text)) return { ok: false, error: 'question refused by the chat rules' };
+        const question: Question = {
+          id: `q_${randomBase62(12)}`,
+          viewer: { id: viewer.id, name: viewer.name ?? null },
+          text: message.text,
+          upvotes: 0,
+          answered: false,
+          at: new Date().toISOString(),
+        };
+        await this.deps.redis.hset(`qa:${streamId}`, question.id, JSON.stringify(question));
+        await this.deps.hub.publishEvent(playbackId, { type: 'question', question });
+        break;
+      }
+      case 'upvote': {
+        const stored = await this.deps.redis.hget(`qa:${streamId}`, message.questionId);
+        if (!stored) return { ok: false, error: 'no such question' };
+        if (!(await this.deps.redis.sadd(`qa:${streamId}:${message.questionId}:voters`, viewer.id))) return { ok: false, error: 'you have upvoted this question already' };
+        const upvotes = await this.deps.redis.hincrby(`qa:${streamId}:upvotes`, message.questionId, 1);
+        await this.deps.hub.publishEvent(playbackId, { type: 'question.updated', id: message.questionId, upvotes });
+        break;
+      }
     }
     this.#strikes.delete(key);
-    const counter = message.type === 'chat' ? 'chat' : message.type === 'reaction' ? 'reactions' : 'votes';
-    void this.deps.analytics?.count(streamId, counter).catch(() => {});
+    const counter = message.type === 'reaction' ? 'reactions' : message.type === 'vote' ? 'votes' : message.type === 'chat' ? 'chat' : undefined;
+    if (counter) void this.deps.analytics?.count(streamId, counter).catch(() => {});
     return { ok: true };
   }
 
@@ -97,6 +136,29 @@ export class EngagementService {
   async tally(pollId: string): Promise<Record<string, number>> {
     const raw = await this.deps.redis.hgetall(`poll:${pollId}:tally`);
     return Object.fromEntries(Object.entries(raw).map(([option, count]) => [option, Number(count)]));
+  }
+
+  /** The show's questions, most upvoted first, answered last. */
+  async questions(streamId: string): Promise<Question[]> {
+    const [stored, upvotes] = await Promise.all([this.deps.redis.hgetall(`qa:${streamId}`), this.deps.redis.hgetall(`qa:${streamId}:upvotes`)]);
+    return Object.values(stored)
+      .map((text) => JSON.parse(text) as Question)
+      .map((question) => ({ ...question, upvotes: Number(upvotes[question.id] ?? 0) }))
+      .sort((a, b) => Number(a.answered) - Number(b.answered) || b.upvotes - a.upvotes || a.at.localeCompare(b.at));
+  }
+
+  async markAnswered(streamId: string, playbackId: string, questionId: string): Promise<boolean> {
+    const stored = await this.deps.redis.hget(`qa:${streamId}`, questionId);
+    if (!stored) return false;
+    await this.deps.redis.hset(`qa:${streamId}`, questionId, JSON.stringify({ ...(JSON.parse(stored) as Question), answered: true }));
+    await this.deps.hub.publishEvent(playbackId, { type: 'question.updated', id: questionId, answered: true });
+    return true;
+  }
+
+  /** 0 turns slow mode off. */
+  async setSlowMode(streamId: string, seconds: number): Promise<void> {
+    if (seconds > 0) await this.deps.redis.set(`slowmode:${streamId}`, String(seconds));
+    else await this.deps.redis.del(`slowmode:${streamId}`);
   }
 
   async mute(streamId: string, viewerId: string): Promise<void> {
