@@ -1,0 +1,618 @@
+// Benchmark of live engagement on one show watched by 5,000 WebSocket viewers: chat fan-out latency (a few viewers
+// chatting at a realistic rate, every message timed at every viewer) and offer claims (a flash sale of 1,000 units
+// hit by 5,000 claims: throughput, latency, and not one unit oversold).
+import { execFileSync } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { eq } from 'drizzle-orm';
+import { startLivecue, type Livecue } from '../src/app.ts';
+import { parseConfig } from '../src/config/load.ts';
+import { offerClaims } from '../src/db/schema.ts';
+import { createLogger } from '../src/log.ts';
+import { newAdminToken } from '../src/streams/stream-keys.ts';
+import { childrenCpu } from './lib/child-processes.ts';
+import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
+import type { ChatCollectResult, ChatSendResult, ChatSlot, ClaimOutcome, OfferCollectResult } from './lib/engagement-viewers.ts';
+import { EngagementViewers } from './lib/engagement-viewers-client.ts';
+import { api, createStream, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
+import { fmt, roundDeep, verdict } from './lib/stats.ts';
+import { pushTestPattern, type TestPatternPush } from './lib/test-pattern-push.ts';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const VIEWERS = env('BENCH_VIEWERS', 5000);
+const PROCESSES = Math.max(1, env('BENCH_VIEWER_PROCESSES', 2));
+const CHAT_RATE = env('BENCH_CHAT_RATE', 20);
+const CHAT_SECONDS = env('BENCH_CHAT_SECONDS', 20);
+/** Each sender chats every CHAT_SENDERS / CHAT_RATE s (2 s by default), well inside livecue's 1/s per viewer. */
+const CHAT_SENDERS = env('BENCH_CHAT_SENDERS', 40);
+const QUANTITY = env('BENCH_OFFER_QUANTITY', 1000);
+const CLAIMS = env('BENCH_CLAIMS', 5000);
+const CLAIM_CONCURRENCY = env('BENCH_CLAIM_CONCURRENCY', 200);
+const SOURCE = process.env.BENCH_SOURCE_SIZE ?? '640x360';
+/** Options of livecue the bench lets the environment change; everything else stays on the embedded defaults. */
+const TUNABLE = ['SEGMENT_SECONDS', 'LIVE_WINDOW_SEGMENTS', 'LADDER', 'X264_PRESET', 'PASSTHROUGH'] as const;
+/** Every viewer, claim and chat message comes from 127.0.0.1: per-address limits would measure the limiter. */
+const BENCH_RATE_LIMIT = 1_000_000;
+
+const TARGETS = { chatP99Ms: 150, chatLost: 0, claimP99Ms: 50 };
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+interface Dist {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles over a typed array (sorted in place). */
+function dist(values: Float64Array): Dist | undefined {
+  if (values.length === 0) return undefined;
+  values.sort();
+  const rank = (p: number) => values[Math.max(0, Math.ceil(p * values.length) - 1)]!;
+  let sum = 0;
+  for (const v of values) sum += v;
+  return { count: values.length, mean: sum / values.length, p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), max: values[values.length - 1]! };
+}
+
+const distOf = (values: number[]) => dist(Float64Array.from(values));
+const fmtDist = (d: Dist | undefined, digits = 0) => (d ? `${fmt(d.p50, digits)} / ${fmt(d.p95, digits)} / ${fmt(d.p99, digits)} / ${fmt(d.max, digits)}` : '—');
+
+/** CPU meters over one phase: livecue's process and children, the bench's children, the machine. */
+class PhaseMeters {
+  readonly meters: Record<string, CpuMeter>;
+  readonly #loop = monitorEventLoopDelay({ resolution: 10 });
+  #timer?: NodeJS.Timeout;
+  loadavgStart = os.loadavg();
+  loadavgEnd?: number[];
+
+  constructor(source: TestPatternPush, viewers: EngagementViewers[], claimer: EngagementViewers) {
+    const own = process.pid;
+    this.meters = {
+      livecueProcess: new CpuMeter(() => processCpu(own)),
+      redis: new CpuMeter(childrenCpu(own, /^redis-server/)),
+      // livecue's FFmpeg children (transcoder, SFU bridge); not the bench's source.
+      livecueFfmpeg: new CpuMeter(childrenCpu(own, /^ffmpeg/, () => [source.pid])),
+      mediasoupWorkers: new CpuMeter(childrenCpu(own, /^mediasoup/)),
+      source: new CpuMeter(() => processCpu(source.pid)),
+      viewerProcesses: new CpuMeter(() => {
+        const readings = viewers.map((v) => processCpu(v.pid));
+        return readings.every((r) => r) ? { key: 'viewers', seconds: readings.reduce((sum, r) => sum + r!.seconds, 0) } : undefined;
+      }),
+      claimProcess: new CpuMeter(() => processCpu(claimer.pid)),
+      machine: new CpuMeter(machineCpu),
+    };
+  }
+
+  start(): void {
+    this.loadavgStart = os.loadavg();
+    this.#loop.enable();
+    for (const meter of Object.values(this.meters)) meter.sample();
+    this.#timer = setInterval(() => Object.values(this.meters).forEach((m) => m.sample()), 1000);
+  }
+
+  stop() {
+    clearInterval(this.#timer);
+    Object.values(this.meters).forEach((m) => m.sample());
+    this.#loop.disable();
+    this.loadavgEnd = os.loadavg();
+    const cpu: Record<string, CpuSummary | undefined> = {};
+    for (const [name, meter] of Object.entries(this.meters)) cpu[name] = meter.summary();
+    return { cpu, livecueEventLoopDelayP99Ms: this.#loop.percentile(99) / 1e6, livecueEventLoopDelayMaxMs: this.#loop.max / 1e6, loadavgStart: this.loadavgStart, loadavgEnd: this.loadavgEnd };
+  }
+}
+
+type PhaseLoad = ReturnType<PhaseMeters['stop']>;
+
+// ---------------------------------------------------------------------------------------------
+// Part 1: chat fan-out
+
+interface ChatResult {
+  viewers: number;
+  senders: number;
+  rate: number;
+  seconds: number;
+  messagesScheduled: number;
+  messagesSent: number;
+  /** Sent messages no viewer received (refused by livecue, e.g. rate-limited). */
+  messagesRefused: number;
+  skippedSends: number;
+  senderErrors: Record<string, number>;
+  /** Receipt in a viewer - Date.now() just before the sender's ws.send (in the text), over every (message, viewer). */
+  latencyMs?: Dist;
+  /** p50 / p99 of the messages sent in each second of the run: does delivery keep up or fall behind? */
+  bySecond: { second: number; messages: number; p50: number; p99: number; max: number }[];
+  deliveries: number;
+  expectedDeliveries: number;
+  lost: number;
+  duplicates: number;
+  foreignMessages: number;
+  viewersClosed: number;
+  closeCodes: Record<string, number>;
+  sendLagMs?: Dist;
+  viewerEventLoopP99Ms: number[];
+  load: PhaseLoad;
+}
+
+/** Message i is due at start + i / rate and goes out from sender i mod senders; sender s lives in process s mod P as its (s div P)-th socket. */
+function chatSchedule(start: number, processes: number): ChatSlot[][] {
+  const total = Math.round(CHAT_RATE * CHAT_SECONDS);
+  const slots: ChatSlot[][] = Array.from({ length: processes }, () => []);
+  for (let index = 0; index < total; index++) {
+    const sender = index % CHAT_SENDERS;
+    slots[sender % processes]!.push({ index, dueAt: start + (index * 1000) / CHAT_RATE, sender: Math.floor(sender / processes) });
+  }
+  return slots;
+}
+
+async function measureChat(viewers: EngagementViewers[], connected: number, meters: PhaseMeters): Promise<ChatResult> {
+  const start = Date.now() + 500;
+  const schedule = chatSchedule(start, viewers.length);
+  meters.start();
+  const sent: ChatSendResult[] = await Promise.all(viewers.map((v, i) => v.chat(schedule[i]!)));
+  // Let the last messages land (and a backlog, if any, drain).
+  await sleep(3000);
+  const load = meters.stop();
+  const collected: ChatCollectResult[] = await Promise.all(viewers.map((v) => v.collectChat()));
+
+  const sentAt = new Map<number, number>();
+  for (const s of sent) for (const [index, at] of Object.entries(s.sentAt)) sentAt.set(Number(index), at);
+  const received = new Map<number, number>();
+  const all: number[] = [];
+  const perMessage = new Map<number, number[]>();
+  let deliveries = 0;
+  for (const c of collected) {
+    for (const [key, row] of Object.entries(c.latencies)) {
+      const index = Number(key);
+      const bucket = perMessage.get(index) ?? [];
+      perMessage.set(index, bucket);
+      let got = 0;
+      for (const latency of row) {
+        if (latency < 0) continue;
+        got++;
+        all.push(latency);
+        bucket.push(latency);
+      }
+      deliveries += got;
+      received.set(index, (received.get(index) ?? 0) + got);
+    }
+  }
+  const accepted = [...sentAt.keys()].filter((index) => (received.get(index) ?? 0) > 0);
+  const bySecond = new Map<number, number[]>();
+  for (const index of accepted) {
+    const second = Math.floor((sentAt.get(index)! - start) / 1000);
+    const bucket = bySecond.get(second) ?? [];
+    bucket.push(...(perMessage.get(index) ?? []));
+    bySecond.set(second, bucket);
+  }
+  const senderErrors: Record<string, number> = {};
+  for (const s of sent) for (const [error, count] of Object.entries(s.errors)) senderErrors[error] = (senderErrors[error] ?? 0) + count;
+  const closeCodes: Record<string, number> = {};
+  for (const c of collected) for (const [code, count] of Object.entries(c.closeCodes)) closeCodes[code] = (closeCodes[code] ?? 0) + count;
+  const expected = accepted.length * connected;
+  return {
+    viewers: connected,
+    senders: CHAT_SENDERS,
+    rate: CHAT_RATE,
+    seconds: CHAT_SECONDS,
+    messagesScheduled: schedule.reduce((sum, s) => sum + s.length, 0),
+    messagesSent: sentAt.size,
+    messagesRefused: sentAt.size - accepted.length,
+    skippedSends: sent.reduce((sum, s) => sum + s.skipped, 0),
+    senderErrors,
+    latencyMs: distOf(all),
+    bySecond: [...bySecond.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([second, values]) => {
+        const d = distOf(values)!;
+        return { second, messages: accepted.filter((i) => Math.floor((sentAt.get(i)! - start) / 1000) === second).length, p50: d.p50, p99: d.p99, max: d.max };
+      }),
+    deliveries,
+    expectedDeliveries: expected,
+    lost: expected - deliveries,
+    duplicates: collected.reduce((sum, c) => sum + c.duplicates, 0),
+    foreignMessages: collected.reduce((sum, c) => sum + c.foreign, 0),
+    viewersClosed: collected.reduce((sum, c) => sum + c.closed, 0),
+    closeCodes,
+    sendLagMs: distOf(sent.flatMap((s) => s.lagMs)),
+    viewerEventLoopP99Ms: collected.map((c) => c.eventLoopDelayP99Ms),
+    load,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 2: claims
+
+interface ClaimResult {
+  offerId: string;
+  quantity: number;
+  claims: number;
+  concurrency: number;
+  statuses: Record<string, number>;
+  created: number;
+  soldOut: number;
+  /** Anything but 201 and 409 sold_out (409 offer_ended counts here: it must not happen within the offer's 10 minutes). */
+  other: number;
+  otherSamples: { status: number; reason?: string }[];
+  /** Claims / (last response - first request). */
+  claimsPerSecond: number;
+  /** Little's law for a closed loop: in flight / throughput, the mean latency the concurrency alone implies. */
+  littleMeanMs: number;
+  wallSeconds: number;
+  /** First request -> the response of the last unit sold. */
+  sellOutMs?: number;
+  latencyMs?: Dist;
+  latency201Ms?: Dist;
+  latency409Ms?: Dist;
+  /** In livecue: the HTTP server's request start (headers parsed) -> response finished, per claim. */
+  serverMs?: Dist;
+  /** The slowest claims as livecue saw them: start (ms after the first client request), latency. */
+  serverSlowest: { startMs: number; ms: number }[];
+  /** Independent checks in livecue's database and API after the run. */
+  claimRowsInDatabase: number;
+  distinctViewersWithClaims: number;
+  remainingAfter?: number;
+  /** offer.start cue: POST start -> receipt at each viewer. */
+  offerCue: { postMs: number; reached: number; latencyMs?: Dist };
+  /** Viewers who heard the stock reach 0, and when: receipt - the response of the claim that sold the last unit. */
+  soldOutStock: { reached: number; stockMessages: number; latencyMs?: Dist };
+  /** Claims by start time, per 500 ms from the first: how many started, how many won, their latency. */
+  timeline: { fromMs: number; started: number; created: number; p50: number; max: number }[];
+  /** The slowest claims: start (ms after the first), status, latency. */
+  slowest: { startMs: number; status: string; ms: number }[];
+  claimerEventLoopP99Ms: number;
+  errors: string[];
+  load: PhaseLoad;
+}
+
+async function measureClaims(node: Livecue, target: AdminApi, stream: BenchStream, viewers: EngagementViewers[], claimer: EngagementViewers, meters: PhaseMeters): Promise<ClaimResult> {
+  const product = await api(target, 'POST', '/v1/products', { sku: 'BENCH-DROP', title: 'Bench sneaker drop', price: 120, currency: 'EUR', inventory: QUANTITY });
+  const postStartedAt = Date.now();
+  const postStarted = performance.now();
+  const cue = (await api(target, 'POST', `/v1/streams/${stream.id}/cues`, {
+    type: 'offer.start',
+    productId: product.id,
+    discountPercent: 30,
+    durationSeconds: 600,
+    quantity: QUANTITY,
+  })) as { id: string };
+  const postMs = performance.now() - postStarted;
+  // Viewers see the offer, then the rush.
+  await sleep(2000);
+  // Server side of each claim, from Node's HTTP diagnostics channels: request parsed -> response finished.
+  const serverStart = new WeakMap<IncomingMessage, number>();
+  const serverClaims: { startedAt: number; ms: number }[] = [];
+  const onStart = (message: unknown) => serverStart.set((message as { request: IncomingMessage }).request, performance.now());
+  const onFinish = (message: unknown) => {
+    const request = (message as { request: IncomingMessage }).request;
+    const started = serverStart.get(request);
+    if (started !== undefined && request.url?.endsWith('/claims')) serverClaims.push({ startedAt: performance.timeOrigin + started, ms: performance.now() - started });
+  };
+  diagnostics.subscribe('http.server.request.start', onStart);
+  diagnostics.subscribe('http.server.response.finish', onFinish);
+  meters.start();
+  const claimed = await claimer.claims(`${target.baseUrl}/v1/offers/${cue.id}/claims`, CLAIMS, CLAIM_CONCURRENCY, 'claimer-');
+  const load = meters.stop();
+  diagnostics.unsubscribe('http.server.request.start', onStart);
+  diagnostics.unsubscribe('http.server.response.finish', onFinish);
+  // Stock announcements are throttled to 4 a second: let the last one (remaining 0) land.
+  await sleep(1500);
+  const offers: OfferCollectResult[] = await Promise.all(viewers.map((v) => v.collectOffer()));
+
+  const outcomes: ClaimOutcome[] = claimed.outcomes;
+  const statuses: Record<string, number> = {};
+  for (const o of outcomes) {
+    const key = o.status === 409 ? `409 ${o.reason ?? '?'}` : String(o.status);
+    statuses[key] = (statuses[key] ?? 0) + 1;
+  }
+  const created = outcomes.filter((o) => o.status === 201);
+  const soldOut = outcomes.filter((o) => o.status === 409 && o.reason === 'sold_out');
+  const others = outcomes.filter((o) => !(o.status === 201 || (o.status === 409 && o.reason === 'sold_out')));
+  const firstStart = Math.min(...outcomes.map((o) => o.startedAt));
+  const lastEnd = Math.max(...outcomes.map((o) => o.endedAt));
+  const lastUnit = created.find((o) => o.remaining === 0);
+  const rows = await node.database.db.select().from(offerClaims).where(eq(offerClaims.offerId, cue.id));
+  const offer = (await api(target, 'GET', `/v1/offers/${cue.id}`)) as { remaining: number };
+
+  const cueLatencies: number[] = [];
+  const soldOutLatencies: number[] = [];
+  for (const o of offers) {
+    for (const at of o.cueAt) if (at > 0) cueLatencies.push(at - postStartedAt);
+    if (lastUnit) for (const at of o.soldOutAt) if (at > 0) soldOutLatencies.push(at - lastUnit.endedAt);
+  }
+  const wallSeconds = (lastEnd - firstStart) / 1000;
+  return {
+    offerId: cue.id,
+    quantity: QUANTITY,
+    claims: CLAIMS,
+    concurrency: CLAIM_CONCURRENCY,
+    statuses,
+    created: created.length,
+    soldOut: soldOut.length,
+    other: others.length,
+    otherSamples: others.slice(0, 5).map((o) => ({ status: o.status, reason: o.reason })),
+    claimsPerSecond: outcomes.length / wallSeconds,
+    littleMeanMs: (Math.min(CLAIM_CONCURRENCY, CLAIMS) / (outcomes.length / wallSeconds)) * 1000,
+    wallSeconds,
+    sellOutMs: lastUnit ? lastUnit.endedAt - firstStart : undefined,
+    latencyMs: distOf(outcomes.map((o) => o.ms)),
+    latency201Ms: distOf(created.map((o) => o.ms)),
+    latency409Ms: distOf(soldOut.map((o) => o.ms)),
+    serverMs: distOf(serverClaims.map((c) => c.ms)),
+    serverSlowest: [...serverClaims]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 10)
+      .map((c) => ({ startMs: c.startedAt - firstStart, ms: c.ms })),
+    claimRowsInDatabase: rows.length,
+    distinctViewersWithClaims: new Set(rows.map((r) => r.viewerId)).size,
+    remainingAfter: offer.remaining,
+    offerCue: { postMs, reached: cueLatencies.length, latencyMs: distOf(cueLatencies) },
+    soldOutStock: { reached: soldOutLatencies.length, stockMessages: offers.reduce((sum, o) => sum + o.stockMessages, 0), latencyMs: distOf(soldOutLatencies) },
+    timeline: (() => {
+      const buckets = new Map<number, ClaimOutcome[]>();
+      for (const o of outcomes) {
+        const key = Math.floor((o.startedAt - firstStart) / 500) * 500;
+        buckets.set(key, [...(buckets.get(key) ?? []), o]);
+      }
+      return [...buckets.entries()]
+        .sort((a, b) => a[0] - b[0])
+        .map(([fromMs, list]) => {
+          const d = distOf(list.map((o) => o.ms))!;
+          return { fromMs, started: list.length, created: list.filter((o) => o.status === 201).length, p50: d.p50, max: d.max };
+        });
+    })(),
+    slowest: [...outcomes]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 10)
+      .map((o) => ({ startMs: o.startedAt - firstStart, status: o.status === 409 ? `409 ${o.reason}` : String(o.status), ms: o.ms })),
+    claimerEventLoopP99Ms: claimed.eventLoopDelayP99Ms,
+    errors: claimed.errors,
+    load,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface Setup {
+  viewers: number;
+  processes: number;
+  connected: number;
+  failed: number;
+  errors: string[];
+  connectSeconds: number;
+  setupMs?: Dist;
+}
+
+function verdicts(setup: Setup | undefined, chat: ChatResult | undefined, claims: ClaimResult | undefined) {
+  return {
+    chatLatency: chat ? chat.latencyMs !== undefined && chat.latencyMs.p99 < TARGETS.chatP99Ms : undefined,
+    chatDelivery: chat && setup ? chat.lost === TARGETS.chatLost && chat.messagesRefused === 0 && chat.messagesSent === chat.messagesScheduled && setup.failed === 0 : undefined,
+    claimLatency: claims ? claims.latencyMs !== undefined && claims.latencyMs.p99 < TARGETS.claimP99Ms : undefined,
+    noOversell: claims
+      ? claims.created === claims.quantity && claims.other === 0 && claims.soldOut === claims.claims - claims.quantity && claims.claimRowsInDatabase === claims.quantity && claims.remainingAfter === 0
+      : undefined,
+  };
+}
+
+const cores = (c: CpuSummary | undefined) => fmt(c?.cores, 2);
+const loadInfo = (l: PhaseLoad) =>
+  `livecue proc ${cores(l.cpu.livecueProcess)} cores (loop p99 ${fmt(l.livecueEventLoopDelayP99Ms)} ms), redis ${cores(l.cpu.redis)}, transcoder ${cores(l.cpu.livecueFfmpeg)}; ` +
+  `machine ${cores(l.cpu.machine)}/${os.cpus().length}; load ${l.loadavgStart[0]?.toFixed(2)} -> ${l.loadavgEnd?.[0]?.toFixed(2)}`;
+
+function printTable(setup: Setup | undefined, chat: ChatResult | undefined, claims: ClaimResult | undefined, errors: string[]): void {
+  const v = verdicts(setup, chat, claims);
+  const rows: string[][] = [
+    ['', 'measured', 'verdict', 'target'],
+    [
+      'viewers connected',
+      setup ? `${setup.connected}/${setup.viewers} in ${setup.processes} proc in ${fmt(setup.connectSeconds, 1)} s (setup p50/p95/max ${fmt(setup.setupMs?.p50)}/${fmt(setup.setupMs?.p95)}/${fmt(setup.setupMs?.max)} ms)` : '—',
+      '',
+      '',
+    ],
+    [
+      `chat ${CHAT_RATE}/s x ${CHAT_SECONDS} s -> ${chat?.viewers ?? VIEWERS}: send -> receipt p50/p95/p99/max (ms)`,
+      chat ? fmtDist(chat.latencyMs) : 'skipped',
+      verdict(v.chatLatency),
+      `p99 < ${TARGETS.chatP99Ms}`,
+    ],
+    [
+      '  deliveries',
+      chat ? `${chat.deliveries}/${chat.expectedDeliveries}; lost ${chat.lost}, dup ${chat.duplicates}; ${chat.messagesSent}/${chat.messagesScheduled} sent, ${chat.messagesRefused} refused${Object.keys(chat.senderErrors).length ? ` ${JSON.stringify(chat.senderErrors)}` : ''}; closed ${chat.viewersClosed}` : '—',
+      verdict(v.chatDelivery),
+      '0 lost, 0 refused',
+    ],
+    ['  p99 by send second (ms)', chat ? chat.bySecond.map((s) => fmt(s.p99)).join(' ') : '—', '', ''],
+    ['  load', chat ? loadInfo(chat.load) : '—', '', ''],
+    [
+      `claims x${claims?.claims ?? CLAIMS} on ${claims?.quantity ?? QUANTITY} units, ${claims?.concurrency ?? CLAIM_CONCURRENCY} in flight: p50/p95/p99/max (ms)`,
+      claims ? fmtDist(claims.latencyMs, 1) : 'skipped',
+      verdict(v.claimLatency),
+      `p99 < ${TARGETS.claimP99Ms}`,
+    ],
+    [
+      '  throughput',
+      claims ? `${fmt(claims.claimsPerSecond)} claims/s (${fmt(claims.wallSeconds, 2)} s; mean ${fmt(claims.latencyMs?.mean)} ms = in flight / rate ${fmt(claims.littleMeanMs)}); sold out after ${fmt(claims.sellOutMs)} ms; 201 p99 ${fmt(claims.latency201Ms?.p99, 1)}, 409 p99 ${fmt(claims.latency409Ms?.p99, 1)} ms` : '—',
+      '',
+      '',
+    ],
+    [
+      '  in livecue: request -> response p50/p95/p99/max (ms)',
+      claims ? `${fmtDist(claims.serverMs, 1)} (${claims.serverMs?.count ?? 0} claims seen)` : '—',
+      '',
+      '',
+    ],
+    [
+      '  201 / 409 sold_out / other',
+      claims ? `${claims.created} / ${claims.soldOut} / ${claims.other}; db claims ${claims.claimRowsInDatabase} (${claims.distinctViewersWithClaims} viewers), remaining ${claims.remainingAfter}` : '—',
+      verdict(v.noOversell),
+      `${QUANTITY} / ${CLAIMS - QUANTITY} / 0`,
+    ],
+    [
+      '  viewers: offer cue / stock 0 heard',
+      claims
+        ? `cue ${claims.offerCue.reached} (p50/p99 ${fmt(claims.offerCue.latencyMs?.p50)}/${fmt(claims.offerCue.latencyMs?.p99)} ms from POST); stock 0 ${claims.soldOutStock.reached} (p50/p99 ${fmt(claims.soldOutStock.latencyMs?.p50)}/${fmt(claims.soldOutStock.latencyMs?.p99)} ms after the last unit)`
+        : '—',
+      '',
+      '',
+    ],
+    ['  load', claims ? loadInfo(claims.load) : '—', '', ''],
+    ...errors.map((e) => ['error', e, '', '']),
+  ];
+  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  console.log('');
+  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+}
+
+function ffmpegVersion(): string {
+  try {
+    return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const loadStart = os.loadavg();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
+  const tuned = Object.fromEntries(TUNABLE.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
+  const config = parseConfig({
+    PORT: 0,
+    RTMP_PORT: 0,
+    HOST: '127.0.0.1',
+    RTMP_HOST: '127.0.0.1',
+    LIVECUE_DATA_DIR: dataDir,
+    LIVECUE_ADMIN_TOKEN: newAdminToken(),
+    LOG_LEVEL: 'silent',
+    API_RATE_PER_SECOND: BENCH_RATE_LIMIT,
+    SIGNALING_RATE_PER_SECOND: BENCH_RATE_LIMIT,
+    CUE_RATE_PER_SECOND: 1000,
+    ...tuned,
+  });
+  const node = await startLivecue(config, { logger: createLogger('silent') });
+  const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
+  const cpus = os.cpus();
+  console.log(
+    `livecue engagement bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
+      `${VIEWERS} viewers in ${PROCESSES} processes; chat ${CHAT_RATE}/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders; ${CLAIMS} claims on ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight`,
+  );
+
+  const machine = new CpuMeter(machineCpu);
+  machine.sample();
+  const errors: string[] = [];
+  let source: TestPatternPush | undefined;
+  let setup: Setup | undefined;
+  let chat: ChatResult | undefined;
+  let claims: ClaimResult | undefined;
+  const viewers = Array.from({ length: PROCESSES }, () => new EngagementViewers());
+  const claimer = new EngagementViewers();
+  try {
+    const stream = await createStream(target, 'bench engagement');
+    source = pushTestPattern(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { size: SOURCE });
+    const deadline = Date.now() + 20_000;
+    while (!node.registry.get(stream.id)?.room.producer('video')) {
+      if (Date.now() > deadline) throw new Error('the show did not go live within 20 s');
+      await sleep(50);
+    }
+
+    console.log(`connecting ${VIEWERS} viewers ...`);
+    const url = `ws://127.0.0.1:${node.httpPort}/live/${stream.playbackId}/events`;
+    const connectStart = performance.now();
+    const ready = await Promise.all(
+      viewers.map((v, i) => v.connect(Math.floor(VIEWERS / PROCESSES) + (i < VIEWERS % PROCESSES ? 1 : 0), url, `viewer-p${i}-`)),
+    );
+    setup = {
+      viewers: VIEWERS,
+      processes: PROCESSES,
+      connected: ready.reduce((sum, r) => sum + r.connected, 0),
+      failed: ready.reduce((sum, r) => sum + r.failed, 0),
+      errors: ready.flatMap((r) => r.errors).slice(0, 5),
+      connectSeconds: (performance.now() - connectStart) / 1000,
+      setupMs: distOf(ready.flatMap((r) => r.setupMs)),
+    };
+    console.log(`${setup.connected}/${VIEWERS} connected in ${setup.connectSeconds.toFixed(1)} s${setup.failed ? ` (${setup.failed} failed: ${setup.errors.join('; ')})` : ''}`);
+    await sleep(2000);
+
+    console.log(`chat: ${CHAT_RATE} messages/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders ...`);
+    try {
+      chat = await measureChat(viewers, setup.connected, new PhaseMeters(source, viewers, claimer));
+    } catch (error) {
+      errors.push(`chat: ${(error as Error).message}`);
+    }
+    await sleep(2000);
+
+    console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight ...`);
+    try {
+      claims = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer));
+    } catch (error) {
+      errors.push(`claims: ${(error as Error).message}`);
+    }
+  } catch (error) {
+    errors.push((error as Error).message);
+  } finally {
+    machine.sample();
+    await Promise.all([...viewers, claimer].map((v) => v.close()));
+    await source?.stop();
+    await node.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  printTable(setup, chat, claims, errors);
+  const result = {
+    benchmark: 'engagement',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model,
+      loadavgStart: loadStart,
+      loadavgEnd: os.loadavg(),
+      busyCoresWholeRun: machine.summary()?.cores,
+      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+      platform: `${os.platform()} ${os.release()}`,
+      node: process.version,
+      ffmpeg: ffmpegVersion(),
+    },
+    config: {
+      viewers: VIEWERS,
+      viewerProcesses: PROCESSES,
+      chatRate: CHAT_RATE,
+      chatSeconds: CHAT_SECONDS,
+      chatSenders: CHAT_SENDERS,
+      offerQuantity: QUANTITY,
+      claims: CLAIMS,
+      claimConcurrency: CLAIM_CONCURRENCY,
+      source: `${SOURCE}@30 testsrc2 RTMP`,
+      apiRateLimit: config.API_RATE_PER_SECOND,
+      signalingRateLimit: config.SIGNALING_RATE_PER_SECOND,
+      ladder: config.LADDER,
+      x264Preset: config.X264_PRESET,
+      ...tuned,
+    },
+    targets: TARGETS,
+    verdicts: verdicts(setup, chat, claims),
+    errors,
+    setup,
+    chat,
+    claims,
+  };
+  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = path.join(resultsDir, `engagement-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
+  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,322 @@
+// Child process of bench/engagement.ts: hosts WebSocket viewers of one show (some of them chatting on a schedule the
+// parent hands out), timestamps every chat message, offer cue and offer stock update they receive, or fires offer
+// claims with bounded concurrency; answers the parent over IPC.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+/** One chat message to send: global index, when (Date.now() epoch ms) and from which of this process's senders. */
+export interface ChatSlot {
+  index: number;
+  dueAt: number;
+  sender: number;
+}
+
+export type EngagementRequest =
+  | { id: number; type: 'connect'; count: number; url: string; idPrefix: string; concurrency: number; timeoutMs: number }
+  | { id: number; type: 'chat'; slots: ChatSlot[] }
+  | { id: number; type: 'collect-chat' }
+  | { id: number; type: 'collect-offer' }
+  | { id: number; type: 'claims'; url: string; total: number; concurrency: number; viewerPrefix: string }
+  | { id: number; type: 'close' };
+
+export interface ChatSendResult {
+  /** Global index -> Date.now() just before ws.send. */
+  sentAt: Record<number, number>;
+  /** How late each send was against its schedule (ms). */
+  lagMs: number[];
+  /** Sends skipped because the sender's socket was not open. */
+  skipped: number;
+  /** {"type":"error"} answers the senders got back (refused messages), by text. */
+  errors: Record<string, number>;
+}
+
+export interface ChatCollectResult {
+  clients: number;
+  /** Clients whose connection closed during the run. */
+  closed: number;
+  /** Close codes of those clients. */
+  closeCodes: Record<string, number>;
+  /** Global message index -> receipt - send (ms) for every client that got it, in client order (-1: not received). */
+  latencies: Record<number, Int32Array>;
+  duplicates: number;
+  /** Chat messages received that are not the bench's (no marker). */
+  foreign: number;
+  eventLoopDelayP99Ms: number;
+}
+
+export interface OfferCollectResult {
+  clients: number;
+  closed: number;
+  /** Date.now() at which each client got the offer.start cue (0: never). */
+  cueAt: Float64Array;
+  /** Date.now() at which each client first heard the offer's stock at 0 (0: never). */
+  soldOutAt: Float64Array;
+  /** Offer stock messages received, all clients together. */
+  stockMessages: number;
+}
+
+export interface ClaimOutcome {
+  status: number;
+  reason?: string;
+  /** Date.now() at the start of the request and at the end of reading its body. */
+  startedAt: number;
+  endedAt: number;
+  /** performance.now() based duration (ms). */
+  ms: number;
+  remaining?: number;
+}
+
+export interface ClaimsResult {
+  outcomes: ClaimOutcome[];
+  errors: string[];
+  eventLoopDelayP99Ms: number;
+}
+
+export type EngagementReply =
+  | { id: number; type: 'ready'; connected: number; failed: number; errors: string[]; setupMs: number[] }
+  | { id: number; type: 'chat-sent'; result: ChatSendResult }
+  | { id: number; type: 'chat-collected'; result: ChatCollectResult }
+  | { id: number; type: 'offer-collected'; result: OfferCollectResult }
+  | { id: number; type: 'claimed'; result: ClaimsResult }
+  | { id: number; type: 'closed' };
+
+interface Client {
+  index: number;
+  socket: WebSocket;
+  closed: boolean;
+  closeCode?: number;
+  offerCueAt: number;
+  soldOutAt: number;
+}
+
+const MARKER = /\[lcb (\d+) (\d+)\]/;
+const clients: Client[] = [];
+const loop = monitorEventLoopDelay({ resolution: 10 });
+/** Global chat index -> per-client latency (ms; NOT_RECEIVED when not received). */
+const chatLatencies = new Map<number, Int32Array>();
+const NOT_RECEIVED = -1;
+let duplicates = 0;
+let foreign = 0;
+let stockMessages = 0;
+const senderErrors: Record<string, number> = {};
+
+function onMessage(client: Client, text: string): void {
+  const at = Date.now();
+  // Cheap prefix tests first: 100,000 chat messages a second across the children must not all be JSON-parsed.
+  if (text.startsWith('{"type":"chat"')) {
+    const match = MARKER.exec(text);
+    if (!match) {
+      foreign++;
+      return;
+    }
+    const index = Number(match[1]);
+    const latency = at - Number(match[2]);
+    let row = chatLatencies.get(index);
+    if (!row) chatLatencies.set(index, (row = new Int32Array(clients.length).fill(NOT_RECEIVED)));
+    if (client.index >= row.length) return;
+    if (row[client.index] !== NOT_RECEIVED) duplicates++;
+    else row[client.index] = Math.max(0, latency);
+    return;
+  }
+  if (text.startsWith('{"type":"offer"')) {
+    stockMessages++;
+    if (client.soldOutAt === 0) {
+      try {
+        const message = JSON.parse(text) as { offer?: { remaining?: number } };
+        if (message.offer?.remaining === 0) client.soldOutAt = at;
+      } catch {
+        /* not ours */
+      }
+    }
+    return;
+  }
+  if (text.startsWith('{"type":"cue"') && client.offerCueAt === 0 && text.includes('"offer.start"')) {
+    client.offerCueAt = at;
+    return;
+  }
+  if (text.startsWith('{"type":"error"')) {
+    try {
+      const error = String((JSON.parse(text) as { error?: unknown }).error);
+      senderErrors[error] = (senderErrors[error] ?? 0) + 1;
+    } catch {
+      senderErrors['unparsable error'] = (senderErrors['unparsable error'] ?? 0) + 1;
+    }
+  }
+}
+
+function openSocket(url: string, timeoutMs: number): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { perMessageDeflate: false });
+    const client: Client = { index: -1, socket, closed: false, offerCueAt: 0, soldOutAt: 0 };
+    let ready = false;
+    const timer = setTimeout(() => (socket.terminate(), reject(new Error(`no state message after ${timeoutMs} ms`))), timeoutMs);
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) return;
+      const text = data.toString();
+      if (!ready) {
+        if (text.startsWith('{"type":"state"')) {
+          ready = true;
+          clearTimeout(timer);
+          resolve(client);
+        }
+        return;
+      }
+      onMessage(client, text);
+    });
+    socket.on('close', (code: number) => {
+      client.closed = true;
+      client.closeCode = code;
+    });
+    socket.on('error', (error: Error) => (clearTimeout(timer), reject(error)));
+  });
+}
+
+async function connect(request: Extract<EngagementRequest, { type: 'connect' }>): Promise<EngagementReply> {
+  const setupMs: number[] = [];
+  const errors: string[] = [];
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < request.count) {
+      const n = next++;
+      const started = Date.now();
+      const viewerId = `${request.idPrefix}${String(n).padStart(6, '0')}`;
+      try {
+        const client = await openSocket(`${request.url}?viewer=${viewerId}`, request.timeoutMs);
+        client.index = clients.length;
+        clients.push(client);
+        setupMs.push(Date.now() - started);
+      } catch (error) {
+        failed++;
+        if (errors.length < 5) errors.push((error as Error).message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(request.concurrency, request.count) }, worker));
+  loop.reset();
+  loop.enable();
+  return { id: request.id, type: 'ready', connected: clients.length, failed, errors, setupMs };
+}
+
+const TEXTS = [
+  'Is the sand colour still in stock?',
+  'Does it come in XL?',
+  'Love this one, how long is the offer?',
+  'Shipping to Austria too?',
+  'Just claimed mine!',
+  'What is the fabric?',
+  'Can you show the back please',
+  'Is there a discount code for the bundle?',
+];
+
+async function chat(id: number, slots: ChatSlot[]): Promise<EngagementReply> {
+  chatLatencies.clear();
+  duplicates = 0;
+  foreign = 0;
+  for (const key of Object.keys(senderErrors)) delete senderErrors[key];
+  loop.reset();
+  const result: ChatSendResult = { sentAt: {}, lagMs: [], skipped: 0, errors: senderErrors };
+  const ordered = [...slots].sort((a, b) => a.dueAt - b.dueAt);
+  for (const slot of ordered) {
+    const wait = slot.dueAt - Date.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sender = clients[slot.sender];
+    if (!sender || sender.socket.readyState !== WebSocket.OPEN) {
+      result.skipped++;
+      continue;
+    }
+    const now = Date.now();
+    result.lagMs.push(now - slot.dueAt);
+    result.sentAt[slot.index] = now;
+    sender.socket.send(JSON.stringify({ type: 'chat', text: `${TEXTS[slot.index % TEXTS.length]} [lcb ${slot.index} ${now}]` }));
+  }
+  return { id, type: 'chat-sent', result: { ...result, errors: { ...senderErrors } } };
+}
+
+function collectChat(id: number): EngagementReply {
+  const closeCodes: Record<string, number> = {};
+  for (const client of clients) if (client.closed) closeCodes[String(client.closeCode)] = (closeCodes[String(client.closeCode)] ?? 0) + 1;
+  return {
+    id,
+    type: 'chat-collected',
+    result: {
+      clients: clients.length,
+      closed: clients.filter((c) => c.closed).length,
+      closeCodes,
+      latencies: Object.fromEntries(chatLatencies),
+      duplicates,
+      foreign,
+      eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+    },
+  };
+}
+
+function collectOffer(id: number): EngagementReply {
+  return {
+    id,
+    type: 'offer-collected',
+    result: {
+      clients: clients.length,
+      closed: clients.filter((c) => c.closed).length,
+      cueAt: Float64Array.from(clients, (c) => c.offerCueAt),
+      soldOutAt: Float64Array.from(clients, (c) => c.soldOutAt),
+      stockMessages,
+    },
+  };
+}
+
+async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): Promise<EngagementReply> {
+  const outcomes: ClaimOutcome[] = [];
+  const errors: string[] = [];
+  loop.reset();
+  loop.enable();
+  let next = 0;
+  const worker = async () => {
+    while (next < request.total) {
+      const n = next++;
+      const startedAt = Date.now();
+      const started = performance.now();
+      try {
+        const response = await fetch(request.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ viewerId: `${request.viewerPrefix}${String(n).padStart(6, '0')}` }),
+        });
+        const body = (await response.json().catch(() => ({}))) as { reason?: string; remaining?: number };
+        outcomes.push({ status: response.status, reason: body.reason, remaining: body.remaining, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+      } catch (error) {
+        outcomes.push({ status: 0, reason: (error as Error).message, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+        if (errors.length < 5) errors.push((error as Error).message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(request.concurrency, request.total) }, worker));
+  loop.disable();
+  return { id: request.id, type: 'claimed', result: { outcomes, errors, eventLoopDelayP99Ms: loop.percentile(99) / 1e6 } };
+}
+
+async function handle(request: EngagementRequest): Promise<EngagementReply> {
+  switch (request.type) {
+    case 'connect':
+      return connect(request);
+    case 'chat':
+      return chat(request.id, request.slots);
+    case 'collect-chat':
+      return collectChat(request.id);
+    case 'collect-offer':
+      return collectOffer(request.id);
+    case 'claims':
+      return claims(request);
+    case 'close':
+      for (const client of clients) client.socket.terminate();
+      return { id: request.id, type: 'closed' };
+  }
+}
+
+process.on('message', (request: EngagementRequest) => {
+  void handle(request).then((reply) => {
+    process.send!(reply);
+    if (reply.type === 'closed') setTimeout(() => process.exit(0), 100);
+  });
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,35 @@
+// The simplest live source: FFmpeg pushes a lavfi test pattern (with a tone) over RTMP in real time, until stopped.
+// No frame stamps and no Node work per frame (unlike lib/rtmp-camera.ts), so the bench's process does not pace it.
+import { spawn } from 'node:child_process';
+
+export interface TestPatternPush {
+  pid: number;
+  stop(): Promise<number | null>;
+}
+
+export function pushTestPattern(url: string, { size = '640x360', fps = 30 }: { size?: string; fps?: number } = {}): TestPatternPush {
+  const args = [
+    '-hide_banner', '-loglevel', 'error',
+    '-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}`,
+    '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(fps), '-bf', '0', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-b:a', '96k',
+    '-f', 'flv', url,
+  ];
+  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGINT');
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(kill);
+      if (code !== 0 && code !== 255 && stderr.trim()) console.error(`test pattern push exited ${code}: ${stderr.trim().slice(-300)}`);
+      return code;
+    },
+  };
+}
