@@ -254,10 +254,18 @@ interface ClaimResult {
   latencyMs?: Dist;
   latency201Ms?: Dist;
   latency409Ms?: Dist;
-  /** In livecue: the HTTP server's request start (headers parsed) -> response finished, per claim. */
-  serverMs?: Dist;
-  /** The slowest claims as livecue saw them: start (ms after the first client request), latency. */
-  serverSlowest: { startMs: number; ms: number }[];
+  /** Each claim's latency split by livecue's HTTP server (diagnostics channels, joined on the x-bench-claim header): */
+  split: {
+    /** client request start -> livecue parsed its headers (connect, queueing in the kernel and behind livecue's busy event loop). */
+    beforeServerMs?: Dist;
+    /** headers parsed -> response finished in livecue (routing, body parsing, the claim's queries). */
+    serverMs?: Dist;
+    /** response finished -> the client has read the body. */
+    afterServerMs?: Dist;
+    seen: number;
+    /** TCP connections the claims came on (livecue's side). */
+    connections: number;
+  };
   /** Independent checks in livecue's database and API after the run. */
   claimRowsInDatabase: number;
   distinctViewersWithClaims: number;
@@ -268,8 +276,8 @@ interface ClaimResult {
   soldOutStock: { reached: number; stockMessages: number; latencyMs?: Dist };
   /** Claims by start time, per 500 ms from the first: how many started, how many won, their latency. */
   timeline: { fromMs: number; started: number; created: number; p50: number; max: number }[];
-  /** The slowest claims: start (ms after the first), status, latency. */
-  slowest: { startMs: number; status: string; ms: number }[];
+  /** The slowest claims: start (ms after the first), status, latency and its split (before / in / after livecue). */
+  slowest: { startMs: number; status: string; ms: number; beforeServerMs?: number; serverMs?: number; afterServerMs?: number }[];
   claimerEventLoopP99Ms: number;
   errors: string[];
   load: PhaseLoad;
@@ -290,13 +298,20 @@ async function measureClaims(node: Livecue, target: AdminApi, stream: BenchStrea
   // Viewers see the offer, then the rush.
   await sleep(2000);
   // Server side of each claim, from Node's HTTP diagnostics channels: request parsed -> response finished.
-  const serverStart = new WeakMap<IncomingMessage, number>();
-  const serverClaims: { startedAt: number; ms: number }[] = [];
-  const onStart = (message: unknown) => serverStart.set((message as { request: IncomingMessage }).request, performance.now());
+  const serverStart = new WeakMap<IncomingMessage, { at: number; started: number }>();
+  const serverClaims = new Map<number, { startedAt: number; endedAt: number; ms: number }>();
+  const sockets = new WeakSet<object>();
+  let connections = 0;
+  const onStart = (message: unknown) => {
+    const { request, socket } = message as { request: IncomingMessage; socket: object };
+    serverStart.set(request, { at: Date.now(), started: performance.now() });
+    if (!sockets.has(socket)) (sockets.add(socket), connections++);
+  };
   const onFinish = (message: unknown) => {
     const request = (message as { request: IncomingMessage }).request;
-    const started = serverStart.get(request);
-    if (started !== undefined && request.url?.endsWith('/claims')) serverClaims.push({ startedAt: performance.timeOrigin + started, ms: performance.now() - started });
+    const start = serverStart.get(request);
+    const n = Number(request.headers['x-bench-claim']);
+    if (start && request.url?.endsWith('/claims') && Number.isInteger(n)) serverClaims.set(n, { startedAt: start.at, endedAt: Date.now(), ms: performance.now() - start.started });
   };
   diagnostics.subscribe('http.server.request.start', onStart);
   diagnostics.subscribe('http.server.response.finish', onFinish);
@@ -348,11 +363,13 @@ async function measureClaims(node: Livecue, target: AdminApi, stream: BenchStrea
     latencyMs: distOf(outcomes.map((o) => o.ms)),
     latency201Ms: distOf(created.map((o) => o.ms)),
     latency409Ms: distOf(soldOut.map((o) => o.ms)),
-    serverMs: distOf(serverClaims.map((c) => c.ms)),
-    serverSlowest: [...serverClaims]
-      .sort((a, b) => b.ms - a.ms)
-      .slice(0, 10)
-      .map((c) => ({ startMs: c.startedAt - firstStart, ms: c.ms })),
+    split: {
+      beforeServerMs: distOf(outcomes.flatMap((o) => (serverClaims.has(o.n) ? [serverClaims.get(o.n)!.startedAt - o.startedAt] : []))),
+      serverMs: distOf([...serverClaims.values()].map((c) => c.ms)),
+      afterServerMs: distOf(outcomes.flatMap((o) => (serverClaims.has(o.n) ? [o.endedAt - serverClaims.get(o.n)!.endedAt] : []))),
+      seen: serverClaims.size,
+      connections,
+    },
     claimRowsInDatabase: rows.length,
     distinctViewersWithClaims: new Set(rows.map((r) => r.viewerId)).size,
     remainingAfter: offer.remaining,
@@ -374,7 +391,17 @@ async function measureClaims(node: Livecue, target: AdminApi, stream: BenchStrea
     slowest: [...outcomes]
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 10)
-      .map((o) => ({ startMs: o.startedAt - firstStart, status: o.status === 409 ? `409 ${o.reason}` : String(o.status), ms: o.ms })),
+      .map((o) => {
+        const server = serverClaims.get(o.n);
+        return {
+          startMs: o.startedAt - firstStart,
+          status: o.status === 409 ? `409 ${o.reason}` : String(o.status),
+          ms: o.ms,
+          beforeServerMs: server ? server.startedAt - o.startedAt : undefined,
+          serverMs: server?.ms,
+          afterServerMs: server ? o.endedAt - server.endedAt : undefined,
+        };
+      }),
     claimerEventLoopP99Ms: claimed.eventLoopDelayP99Ms,
     errors: claimed.errors,
     load,
@@ -447,8 +474,10 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, clai
       '',
     ],
     [
-      '  in livecue: request -> response p50/p95/p99/max (ms)',
-      claims ? `${fmtDist(claims.serverMs, 1)} (${claims.serverMs?.count ?? 0} claims seen)` : '—',
+      '  split p50/p99/max (ms): before livecue | in livecue | after',
+      claims
+        ? [claims.split.beforeServerMs, claims.split.serverMs, claims.split.afterServerMs].map((d) => `${fmt(d?.p50)}/${fmt(d?.p99)}/${fmt(d?.max)}`).join(' | ') + ` (${claims.split.seen} joined, ${claims.split.connections} connections)`
+        : '—',
       '',
       '',
     ],

@@ -56,6 +56,8 @@ export interface OfferCollectResult {
 }
 
 export interface ClaimOutcome {
+  /** Claim number, also sent as the x-bench-claim header so the parent can find it in livecue's HTTP server. */
+  n: number;
   status: number;
   reason?: string;
   /** Date.now() at the start of the request and at the end of reading its body. */
@@ -279,13 +281,13 @@ async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): 
       try {
         const response = await fetch(request.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', 'x-bench-claim': String(n) },
           body: JSON.stringify({ viewerId: `${request.viewerPrefix}${String(n).padStart(6, '0')}` }),
         });
         const body = (await response.json().catch(() => ({}))) as { reason?: string; remaining?: number };
-        outcomes.push({ status: response.status, reason: body.reason, remaining: body.remaining, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+        outcomes.push({ n, status: response.status, reason: body.reason, remaining: body.remaining, startedAt, endedAt: Date.now(), ms: performance.now() - started });
       } catch (error) {
-        outcomes.push({ status: 0, reason: (error as Error).message, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+        outcomes.push({ n, status: 0, reason: (error as Error).message, startedAt, endedAt: Date.now(), ms: performance.now() - started });
         if (errors.length < 5) errors.push((error as Error).message);
       }
     }
