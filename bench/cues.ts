@@ -1,5 +1,4 @@
 // Benchmark of commerce cues: how close to their frame cues fire on the HLS and WebRTC paths, and how fast they reach 1,000 WebSocket (and some data-channel) viewers.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,10 +7,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
-import { parseConfig } from '../src/config/load.ts';
+import { benchConfig, ffmpegVersion, tunedFromEnv } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import { CueScheduler, parseCueMessage, type CueMessage } from '../src/player/cue-scheduler.ts';
-import { newAdminToken } from '../src/streams/stream-keys.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { CueListeners } from './lib/cue-listeners-client.ts';
 import type { CollectResult } from './lib/cue-listeners.ts';
@@ -584,30 +582,12 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
 }
 
-function ffmpegVersion(): string {
-  try {
-    return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadStart = os.loadavg();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const tuned = Object.fromEntries(TUNABLE.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
-  const config = parseConfig({
-    PORT: 0,
-    RTMP_PORT: 0,
-    HOST: '127.0.0.1',
-    RTMP_HOST: '127.0.0.1',
-    LIVECUE_DATA_DIR: dataDir,
-    LIVECUE_ADMIN_TOKEN: newAdminToken(),
-    LOG_LEVEL: 'silent',
-    CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT,
-    ...tuned,
-  });
+  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT } });
   const node = await startLivecue(config, { logger: createLogger('silent') });
   const tap = new IngestTap(node);
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
@@ -690,7 +670,7 @@ async function main(): Promise<void> {
       segmentSeconds: config.SEGMENT_SECONDS,
       ladder: config.LADDER,
       x264Preset: config.X264_PRESET,
-      ...tuned,
+      ...tunedFromEnv(TUNABLE),
     },
     targets: TARGETS,
     verdicts: verdicts(accuracy, ws, dc),

@@ -1,7 +1,6 @@
 // Benchmark of live engagement on one show watched by 5,000 WebSocket viewers: chat fan-out latency (a few viewers
 // chatting at a realistic rate, every message timed at every viewer) and offer claims (a flash sale of 1,000 units
 // hit by 5,000 claims: throughput, latency, and not one unit oversold).
-import { execFileSync } from 'node:child_process';
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,10 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { startLivecue, type Livecue } from '../src/app.ts';
-import { parseConfig } from '../src/config/load.ts';
 import { offerClaims } from '../src/db/schema.ts';
+import { benchConfig, ffmpegVersion, tunedFromEnv } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
-import { newAdminToken } from '../src/streams/stream-keys.ts';
 import { childrenCpu } from './lib/child-processes.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import type { ChatCollectResult, ChatSendResult, ChatSlot, ClaimOutcome, OfferCollectResult } from './lib/engagement-viewers.ts';
@@ -503,32 +501,12 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, clai
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
 }
 
-function ffmpegVersion(): string {
-  try {
-    return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadStart = os.loadavg();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const tuned = Object.fromEntries(TUNABLE.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
-  const config = parseConfig({
-    PORT: 0,
-    RTMP_PORT: 0,
-    HOST: '127.0.0.1',
-    RTMP_HOST: '127.0.0.1',
-    LIVECUE_DATA_DIR: dataDir,
-    LIVECUE_ADMIN_TOKEN: newAdminToken(),
-    LOG_LEVEL: 'silent',
-    API_RATE_PER_SECOND: BENCH_RATE_LIMIT,
-    SIGNALING_RATE_PER_SECOND: BENCH_RATE_LIMIT,
-    CUE_RATE_PER_SECOND: 1000,
-    ...tuned,
-  });
+  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { API_RATE_PER_SECOND: BENCH_RATE_LIMIT, SIGNALING_RATE_PER_SECOND: BENCH_RATE_LIMIT, CUE_RATE_PER_SECOND: 1000 } });
   const node = await startLivecue(config, { logger: createLogger('silent') });
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
   const cpus = os.cpus();
@@ -627,7 +605,7 @@ async function main(): Promise<void> {
       signalingRateLimit: config.SIGNALING_RATE_PER_SECOND,
       ladder: config.LADDER,
       x264Preset: config.X264_PRESET,
-      ...tuned,
+      ...tunedFromEnv(TUNABLE),
     },
     targets: TARGETS,
     verdicts: verdicts(setup, chat, claims),

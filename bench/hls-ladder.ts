@@ -1,5 +1,5 @@
 // Benchmark of RTMP in, ABR HLS out: time to the first playable master playlist, transcoder CPU, glass-to-glass latency.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,10 +8,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
-import { parseConfig } from '../src/config/load.ts';
 import type { Config } from '../src/config/schema.ts';
+import { benchConfig, ffmpegVersion } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
-import { newAdminToken } from '../src/streams/stream-keys.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { bandHeight, readStamp, stampBand } from './lib/frame-clock.ts';
 
@@ -470,30 +469,12 @@ function printTable(title: string, shows: ShowResult[], targets: Targets): void 
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
 }
 
-function ffmpegVersion(): string {
-  try {
-    return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadStart = os.loadavg();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const tuned = Object.fromEntries(TUNABLE.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
-  const config = parseConfig({
-    PORT: 0,
-    RTMP_PORT: 0,
-    HOST: '127.0.0.1',
-    RTMP_HOST: '127.0.0.1',
-    LIVECUE_DATA_DIR: dataDir,
-    // Given, so livecue does not print a generated token in the middle of the results.
-    LIVECUE_ADMIN_TOKEN: newAdminToken(),
-    LOG_LEVEL: 'silent',
-    ...tuned,
-  });
+  const config = benchConfig({ dataDir, tunable: TUNABLE });
   const targets = targetsFor(config);
   const node = await startLivecue(config, { logger: createLogger('silent') });
   const backends = { database: node.database.kind, redis: 'embedded redis-server', store: node.store.kind };

@@ -1,6 +1,6 @@
 // Benchmark of the replay of a finished show: time from the session's end to its recording `ready`
 // (through livecue's own queue and in-process worker), the builder's phases, and the CPU it costs.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,11 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { startLivecue, type Livecue } from '../src/app.ts';
-import { parseConfig } from '../src/config/load.ts';
 import { liveSessions, recordings, streams } from '../src/db/schema.ts';
+import { benchConfig, ffmpegVersion } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import type { ObjectStore } from '../src/storage/object-store.ts';
-import { newAdminToken } from '../src/streams/stream-keys.ts';
 import { RecordingBuilder, type RecordingAssets } from '../src/workers/recording-builder.ts';
 import { recordingView } from '../src/workers/recording-view.ts';
 import { clockTicks, cpuSeconds, machineCpu } from './lib/cpu.ts';
@@ -159,18 +158,7 @@ async function probeSeconds(url: string): Promise<number | undefined> {
 
 async function measure(ladder: GeneratedLadder, recordingMp4: boolean): Promise<VariantResult> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-recording-'));
-  const tuned = Object.fromEntries(TUNABLE.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
-  const config = parseConfig({
-    PORT: 0,
-    RTMP_PORT: 0,
-    HOST: '127.0.0.1',
-    RTMP_HOST: '127.0.0.1',
-    LIVECUE_DATA_DIR: dataDir,
-    LIVECUE_ADMIN_TOKEN: newAdminToken(),
-    LOG_LEVEL: 'silent',
-    ...tuned,
-    RECORDING_MP4: String(recordingMp4),
-  });
+  const config = benchConfig({ dataDir, tunable: TUNABLE, forced: { RECORDING_MP4: String(recordingMp4) } });
   const logger = createLogger('silent');
   const lc: Livecue = await startLivecue(config, { logger });
   try {
@@ -291,19 +279,12 @@ function printTable(results: VariantResult[]): void {
   for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
 }
 
-function ffmpegVersion(): string {
-  try {
-    return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadStart = os.loadavg();
   const cpus = os.cpus();
-  const defaults = parseConfig({ LIVECUE_DATA_DIR: os.tmpdir(), ...Object.fromEntries(TUNABLE.filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]])) });
+  const defaults = benchConfig({ dataDir: os.tmpdir(), tunable: TUNABLE });
   const spec = {
     seconds: MINUTES * 60,
     runs: 2,

@@ -1,14 +1,12 @@
 // Benchmark of sub-second viewing: WHIP/RTMP -> WHEP glass-to-glass latency, time to first frame, and SFU viewer capacity.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLivecue } from '../src/app.ts';
-import { parseConfig } from '../src/config/load.ts';
+import { benchConfig, ffmpegVersion, tunedFromEnv } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
-import { newAdminToken } from '../src/streams/stream-keys.ts';
 import { fmt, fmtStats, roundDeep, verdict } from './lib/stats.ts';
 import { LOSS_LIMIT, measureCapacity, type CapacityResult } from './lib/webrtc-capacity.ts';
 import { measureJoins, type JoinResult } from './lib/webrtc-join.ts';
@@ -135,30 +133,12 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
   for (const row of stepRows) console.log(row.map((cell, column) => cell.padStart(stepWidths[column]!)).join('  '));
 }
 
-function ffmpegVersion(): string {
-  try {
-    return execFileSync('ffmpeg', ['-version'], { encoding: 'utf8' }).split('\n')[0] ?? '';
-  } catch {
-    return 'unknown';
-  }
-}
 
 async function main(): Promise<void> {
   const startedAt = new Date();
   const loadStart = os.loadavg();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const tuned = Object.fromEntries(TUNABLE.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
-  const config = parseConfig({
-    PORT: 0,
-    RTMP_PORT: 0,
-    HOST: '127.0.0.1',
-    RTMP_HOST: '127.0.0.1',
-    LIVECUE_DATA_DIR: dataDir,
-    LIVECUE_ADMIN_TOKEN: newAdminToken(),
-    LOG_LEVEL: 'silent',
-    SIGNALING_RATE_PER_SECOND,
-    ...tuned,
-  });
+  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { SIGNALING_RATE_PER_SECOND } });
   const node = await startLivecue(config, { logger: createLogger('silent') });
   const ctx: BenchContext = { node, target: contextOf(node), width: WIDTH, height: HEIGHT, fps: FPS };
   const cpus = os.cpus();
@@ -232,7 +212,7 @@ async function main(): Promise<void> {
       ladder: config.LADDER,
       x264Preset: config.X264_PRESET,
       signalingRatePerSecond: config.SIGNALING_RATE_PER_SECOND,
-      ...tuned,
+      ...tunedFromEnv(TUNABLE),
     },
     targets: { ...TARGETS, lossLimit: LOSS_LIMIT },
     verdicts: verdicts(whip, rtmp, capacity),
