@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
-import { benchConfig, ffmpegVersion, tunedFromEnv } from './lib/bench-node.ts';
+import { benchConfig, machineInfo, tunedFromEnv } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import { CueScheduler, parseCueMessage, type CueMessage } from '../src/player/cue-scheduler.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -643,17 +643,7 @@ async function main(): Promise<void> {
     benchmark: 'cues',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      model: cpus[0]?.model,
-      loadavgStart: loadStart,
-      loadavgEnd: os.loadavg(),
-      busyCoresWholeRun: machine.summary()?.cores,
-      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
-      platform: `${os.platform()} ${os.release()}`,
-      node: process.version,
-      ffmpeg: ffmpegVersion(),
-    },
+    machine: machineInfo(loadStart, os.loadavg(), { busyCoresWholeRun: machine.summary()?.cores }),
     config: {
       width: WIDTH,
       height: HEIGHT,

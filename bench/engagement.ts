@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { startLivecue, type Livecue } from '../src/app.ts';
 import { offerClaims } from '../src/db/schema.ts';
-import { benchConfig, ffmpegVersion, tunedFromEnv } from './lib/bench-node.ts';
+import { benchConfig, machineInfo, tunedFromEnv } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import { childrenCpu } from './lib/child-processes.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -580,17 +580,7 @@ async function main(): Promise<void> {
     benchmark: 'engagement',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      model: cpus[0]?.model,
-      loadavgStart: loadStart,
-      loadavgEnd: os.loadavg(),
-      busyCoresWholeRun: machine.summary()?.cores,
-      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
-      platform: `${os.platform()} ${os.release()}`,
-      node: process.version,
-      ffmpeg: ffmpegVersion(),
-    },
+    machine: machineInfo(loadStart, os.loadavg(), { busyCoresWholeRun: machine.summary()?.cores }),
     config: {
       viewers: VIEWERS,
       viewerProcesses: PROCESSES,

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
 import type { Config } from '../src/config/schema.ts';
-import { benchConfig, ffmpegVersion } from './lib/bench-node.ts';
+import { benchConfig, machineInfo } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { bandHeight, readStamp, stampBand } from './lib/frame-clock.ts';
@@ -529,16 +529,7 @@ async function main(): Promise<void> {
     benchmark: 'hls-ladder',
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    machine: {
-      cpus: cpus.length,
-      model: cpus[0]?.model,
-      loadavgStart: loadStart,
-      loadavgEnd: loadEnd,
-      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
-      platform: `${os.platform()} ${os.release()}`,
-      node: process.version,
-      ffmpeg: ffmpegVersion(),
-    },
+    machine: machineInfo(loadStart, loadEnd),
     config: {
       benchSeconds: BENCH_SECONDS,
       warmupSeconds: WARMUP_SECONDS,

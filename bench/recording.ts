@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { startLivecue, type Livecue } from '../src/app.ts';
 import { liveSessions, recordings, streams } from '../src/db/schema.ts';
-import { benchConfig, ffmpegVersion } from './lib/bench-node.ts';
+import { benchConfig, machineInfo } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import type { ObjectStore } from '../src/storage/object-store.ts';
 import { RecordingBuilder, type RecordingAssets } from '../src/workers/recording-builder.ts';
@@ -330,16 +330,7 @@ async function main(): Promise<void> {
     benchmark: 'recording',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      model: cpus[0]?.model,
-      loadavgStart: loadStart,
-      loadavgEnd: os.loadavg(),
-      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
-      platform: `${os.platform()} ${os.release()}`,
-      node: process.version,
-      ffmpeg: ffmpegVersion(),
-    },
+    machine: machineInfo(loadStart, os.loadavg()),
     config: {
       method: 'synthetic: ladder encoded offline with ladderArgs, rows and objects written as HlsPackager/LiveSession do, end + job as the app hook does',
       show: spec,

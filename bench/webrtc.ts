@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLivecue } from '../src/app.ts';
-import { benchConfig, ffmpegVersion, tunedFromEnv } from './lib/bench-node.ts';
+import { benchConfig, machineInfo, tunedFromEnv } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import { fmt, fmtStats, roundDeep, verdict } from './lib/stats.ts';
 import { LOSS_LIMIT, measureCapacity, type CapacityResult } from './lib/webrtc-capacity.ts';
@@ -184,16 +184,7 @@ async function main(): Promise<void> {
     benchmark: 'webrtc',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      model: cpus[0]?.model,
-      loadavgStart: loadStart,
-      loadavgEnd: os.loadavg(),
-      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
-      platform: `${os.platform()} ${os.release()}`,
-      node: process.version,
-      ffmpeg: ffmpegVersion(),
-    },
+    machine: machineInfo(loadStart, os.loadavg()),
     config: {
       width: WIDTH,
       height: HEIGHT,

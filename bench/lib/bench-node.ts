@@ -1,6 +1,7 @@
 // What every bench needs to run livecue in-process: its configuration (embedded defaults, loopback
-// ports chosen by the system, silent logs) and the FFmpeg version for the results.
+// ports chosen by the system, silent logs) and the machine it ran on, for the results.
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { newAdminToken } from '../../src/streams/stream-keys.ts';
@@ -17,6 +18,22 @@ export function ffmpegVersion(): string {
  * `settings` are the bench's own defaults, which the environment may override for the `tunable`
  * keys; `forced` always wins (what the bench measures must not be changed from outside).
  */
+/** The machine a result was measured on, with the load before and after (results are noisy otherwise). */
+export function machineInfo(loadavgStart: number[], loadavgEnd = os.loadavg(), extra: Record<string, unknown> = {}) {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    model: cpus[0]?.model,
+    loadavgStart,
+    loadavgEnd,
+    ...extra,
+    totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+    ffmpeg: ffmpegVersion(),
+  };
+}
+
 /** The tunable options the environment sets, as given (for the results' record). */
 export function tunedFromEnv(tunable: readonly string[]): Record<string, string> {
   return Object.fromEntries(tunable.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]!]));
