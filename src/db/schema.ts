@@ -208,7 +208,7 @@ export const restreamTargets = pgTable(
   (table) => [index('restream_targets_stream_idx').on(table.streamId)],
 );
 
-/** An offer with inventory, opened by an offer.start cue with a quantity; `remaining` never goes below 0. */
+/** An offer with inventory, opened by an offer.start cue with a quantity; `remaining` (quantity minus live claims) is refreshed a moment after each change. */
 export const offers = pgTable('offers', {
   /** The id of the offer.start cue. */
   id: text('id').primaryKey(),
@@ -240,6 +240,8 @@ export const offerClaims = pgTable(
     /** reserved | confirmed | cancelled | expired */
     status: text('status').notNull().default('reserved'),
     idempotencyKey: text('idempotency_key'),
+    /** Which of the offer's units (1..quantity) the claim holds; a live claim per unit is the database's guard. */
+    unit: integer('unit'),
     expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
@@ -247,6 +249,8 @@ export const offerClaims = pgTable(
     // One live claim per viewer and offer; a released claim frees the viewer to claim again.
     uniqueIndex('offer_claims_one_per_viewer').on(table.offerId, table.viewerId).where(sql`status in ('reserved', 'confirmed')`),
     uniqueIndex('offer_claims_idempotency').on(table.offerId, table.idempotencyKey),
+    // No unit is held twice, and units are 1..quantity: never more live claims than the quantity.
+    uniqueIndex('offer_claims_live_unit').on(table.offerId, table.unit).where(sql`status in ('reserved', 'confirmed')`),
     index('offer_claims_expiry').on(table.status, table.expiresAt),
   ],
 );
