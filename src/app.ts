@@ -152,6 +152,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
         await builder.ensureRow(session.id, session.stream.id);
         await queues.recordings.add('finalize', { sessionId: session.id }, { jobId: session.id });
         await webhooks.emit('stream.ended', { streamId: session.stream.id, sessionId: session.id, reason, mediaSeconds: session.timeline.duration });
+        await analytics.showEnded(session.stream.id);
       },
     };
     const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: { pool, settings: webrtc }, hooks, restreams });
@@ -166,7 +167,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const products = new ProductStore(database.db);
     const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
     onClose('cue hub', () => hub.close());
-    const analytics = new Analytics(redis);
+    const analytics = new Analytics(redis, metrics);
+    onClose('analytics', async () => analytics.close());
     const engagement = new EngagementService({ redis, hub, logger, blockedWords: config.CHAT_BLOCKED_WORDS.split(','), analytics });
     onClose('engagement', async () => engagement.close());
     const offers = new OfferService({
@@ -174,7 +176,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       webhooks,
       logger,
       claimSeconds: config.CLAIM_SECONDS,
-      onClaimed: (offer) => analytics.count(offer.streamId, 'claims'),
+      onClaimed: (offer) => analytics.claimed(offer.streamId, offer.productId),
       announceStock: async (offer) => {
         const stream = await streams.get(offer.streamId);
         if (stream) await hub.publishOffer(stream.playbackId, { id: offer.id, quantity: offer.quantity, remaining: offer.remaining });
@@ -189,7 +191,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       ratePerSecond: config.CUE_RATE_PER_SECOND,
       onPlaced: async (streamId, cue) => {
         await offers.cuePlaced(streamId, cue);
-        await analytics.count(streamId, 'cues');
+        await analytics.cuePlaced(streamId, cue);
       },
       pollTally: (pollId) => engagement.tally(pollId),
     });

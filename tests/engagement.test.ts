@@ -2,7 +2,9 @@
 // moderation, and hostile input contained to the connection that sent it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { pushRtmp } from './helpers/media.ts';
+import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 
 let a: TestNode;
 let b: TestNode;
@@ -174,5 +176,142 @@ describe('analytics', () => {
     expect(body.perMinute.length).toBeGreaterThanOrEqual(1);
     viewer.socket.close();
     push.stop();
+  });
+
+  it('count per pinned product: views while pinned, clicks, claims and conversion; watch time by path; the summary after the show', async () => {
+    const { body: stream } = await a.api('POST', '/v1/streams', { title: 'pinned' });
+    const shoe = (await a.api('POST', '/v1/products', { sku: 'PIN-SHOE', title: 'Shoe', price: 80, currency: 'EUR' })).body;
+    const hat = (await a.api('POST', '/v1/products', { sku: 'PIN-HAT', title: 'Hat', price: 20, currency: 'EUR' })).body;
+    const pushStarted = Date.now();
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 60, size: '640x360' });
+    const session = await waitFor('live', () => a.lc.registry.get(stream.id), 10_000);
+    await waitFor('sfu producers', () => session.room.producer('video'), 10_000);
+
+    /** Each request's start and end: the server's instant of it lies between them. */
+    const timed = async <T>(request: () => Promise<T>) => {
+      const start = Date.now();
+      const result = await request();
+      return { start, end: Date.now(), result };
+    };
+    const beat = (node: TestNode, viewerId: string) =>
+      timed(async () => {
+        const response = await fetch(`${node.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId, path: 'hls' }) });
+        expect(response.status).toBe(204);
+      });
+    const click = (viewerId: string, target: Record<string, string>) =>
+      fetch(`${a.baseUrl}/live/${stream.playbackId}/click`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId, ...target }) });
+
+    // Three viewers watch live: two HLS players (beating to different nodes) and a WebRTC viewer.
+    const beats: Record<string, { start: number; end: number }[]> = { 'pin-hls-one': [], 'pin-hls-two': [] };
+    beats['pin-hls-one']!.push(await beat(a, 'pin-hls-one'));
+    beats['pin-hls-two']!.push(await beat(b, 'pin-hls-two'));
+    const webrtc = new WeriftViewer();
+    const joined = await timed(async () => postSdp(stream.playback.whepUrl, await webrtc.offer()));
+    expect(joined.result.status).toBe(201);
+    await webrtc.accept(joined.result.answer);
+    await waitFor('webrtc video', () => webrtc.videoPackets > 0, 10_000);
+
+    const pinned = await timed(() => a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: shoe.id }));
+    const pinCue = pinned.result.body;
+    const offer = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: shoe.id, code: 'SHOE', durationSeconds: 120, quantity: 5 })).body;
+
+    // Two of the three tap the card: one twice over HTTP (two taps, one click), one on its socket.
+    expect((await click('pin-hls-one', { cueId: pinCue.id })).status).toBe(204);
+    expect((await click('pin-hls-one', { productId: shoe.id })).status).toBe(204);
+    expect((await click('pin-hls-one', { productId: hat.id })).status).toBe(404); // the hat was never pinned
+    expect((await click('pin-hls-one', {})).status).toBe(400);
+    const socket = await join(b, stream.playbackId, 'pin-hls-two');
+    send(socket, { type: 'click', cueId: 'cue_AAAAAAAAAAAAAAAA' });
+    await waitFor('unknown pin refused', () => socket.messages.find((m) => m.type === 'error' && /no such pinned product/.test(m.error)), 5000);
+    send(socket, { type: 'click', cueId: pinCue.id });
+    const pinAfterClicks = async () => (await a.api('GET', `/v1/streams/${stream.id}/analytics`)).body.pins[0];
+    await waitFor('socket tap counted', async () => (await pinAfterClicks()).taps === 3, 5000);
+
+    // One of them claims; a claim without a viewer is refused.
+    const claimed = await timed(() =>
+      fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: 'pin-hls-one' }) }),
+    );
+    expect(claimed.result.status).toBe(201);
+    expect((await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+
+    // The players beat on while the shoe is pinned; then it is unpinned.
+    await sleep(1500);
+    beats['pin-hls-one']!.push(await beat(a, 'pin-hls-one'));
+    beats['pin-hls-two']!.push(await beat(b, 'pin-hls-two'));
+    const unpinned = await timed(() => a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.unpin', productId: shoe.id }));
+    expect(unpinned.result.status).toBe(201);
+    // A viewer arriving after the unpin is not in the shoe's audience.
+    await beat(a, 'pin-hls-late');
+    await sleep(1000);
+    beats['pin-hls-one']!.push(await beat(a, 'pin-hls-one'));
+    beats['pin-hls-two']!.push(await beat(b, 'pin-hls-two'));
+    const left = await timed(() => fetch(`${a.baseUrl}${joined.result.location}`, { method: 'DELETE' }));
+    expect(left.result.status).toBe(200);
+    // The hat is pinned last, to the three HLS players, and stays up until the show ends.
+    const hatPin = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: hat.id })).body;
+
+    const { body } = await b.api('GET', `/v1/streams/${stream.id}/analytics`);
+    expect(body.live.viewers).toEqual({ webrtc: 0, hls: 3, replay: 0, total: 3 });
+    expect(body.live.pinned).toMatchObject({ cueId: hatPin.id, productId: hat.id });
+    const [shoePin, hatPinStats] = body.pins;
+    expect(shoePin).toMatchObject({ cueId: pinCue.id, productId: shoe.id, views: 3, clicks: 2, taps: 3, claims: 1, conversion: 0.333, clickRate: 0.667 });
+    expect(hatPinStats).toMatchObject({ cueId: hatPin.id, productId: hat.id, views: 3, clicks: 0, taps: 0, claims: 0, conversion: 0, unpinnedAt: null });
+    // Pinned at P and unpinned at U (each inside its request): three viewers watched all of it.
+    const within = (value: number, low: number, high: number) => {
+      expect(value).toBeGreaterThanOrEqual(low - 0.1);
+      expect(value).toBeLessThanOrEqual(high + 0.1);
+    };
+    within(shoePin.pinnedSeconds, (unpinned.start - pinned.end) / 1000, (unpinned.end - pinned.start) / 1000);
+    within(shoePin.exposureSeconds, (3 * (unpinned.start - pinned.end)) / 1000, (3 * (unpinned.end - pinned.start)) / 1000);
+    within(shoePin.secondsToFirstClaim, (claimed.start - pinned.end) / 1000, (claimed.end - pinned.start) / 1000);
+
+    expect(body.products).toEqual([
+      expect.objectContaining({ productId: shoe.id, pins: 1, views: 3, clicks: 2, taps: 3, claims: 1, claimsWhilePinned: 1, conversion: 0.333, clickRate: 0.667 }),
+      expect.objectContaining({ productId: hat.id, pins: 1, views: 3, clicks: 0, claims: 0, conversion: 0 }),
+    ]);
+    expect(body.summary.topProducts.map((product: { productId: string }) => product.productId)).toEqual([shoe.id, hat.id]);
+    expect(body.summary.averageSecondsFromPinToFirstClaim).toBe(shoePin.secondsToFirstClaim);
+
+    // Watch time: the WebRTC viewer from join to leave; each HLS player from its first beat to its last.
+    const { watchSeconds } = body.summary;
+    within(watchSeconds.webrtc, (left.start - joined.end) / 1000, (left.end - joined.start) / 1000);
+    const hlsLow = Object.values(beats).reduce((sum, list) => sum + (list.at(-1)!.start - list[0]!.end) / 1000, 0);
+    const hlsHigh = Object.values(beats).reduce((sum, list) => sum + (list.at(-1)!.end - list[0]!.start) / 1000, 0);
+    within(watchSeconds.hls, hlsLow, hlsHigh);
+    expect(watchSeconds.replay).toBe(0);
+    within(watchSeconds.total, watchSeconds.webrtc + watchSeconds.hls, watchSeconds.webrtc + watchSeconds.hls);
+    // Peak: the three live viewers and the late one; average: live watch time over the time live.
+    expect(body.summary.peakViewers).toBe(4);
+    expect(body.summary.liveSeconds).toBeGreaterThan(0);
+    expect(body.summary.liveSeconds).toBeLessThanOrEqual((Date.now() - pushStarted) / 1000);
+    expect(body.summary.averageViewers).toBeCloseTo((watchSeconds.webrtc + watchSeconds.hls) / body.summary.liveSeconds, 1);
+    expect(body.summary).toMatchObject({ taps: 3, claims: 1, cues: 4 });
+    const minuteWatch = body.perMinute.reduce((sum: number, row: { watchSeconds: number }) => sum + row.watchSeconds, 0);
+    within(minuteWatch, watchSeconds.total, watchSeconds.total);
+
+    // The Prometheus series: engagement per node, labelled only by small fixed sets.
+    const metricsA = await (await fetch(`${a.baseUrl}/metrics`)).text();
+    const metricsB = await (await fetch(`${b.baseUrl}/metrics`)).text();
+    expect(metricsA).toMatch(/^livecue_product_clicks_total 2$/m);
+    expect(metricsB).toMatch(/^livecue_product_clicks_total 1$/m);
+    expect(metricsA).toMatch(/^livecue_claims_total\{outcome="reserved"\} [1-9]\d*$/m);
+    expect(metricsA).toMatch(/^livecue_claims_total\{outcome="refused"\} [1-9]\d*$/m);
+    expect(metricsA).toMatch(/^livecue_claims_total\{outcome="sold_out"\} \d+$/m);
+    expect(metricsA).toMatch(/^livecue_viewers\{path="webrtc"\} 0$/m);
+    expect(Number(/^livecue_viewers\{path="hls"\} (\d+)$/m.exec(metricsA)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(metricsA).toMatch(/^livecue_viewers\{path="replay"\} \d+$/m);
+    for (const name of ['chat_messages', 'reactions', 'poll_votes']) expect(metricsA + metricsB).toMatch(new RegExp(`^livecue_${name}_total [1-9]\\d*$`, 'm'));
+    const engagementLines = (metricsA + metricsB).split('\n').filter((line) => /^livecue_(chat_messages|reactions|poll_votes|claims|product_clicks)_total|^livecue_viewers\{/.test(line));
+    expect(engagementLines.length).toBeGreaterThan(0);
+    for (const line of engagementLines) expect(line).toMatch(/^[a-z_]+(\{(outcome|path)="[a-z_]+"\})? \d+$/);
+
+    // When the show ends, nothing stays pinned: the hat's pin closes.
+    socket.socket.close();
+    await webrtc.close();
+    push.stop();
+    await waitFor('show ended', async () => (await a.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
+    const after = (await a.api('GET', `/v1/streams/${stream.id}/analytics`)).body;
+    expect(after.live.pinned).toBeNull();
+    expect(after.pins[1].unpinnedAt).not.toBeNull();
   });
 });

@@ -1,61 +1,420 @@
-// Live analytics of a stream, shared by every node through Redis: per-minute counters (chat,
-// reactions, votes, claims, cues), concurrent viewers by path (WebRTC joins and leaves; HLS and
-// replay from player beats), and the peak. Labels stay bounded: one hash per stream and minute.
+// Live analytics of a stream, shared by every node through Redis: concurrent viewers by path and
+// their watch time (WebRTC joins, refreshes and leaves; HLS and replay player beats), per-minute
+// counters with the minute's peak, and per pinned product: who watched while it was pinned and for
+// how long, who tapped its card, the claims it drew. Prometheus gets per-node totals only, labelled
+// with small fixed sets (never a stream, viewer or product id).
+//
+// Redis keys, all under stats:<streamId> and kept KEEP_SECONDS after their last write:
+//   :minutes                 zset of the minutes that have a row
+//   :<minute>                hash chat, reactions, votes, claims, cues, taps, watchMs, peakViewers
+//   :beats:<path>            zset viewer -> last beat (ms); WebRTC viewers are beaten by their node
+//   :watch                   hash path -> viewer-milliseconds watched
+//   :pin                     the pin cue showing now on the live paths
+//   :pins                    zset pin cue -> when it was pinned (ms)
+//   :latest-pin              hash product -> its newest pin cue
+//   :pin:<cue>               hash productId, at, endedAt, exposureMs, taps, claims, firstClaimAt
+//   :pin:<cue>:viewers       set of viewers watching live while it was pinned
+//   :pin:<cue>:clickers      set of viewers who tapped its card
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { CueMessage } from '../cues/cue-schema.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 
 export type ViewerPath = 'webrtc' | 'hls' | 'replay';
-export type Counter = 'chat' | 'reactions' | 'votes' | 'claims' | 'cues';
+export type Counter = 'chat' | 'reactions' | 'votes' | 'cues';
+export const VIEWER_PATHS: readonly ViewerPath[] = ['webrtc', 'hls', 'replay'];
 
-const BEAT_WINDOW_MS = 30_000;
+/** A viewer counts as watching for this long after its last beat (players beat every ~10 s). */
+export const BEAT_WINDOW_MS = 30_000;
+/** How often a node vouches for the WebRTC viewers connected to it (well inside the window). */
+const WEBRTC_REFRESH_MS = 10_000;
 const KEEP_SECONDS = 7 * 86_400;
+
+/** What a tap on a product card names: the pin (its cue id) or the product (its pin showing now, else its newest). */
+export const clickTarget = {
+  cueId: z.string().regex(/^cue_[A-Za-z0-9]{16}$/, 'the product.pin cue id (cue_...)').optional(),
+  productId: z.string().regex(/^prd_[A-Za-z0-9]{16}$/, 'a product id (prd_...)').optional(),
+};
 
 const minuteOf = (at: number) => Math.floor(at / 60_000) * 60_000;
 
+/**
+ * One beat of one viewer: the time since its previous beat (when within the window) is watch time,
+ * and exposure of the product pinned on the live paths; the viewer joins the pin's audience; the
+ * minute's peak of concurrent viewers is kept. ARGV[7] = '1': the viewer leaves (WebRTC DELETE).
+ */
+const BEAT_SCRIPT = `
+local base, path, viewer = KEYS[1], ARGV[1], ARGV[2]
+local now, window, keep, minute = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local leaving = ARGV[7] == '1'
+local beats = base .. ':beats:' .. path
+local prev = tonumber(redis.call('ZSCORE', beats, viewer))
+local credited = 0
+if prev and now > prev and now - prev <= window then credited = now - prev end
+if leaving then
+  redis.call('ZREM', beats, viewer)
+else
+  redis.call('ZADD', beats, now, viewer)
+  redis.call('EXPIRE', beats, keep)
+end
+local minuteKey = base .. ':' .. minute
+if credited > 0 then
+  redis.call('HINCRBY', base .. ':watch', path, credited)
+  redis.call('EXPIRE', base .. ':watch', keep)
+  redis.call('HINCRBY', minuteKey, 'watchMs', credited)
+end
+if path ~= 'replay' then
+  local pin = redis.call('GET', base .. ':pin')
+  if pin then
+    local pinKey = base .. ':pin:' .. pin
+    if not leaving then
+      redis.call('SADD', pinKey .. ':viewers', viewer)
+      redis.call('EXPIRE', pinKey .. ':viewers', keep)
+    end
+    local since = tonumber(redis.call('HGET', pinKey, 'at')) or now
+    local exposed = math.min(credited, now - since)
+    if exposed > 0 then redis.call('HINCRBY', pinKey, 'exposureMs', exposed) end
+  end
+end
+local total = 0
+for _, p in ipairs({'webrtc', 'hls', 'replay'}) do
+  local key = base .. ':beats:' .. p
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - window))
+  total = total + redis.call('ZCARD', key)
+end
+if (tonumber(redis.call('HGET', minuteKey, 'peakViewers')) or 0) < total then
+  redis.call('HSET', minuteKey, 'peakViewers', total)
+end
+redis.call('EXPIRE', minuteKey, keep)
+redis.call('ZADD', base .. ':minutes', minute, minute)
+redis.call('EXPIRE', base .. ':minutes', keep)
+return credited`;
+
+/**
+ * A product pinned, unpinned (ARGV[3]: only when it is the one pinned; '' for any) or the show ended.
+ * Ending a pin credits each live viewer's exposure since its last beat; a new pin's audience starts
+ * with everyone watching live at that moment.
+ */
+const PIN_SCRIPT = `
+local base, mode, cueId, productId = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local now, window, keep = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local current = redis.call('GET', base .. ':pin')
+local function endCurrent()
+  if not current then return end
+  local pinKey = base .. ':pin:' .. current
+  local since = tonumber(redis.call('HGET', pinKey, 'at')) or now
+  local exposure = 0
+  for _, p in ipairs({'webrtc', 'hls'}) do
+    local entries = redis.call('ZRANGEBYSCORE', base .. ':beats:' .. p, now - window, '+inf', 'WITHSCORES')
+    for i = 2, #entries, 2 do
+      local from = math.max(tonumber(entries[i]), since)
+      if now > from then exposure = exposure + (now - from) end
+    end
+  end
+  if exposure > 0 then redis.call('HINCRBY', pinKey, 'exposureMs', exposure) end
+  redis.call('HSET', pinKey, 'endedAt', now)
+  redis.call('DEL', base .. ':pin')
+  current = false
+end
+if mode == 'pin' then
+  endCurrent()
+  local pinKey = base .. ':pin:' .. cueId
+  redis.call('HSET', pinKey, 'productId', productId, 'at', now)
+  redis.call('EXPIRE', pinKey, keep)
+  redis.call('SET', base .. ':pin', cueId, 'EX', keep)
+  redis.call('ZADD', base .. ':pins', now, cueId)
+  redis.call('EXPIRE', base .. ':pins', keep)
+  redis.call('HSET', base .. ':latest-pin', productId, cueId)
+  redis.call('EXPIRE', base .. ':latest-pin', keep)
+  local audience = pinKey .. ':viewers'
+  for _, p in ipairs({'webrtc', 'hls'}) do
+    local watching = redis.call('ZRANGEBYSCORE', base .. ':beats:' .. p, now - window, '+inf')
+    for i = 1, #watching, 1000 do
+      redis.call('SADD', audience, unpack(watching, i, math.min(i + 999, #watching)))
+    end
+  end
+  redis.call('EXPIRE', audience, keep)
+elseif mode == 'unpin' then
+  if current and (productId == '' or redis.call('HGET', base .. ':pin:' .. current, 'productId') == productId) then endCurrent() end
+else
+  endCurrent()
+end
+return 1`;
+
+/**
+ * A tap on a pinned product's card: the pin named by its cue id, or else the product's pin showing
+ * now, or else its newest pin (a replay). 0: no such pin; 1: a repeat tap; 2: the viewer's first.
+ */
+const CLICK_SCRIPT = `
+local base, cueId, productId, viewer = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local keep, minute = tonumber(ARGV[4]), ARGV[5]
+if cueId == '' then
+  local current = redis.call('GET', base .. ':pin')
+  if current and redis.call('HGET', base .. ':pin:' .. current, 'productId') == productId then cueId = current
+  else cueId = redis.call('HGET', base .. ':latest-pin', productId) end
+  if not cueId then return 0 end
+end
+local pinKey = base .. ':pin:' .. cueId
+local pinned = redis.call('HGET', pinKey, 'productId')
+if not pinned or (productId ~= '' and pinned ~= productId) then return 0 end
+redis.call('HINCRBY', pinKey, 'taps', 1)
+local first = redis.call('SADD', pinKey .. ':clickers', viewer)
+redis.call('EXPIRE', pinKey .. ':clickers', keep)
+local minuteKey = base .. ':' .. minute
+redis.call('HINCRBY', minuteKey, 'taps', 1)
+redis.call('EXPIRE', minuteKey, keep)
+redis.call('ZADD', base .. ':minutes', minute, minute)
+return first + 1`;
+
+/** A claim: counted in its minute, and for the pin showing now when it is the claimed product's. */
+const CLAIM_SCRIPT = `
+local base, productId = KEYS[1], ARGV[1]
+local now, keep, minute = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local minuteKey = base .. ':' .. minute
+redis.call('HINCRBY', minuteKey, 'claims', 1)
+redis.call('EXPIRE', minuteKey, keep)
+redis.call('ZADD', base .. ':minutes', minute, minute)
+local current = redis.call('GET', base .. ':pin')
+if current then
+  local pinKey = base .. ':pin:' .. current
+  if redis.call('HGET', pinKey, 'productId') == productId then
+    redis.call('HINCRBY', pinKey, 'claims', 1)
+    redis.call('HSETNX', pinKey, 'firstClaimAt', now)
+  end
+end
+return 1`;
+
+/** How many distinct members the given sets hold together, without sending them to the client. */
+const UNION_COUNT_SCRIPT = `return #redis.call('SUNION', unpack(KEYS))`;
+
+type Scripted = {
+  livecueAnalyticsBeat(base: string, ...args: (string | number)[]): Promise<number>;
+  livecueAnalyticsPin(base: string, ...args: (string | number)[]): Promise<number>;
+  livecueAnalyticsClick(base: string, ...args: (string | number)[]): Promise<number>;
+  livecueAnalyticsClaim(base: string, ...args: (string | number)[]): Promise<number>;
+  livecueAnalyticsUnionCount(keyCount: number, ...keys: string[]): Promise<number>;
+};
+
+export interface PinStats {
+  cueId: string;
+  productId: string;
+  /** Epoch ms. */
+  pinnedAt: number;
+  endedAt: number | null;
+  /** Distinct viewers watching live while it was pinned. */
+  views: number;
+  exposureMs: number;
+  /** Distinct viewers who tapped its card. */
+  clicks: number;
+  taps: number;
+  /** Claims on the product while it was pinned. */
+  claims: number;
+  firstClaimAt: number | null;
+}
+
+export type MinuteRow = {
+  minute: string;
+  chat: number;
+  reactions: number;
+  votes: number;
+  claims: number;
+  cues: number;
+  taps: number;
+  peakViewers: number;
+  watchSeconds: number;
+};
+
+const base = (streamId: string) => `stats:${streamId}`;
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
 export class Analytics {
-  constructor(private readonly redis: Redis) {}
+  readonly #redis: Redis & Scripted;
+  readonly #metrics: Metrics | undefined;
+  /** WHEP sessions connected to this node -> their stream: beaten every WEBRTC_REFRESH_MS. */
+  readonly #webrtcHere = new Map<string, string>();
+  /** HLS and replay viewers whose beats reach this node (`path stream viewer` -> last beat), for the gauge. */
+  readonly #beatsHere = new Map<string, number>();
+  readonly #beatsHereByPath = { hls: 0, replay: 0 };
+  readonly #refresh: NodeJS.Timeout;
+
+  constructor(redis: Redis, metrics?: Metrics) {
+    redis.defineCommand('livecueAnalyticsBeat', { numberOfKeys: 1, lua: BEAT_SCRIPT });
+    redis.defineCommand('livecueAnalyticsPin', { numberOfKeys: 1, lua: PIN_SCRIPT });
+    redis.defineCommand('livecueAnalyticsClick', { numberOfKeys: 1, lua: CLICK_SCRIPT });
+    redis.defineCommand('livecueAnalyticsClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
+    redis.defineCommand('livecueAnalyticsUnionCount', { lua: UNION_COUNT_SCRIPT });
+    this.#redis = redis as Redis & Scripted;
+    this.#metrics = metrics;
+    for (const path of VIEWER_PATHS) metrics?.viewers.set({ path }, 0);
+    this.#refresh = setInterval(() => void this.#refreshHere(), WEBRTC_REFRESH_MS);
+    this.#refresh.unref();
+  }
+
+  close(): void {
+    clearInterval(this.#refresh);
+  }
 
   async count(streamId: string, counter: Counter, n = 1, at = Date.now()): Promise<void> {
-    const key = `stats:${streamId}:${minuteOf(at)}`;
-    await this.redis.multi().hincrby(key, counter, n).expire(key, KEEP_SECONDS).zadd(`stats:${streamId}:minutes`, minuteOf(at), String(minuteOf(at))).exec();
+    if (counter === 'chat') this.#metrics?.chatMessages.inc(n);
+    else if (counter === 'reactions') this.#metrics?.reactions.inc(n);
+    else if (counter === 'votes') this.#metrics?.pollVotes.inc(n);
+    const key = `${base(streamId)}:${minuteOf(at)}`;
+    await this.#redis.multi().hincrby(key, counter, n).expire(key, KEEP_SECONDS).zadd(`${base(streamId)}:minutes`, minuteOf(at), String(minuteOf(at))).exec();
   }
 
-  /** A WebRTC viewer joined (+1) or left (-1). */
-  async webrtcViewer(streamId: string, delta: 1 | -1): Promise<void> {
-    await this.redis.hincrby(`viewers:${streamId}`, 'webrtc', delta);
-    if (delta === 1) await this.#notePeak(streamId);
+  /** A WHEP viewer connected to this node; it counts until webrtcLeft (or its node stops vouching). */
+  async webrtcJoined(streamId: string, sessionId: string): Promise<void> {
+    this.#webrtcHere.set(sessionId, streamId);
+    this.#metrics?.viewers.set({ path: 'webrtc' }, this.#webrtcHere.size);
+    await this.#beat(streamId, 'webrtc', sessionId, false);
   }
 
-  /** A player says it is still watching (every ~10 s). */
-  async beat(streamId: string, viewerId: string, path: ViewerPath, at = Date.now()): Promise<void> {
-    await this.redis.zadd(`beats:${streamId}:${path}`, at, viewerId);
-    await this.#notePeak(streamId);
+  async webrtcLeft(streamId: string, sessionId: string): Promise<void> {
+    this.#webrtcHere.delete(sessionId);
+    this.#metrics?.viewers.set({ path: 'webrtc' }, this.#webrtcHere.size);
+    await this.#beat(streamId, 'webrtc', sessionId, true);
+  }
+
+  /** A player says it is still watching (every ~10 s); `leaving` when it stops. */
+  async beat(streamId: string, viewerId: string, path: 'hls' | 'replay', options: { leaving?: boolean } = {}): Promise<void> {
+    const key = `${path} ${streamId} ${viewerId}`;
+    const known = this.#beatsHere.has(key);
+    if (options.leaving) {
+      if (known) this.#beatsHereByPath[path]--;
+      this.#beatsHere.delete(key);
+    } else {
+      if (!known) this.#beatsHereByPath[path]++;
+      this.#beatsHere.set(key, Date.now());
+    }
+    this.#publishBeatsHere();
+    await this.#beat(streamId, path, viewerId, options.leaving ?? false);
+  }
+
+  /** Every placed cue counts; product.pin and product.unpin move the stream's pinned product. */
+  async cuePlaced(streamId: string, cue: CueMessage): Promise<void> {
+    await this.count(streamId, 'cues');
+    const productId = typeof cue.payload.productId === 'string' ? cue.payload.productId : '';
+    if (cue.type === 'product.pin' && productId) await this.#pin(streamId, 'pin', cue.id, productId);
+    if (cue.type === 'product.unpin') await this.#pin(streamId, 'unpin', '', productId);
+  }
+
+  /** The show is over: nothing stays pinned on the live paths. */
+  async showEnded(streamId: string): Promise<void> {
+    await this.#pin(streamId, 'end', '', '');
+  }
+
+  /** A viewer tapped a pinned product's card; false when there is no such pin. */
+  async click(streamId: string, viewerId: string, target: { cueId?: string; productId?: string }): Promise<boolean> {
+    const minute = minuteOf(Date.now());
+    const result = await this.#redis.livecueAnalyticsClick(base(streamId), target.cueId ?? '', target.productId ?? '', viewerId, KEEP_SECONDS, minute);
+    if (result > 0) this.#metrics?.productClicks.inc();
+    return result > 0;
+  }
+
+  /** A claim was reserved on an offer of this product. */
+  async claimed(streamId: string, productId: string): Promise<void> {
+    const now = Date.now();
+    await this.#redis.livecueAnalyticsClaim(base(streamId), productId, now, KEEP_SECONDS, minuteOf(now));
   }
 
   async viewers(streamId: string, at = Date.now()): Promise<Record<ViewerPath, number> & { total: number }> {
     const since = at - BEAT_WINDOW_MS;
-    const counts = { webrtc: Math.max(0, Number((await this.redis.hget(`viewers:${streamId}`, 'webrtc')) ?? 0)), hls: 0, replay: 0 };
-    for (const path of ['hls', 'replay'] as const) {
-      const key = `beats:${streamId}:${path}`;
-      await this.redis.zremrangebyscore(key, 0, since);
-      counts[path] = await this.redis.zcount(key, since, '+inf');
-    }
-    return { ...counts, total: counts.webrtc + counts.hls + counts.replay };
+    const pipeline = this.#redis.pipeline();
+    for (const path of VIEWER_PATHS) pipeline.zcount(`${base(streamId)}:beats:${path}`, since, '+inf');
+    const results = (await pipeline.exec()) ?? [];
+    const [webrtc, hls, replay] = results.map(([error, value]) => (error ? 0 : Number(value)));
+    return { webrtc: webrtc ?? 0, hls: hls ?? 0, replay: replay ?? 0, total: (webrtc ?? 0) + (hls ?? 0) + (replay ?? 0) };
   }
 
-  async perMinute(streamId: string): Promise<Record<string, string | number>[]> {
-    const minutes = await this.redis.zrange(`stats:${streamId}:minutes`, 0, -1);
-    const rows = [];
-    for (const minute of minutes) {
-      const values = await this.redis.hgetall(`stats:${streamId}:${minute}`);
-      rows.push({ minute: new Date(Number(minute)).toISOString(), ...Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Number(v)])) });
-    }
-    return rows;
+  /** Viewer-milliseconds watched, by path. */
+  async watchTime(streamId: string): Promise<Record<ViewerPath, number>> {
+    const raw = await this.#redis.hgetall(`${base(streamId)}:watch`);
+    return { webrtc: Number(raw.webrtc ?? 0), hls: Number(raw.hls ?? 0), replay: Number(raw.replay ?? 0) };
   }
 
-  async #notePeak(streamId: string): Promise<void> {
-    const { total } = await this.viewers(streamId);
-    const key = `stats:${streamId}:${minuteOf(Date.now())}`;
-    const current = Number((await this.redis.hget(key, 'peakViewers')) ?? 0);
-    if (total > current) await this.redis.multi().hset(key, 'peakViewers', total).expire(key, KEEP_SECONDS).zadd(`stats:${streamId}:minutes`, minuteOf(Date.now()), String(minuteOf(Date.now()))).exec();
+  async perMinute(streamId: string): Promise<MinuteRow[]> {
+    const minutes = await this.#redis.zrange(`${base(streamId)}:minutes`, 0, -1);
+    const pipeline = this.#redis.pipeline();
+    for (const minute of minutes) pipeline.hgetall(`${base(streamId)}:${minute}`);
+    const rows = (await pipeline.exec()) ?? [];
+    return minutes.map((minute, index) => {
+      const values = (rows[index]?.[1] ?? {}) as Record<string, string>;
+      const field = (name: string) => Number(values[name] ?? 0);
+      return {
+        minute: new Date(Number(minute)).toISOString(),
+        chat: field('chat'),
+        reactions: field('reactions'),
+        votes: field('votes'),
+        claims: field('claims'),
+        cues: field('cues'),
+        taps: field('taps'),
+        peakViewers: field('peakViewers'),
+        watchSeconds: seconds(field('watchMs')),
+      };
+    });
+  }
+
+  /** The stream's pins in the order they were placed, with the pin showing now marked by `endedAt: null`. */
+  async pins(streamId: string): Promise<PinStats[]> {
+    const listed = await this.#redis.zrange(`${base(streamId)}:pins`, 0, -1);
+    const pipeline = this.#redis.pipeline();
+    for (const cueId of listed) {
+      const pinKey = `${base(streamId)}:pin:${cueId}`;
+      pipeline.hgetall(pinKey).scard(`${pinKey}:viewers`).scard(`${pinKey}:clickers`);
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const pins: PinStats[] = [];
+    listed.forEach((cueId, index) => {
+      const fields = (results[index * 3]?.[1] ?? {}) as Record<string, string>;
+      if (!fields.productId) return; // expired
+      const optional = (name: string) => (fields[name] === undefined ? null : Number(fields[name]));
+      pins.push({
+        cueId,
+        productId: fields.productId,
+        pinnedAt: Number(fields.at),
+        endedAt: optional('endedAt'),
+        views: Number(results[index * 3 + 1]?.[1] ?? 0),
+        exposureMs: Number(fields.exposureMs ?? 0),
+        clicks: Number(results[index * 3 + 2]?.[1] ?? 0),
+        taps: Number(fields.taps ?? 0),
+        claims: Number(fields.claims ?? 0),
+        firstClaimAt: optional('firstClaimAt'),
+      });
+    });
+    return pins;
+  }
+
+  /** Distinct viewers over several pins (a product pinned more than once): `viewers` saw one, `clickers` tapped one. */
+  async distinct(streamId: string, cueIds: string[], set: 'viewers' | 'clickers'): Promise<number> {
+    if (cueIds.length === 0) return 0;
+    const keys = cueIds.map((cueId) => `${base(streamId)}:pin:${cueId}:${set}`);
+    return Number(await this.#redis.livecueAnalyticsUnionCount(keys.length, ...keys));
+  }
+
+  async #beat(streamId: string, path: ViewerPath, viewerId: string, leaving: boolean): Promise<void> {
+    const now = Date.now();
+    await this.#redis.livecueAnalyticsBeat(base(streamId), path, viewerId, now, BEAT_WINDOW_MS, KEEP_SECONDS, minuteOf(now), leaving ? '1' : '0');
+  }
+
+  async #pin(streamId: string, mode: 'pin' | 'unpin' | 'end', cueId: string, productId: string): Promise<void> {
+    await this.#redis.livecueAnalyticsPin(base(streamId), mode, cueId, productId, Date.now(), BEAT_WINDOW_MS, KEEP_SECONDS);
+  }
+
+  /** This node's WebRTC viewers are still connected: they keep counting and their watch time grows. */
+  async #refreshHere(): Promise<void> {
+    for (const [sessionId, streamId] of this.#webrtcHere) await this.#beat(streamId, 'webrtc', sessionId, false).catch(() => {});
+    // Players that stopped beating here drop out of the gauge.
+    const since = Date.now() - BEAT_WINDOW_MS;
+    for (const [key, at] of this.#beatsHere) {
+      if (at >= since) continue;
+      this.#beatsHere.delete(key);
+      this.#beatsHereByPath[key.startsWith('hls ') ? 'hls' : 'replay']--;
+    }
+    this.#publishBeatsHere();
+  }
+
+  #publishBeatsHere(): void {
+    this.#metrics?.viewers.set({ path: 'hls' }, this.#beatsHereByPath.hls);
+    this.#metrics?.viewers.set({ path: 'replay' }, this.#beatsHereByPath.replay);
   }
 }

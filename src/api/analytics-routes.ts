@@ -1,18 +1,25 @@
-// Analytics: GET /v1/streams/:id/analytics (live and after the show), and the players' beats
-// (POST /live/<playbackId>/beat) that count HLS and replay viewers.
-import { Router, type Request } from 'express';
+// Analytics: GET /v1/streams/:id/analytics (live and after the show), the players' beats
+// (POST /live/<playbackId>/beat) that count HLS and replay viewers and their watch time, and taps on
+// the pinned product card (POST /live/<playbackId>/click; also {"type":"click"} on the viewers' socket).
+import { Router, type Request, type Response } from 'express';
 import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Analytics } from '../analytics/analytics.ts';
+import { clickTarget, type Analytics } from '../analytics/analytics.ts';
+import { pinReport, productReports, showSummary } from '../analytics/show-summary.ts';
 import type { Db } from '../db/database.ts';
-import { offerClaims, offers } from '../db/schema.ts';
+import { liveSessions, offerClaims, offers } from '../db/schema.ts';
 import { notFound } from '../errors.ts';
-import type { StreamStore } from '../streams/stream-store.ts';
+import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
+
+const viewerId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'an anonymous viewer id of 8-64 letters, digits, _ or -');
 
 const beatBody = z.strictObject({
-  viewerId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'an anonymous viewer id of 8-64 letters, digits, _ or -'),
+  viewerId,
   path: z.enum(['hls', 'replay']),
+  leaving: z.boolean().optional().describe('The player stops (page closed, switched path): its watch time up to now counts, then it no longer does.'),
 });
+
+const clickBody = z.strictObject({ viewerId, ...clickTarget }).refine((body) => body.cueId || body.productId, 'name the pin (cueId) or the product (productId)');
 
 export function analyticsRouters(deps: { analytics: Analytics; streams: StreamStore; db: Db }) {
   const admin = Router({ mergeParams: true });
@@ -20,28 +27,32 @@ export function analyticsRouters(deps: { analytics: Analytics; streams: StreamSt
     const id = String((req.params as Record<string, string>).id);
     const stream = /^str_[A-Za-z0-9]{16}$/.test(id) ? await deps.streams.get(id) : undefined;
     if (!stream) throw notFound(`stream ${id}`);
-    const [viewers, perMinute] = await Promise.all([deps.analytics.viewers(stream.id), deps.analytics.perMinute(stream.id)]);
-    const offerRows = await deps.db
-      .select({
-        id: offers.id,
-        productId: offers.productId,
-        quantity: offers.quantity,
-        remaining: offers.remaining,
-        createdAt: offers.createdAt,
-        claims: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} in ('reserved', 'confirmed', 'expired', 'cancelled'))`.mapWith(Number),
-        confirmed: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} = 'confirmed')`.mapWith(Number),
-        firstClaimAt: sql<string | null>`min(${offerClaims.createdAt})`,
-      })
-      .from(offers)
-      .leftJoin(offerClaims, eq(offerClaims.offerId, offers.id))
-      .where(eq(offers.streamId, stream.id))
-      .groupBy(offers.id)
-      .orderBy(asc(offers.createdAt));
-    const total = (name: string) => perMinute.reduce((sum, row) => sum + (Number(row[name]) || 0), 0);
+    const now = Date.now();
+    const [viewers, perMinute, watchMs, pinStats, offerRows, liveSeconds] = await Promise.all([
+      deps.analytics.viewers(stream.id, now),
+      deps.analytics.perMinute(stream.id),
+      deps.analytics.watchTime(stream.id),
+      deps.analytics.pins(stream.id),
+      offersOf(deps.db, stream.id),
+      liveSecondsOf(deps.db, stream.id, now),
+    ]);
+    const pins = pinStats.map((pin) => pinReport(pin, now));
+    const distinct = new Map<string, { views: number; clicks: number }>();
+    for (const productId of new Set(pins.map((pin) => pin.productId))) {
+      const cueIds = pins.filter((pin) => pin.productId === productId).map((pin) => pin.cueId);
+      const [views, clicks] = await Promise.all([deps.analytics.distinct(stream.id, cueIds, 'viewers'), deps.analytics.distinct(stream.id, cueIds, 'clickers')]);
+      distinct.set(productId, { views, clicks });
+    }
+    const offerClaimsByProduct = new Map<string, number>();
+    for (const row of offerRows) offerClaimsByProduct.set(row.productId, (offerClaimsByProduct.get(row.productId) ?? 0) + row.claims);
+    const products = productReports(pins, distinct, offerClaimsByProduct);
+    const pinned = pinStats.find((pin) => pin.endedAt === null);
     res.json({
       streamId: stream.id,
-      live: { viewers },
+      live: { viewers, pinned: pinned ? { cueId: pinned.cueId, productId: pinned.productId, since: new Date(pinned.pinnedAt).toISOString() } : null },
       perMinute,
+      pins,
+      products,
       offers: offerRows.map((row) => ({
         id: row.id,
         productId: row.productId,
@@ -52,26 +63,61 @@ export function analyticsRouters(deps: { analytics: Analytics; streams: StreamSt
         conversion: row.claims > 0 ? Math.round((row.confirmed / row.claims) * 1000) / 1000 : null,
         secondsToFirstClaim: row.firstClaimAt ? (new Date(row.firstClaimAt).getTime() - row.createdAt.getTime()) / 1000 : null,
       })),
-      summary: {
-        peakViewers: Math.max(0, ...perMinute.map((row) => Number(row.peakViewers) || 0)),
-        chatMessages: total('chat'),
-        reactions: total('reactions'),
-        votes: total('votes'),
-        claims: total('claims'),
-        cues: total('cues'),
-      },
+      summary: showSummary({ perMinute, watchMs, liveSeconds, pins, products }),
     });
   });
 
   const beats = Router();
-  beats.post('/:playbackId/beat', async (req, res) => {
+  const publicStream = async (req: Request, res: Response): Promise<StreamRow> => {
     res.setHeader('Access-Control-Allow-Origin', '*');
     const playbackId = String(req.params.playbackId);
     const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await deps.streams.getByPlaybackId(playbackId) : undefined;
     if (!stream) throw notFound('stream');
+    return stream;
+  };
+  beats.options(['/:playbackId/beat', '/:playbackId/click'], (_req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+    res.status(204).end();
+  });
+  beats.post('/:playbackId/beat', async (req, res) => {
+    const stream = await publicStream(req, res);
     const body = beatBody.parse(req.body ?? {});
-    await deps.analytics.beat(stream.id, body.viewerId, body.path);
+    await deps.analytics.beat(stream.id, body.viewerId, body.path, { leaving: body.leaving });
+    res.status(204).end();
+  });
+  beats.post('/:playbackId/click', async (req, res) => {
+    const stream = await publicStream(req, res);
+    const body = clickBody.parse(req.body ?? {});
+    if (!(await deps.analytics.click(stream.id, body.viewerId, body))) throw notFound('pinned product');
     res.status(204).end();
   });
   return { admin, beats };
+}
+
+/** The stream's offers with how many claims they drew (whatever became of them) and when the first came. */
+function offersOf(db: Db, streamId: string) {
+  return db
+    .select({
+      id: offers.id,
+      productId: offers.productId,
+      quantity: offers.quantity,
+      remaining: offers.remaining,
+      createdAt: offers.createdAt,
+      claims: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} in ('reserved', 'confirmed', 'expired', 'cancelled'))`.mapWith(Number),
+      confirmed: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} = 'confirmed')`.mapWith(Number),
+      firstClaimAt: sql<string | null>`min(${offerClaims.createdAt})`,
+    })
+    .from(offers)
+    .leftJoin(offerClaims, eq(offerClaims.offerId, offers.id))
+    .where(eq(offers.streamId, streamId))
+    .groupBy(offers.id)
+    .orderBy(asc(offers.createdAt));
+}
+
+/** Seconds the stream's shows have been live, a show still on counting up to now. */
+async function liveSecondsOf(db: Db, streamId: string, now: number): Promise<number> {
+  const sessions = await db.select({ startedAt: liveSessions.startedAt, endedAt: liveSessions.endedAt }).from(liveSessions).where(eq(liveSessions.streamId, streamId));
+  return sessions.reduce((sum, session) => sum + ((session.endedAt?.getTime() ?? now) - session.startedAt.getTime()) / 1000, 0);
 }

@@ -116,7 +116,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/tokens', tokensRouter(deps.tokens));
   app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
   app.use('/v1/products', productsRouter(deps.products));
-  const offerRoutes = offersRouters({ offers: deps.offers, viewerTokenSecret: deps.viewerTokenSecret });
+  const offerRoutes = offersRouters({ offers: deps.offers, viewerTokenSecret: deps.viewerTokenSecret, metrics: deps.metrics });
   app.use('/v1/offers', offerRoutes.offers);
   app.use('/v1/streams/:id', moderationRouter({ streams: deps.streams, engagement: deps.engagement }));
   app.use('/v1/claims', offerRoutes.claims);

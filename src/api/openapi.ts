@@ -161,10 +161,11 @@ export function openApiDocument(serverUrl: string) {
       },
       '/v1/claims/{id}/confirm': { post: { summary: 'The shop confirms a reserved claim', security: auth, responses: { '200': { description: 'Confirmed' }, '404': problem, '409': problem } } },
       '/v1/claims/{id}/cancel': { post: { summary: 'Cancel a claim; its unit returns', security: auth, responses: { '200': { description: 'Cancelled' }, '404': problem, '409': problem } } },
-      '/v1/streams/{id}/analytics': { parameters: [streamIdParam], get: { summary: 'Viewers by path, per-minute engagement, offers and conversion', security: auth, responses: { '200': { description: 'Analytics' }, '404': problem } } },
+      '/v1/streams/{id}/analytics': { parameters: [streamIdParam], get: { summary: 'Viewers by path and watch time, per-minute engagement, per pin and per product views while pinned, clicks, claims and conversion, offers, the show summary', security: auth, responses: { '200': { description: 'Analytics' }, '404': problem } } },
       '/v1/streams/{id}/mutes': { parameters: [streamIdParam], post: { summary: 'Mute a viewer in the chat', security: auth, responses: { '204': { description: 'Muted' } } } },
       '/v1/streams/{id}/chat/{messageId}': { parameters: [streamIdParam], delete: { summary: 'Delete a chat message for everyone', security: auth, responses: { '204': { description: 'Deleted' } } } },
-      '/live/{playbackId}/beat': { post: { summary: 'Public: a player is still watching (HLS/replay viewer counts)', responses: { '204': { description: 'Counted' }, '400': problem } } },
+      '/live/{playbackId}/beat': { post: { summary: 'Public: a player is still watching ({viewerId, path: hls|replay, leaving?}): viewer counts and watch time', responses: { '204': { description: 'Counted' }, '400': problem } } },
+      '/live/{playbackId}/click': { post: { summary: 'Public: a viewer tapped the pinned product card ({viewerId, cueId | productId})', responses: { '204': { description: 'Counted' }, '400': problem, '404': problem } } },
       '/v1/webhooks': {
         post: { summary: 'Add a webhook endpoint (its signing secret is returned once)', security: auth, responses: { '201': { description: 'Created' }, '400': problem } },
         get: { summary: 'List webhook endpoints', security: auth, responses: { '200': { description: 'Endpoints' } } },

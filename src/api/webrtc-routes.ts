@@ -134,11 +134,11 @@ export function webrtcRouters(deps: {
     }
     whepSessions.set(viewer.id, { viewer, playbackId });
     metrics.whepViewers.inc({ stream_id: stream.id });
-    void deps.analytics.webrtcViewer(stream.id, 1).catch(() => {});
+    void deps.analytics.webrtcJoined(stream.id, viewer.id).catch(() => {});
     viewer.once('closed', () => {
       whepSessions.delete(viewer.id);
       metrics.whepViewers.dec({ stream_id: stream.id });
-      void deps.analytics.webrtcViewer(stream.id, -1).catch(() => {});
+      void deps.analytics.webrtcLeft(stream.id, viewer.id).catch(() => {});
     });
     res.status(201).type('application/sdp').setHeader('ETag', viewer.etag);
     // Cues ride an SCTP stream the viewer opens as a negotiated data channel with this id.

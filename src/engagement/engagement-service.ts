@@ -1,13 +1,13 @@
 // Live engagement on the viewers' socket: chat, reactions (aggregated per second), poll votes (one
-// per viewer, live tallies). Everything fans out to every node through the hub (Redis pub/sub);
-// state that must be shared (mutes, votes) lives in Redis.
+// per viewer, live tallies), Q&A, taps on the pinned product (analytics). Everything fans out to
+// every node through the hub (Redis pub/sub); state that must be shared (mutes, votes) lives in Redis.
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { CueHub } from '../cues/cue-hub.ts';
 import type { Logger } from '../log.ts';
 import type { Viewer } from '../offers/viewer-identity.ts';
 import { RateLimiter } from '../rate-limit.ts';
-import type { Analytics } from '../analytics/analytics.ts';
+import { clickTarget, type Analytics } from '../analytics/analytics.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 
 export const REACTIONS = ['❤️', '🔥', '😂', '😮', '👏', '🛍️'] as const;
@@ -18,6 +18,8 @@ const incoming = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('vote'), pollId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), option: z.number().int().min(0).max(9) }),
   z.strictObject({ type: z.literal('question'), text: z.string().trim().min(1).max(300) }),
   z.strictObject({ type: z.literal('upvote'), questionId: z.string().regex(/^q_[A-Za-z0-9]{12}$/) }),
+  // A tap on the pinned product's card: the pin's cue id, or the product (its pin showing now).
+  z.strictObject({ type: z.literal('click'), ...clickTarget }),
 ]);
 
 export interface Question {
@@ -123,6 +125,12 @@ export class EngagementService {
         if (!(await this.deps.redis.sadd(`qa:${streamId}:${message.questionId}:voters`, viewer.id))) return { ok: false, error: 'you have upvoted this question already' };
         const upvotes = await this.deps.redis.hincrby(`qa:${streamId}:upvotes`, message.questionId, 1);
         await this.deps.hub.publishEvent(playbackId, { type: 'question.updated', id: message.questionId, upvotes });
+        break;
+      }
+      case 'click': {
+        if (this.#reactionLimit.take(key) > 0) return this.#strike(playbackId, viewer, 'slow down');
+        if (!message.cueId && !message.productId) return { ok: false, error: 'name the pin (cueId) or the product (productId)' };
+        if (!(await this.deps.analytics?.click(streamId, viewer.id, message))) return { ok: false, error: 'no such pinned product' };
         break;
       }
     }

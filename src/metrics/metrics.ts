@@ -91,6 +91,40 @@ export function createMetrics() {
       help: 'Show bytes (FLV tags) handed to restream FFmpegs whose platform had accepted the show.',
       registers,
     }),
+    // Engagement, per node, with fixed labels only: per-stream and per-product numbers are in
+    // GET /v1/streams/:id/analytics, where an id does not multiply series.
+    chatMessages: new Counter({
+      name: 'livecue_chat_messages_total',
+      help: 'Chat messages from viewers that were delivered (refused ones are not counted).',
+      registers,
+    }),
+    reactions: new Counter({
+      name: 'livecue_reactions_total',
+      help: 'Reaction taps accepted from viewers.',
+      registers,
+    }),
+    pollVotes: new Counter({
+      name: 'livecue_poll_votes_total',
+      help: 'Poll votes accepted (one per viewer and poll).',
+      registers,
+    }),
+    claims: new Counter({
+      name: 'livecue_claims_total',
+      help: 'Claim requests by outcome: reserved (a unit taken), repeated (the viewer\'s existing claim), sold_out, offer_ended, refused (bad request, no viewer, unknown offer), error.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    productClicks: new Counter({
+      name: 'livecue_product_clicks_total',
+      help: 'Taps on pinned product cards (every tap).',
+      registers,
+    }),
+    viewers: new Gauge({
+      name: 'livecue_viewers',
+      help: 'Viewers watching through this node, by path: webrtc (WHEP sessions here), hls and replay (players whose last beat, within 30 s, reached this node).',
+      labelNames: ['path'],
+      registers,
+    }),
   };
 }
 
