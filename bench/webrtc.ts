@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   console.log(
     `livecue webrtc bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`,
+      `${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu!.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`,
   );
 
   let whip: ShowPart | undefined;
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
       rtmpAudio: RTMP_AUDIO,
       // As lib/viewer-swarm.ts reads it.
       viewerReceiveBufferBytes: Number(process.env.BENCH_VIEWER_RCVBUF ?? 2 * 1024 * 1024),
-      sfuWorkers: node.sfu.workers.length,
+      sfuWorkers: node.sfu!.workers.length,
       viewersPerRouter: config.VIEWERS_PER_ROUTER,
       ladder: config.LADDER,
       x264Preset: config.X264_PRESET,

@@ -23,6 +23,10 @@ import { S3ObjectStore } from './storage/s3-store.ts';
 import { StreamStore } from './streams/stream-store.ts';
 import type { WebRtcSettings } from './sfu/sfu-room.ts';
 import { loadMediasoup, WorkerPool } from './sfu/worker-pool.ts';
+import { EdgeRelays, RelayOrigins, type PipeSettings } from './sfu/pipe-relay.ts';
+import { OriginDirectory } from './cluster/origin-directory.ts';
+import { clusterToken } from './cluster/cluster-auth.ts';
+import { originForwarder } from './cluster/forward.ts';
 import { ProductStore } from './products/product-store.ts';
 import { CueStore } from './cues/cue-store.ts';
 import { CueHub } from './cues/cue-hub.ts';
@@ -55,11 +59,18 @@ export interface Livecue {
   store: ObjectStore;
   streams: StreamStore;
   registry: SessionRegistry;
-  sfu: WorkerPool;
+  /** Absent on nodes that run no SFU (ROLE api). */
+  sfu?: WorkerPool;
   queues: Queues;
   adminToken: string;
   httpPort: number;
+  /** 0 on nodes that take no encoders (ROLE api or sfu). */
   rtmpPort: number;
+  /**
+   * Graceful drain (SIGTERM): refuse new publishes and viewers (readiness fails), tell this node's
+   * WebRTC viewers to reconnect elsewhere, and wait up to DRAIN_SECONDS for its shows to end.
+   */
+  drain(): Promise<void>;
   urls: PublicUrls;
   close(): Promise<void>;
 }
@@ -123,9 +134,24 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     if (store instanceof S3ObjectStore) await store.ensureBucket();
     onClose('object store', () => store.close());
 
-    const mediasoup = await loadMediasoup(config.MEDIASOUP_WORKER_BIN);
-    const pool = await WorkerPool.create({ mediasoup, size: config.SFU_WORKERS, logger, minPort: config.WEBRTC_MIN_PORT, maxPort: config.WEBRTC_MAX_PORT });
-    onClose('mediasoup workers', () => pool.close());
+    // What this node does (ROLE): hosting shows needs the SFU; an api node runs no mediasoup at all.
+    const takesPublishes = config.ROLE === 'all' || config.ROLE === 'ingest';
+    let pool: WorkerPool | undefined;
+    if (takesPublishes || config.ROLE === 'sfu') {
+      const mediasoup = await loadMediasoup(config.MEDIASOUP_WORKER_BIN);
+      const workers = await WorkerPool.create({ mediasoup, size: config.SFU_WORKERS, logger, minPort: config.WEBRTC_MIN_PORT, maxPort: config.WEBRTC_MAX_PORT });
+      onClose('mediasoup workers', () => workers.close());
+      pool = workers;
+    }
+    const pipe: PipeSettings = {
+      listenIp: config.PIPE_LISTEN_IP ?? config.WEBRTC_LISTEN_IP,
+      announcedAddress: config.PIPE_ANNOUNCED_ADDRESS ?? ((config.PIPE_LISTEN_IP ?? config.WEBRTC_LISTEN_IP) === '0.0.0.0' ? config.WEBRTC_ANNOUNCED_ADDRESS : undefined),
+    };
+    // Which node hosts each live show, so any node can serve its viewers and take its cues.
+    const directory = new OriginDirectory(redis, logger);
+    onClose('origin directory', async () => directory.close());
+    let internalUrl = config.INTERNAL_URL ?? '';
+    const generations = new Map<string, number>();
     const webrtc: WebRtcSettings = {
       listenIp: config.WEBRTC_LISTEN_IP,
       announcedAddress: config.WEBRTC_ANNOUNCED_ADDRESS,
@@ -144,8 +170,24 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     onClose('queues', () => queues.close());
     const webhooks = new WebhookService(database.db, queues, logger);
     const builder = new RecordingBuilder({ db: database.db, store, config, logger });
+    const announce = (session: LiveSession) =>
+      directory
+        .announce(session.stream.id, { nodeId, internalUrl, sessionId: session.id, generation: generations.get(session.stream.id) ?? 0 })
+        .catch((error: Error) => logger.warn({ err: error, streamId: session.stream.id }, 'cannot record the show\'s origin in Redis'));
     const hooks = {
       started: async (session: LiveSession) => {
+        // Edge nodes re-pipe when the show's producers change (encoder reconnect, worker loss).
+        const bump = () => {
+          generations.set(session.stream.id, (generations.get(session.stream.id) ?? 0) + 1);
+          void announce(session);
+        };
+        session.room.on('producersChanged', bump);
+        session.room.on('originLost', bump);
+        session.room.once('closed', () => {
+          generations.delete(session.stream.id);
+          void directory.withdraw(session.stream.id, session.id).catch(() => {});
+        });
+        await announce(session);
         await webhooks.emit('stream.live', { streamId: session.stream.id, sessionId: session.id, playbackId: session.stream.playbackId, protocol: session.protocol });
       },
       ended: async (session: LiveSession, reason: string) => {
@@ -155,11 +197,12 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
         await analytics.showEnded(session.stream.id);
       },
     };
-    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: { pool, settings: webrtc }, hooks, restreams });
+    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: pool && { pool, settings: webrtc }, hooks, restreams, acceptsPublishes: takesPublishes });
     onClose('live sessions', () => registry.close());
     const gauges = setInterval(() => {
       metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
-      metrics.sfuWorkers.set(pool.workers.length);
+      metrics.sfuWorkers.set(pool?.workers.length ?? 0);
+      metrics.originRelays.set(origins?.size ?? 0);
     }, 2000);
     gauges.unref();
     onClose('gauges', async () => clearInterval(gauges));
@@ -173,6 +216,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     onClose('engagement', async () => engagement.close());
     const offers = new OfferService({
       db: database.db,
+      redis,
       webhooks,
       logger,
       claimSeconds: config.CLAIM_SECONDS,
@@ -195,15 +239,22 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       },
       pollTally: (pollId) => engagement.tally(pollId),
     });
-    // Expired claims give their units back; every node may run this, the update is atomic.
-    const claimSweep = setInterval(() => void offers.expire().catch((error: Error) => logger.warn({ err: error }, 'claim expiry failed')), 1000);
+    // Expired claims give their units back and the claim gates are checked; every node may run this.
+    const claimSweep = setInterval(() => void offers.sweep().catch((error: Error) => logger.warn({ err: error }, 'claim sweep failed')), 1000);
     claimSweep.unref();
     onClose('claim sweep', async () => clearInterval(claimSweep));
 
-    const rtmp = await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger });
-    onClose('rtmp server', () => rtmp.close());
+    const origins = takesPublishes ? new RelayOrigins({ registry, pipe, generationOf: (streamId) => generations.get(streamId) ?? 0, logger }) : undefined;
+    if (origins) onClose('origin relays', async () => origins.closeAll());
+    const edges = pool ? new EdgeRelays({ nodeId, pool, webrtc, pipe, directory, hub, clusterToken: clusterToken(secretKey.value), metrics, logger }) : undefined;
+    if (edges) onClose('edge relays', () => edges.close());
 
-    let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmp.port });
+    const rtmp = takesPublishes ? await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger }) : undefined;
+    if (rtmp) onClose('rtmp server', () => rtmp.close());
+    const rtmpPort = rtmp?.port ?? config.RTMP_PORT;
+    let draining = false;
+
+    let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmpPort });
     const playbackSecret = persistentSecret({
       configured: config.PLAYBACK_TOKEN_SECRET,
       dataDir: config.LIVECUE_DATA_DIR,
@@ -211,7 +262,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       generate: () => randomBytes(32).toString('base64url'),
     });
     const access = new PlaybackAccess(streams, new PlaybackSigner(playbackSecret.value));
-    const { app, close: closeWebrtc } = createHttpApp({
+    const { app, close: closeWebrtc, webrtcSessions } = createHttpApp({
       analytics,
       engagement,
       offers,
@@ -223,6 +274,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       webhooks,
       restreams,
       pool,
+      cluster: { token: clusterToken(secretKey.value), origins, edges, forward: originForwarder({ directory, nodeId, logger }) },
+      draining: () => draining,
       products,
       cues,
       sdpMaxBytes: config.SDP_MAX_BYTES,
@@ -256,7 +309,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const address = server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.PORT;
-    urls = publicUrls(config, { http: httpPort, rtmp: rtmp.port });
+    urls = publicUrls(config, { http: httpPort, rtmp: rtmpPort });
+    internalUrl ||= `http://${config.HOST !== '0.0.0.0' && config.HOST !== '::' ? config.HOST : (pipe.announcedAddress ?? (pipe.listenIp === '0.0.0.0' ? '127.0.0.1' : pipe.listenIp))}:${httpPort}`;
     // Closed first (cleanups run in reverse), so no new work arrives while sessions flush.
     onClose('webrtc sessions', async () => closeWebrtc());
     onClose('cue sockets', async () => cueSocket.close());
@@ -274,6 +328,20 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     }
     logger.info({ http: urls.api, rtmp: urls.rtmp, nodeId, role: config.ROLE }, 'livecue is up');
 
+    const drain = async () => {
+      if (draining) return;
+      draining = true;
+      metrics.draining.set(1);
+      registry.drain();
+      logger.info({ drainSeconds: config.DRAIN_SECONDS, shows: registry.size, viewers: webrtcSessions() }, 'draining: no new shows or viewers; telling viewers to move');
+      // Pages hear this on their cue channel and reconnect: the Service sends them to a node still ready.
+      const notice = JSON.stringify({ control: 'reconnect', reason: 'node_draining' });
+      for (const session of registry.all()) session.room.sendCue(notice);
+      edges?.broadcast(notice);
+      const deadline = Date.now() + config.DRAIN_SECONDS * 1000;
+      while (Date.now() < deadline && (registry.size > 0 || webrtcSessions() > 0)) await new Promise((resolve) => setTimeout(resolve, 250));
+      logger.info({ shows: registry.size, viewers: webrtcSessions() }, 'drain over; closing');
+    };
     let closing: Promise<void> | undefined;
     return {
       config,
@@ -288,8 +356,9 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       queues,
       adminToken,
       httpPort,
-      rtmpPort: rtmp.port,
+      rtmpPort,
       urls,
+      drain,
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {

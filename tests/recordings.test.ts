@@ -155,7 +155,7 @@ describe('recording jobs under failure', () => {
     const redis = await EmbeddedRedis.start({ binary: 'redis-server', logger: createLogger('silent') });
     const port = Number(new URL(redis.url).port);
     let restarted: EmbeddedRedis | undefined;
-    const api = await startTestNode({ REDIS_URL: redis.url, ROLE: 'api', RECONNECT_WINDOW_SECONDS: 1, RECORDING_MP4: true });
+    const api = await startTestNode({ REDIS_URL: redis.url, ROLE: 'ingest', RECONNECT_WINDOW_SECONDS: 1, RECORDING_MP4: true });
     const workers: ChildProcess[] = [];
     const startWorker = () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {

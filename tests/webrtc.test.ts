@@ -169,10 +169,10 @@ describe('SFU resilience and scale-out', () => {
     expect(session.room.viewerCount).toBe(3);
     expect(session.room.routerCount).toBe(3);
 
-    const workersBefore = node.lc.sfu.workers.map((worker) => worker.pid);
+    const workersBefore = node.lc.sfu!.workers.map((worker) => worker.pid);
     const victim = session.room.originWorkerPid;
     process.kill(victim, 'SIGKILL');
-    await waitFor('worker replaced', () => node.lc.sfu.workers.length === workersBefore.length && !node.lc.sfu.workers.some((w) => w.pid === victim), 10_000);
+    await waitFor('worker replaced', () => node.lc.sfu!.workers.length === workersBefore.length && !node.lc.sfu!.workers.some((w) => w.pid === victim), 10_000);
     const replacement = await waitFor('producers re-created', () => {
       const producer = session.room.producer('video');
       return producer && producer.id !== firstProducer.id ? producer : undefined;
@@ -199,7 +199,7 @@ describe('SFU resilience and scale-out', () => {
 describe('teardown', () => {
   it('leaves no router, transport or FFmpeg behind once every show has ended', async () => {
     await waitFor('all shows ended', () => node.lc.registry.size === 0, 40_000);
-    for (const worker of node.lc.sfu.workers) {
+    for (const worker of node.lc.sfu!.workers) {
       const dump = await worker.dump();
       expect(dump.routerIds).toEqual([]);
     }

@@ -99,10 +99,10 @@ export async function measureCapacity(
   const { node } = ctx;
   const swarms = Array.from({ length: options.swarms }, () => new ViewerSwarm());
   const session = () => node.registry.get(show.stream.id);
-  const workerPids = () => node.sfu.workers.map((worker) => worker.pid);
+  const workerPids = () => node.sfu!.workers.map((worker) => worker.pid);
   const meters = () => ({
     sfuWorkers: new CpuMeter(sumCpu(workerPids)),
-    each: node.sfu.workers.map((worker) => new CpuMeter(() => processCpu(worker.pid))),
+    each: node.sfu!.workers.map((worker) => new CpuMeter(() => processCpu(worker.pid))),
     benchNode: new CpuMeter(() => processCpu(process.pid)),
     viewerProcesses: new CpuMeter(sumCpu(() => swarms.map((swarm) => swarm.pid))),
     ffmpegs: new CpuMeter(sumCpu(() => [session()?.transcoder.pid, session()?.rtmpBridge?.pid, show.camera?.pid])),
@@ -118,7 +118,7 @@ export async function measureCapacity(
     }
   };
   const counts = () => Promise.all(swarms.map((swarm) => swarm.counts()));
-  const watch = new SfuWatch(node.sfu.workers);
+  const watch = new SfuWatch(node.sfu!.workers);
   const sfuCounters = () => watch.counters([session()?.room.producer('video'), session()?.room.producer('audio')]);
 
   const result: CapacityResult = { source: options.source, swarms: options.swarms, stepSeconds: options.stepSeconds, baseline: {}, steps: [], capacity: 0 };

@@ -9,6 +9,7 @@ import type { SessionRegistry } from '../live/session-registry.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { productView, type ProductStore } from '../products/product-store.ts';
 import { PlaybackAccess } from './playback-access.ts';
+import type { ForwardedResponse } from '../cluster/forward.ts';
 
 /** The state of a show at a media time (default: now), from its cues. */
 export function stateAt(registry: SessionRegistry, stream: StreamRow, cues: CueMessage[], mediaTimeParam: unknown) {
@@ -23,7 +24,13 @@ export function stateAt(registry: SessionRegistry, stream: StreamRow, cues: CueM
   return foldCueState(cues, now);
 }
 
-export function cuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry }): Router {
+export function cuesRouter(deps: {
+  cues: CueService;
+  streams: StreamStore;
+  registry: SessionRegistry;
+  /** Passes a cue for a show hosted on another node to that node. */
+  forward?: (streamId: string, req: Request) => Promise<ForwardedResponse | undefined>;
+}): Router {
   const router = Router({ mergeParams: true });
   const streamOf = async (req: Request) => {
     const id = String(req.params.id);
@@ -36,6 +43,13 @@ export function cuesRouter(deps: { cues: CueService; streams: StreamStore; regis
     if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the cue as application/json');
     const stream = await streamOf(req);
     const body = cueBody.parse(req.body ?? {});
+    if (!deps.registry.get(stream.id) && deps.forward) {
+      const forwarded = await deps.forward(stream.id, req);
+      if (forwarded) {
+        res.status(forwarded.status).type(forwarded.contentType).send(forwarded.body);
+        return;
+      }
+    }
     const header = req.headers['idempotency-key'];
     const { cue, created } = await deps.cues.create(stream, body, typeof header === 'string' ? header : undefined);
     res.status(created ? 201 : 200).json(cue);

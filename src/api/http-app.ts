@@ -35,6 +35,9 @@ import { restreamsRouter } from './restreams-routes.ts';
 import type { PublicUrls } from './urls.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { webrtcRouters } from './webrtc-routes.ts';
+import { internalRouter } from './internal-routes.ts';
+import type { EdgeRelays, RelayOrigins } from '../sfu/pipe-relay.ts';
+import type { ForwardedResponse } from '../cluster/forward.ts';
 
 export interface HttpAppDeps {
   adminToken: string;
@@ -45,7 +48,17 @@ export interface HttpAppDeps {
   logger: Logger;
   urls: () => PublicUrls;
   health: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
-  pool: WorkerPool;
+  /** Absent on nodes that serve no WebRTC (role api). */
+  pool?: WorkerPool;
+  /** Node-to-node parts: relays of shows to other nodes' viewers, cue forwarding. */
+  cluster: {
+    token: string;
+    origins?: RelayOrigins;
+    edges?: EdgeRelays;
+    forward: (streamId: string, req: express.Request) => Promise<ForwardedResponse | undefined>;
+  };
+  /** True once the node drains: it stops taking new publishes and viewers (readiness fails). */
+  draining: () => boolean;
   sdpMaxBytes: number;
   products: ProductStore;
   cues: CueService;
@@ -71,7 +84,7 @@ function rateLimit(perSecond: number, what: string): RequestHandler {
   };
 }
 
-export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(): void } {
+export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(): void; webrtcSessions(): number } {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -85,6 +98,12 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     const health = await deps.health();
     res.status(health.ok ? 200 : 503).json({ status: health.ok ? 'ok' : 'degraded', ...health.checks });
   });
+  // Readiness: a draining node leaves its Service's endpoints, so new viewers and encoders go elsewhere.
+  app.get('/healthz/ready', async (_req, res) => {
+    const health = await deps.health();
+    const ready = health.ok && !deps.draining();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : deps.draining() ? 'draining' : 'degraded', ...health.checks });
+  });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -96,6 +115,8 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     streams: deps.streams,
     registry: deps.registry,
     pool: deps.pool,
+    edges: deps.cluster.edges,
+    draining: deps.draining,
     metrics: deps.metrics,
     logger: deps.logger,
     sdpMaxBytes: deps.sdpMaxBytes,
@@ -106,6 +127,8 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);
   app.use('/whep', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whep);
 
+  app.use('/internal/v1', internalRouter({ clusterToken: deps.cluster.token, origins: deps.cluster.origins }));
+
   app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, products: deps.products, access: deps.access }));
 
   // Cues are small: 8 KB is plenty and a bigger body is refused with 413 before it is parsed.
@@ -114,7 +137,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/streams/:id/cues', apiAuth, express.json({ limit: '8kb', strict: true }));
   app.use('/v1', apiAuth, express.json({ limit: '64kb', strict: true }));
   app.use('/v1/tokens', tokensRouter(deps.tokens));
-  app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry }));
+  app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, forward: deps.cluster.forward }));
   app.use('/v1/products', productsRouter(deps.products));
   const offerRoutes = offersRouters({ offers: deps.offers, viewerTokenSecret: deps.viewerTokenSecret, metrics: deps.metrics });
   app.use('/v1/offers', offerRoutes.offers);
@@ -137,5 +160,5 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use(pagesRouter({ webRoot: decodeURIComponent(new URL('../../dist/web', import.meta.url).pathname) }));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
-  return { app, close: () => webrtc.close() };
+  return { app, close: () => webrtc.close(), webrtcSessions: () => webrtc.sessions() };
 }

@@ -14,6 +14,8 @@ import type { StreamStore } from '../streams/stream-store.ts';
 import { bearerToken } from './admin-auth.ts';
 import { PlaybackAccess } from './playback-access.ts';
 import type { Analytics } from '../analytics/analytics.ts';
+import type { EdgeRelays } from '../sfu/pipe-relay.ts';
+import type { SfuRoom } from '../sfu/sfu-room.ts';
 
 const SESSION_ID = /^[0-9a-f-]{36}$/;
 
@@ -41,17 +43,27 @@ function offerOf(req: Request, maxBytes: number): ParsedOffer {
 export function webrtcRouters(deps: {
   streams: StreamStore;
   registry: SessionRegistry;
-  pool: WorkerPool;
+  /** Absent on a node that serves no WebRTC (role api): WHIP and WHEP answer 503. */
+  pool?: WorkerPool;
+  /** Serves shows hosted on other nodes (piped from their origin); absent on a single node. */
+  edges?: EdgeRelays;
+  draining: () => boolean;
   metrics: Metrics;
   logger: Logger;
   sdpMaxBytes: number;
   access: PlaybackAccess;
   analytics: Analytics;
-}): { whip: Router; whep: Router; close(): void } {
+}): { whip: Router; whep: Router; close(): void; sessions(): number } {
   const { streams, registry, logger, metrics } = deps;
   const sdpBody = express.text({ type: 'application/sdp', limit: deps.sdpMaxBytes });
   const whipSessions = new Map<string, { ingest: WhipIngest; streamId: string }>();
   const whepSessions = new Map<string, { viewer: WhepViewer; playbackId: string }>();
+
+  const webrtcNode = (): WorkerPool => {
+    if (!deps.pool) throw new LivecueError('unavailable', 'this livecue node serves no WebRTC (role api): use a node with role all, ingest or sfu');
+    if (deps.draining()) throw new LivecueError('unavailable', 'this livecue node is draining: retry, the next attempt reaches another node');
+    return deps.pool;
+  };
 
   const whip = Router();
   whip.options('/:streamId{/sessions/:sessionId}', (_req, res) => {
@@ -60,6 +72,8 @@ export function webrtcRouters(deps: {
   });
   whip.post('/:streamId', sdpBody, async (req, res) => {
     cors(res, 'POST, DELETE, OPTIONS');
+    const pool = webrtcNode();
+    if (!registry.acceptsPublishes) throw new LivecueError('unavailable', 'this livecue node takes no publishes (role sfu or api, or draining): publish to an ingest node');
     const streamId = String(req.params.streamId);
     const key = bearerToken(req.headers.authorization);
     if (!key) throw new LivecueError('unauthorized', 'send the stream key as Authorization: Bearer <streamKey>');
@@ -70,7 +84,7 @@ export function webrtcRouters(deps: {
     }
     const offer = offerOf(req, deps.sdpMaxBytes);
     // Codec support is settled before the publish is decided, so a refused offer creates nothing.
-    producerParameters(offer, deps.pool.routerCapabilities);
+    producerParameters(offer, pool.routerCapabilities);
     const ingest = new WhipIngest(`${req.socket.remoteAddress}:${req.socket.remotePort}`, offer, logger.child({ streamId, whip: true }));
     const outcome = await registry.publish(key, ingest);
     if (!outcome.accepted) {
@@ -114,6 +128,7 @@ export function webrtcRouters(deps: {
   });
   whep.post('/:playbackId', sdpBody, async (req, res) => {
     cors(res, 'POST, DELETE, OPTIONS');
+    webrtcNode();
     const playbackId = String(req.params.playbackId);
     const offer = offerOf(req, deps.sdpMaxBytes);
     const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await streams.getByPlaybackId(playbackId) : undefined;
@@ -121,13 +136,14 @@ export function webrtcRouters(deps: {
     if (stream.private && !deps.access.signer.verify(playbackId, PlaybackAccess.tokenOf(req))) {
       throw new LivecueError('forbidden', 'this stream is private: send its playback token as Authorization: Bearer <token> or ?token=');
     }
-    const session = registry.get(stream.id);
-    if (!session || (!session.room.producer('video') && !session.room.producer('audio'))) {
+    // The show's own room where it is hosted here, else a relay from the node hosting it.
+    const room: SfuRoom | undefined = registry.get(stream.id)?.room ?? (await deps.edges?.roomFor(stream));
+    if (!room || (!room.producer('video') && !room.producer('audio'))) {
       throw new LivecueError('not_found', 'this stream is not live');
     }
     let viewer: WhepViewer;
     try {
-      viewer = await WhepViewer.create(session.room, offer, playbackId);
+      viewer = await WhepViewer.create(room, offer, playbackId);
     } catch (error) {
       if (error instanceof SdpError) throw new LivecueError(error.status === 406 ? 'not_acceptable' : 'bad_request', error.message);
       throw error;
@@ -162,6 +178,7 @@ export function webrtcRouters(deps: {
   return {
     whip,
     whep,
+    sessions: () => whepSessions.size + whipSessions.size,
     close() {
       for (const { viewer } of whepSessions.values()) viewer.close();
       for (const { ingest } of whipSessions.values()) ingest.disconnect('shutdown');

@@ -75,7 +75,14 @@ export const configSchema = z
     ICE_TIMEOUT_SECONDS: z.coerce.number().min(1).default(15).describe('A WHIP/WHEP session whose ICE/DTLS never connects is closed after this.'),
     SDP_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024).describe('Largest SDP offer accepted (413 past it).'),
     CUE_RATE_PER_SECOND: z.coerce.number().min(1).max(10_000).default(50).describe('Cues one stream may take per second (bursts of twice that); 429 past it.'),
-    ROLE: z.enum(['all', 'api', 'ingest', 'worker']).default('all').describe('all: one process does everything; worker: only the queue workers (npm run worker).'),
+    ROLE: z
+      .enum(['all', 'api', 'ingest', 'sfu', 'worker'])
+      .default('all')
+      .describe('all: one process does everything; ingest: encoders (RTMP, WHIP), transcoding and the show\'s origin SFU; sfu: WHEP viewers, piped from the origin node; api: API, pages, HLS origin and viewers\' WebSocket only; worker: only the queue workers.'),
+    INTERNAL_URL: optionalString.describe('URL other livecue nodes reach this node\'s HTTP port at (default http://<WEBRTC_LISTEN_IP or 127.0.0.1>:PORT); in Kubernetes, the pod IP.'),
+    PIPE_LISTEN_IP: optionalString.describe('Address the node-to-node media pipes (mediasoup PipeTransport, UDP) bind to (default: WEBRTC_LISTEN_IP).'),
+    PIPE_ANNOUNCED_ADDRESS: optionalString.describe('Address other nodes send piped media to (default: PIPE_LISTEN_IP, or the pod IP when it binds 0.0.0.0).'),
+    DRAIN_SECONDS: z.coerce.number().min(0).max(3600).default(30).describe('On SIGTERM: how long a node keeps serving its live shows and viewers (while refusing new ones) before it closes them.'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2).describe('Recording jobs one worker process runs at once.'),
     WORKER_LOCK_SECONDS: z.coerce.number().min(2).max(600).default(30).describe('A job whose worker stops renewing its lock this long is taken over by another worker.'),
     RECORDING_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4).describe('Tries of a recording job (exponential backoff from 2 s) before it ends failed.'),
@@ -96,6 +103,10 @@ export const configSchema = z
   .superRefine((config, context) => {
     if (config.WEBRTC_LISTEN_IP === '0.0.0.0' && !config.WEBRTC_ANNOUNCED_ADDRESS) {
       context.addIssue({ code: 'custom', path: ['WEBRTC_ANNOUNCED_ADDRESS'], message: 'required when WEBRTC_LISTEN_IP is 0.0.0.0 (the address viewers reach)' });
+    }
+    const pipeIp = config.PIPE_LISTEN_IP ?? config.WEBRTC_LISTEN_IP;
+    if (pipeIp === '0.0.0.0' && !config.PIPE_ANNOUNCED_ADDRESS && !config.WEBRTC_ANNOUNCED_ADDRESS) {
+      context.addIssue({ code: 'custom', path: ['PIPE_ANNOUNCED_ADDRESS'], message: 'required when the pipes bind 0.0.0.0 (the address other nodes reach)' });
     }
     if (config.WEBRTC_MIN_PORT > config.WEBRTC_MAX_PORT) {
       context.addIssue({ code: 'custom', path: ['WEBRTC_MIN_PORT'], message: 'must not exceed WEBRTC_MAX_PORT' });

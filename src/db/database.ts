@@ -16,6 +16,9 @@ export interface Database {
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
+/** Any fixed number, the same on every node: the advisory lock migrations run under. */
+const MIGRATION_LOCK = 0x6c697665;
+
 export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<Database> {
   if (options.databaseUrl) {
     const { default: postgres } = await import('postgres');
@@ -23,11 +26,17 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     const { migrate } = await import('drizzle-orm/postgres-js/migrator');
     const client = postgres(options.databaseUrl, { max: 10, onnotice: () => {} });
     const db = drizzle(client, { schema });
+    // Nodes starting together (a new deployment) migrate one at a time: the others wait on a session
+    // advisory lock, then find the migrations applied.
+    const migrator = postgres(options.databaseUrl, { max: 1, onnotice: () => {} });
     try {
-      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      await migrator`select pg_advisory_lock(${MIGRATION_LOCK})`;
+      await migrate(drizzle(migrator, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
     } catch (error) {
       await client.end({ timeout: 1 });
       throw new Error(`cannot migrate the database at DATABASE_URL: ${(error as Error).message}`);
+    } finally {
+      await migrator.end({ timeout: 1 });
     }
     return {
       db: db as unknown as Db,

@@ -35,7 +35,8 @@ export interface LiveSessionDeps {
   metrics: Metrics;
   logger: Logger;
   nodeId: string;
-  sfu: { pool: WorkerPool; settings: WebRtcSettings };
+  /** Absent on a node that runs no mediasoup workers (role api), which takes no publishes. */
+  sfu?: { pool: WorkerPool; settings: WebRtcSettings };
   /** Told when a show starts and once it has ended (recording, webhooks). */
   hooks?: { started(session: LiveSession): Promise<void>; ended(session: LiveSession, reason: string): Promise<void> };
   /** The stream's restream targets (other platforms the show is sent to). */
@@ -138,6 +139,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
    * makes this the point where a second encoder (on any node) is refused: undefined means "already live".
    */
   static async open(stream: StreamRow, ingest: IngestConnection, deps: LiveSessionDeps): Promise<LiveSession | undefined> {
+    const sfu = deps.sfu;
+    if (!sfu) throw new Error('this node runs no SFU and cannot host a show');
     const id = `ses_${randomBase62(16)}`;
     const inserted = await deps.db
       .insert(liveSessions)
@@ -146,7 +149,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       .returning({ id: liveSessions.id });
     if (inserted.length === 0) return undefined;
     try {
-      const room = await SfuRoom.create(deps.sfu.pool, deps.sfu.settings, deps.logger.child({ streamId: stream.id, sessionId: id }));
+      const room = await SfuRoom.create(sfu.pool, sfu.settings, deps.logger.child({ streamId: stream.id, sessionId: id }));
       await deps.streams.setStatus(stream.id, 'live');
       const session = new LiveSession(id, stream, ingest.protocol, deps, ingest, room);
       void deps.hooks?.started(session).catch((error: Error) => session.logger.error({ err: error }, 'session start hook failed'));

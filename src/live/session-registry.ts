@@ -13,10 +13,22 @@ export class SessionRegistry {
   /** Streams with a publish being decided, so two racing encoders cannot both start a session here. */
   readonly #deciding = new Set<string>();
   #closed = false;
+  #draining = false;
 
   constructor(
-    private readonly deps: LiveSessionDeps & { streams: StreamStore },
+    /** `acceptsPublishes`: false on nodes whose role takes no encoders (api, sfu). */
+    private readonly deps: LiveSessionDeps & { streams: StreamStore; acceptsPublishes: boolean },
   ) {}
+
+  /** False on nodes whose role takes no encoders, and once the node drains. */
+  get acceptsPublishes(): boolean {
+    return this.deps.acceptsPublishes && !this.#draining && !this.#closed;
+  }
+
+  /** A draining node finishes the shows it has (reconnecting encoders included) but starts no new one. */
+  drain(): void {
+    this.#draining = true;
+  }
 
   get size(): number {
     return this.#sessions.size;
@@ -31,7 +43,7 @@ export class SessionRegistry {
   }
 
   async publish(streamKey: string, ingest: IngestConnection): Promise<PublishOutcome> {
-    if (this.#closed) return { accepted: false, reason: 'unavailable' };
+    if (this.#closed || !this.deps.acceptsPublishes) return { accepted: false, reason: 'unavailable' };
     const stream = await this.deps.streams.authenticate(streamKey);
     if (!stream) return { accepted: false, reason: 'unknown_key' };
     if (this.#deciding.has(stream.id)) return { accepted: false, reason: 'already_live' };
@@ -39,6 +51,7 @@ export class SessionRegistry {
     if (existing) {
       return existing.resume(ingest) ? { accepted: true, session: existing, resumed: true } : { accepted: false, reason: 'already_live' };
     }
+    if (this.#draining) return { accepted: false, reason: 'unavailable' };
     this.#deciding.add(stream.id);
     try {
       const session = await LiveSession.open(stream, ingest, this.deps);

@@ -70,6 +70,21 @@ export function createMetrics() {
       help: 'mediasoup workers running.',
       registers,
     }),
+    edgeRelays: new Gauge({
+      name: 'livecue_edge_relays',
+      help: 'Shows hosted on other nodes that this node serves to its WebRTC viewers (piped from their origin).',
+      registers,
+    }),
+    originRelays: new Gauge({
+      name: 'livecue_origin_relays',
+      help: 'Media relays from this node\'s shows to edge nodes.',
+      registers,
+    }),
+    draining: new Gauge({
+      name: 'livecue_draining',
+      help: '1 while this node drains (refuses new publishes and viewers, finishes its shows).',
+      registers,
+    }),
     uploadSpoolBytes: new Gauge({
       name: 'livecue_upload_spool_bytes',
       help: 'Bytes waiting locally for object storage.',

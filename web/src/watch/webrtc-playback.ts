@@ -45,6 +45,8 @@ export class WebRtcPlayback implements Playback {
     };
     const session = await WhepSession.start(urls.whep(), {
       onCueMessage: (text) => {
+        // The serving node is draining: reconnect now (the next offer reaches a node still ready).
+        if (text.includes('"control"') && isReconnectNotice(text)) return hooks.onLost();
         const cue = cueFromSocketMessage(text);
         if (cue) add([cue]);
       },
@@ -81,5 +83,13 @@ export class WebRtcPlayback implements Playback {
   async close(): Promise<void> {
     this.#delay.close();
     await this.#session.close();
+  }
+}
+
+function isReconnectNotice(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { control?: unknown }).control === 'reconnect';
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,156 @@
+// Scale-out across OS processes: an ingest node hosts the show, an sfu node serves its WebRTC viewers
+// through a mediasoup PipeTransport relay from the origin, an api node forwards cues to the origin,
+// and a draining node tells its viewers to move and exits once they have.
+import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, TEST_REDIS_URL, waitFor } from './helpers/harness.ts';
+import { startLivecueProcess, type LivecueProcess } from './helpers/livecue-process.ts';
+import { decodeVideoFrames, pushRtmp, type Encoder } from './helpers/media.ts';
+import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
+import { newAdminToken, randomBase62 } from '../src/streams/stream-keys.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const adminToken = newAdminToken();
+let database: { url: string; drop(): Promise<void> };
+let ingest: LivecueProcess;
+let edge: LivecueProcess;
+let api: LivecueProcess;
+let rtmpPort: number;
+let scratch: string;
+const encoders: Encoder[] = [];
+const viewers: WeriftViewer[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  scratch = await mkdtemp(path.join(tmpdir(), 'livecue-cluster-'));
+  rtmpPort = await freePort();
+  const shared = {
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: `lctest-${randomBase62(8)}`,
+    LIVECUE_ADMIN_TOKEN: adminToken,
+    LIVECUE_SECRET_KEY: randomBase62(32),
+    PLAYBACK_TOKEN_SECRET: randomBase62(32),
+    SFU_WORKERS: 1,
+    LADDER: '360',
+    LOG_LEVEL: 'info',
+  };
+  [ingest, edge, api] = await Promise.all([
+    startLivecueProcess({ ...shared, ROLE: 'ingest', NODE_ID: 'node-ingest', RTMP_PORT: rtmpPort, WEBRTC_MIN_PORT: 41000, WEBRTC_MAX_PORT: 41999 }),
+    startLivecueProcess({ ...shared, ROLE: 'sfu', NODE_ID: 'node-edge', DRAIN_SECONDS: 30, WEBRTC_MIN_PORT: 42000, WEBRTC_MAX_PORT: 42999 }),
+    startLivecueProcess({ ...shared, ROLE: 'api', NODE_ID: 'node-api' }),
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  for (const viewer of viewers) await viewer.close().catch(() => {});
+  for (const encoder of encoders) encoder.stop();
+  await Promise.all([ingest?.stop(), edge?.stop(), api?.stop()]);
+  await database?.drop();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+async function call(node: LivecueProcess, method: string, urlPath: string, body?: unknown) {
+  const response = await fetch(`${node.baseUrl}${urlPath}`, {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const metric = async (node: LivecueProcess, name: string) => {
+  const text = await (await fetch(`${node.baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+};
+
+/** A WHEP viewer with the cue channel, once the node has the show to give (404 until then). */
+async function watch(node: LivecueProcess, playbackId: string): Promise<{ viewer: WeriftViewer; location: string }> {
+  return waitFor(
+    `a WHEP session on ${node.baseUrl}`,
+    async () => {
+      const viewer = new WeriftViewer();
+      viewer.openCueChannel();
+      const result = await postSdp(`${node.baseUrl}/whep/${playbackId}`, await viewer.offer());
+      if (result.status !== 201) {
+        await viewer.close();
+        return undefined;
+      }
+      await viewer.accept(result.answer);
+      viewers.push(viewer);
+      return { viewer, location: result.location! };
+    },
+    30_000,
+    500,
+  );
+}
+
+describe('livecue across processes', () => {
+  it('serves an RTMP show from its ingest node to WebRTC viewers of another node, forwards cues from an api node, and drains', async () => {
+    const created = await call(api, 'POST', '/v1/streams', { title: 'cluster show' });
+    expect(created.status).toBe(201);
+    const stream = created.body as { id: string; playbackId: string; ingest: { streamKey: string } };
+    encoders.push(pushRtmp(`rtmp://127.0.0.1:${rtmpPort}/live/${stream.ingest.streamKey}`, { seconds: 60, size: '640x360' }));
+
+    // The sfu node hosts nothing: it pipes the show from the ingest node and serves it.
+    const { viewer, location } = await watch(edge, stream.playbackId);
+    await waitFor('video through the relay', () => viewer.video.keyframes > 0 && viewer.videoPackets > 400, 20_000);
+    expect(viewer.audioPackets).toBeGreaterThan(20);
+    const file = path.join(scratch, 'edge.h264');
+    await viewer.video.save(file);
+    expect(await decodeVideoFrames(file)).toBeGreaterThan(20);
+    await waitFor('relay gauges', async () => (await metric(edge, 'livecue_edge_relays')) === 1 && (await metric(ingest, 'livecue_origin_relays')) === 1, 10_000);
+
+    // A second viewer on the same edge shares the relay (one pipe per show and edge).
+    const second = await watch(edge, stream.playbackId);
+    await waitFor('video for the second edge viewer', () => second.viewer.videoPackets > 30, 15_000);
+    expect(await metric(edge, 'livecue_edge_relays')).toBe(1);
+
+    // Roles: the sfu node takes no encoders, the api node no WebRTC.
+    const whipOnEdge = await postSdp(`${edge.baseUrl}/whip/${stream.id}`, 'v=0', { authorization: `Bearer ${stream.ingest.streamKey}` });
+    expect(whipOnEdge.status).toBe(503);
+    const whepOnApi = await postSdp(`${api.baseUrl}/whep/${stream.playbackId}`, await new WeriftViewer().offer());
+    expect(whepOnApi.status).toBe(503);
+
+    // A cue sent to the api node lands on the show's timeline at its origin and reaches the edge's viewers.
+    const product = await call(api, 'POST', '/v1/products', { sku: 'CL-1', title: 'Cluster mug', price: 12, currency: 'EUR' });
+    expect(product.status).toBe(201);
+    const cue = await call(api, 'POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: product.body.id });
+    expect(cue.status).toBe(201);
+    expect(cue.body.mediaTime).toBeGreaterThan(0);
+    await waitFor('the cue on the edge viewer\'s data channel', () => viewer.messages.some((message) => JSON.parse(message.text).id === cue.body.id), 10_000);
+    const listed = await call(ingest, 'GET', `/v1/streams/${stream.id}/cues`);
+    expect(listed.body.cues.map((c: { id: string }) => c.id)).toContain(cue.body.id);
+
+    // Drain the edge: it stops being ready, tells its viewers to move, and exits once they have.
+    process.kill(edge.pid, 'SIGTERM');
+    await waitFor('the reconnect notice', () => viewer.messages.some((message) => JSON.parse(message.text).control === 'reconnect'), 10_000);
+    const ready = await fetch(`${edge.baseUrl}/healthz/ready`);
+    expect(ready.status).toBe(503);
+    expect((await ready.json()).status).toBe('draining');
+    const refused = await postSdp(`${edge.baseUrl}/whep/${stream.playbackId}`, await new WeriftViewer().offer());
+    expect(refused.status).toBe(503);
+    // The viewers move (here, to the origin node) and leave the draining one.
+    const moved = await watch(ingest, stream.playbackId);
+    await waitFor('video after the move', () => moved.viewer.videoPackets > 30, 15_000);
+    expect((await fetch(`${edge.baseUrl}${location}`, { method: 'DELETE' })).status).toBe(200);
+    expect((await fetch(`${edge.baseUrl}${second.location}`, { method: 'DELETE' })).status).toBe(200);
+    const startedWaiting = Date.now();
+    expect(await edge.exited).toBe(0);
+    // It left as soon as its viewers had, well before DRAIN_SECONDS (30 s).
+    expect(Date.now() - startedWaiting).toBeLessThan(20_000);
+    await waitFor('the origin closed the relay', async () => (await metric(ingest, 'livecue_origin_relays')) === 0, 10_000);
+  }, 180_000);
+});

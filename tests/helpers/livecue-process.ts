@@ -1,0 +1,81 @@
+// Runs livecue as its own OS process (`src/main.ts` under tsx), as a deployment runs several nodes:
+// resolves once it prints its API address, keeps its log lines, and stops it with SIGTERM (SIGKILL
+// after a timeout).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { randomBase62 } from '../../src/streams/stream-keys.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const READY = /API and HLS:\s+(http\S+)/;
+
+export interface LivecueProcess {
+  pid: number;
+  baseUrl: string;
+  logLines: string[];
+  /** Resolves with the exit code or signal when the process ends, whoever ended it. */
+  exited: Promise<number | string | null>;
+  stop(): Promise<void>;
+}
+
+/** `env` is livecue's configuration (DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX, …); ports default to any free one. */
+export async function startLivecueProcess(env: Record<string, string | number>, options: { timeoutMs?: number } = {}): Promise<LivecueProcess> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'livecue-proc-'));
+  const nodeId = `proc-${randomBase62(6)}`;
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: '0',
+      RTMP_PORT: '0',
+      HOST: '127.0.0.1',
+      RTMP_HOST: '127.0.0.1',
+      LIVECUE_DATA_DIR: dataDir,
+      NODE_ID: nodeId,
+      LOG_LEVEL: 'warn',
+      ...Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)])),
+    },
+  });
+  const logLines: string[] = [];
+  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`livecue process ${nodeId} did not start in time:\n${logLines.slice(-20).join('\n')}`)), options.timeoutMs ?? 60_000);
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        logLines.push(line);
+        if (process.env.LIVECUE_TEST_LOGS) process.stderr.write(`[${nodeId} pid:${child.pid}] ${line}\n`);
+        const match = READY.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!.replace('localhost', '127.0.0.1'));
+        }
+      });
+    }
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`livecue process ${nodeId} exited (${code}) before it was ready:\n${logLines.slice(-20).join('\n')}`));
+    });
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(kill);
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    })());
+  try {
+    const baseUrl = await ready;
+    return { pid: child.pid!, baseUrl, logLines, exited, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
