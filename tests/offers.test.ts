@@ -1,113 +1,322 @@
-// Offers with inventory never oversell: 2,000 concurrent claims on 100 units through two livecue
-// nodes sharing one database (each with its own connection pool) end with exactly 100 claims;
-// expired and cancelled claims return units.
-import { eq } from 'drizzle-orm';
+// Offers with inventory never oversell: 2,000 concurrent claims on 100 units through three separate
+// livecue processes sharing one database and one Redis end with exactly 100 claims and nothing but
+// sold-out for the rest, also when the Redis claim gate is flushed mid-sale or Redis restarts;
+// expired and cancelled claims return their units to the database and to the gate; the shop hears
+// of it through the offer webhooks.
+import { createServer, type Server } from 'node:http';
+import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { offerClaims, offers } from '../src/db/schema.ts';
-import { signViewerToken } from '../src/offers/viewer-identity.ts';
-import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
-import { pushRtmp } from './helpers/media.ts';
 import WebSocket from 'ws';
+import { offerClaims } from '../src/db/schema.ts';
+import { createLogger } from '../src/log.ts';
+import { ClaimGate } from '../src/offers/claim-gate.ts';
+import { signViewerToken } from '../src/offers/viewer-identity.ts';
+import { EmbeddedRedis } from '../src/redis/embedded-redis.ts';
+import { verifyWebhookSignature } from '../src/workers/webhooks.ts';
+import { startTestNode, TEST_REDIS_URL, waitFor, type TestNode } from './helpers/harness.ts';
+import { startLivecueProcess, type LivecueProcess } from './helpers/livecue-process.ts';
+import { pushRtmp, type Encoder } from './helpers/media.ts';
 
 const VIEWER_SECRET = 'viewer-secret-for-tests';
-let a: TestNode;
-let b: TestNode;
 
-beforeAll(async () => {
-  a = await startTestNode({ API_RATE_PER_SECOND: 100_000, RECONNECT_WINDOW_SECONDS: 2 });
-  // A second node on the same database and Redis; it requires signed viewer tokens.
-  b = await startTestNode({
-    DATABASE_URL: a.lc.config.DATABASE_URL,
-    REDIS_KEY_PREFIX: a.lc.config.REDIS_KEY_PREFIX,
-    LIVECUE_ADMIN_TOKEN: a.lc.adminToken,
-    API_RATE_PER_SECOND: 100_000,
-    VIEWER_TOKEN_SECRET: VIEWER_SECRET,
+interface ClaimAnswer {
+  status: number;
+  body: any;
+}
+
+/** A claim as a viewer's browser sends it: an anonymous id, or (to a node that wants them) a signed token. */
+function claimThrough(node: { baseUrl: string; tokens?: boolean }, offerId: string, viewer: string, idempotencyKey?: string): Promise<ClaimAnswer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (node.tokens) headers.authorization = `Bearer ${signViewerToken(VIEWER_SECRET, { sub: viewer, name: `Name of ${viewer}`, exp: Math.floor(Date.now() / 1000) + 600 })}`;
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+  return fetch(`${node.baseUrl}/v1/offers/${offerId}/claims`, { method: 'POST', headers, body: JSON.stringify(node.tokens ? {} : { viewerId: viewer }) }).then(async (response) => ({
+    status: response.status,
+    body: await response.json(),
+  }));
+}
+
+/** `total` claims, `inFlight` at a time (each worker sends its next when the previous answered), so the test sees the sale as it goes. */
+async function claimLoop(total: number, inFlight: number, send: (i: number) => Promise<ClaimAnswer>, onAnswer: (answer: ClaimAnswer) => Promise<void> | void): Promise<ClaimAnswer[]> {
+  const answers: ClaimAnswer[] = new Array(total);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < total) {
+        const i = next++;
+        answers[i] = await send(i);
+        await onAnswer(answers[i]!);
+      }
+    }),
+  );
+  return answers;
+}
+
+function tally(answers: ClaimAnswer[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { status, body } of answers) {
+    const key = status === 409 ? `409 ${body.reason}` : String(status);
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** A live show on `node` and a way to open offers on it. */
+async function liveShow(node: TestNode, seconds: number) {
+  const product = (await node.api('POST', '/v1/products', { sku: `DROP-${Date.now()}`, title: 'Sneaker drop', price: 120, currency: 'EUR' })).body;
+  const { body: stream } = await node.api('POST', '/v1/streams', { title: 'drop' });
+  const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds, size: '320x180' });
+  await waitFor('live', () => node.lc.registry.get(stream.id), 15_000);
+  const openOffer = async (quantity: number, extra: Record<string, unknown> = {}) => {
+    const response = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, discountPercent: 30, durationSeconds: 600, quantity, ...extra });
+    expect(response.status).toBe(201);
+    return response.body as { id: string };
+  };
+  return { stream, product, push, openOffer };
+}
+
+async function liveClaims(node: TestNode, offerId: string) {
+  return node.lc.database.db
+    .select()
+    .from(offerClaims)
+    .where(and(eq(offerClaims.offerId, offerId), inArray(offerClaims.status, ['reserved', 'confirmed'])));
+}
+
+describe('offers across livecue processes', () => {
+  let a: TestNode;
+  let processes: LivecueProcess[] = [];
+  let show: Awaited<ReturnType<typeof liveShow>>;
+  let receiver: Server;
+  const deliveries: { event: string; body: any }[] = [];
+  let hookSecret = '';
+  /** Where viewers' claims go: three livecue processes, the third of which wants signed viewer tokens. */
+  let nodes: { baseUrl: string; tokens?: boolean }[];
+
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        if (verifyWebhookSignature(hookSecret, String(req.headers['livecue-signature']), body)) deliveries.push({ event: String(req.headers['livecue-event']), body: JSON.parse(body) });
+        res.statusCode = 204;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    // The in-process node takes the show (RTMP and cues), sweeps expired claims and delivers webhooks.
+    a = await startTestNode({ API_RATE_PER_SECOND: 100_000, RECONNECT_WINDOW_SECONDS: 2 });
+    const shared = {
+      DATABASE_URL: a.lc.config.DATABASE_URL!,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: a.lc.config.REDIS_KEY_PREFIX,
+      LIVECUE_ADMIN_TOKEN: a.lc.adminToken,
+      API_RATE_PER_SECOND: 100_000,
+      ROLE: 'api',
+      SFU_WORKERS: 1,
+    };
+    processes = await Promise.all([startLivecueProcess(shared), startLivecueProcess(shared), startLivecueProcess({ ...shared, VIEWER_TOKEN_SECRET: VIEWER_SECRET })]);
+    nodes = processes.map((p, i) => ({ baseUrl: p.baseUrl, tokens: i === 2 }));
+    const address = receiver.address();
+    const hook = await a.api('POST', '/v1/webhooks', { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks`, events: ['offer.claimed', 'offer.sold_out'] });
+    hookSecret = hook.body.secret;
+    show = await liveShow(a, 120);
+  }, 120_000);
+
+  afterAll(async () => {
+    show?.push.stop();
+    await Promise.all(processes.map((p) => p.stop()));
+    await a?.stop();
+    receiver?.close();
   });
-});
 
-afterAll(async () => {
-  await b?.stop();
-  await a?.stop();
-});
-
-describe('offers', () => {
-  it('sell exactly the quantity under 2,000 concurrent claims through two nodes, and give expired units back', async () => {
-    const product = (await a.api('POST', '/v1/products', { sku: 'DROP-1', title: 'Sneaker drop', price: 120, currency: 'EUR' })).body;
-    const { body: stream } = await a.api('POST', '/v1/streams', { title: 'drop' });
-    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 25, size: '640x360' });
-    await waitFor('live', () => a.lc.registry.get(stream.id), 10_000);
-    const offer = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, discountPercent: 30, durationSeconds: 600, quantity: 100 })).body;
+  it('sell exactly 100 units to 2,000 concurrent claims from three processes; the rest hear sold out', async () => {
+    const offer = await show.openOffer(100);
     expect((await a.api('GET', `/v1/offers/${offer.id}`)).body).toMatchObject({ quantity: 100, remaining: 100 });
 
-    // A viewer on the other node hears the stock as it changes (throttled, always the latest).
+    // A viewer on one of the processes hears the stock as it changes (throttled, always the latest).
     const stock: { remaining: number }[] = [];
-    const socket = new WebSocket(`ws://127.0.0.1:${b.lc.httpPort}/live/${stream.playbackId}/events`);
+    const socket = new WebSocket(`${processes[0]!.baseUrl.replace('http', 'ws')}/live/${show.stream.playbackId}/events`);
     socket.on('message', (data) => {
       const message = JSON.parse(data.toString());
       if (message.type === 'offer' && message.offer.id === offer.id) stock.push(message.offer);
     });
     await new Promise((resolve) => socket.once('open', resolve));
 
-    const claim = (node: TestNode, i: number) => {
-      const viaB = node === b;
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (viaB) headers.authorization = `Bearer ${signViewerToken(VIEWER_SECRET, { sub: `user-${i}`, name: `User ${i}`, exp: Math.floor(Date.now() / 1000) + 600 })}`;
-      return fetch(`${node.baseUrl}/v1/offers/${offer.id}/claims`, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(viaB ? {} : { viewerId: `viewer-${i}` }),
-      }).then(async (response) => ({ status: response.status, body: await response.json() }));
-    };
-    const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => claim(i % 2 === 0 ? a : b, i)));
-    const statuses = new Map<number, number>();
-    for (const result of results) statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
-    expect(statuses.get(201)).toBe(100);
-    expect(statuses.get(409)).toBe(1900);
-    expect(statuses.size).toBe(2);
-    expect(results.filter((r) => r.status === 409).every((r) => r.body.reason === 'sold_out')).toBe(true);
-    const [row] = await a.lc.database.db.select().from(offers).where(eq(offers.id, offer.id));
-    expect(row!.remaining).toBe(0);
-    const reserved = await a.lc.database.db.select().from(offerClaims).where(eq(offerClaims.offerId, offer.id));
-    expect(reserved.filter((c) => c.status === 'reserved')).toHaveLength(100);
-    expect(new Set(reserved.map((c) => c.viewerId)).size).toBe(100);
+    const answers = await Promise.all(Array.from({ length: 2000 }, (_, i) => claimThrough(nodes[i % 3]!, offer.id, `viewer-${i}`)));
+    expect(tally(answers)).toEqual({ '201': 100, '409 sold_out': 1900 });
+    const won = answers.filter((r) => r.status === 201);
+    expect(new Set(won.map((r) => r.body.id)).size).toBe(100);
+    // Each process sold some: the gate is shared, not per process.
+    for (let n = 0; n < 3; n++) expect(answers.some((r, i) => i % 3 === n && r.status === 201)).toBe(true);
+    expect(won.filter((r) => r.body.remaining === 0)).toHaveLength(1);
+
+    // The database agrees: 100 live claims, one per viewer, units 1..100 each held once.
+    const rows = await liveClaims(a, offer.id);
+    expect(rows).toHaveLength(100);
+    expect(new Set(rows.map((c) => c.viewerId)).size).toBe(100);
+    expect(rows.map((c) => c.unit).sort((x, y) => x! - y!)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect((await a.api('GET', `/v1/offers/${offer.id}`)).body.remaining).toBe(0);
     await waitFor('sold-out stock pushed', () => stock.at(-1)?.remaining === 0, 5000);
     expect(stock.length).toBeLessThan(100);
     socket.close();
 
-    // A winner asking again gets the same claim; the shop confirms one and cancels one.
-    const winner = results.find((r) => r.status === 201 && r.body.viewerId.startsWith('viewer-'))!;
-    const again = await claim(a, Number(winner.body.viewerId.slice('viewer-'.length)));
+    // The shop heard of every claim and of the sell-out, once, signed.
+    await waitFor('webhooks', () => deliveries.filter((d) => d.body.data.offer?.id === offer.id).length >= 101 || undefined, 30_000);
+    const hooks = deliveries.filter((d) => d.body.data.offer?.id === offer.id);
+    expect(hooks.filter((d) => d.event === 'offer.claimed')).toHaveLength(100);
+    expect(hooks.filter((d) => d.event === 'offer.sold_out')).toHaveLength(1);
+    const claimed = hooks.find((d) => d.event === 'offer.claimed')!.body.data;
+    expect(claimed).toMatchObject({ productId: show.product.id, offer: { id: offer.id, quantity: 100 } });
+    expect(typeof claimed.mediaTime).toBe('number');
+
+    // A winner asking again (on another process) gets the same claim; so does a repeated idempotency key.
+    const winnerIndex = answers.findIndex((r, i) => r.status === 201 && !nodes[i % 3]!.tokens);
+    const winner = answers[winnerIndex]!;
+    const again = await claimThrough(nodes[1 - (winnerIndex % 3)]!, offer.id, winner.body.viewerId);
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(winner.body.id);
+
+    // The shop confirms one and cancels another: its unit comes back, and another viewer gets it.
     expect((await a.api('POST', `/v1/claims/${winner.body.id}/confirm`)).body.status).toBe('confirmed');
     expect((await a.api('POST', `/v1/claims/${winner.body.id}/confirm`)).status).toBe(409);
-    const other = results.find((r) => r.status === 201 && r.body.id !== winner.body.id)!;
+    const other = won.find((r) => r.body.id !== winner.body.id)!;
     expect((await a.api('POST', `/v1/claims/${other.body.id}/cancel`)).body.status).toBe('cancelled');
     expect((await a.api('GET', `/v1/offers/${offer.id}`)).body.remaining).toBe(1);
+    const late = await Promise.all(Array.from({ length: 20 }, (_, i) => claimThrough(nodes[i % 3]!, offer.id, `late-viewer-${i}`)));
+    expect(tally(late)).toEqual({ '201': 1, '409 sold_out': 19 });
+    expect(await liveClaims(a, offer.id)).toHaveLength(100);
 
     // Bad identities are refused clearly.
-    const noIdentity = await fetch(`${b.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const noIdentity = await fetch(`${nodes[2]!.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(noIdentity.status).toBe(401);
-    const forged = await fetch(`${b.baseUrl}/v1/offers/${offer.id}/claims`, {
+    const forged = await fetch(`${nodes[2]!.baseUrl}/v1/offers/${offer.id}/claims`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${signViewerToken('wrong', { sub: 'x', exp: 9_999_999_999 })}` },
       body: '{}',
     });
     expect(forged.status).toBe(401);
+  });
 
-    // A short-hold offer: unconfirmed claims expire and their units return.
-    const flash = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, code: 'FLASH', durationSeconds: 120, quantity: 2, claimSeconds: 2 })).body;
-    for (const viewerId of ['first-viewer', 'second-viewer']) {
-      const response = await fetch(`${a.baseUrl}/v1/offers/${flash.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId }) });
-      expect(response.status).toBe(201);
-    }
+  it('sell exactly 100 units when the Redis claim gate is flushed twice mid-sale', async () => {
+    const offer = await show.openOffer(100);
+    const gate = new ClaimGate(a.lc.redis);
+    let sold = 0;
+    let flushing = false;
+    const flushedAt: number[] = [];
+    // 40 in flight, flushed when the test has seen 10 and 40 units sold: each flush lands while claims are being
+    // decided and written (checked below: units were still sold after each).
+    const answers = await claimLoop(
+      2000,
+      40,
+      (i) => claimThrough(nodes[i % 3]!, offer.id, `flush-viewer-${i}`, `tap-${i}`),
+      async (answer) => {
+        if (answer.status === 201) sold++;
+        const flushAt = [10, 40][flushedAt.length];
+        if (flushing || flushAt === undefined || sold < flushAt) return;
+        flushing = true;
+        // What a FLUSHALL or a Redis restart without persistence does to the offer: its gate is gone.
+        await gate.reset(offer.id);
+        flushedAt.push(Date.now());
+        flushing = false;
+      },
+    );
+    expect(flushedAt).toHaveLength(2);
+    const writtenAt = (await liveClaims(a, offer.id)).map((c) => c.createdAt.getTime());
+    for (const at of flushedAt) expect(writtenAt.filter((t) => t > at).length).toBeGreaterThan(0);
+    expect(tally(answers)).toEqual({ '201': 100, '409 sold_out': 1900 });
+    const rows = await liveClaims(a, offer.id);
+    expect(rows).toHaveLength(100);
+    expect(new Set(rows.map((c) => c.unit)).size).toBe(100);
+    expect(rows.every((c) => c.unit! >= 1 && c.unit! <= 100)).toBe(true);
+    expect((await a.api('GET', `/v1/offers/${offer.id}`)).body.remaining).toBe(0);
+
+    // Lost again after the sale: the gate opens from the database with nothing left, and repeats still answer 200.
+    await gate.reset(offer.id);
+    const winnerIndex = answers.findIndex((r, i) => r.status === 201 && !nodes[i % 3]!.tokens);
+    const winner = answers[winnerIndex]!;
+    const repeat = await claimThrough(nodes[0]!, offer.id, winner.body.viewerId, `tap-${winnerIndex}`);
+    expect(repeat).toMatchObject({ status: 200, body: { id: winner.body.id } });
+    expect((await claimThrough(nodes[1]!, offer.id, 'one-more-viewer')).body.reason).toBe('sold_out');
+    expect(await gate.remaining(offer.id)).toBe(0);
+  });
+
+  it('give expired claims their units back, in the database and in the gate', async () => {
+    const flash = await show.openOffer(2, { code: 'FLASH', discountPercent: undefined, durationSeconds: 120, claimSeconds: 2 });
+    for (const viewerId of ['first-viewer', 'second-viewer']) expect((await claimThrough(nodes[0]!, flash.id, viewerId)).status).toBe(201);
+    expect((await claimThrough(nodes[1]!, flash.id, 'third-viewer')).body.reason).toBe('sold_out');
     expect((await a.api('GET', `/v1/offers/${flash.id}`)).body.remaining).toBe(0);
     await waitFor('units back', async () => (await a.api('GET', `/v1/offers/${flash.id}`)).body.remaining === 2 || undefined, 10_000);
     const expired = await a.lc.database.db.select().from(offerClaims).where(eq(offerClaims.offerId, flash.id));
     expect(expired.map((c) => c.status)).toEqual(['expired', 'expired']);
-    // The viewer may claim again.
-    const retry = await fetch(`${a.baseUrl}/v1/offers/${flash.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: 'first-viewer' }) });
-    expect(retry.status).toBe(201);
-    push.stop();
+    await waitFor('units back in the gate', async () => (await new ClaimGate(a.lc.redis).remaining(flash.id)) === 2 || undefined, 5000);
+    // The viewer may claim again, on any process.
+    expect((await claimThrough(nodes[1]!, flash.id, 'first-viewer')).status).toBe(201);
+    expect((await claimThrough(nodes[0]!, flash.id, 'third-viewer')).status).toBe(201);
+    expect((await claimThrough(nodes[1]!, flash.id, 'fourth-viewer')).body.reason).toBe('sold_out');
+  });
+});
+
+describe('offers when Redis restarts mid-sale', () => {
+  it('never sell more than the quantity, and sell all of it once Redis is back', async () => {
+    const redis = await EmbeddedRedis.start({ binary: 'redis-server', logger: createLogger('silent') });
+    const port = Number(new URL(redis.url).port);
+    let restarted: EmbeddedRedis | undefined;
+    const a = await startTestNode({ REDIS_URL: redis.url, API_RATE_PER_SECOND: 100_000, RECONNECT_WINDOW_SECONDS: 2 });
+    let other: LivecueProcess | undefined;
+    let push: Encoder | undefined;
+    try {
+      other = await startLivecueProcess({
+        DATABASE_URL: a.lc.config.DATABASE_URL!,
+        REDIS_URL: redis.url,
+        REDIS_KEY_PREFIX: a.lc.config.REDIS_KEY_PREFIX,
+        LIVECUE_ADMIN_TOKEN: a.lc.adminToken,
+        API_RATE_PER_SECOND: 100_000,
+        ROLE: 'api',
+        SFU_WORKERS: 1,
+      });
+      const show = await liveShow(a, 60);
+      push = show.push;
+      const offer = await show.openOffer(100);
+      const nodes = [{ baseUrl: a.baseUrl }, { baseUrl: other.baseUrl }];
+      let sold = 0;
+      let restart: Promise<void> | undefined;
+      let soldInDatabaseAtRestart = -1;
+      // 30 in flight: when the test has seen 20 units sold, the processes have sold at most 50.
+      const first = await claimLoop(
+        1000,
+        30,
+        (i) => claimThrough(nodes[i % 2]!, offer.id, `restart-viewer-${i}`),
+        (answer) => {
+          if (answer.status === 201) sold++;
+          // Redis (no persistence) dies mid-sale and comes back empty on the same port a moment later.
+          if (sold >= 20 && !restart) {
+            restart = (async () => {
+              await redis.close();
+              soldInDatabaseAtRestart = (await liveClaims(a, offer.id)).length;
+              restarted = await EmbeddedRedis.start({ binary: 'redis-server', logger: createLogger('silent'), port });
+            })();
+          }
+        },
+      );
+      await restart;
+      expect(soldInDatabaseAtRestart).toBeLessThan(100);
+      // While Redis was away claims were refused as unavailable (503), never sold past the quantity.
+      const counts = tally(first);
+      expect(Object.keys(counts).every((key) => ['201', '409 sold_out', '503'].includes(key))).toBe(true);
+      expect(await liveClaims(a, offer.id)).toHaveLength(counts['201'] ?? 0);
+      // Once Redis is back, more viewers buy exactly what is left.
+      await waitFor('redis back', async () => (await a.lc.redis.ping()) === 'PONG' || undefined, 10_000);
+      const second = await Promise.all(Array.from({ length: 500 }, (_, i) => claimThrough(nodes[i % 2]!, offer.id, `after-restart-${i}`)));
+      expect((counts['201'] ?? 0) + (tally(second)['201'] ?? 0)).toBe(100);
+      expect(Object.keys(tally(second)).every((key) => ['201', '409 sold_out'].includes(key))).toBe(true);
+      const rows = await liveClaims(a, offer.id);
+      expect(rows).toHaveLength(100);
+      expect(new Set(rows.map((c) => c.unit)).size).toBe(100);
+    } finally {
+      push?.stop();
+      await other?.stop();
+      await a.stop();
+      await restarted?.close();
+      await redis.close();
+    }
   });
 });

@@ -1,7 +1,11 @@
-// Offers with inventory: an offer.start cue with a quantity opens one; claims reserve a unit
-// atomically (a guarded decrement of one row, so no number of concurrent claims on any number of
-// nodes oversells); reserved units come back when a claim expires or is cancelled.
-import { and, eq, sql } from 'drizzle-orm';
+// Offers with inventory: an offer.start cue with a quantity opens one; a claim takes a numbered unit
+// from the offer's Redis gate (claim-gate.ts: sold-out and repeats are answered there) and is written
+// to PostgreSQL, whose unique index on live (offer, unit) is the record and the final guard, so no
+// number of concurrent claims on any number of nodes oversells, even when Redis lost the gate.
+// Units come back when a claim expires or is cancelled.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { and, eq, getTableColumns, inArray, isNull, lte, or, gt, sql } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
 import type { CueMessage } from '../cues/cue-schema.ts';
 import type { Db } from '../db/database.ts';
 import { offerClaims, offers } from '../db/schema.ts';
@@ -9,6 +13,7 @@ import { LivecueError, notFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
+import { ClaimGate, type LiveUnit } from './claim-gate.ts';
 import type { Viewer } from './viewer-identity.ts';
 
 export type OfferRow = typeof offers.$inferSelect;
@@ -34,17 +39,45 @@ export const offerView = (offer: OfferRow) => ({
 });
 
 const STOCK_ANNOUNCE_MS = 250;
+/** How long a claim keeps trying (an earlier claim of the viewer still being written, units the gate lost track of). */
+const CLAIM_PATIENCE_MS = 5000;
+const HELD_RETRY_MS = 10;
+/** A unit handed out this long ago and still neither written nor given back belonged to a node that died. */
+const PENDING_STALE_MS = 15_000;
+/** How often open offers' gates are checked against the database. */
+const RECONCILE_EVERY_MS = 5000;
+/** Offers kept in memory per node for the claims' answers (fields that never change). */
+const OFFER_CACHE_SIZE = 1000;
 
-const isUniqueViolation = (error: unknown) =>
-  (error as { code?: string }).code === '23505' || (error as { cause?: { code?: string } }).cause?.code === '23505';
+const LIVE = ['reserved', 'confirmed'];
+const isLive = (status: string) => LIVE.includes(status);
+
+/** The constraint a unique violation broke (postgres.js: constraint_name, PGlite: constraint), wherever drizzle wrapped it. */
+function violatedConstraint(error: unknown): string | undefined {
+  for (let current = error as { code?: string; constraint_name?: string; constraint?: string; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+    if (current.code === '23505') return current.constraint_name ?? current.constraint ?? '';
+  }
+  return undefined;
+}
+
+const soldOut = () => new LivecueError('conflict', 'sold out', { reason: 'sold_out' });
+const offerEnded = () => new LivecueError('conflict', 'the offer has ended', { reason: 'offer_ended' });
 
 export class OfferService {
   /** Offers whose stock changed and will be announced at the end of the throttle window. */
   #stockDue = new Map<string, NodeJS.Timeout>();
+  #gate: ClaimGate;
+  /** One opening of a missing gate per offer at a time on this node. */
+  #opening = new Map<string, Promise<void>>();
+  #offers = new Map<string, OfferRow>();
+  /** Drift seen at the last check per offer (gate units + pending + live claims - quantity). */
+  #drift = new Map<string, number>();
+  #lastReconcile = 0;
 
   constructor(
     private readonly deps: {
       db: Db;
+      redis: Redis;
       webhooks: WebhookService;
       logger: Logger;
       claimSeconds: number;
@@ -52,26 +85,40 @@ export class OfferService {
       announceStock?: (offer: OfferRow) => Promise<void>;
       onClaimed?: (offer: OfferRow) => Promise<void>;
     },
-  ) {}
+  ) {
+    this.#gate = new ClaimGate(deps.redis);
+  }
 
-  /** Viewers hear the remaining quantity at most every STOCK_ANNOUNCE_MS per offer, always the latest. */
+  /**
+   * Viewers hear the remaining quantity at most every STOCK_ANNOUNCE_MS per offer, always the latest; the offer
+   * row's `remaining` is refreshed at the same pace (claims never write the offer row, which would serialise them).
+   */
   #stockChanged(offerId: string): void {
-    if (!this.deps.announceStock || this.#stockDue.has(offerId)) return;
+    if (this.#stockDue.has(offerId)) return;
     const timer = setTimeout(() => {
       this.#stockDue.delete(offerId);
-      void this.get(offerId)
-        .then((offer) => offer && this.deps.announceStock!(offer))
+      void this.#refreshRemaining(offerId)
+        .then((offer) => offer && this.deps.announceStock?.(offer))
         .catch((error: Error) => this.deps.logger.warn({ err: error, offerId }, 'cannot announce offer stock'));
     }, STOCK_ANNOUNCE_MS);
     timer.unref();
     this.#stockDue.set(offerId, timer);
   }
 
+  async #refreshRemaining(offerId: string): Promise<OfferRow | undefined> {
+    const [offer] = await this.deps.db
+      .update(offers)
+      .set({ remaining: sql`${offers.quantity} - (select count(*)::int from offer_claims c where c.offer_id = ${offerId} and c.status in ('reserved', 'confirmed'))` })
+      .where(eq(offers.id, offerId))
+      .returning();
+    return offer;
+  }
+
   /** Called for every placed cue: offer.start with a quantity opens an offer, offer.end closes. */
   async cuePlaced(streamId: string, cue: CueMessage): Promise<void> {
     const payload = cue.payload as { productId?: string; quantity?: number };
     if (cue.type === 'offer.start' && typeof payload.quantity === 'number' && payload.productId) {
-      await this.deps.db
+      const [opened] = await this.deps.db
         .insert(offers)
         .values({
           id: cue.id,
@@ -83,74 +130,179 @@ export class OfferService {
           endsAt: cue.duration !== undefined ? new Date(Date.parse(cue.wallClock) + cue.duration * 1000) : null,
           mediaTimeMs: Math.round(cue.mediaTime * 1000),
         })
-        .onConflictDoNothing();
+        .onConflictDoNothing()
+        .returning();
+      // Opened now so the first rush of claims finds it; a claim opens it too if this fails.
+      if (opened) await this.#openGate(opened.id).catch((error: Error) => this.deps.logger.warn({ err: error, offerId: opened.id }, 'cannot open the claim gate'));
     }
     if (cue.type === 'offer.end') {
       const conditions = [eq(offers.streamId, streamId), sql`${offers.closedAt} is null`];
       if (payload.productId) conditions.push(eq(offers.productId, payload.productId));
-      await this.deps.db.update(offers).set({ closedAt: new Date() }).where(and(...conditions));
+      const closed = await this.deps.db.update(offers).set({ closedAt: new Date() }).where(and(...conditions)).returning({ id: offers.id });
+      for (const { id } of closed) {
+        this.#offers.delete(id);
+        await this.#gate.close(id).catch((error: Error) => this.deps.logger.warn({ err: error, offerId: id }, 'cannot close the claim gate'));
+      }
     }
   }
 
+  /** The offer with `remaining` counted from its live claims now. */
   async get(offerId: string): Promise<OfferRow | undefined> {
-    const [offer] = await this.deps.db.select().from(offers).where(eq(offers.id, offerId));
+    const [offer] = await this.deps.db
+      .select({
+        ...getTableColumns(offers),
+        remaining: sql<number>`${offers.quantity} - (select count(*)::int from offer_claims c where c.offer_id = ${offerId} and c.status in ('reserved', 'confirmed'))`.mapWith(Number),
+      })
+      .from(offers)
+      .where(eq(offers.id, offerId));
     return offer;
+  }
+
+  /** The offer's fields that never change, from memory after the first time. */
+  async #offer(offerId: string): Promise<OfferRow | undefined> {
+    const cached = this.#offers.get(offerId);
+    if (cached) return cached;
+    const offer = await this.get(offerId);
+    if (!offer) return undefined;
+    if (this.#offers.size >= OFFER_CACHE_SIZE) this.#offers.delete(this.#offers.keys().next().value!);
+    this.#offers.set(offerId, offer);
+    return offer;
+  }
+
+  /** Opens the offer's gate from the database (live claims keep their units), once per node at a time. */
+  #openGate(offerId: string): Promise<void> {
+    let opening = this.#opening.get(offerId);
+    if (!opening) {
+      opening = (async () => {
+        const offer = await this.get(offerId);
+        if (!offer) throw notFound(`offer ${offerId}`);
+        const live = await this.deps.db
+          .select({ unit: offerClaims.unit, viewerId: offerClaims.viewerId, claimId: offerClaims.id })
+          .from(offerClaims)
+          .where(and(eq(offerClaims.offerId, offerId), inArray(offerClaims.status, LIVE)));
+        const opened = await this.#gate.open(offerId, {
+          quantity: offer.quantity,
+          closed: offer.closedAt !== null,
+          endsAtMs: offer.endsAt?.getTime() ?? null,
+          live: live.filter((row): row is LiveUnit => row.unit !== null),
+        });
+        if (opened && live.length > 0) this.deps.logger.info({ offerId, liveClaims: live.length }, 'claim gate opened again from the database');
+      })().finally(() => this.#opening.delete(offerId));
+      this.#opening.set(offerId, opening);
+    }
+    return opening;
   }
 
   /** Reserves one unit for a viewer; a repeated claim (same viewer or idempotency key) returns the first. */
   async claim(offerId: string, viewer: Viewer, idempotencyKey?: string): Promise<{ claim: ClaimRow; offer: OfferRow; created: boolean }> {
-    const { db } = this.deps;
-    const existing = async () => {
-      const [byKey] = idempotencyKey
-        ? await db.select().from(offerClaims).where(and(eq(offerClaims.offerId, offerId), eq(offerClaims.idempotencyKey, idempotencyKey)))
-        : [];
-      if (byKey) return byKey;
-      const [live] = await db
-        .select()
-        .from(offerClaims)
-        .where(and(eq(offerClaims.offerId, offerId), eq(offerClaims.viewerId, viewer.id), sql`${offerClaims.status} in ('reserved', 'confirmed')`));
-      return live;
-    };
-    const earlier = await existing();
-    if (earlier) return { claim: earlier, offer: (await this.get(offerId))!, created: false };
-    try {
-      const result = await db.transaction(async (tx) => {
-        const [offer] = await tx
-          .update(offers)
-          .set({ remaining: sql`${offers.remaining} - 1` })
-          .where(and(eq(offers.id, offerId), sql`${offers.remaining} > 0`, sql`${offers.closedAt} is null`, sql`(${offers.endsAt} is null or ${offers.endsAt} > now())`))
-          .returning();
-        if (!offer) return undefined;
-        const [claim] = await tx
-          .insert(offerClaims)
-          .values({
-            id: `clm_${randomBase62(16)}`,
-            offerId,
-            viewerId: viewer.id,
-            viewerName: viewer.name ?? null,
-            idempotencyKey: idempotencyKey ?? null,
-            expiresAt: new Date(Date.now() + (offer.claimSeconds ?? this.deps.claimSeconds) * 1000),
-          })
-          .returning();
-        return { claim: claim!, offer };
+    const giveUpAt = Date.now() + CLAIM_PATIENCE_MS;
+    for (;;) {
+      const claimId = `clm_${randomBase62(16)}`;
+      const decision = await this.#gate.take(offerId, viewer.id, claimId, idempotencyKey).catch((error: Error) => {
+        this.deps.logger.warn({ err: error, offerId }, 'claim gate unreachable');
+        throw new LivecueError('unavailable', 'claims are paused for a moment; try again');
       });
-      if (result) {
-        this.#stockChanged(offerId);
-        void this.deps.onClaimed?.(result.offer).catch(() => {});
-        void this.#announce(result.offer, result.claim, viewer);
-        return { ...result, created: true };
+      if (decision.kind === 'sold_out') throw soldOut();
+      if (decision.kind === 'ended') throw offerEnded();
+      if (decision.kind === 'missing') {
+        await this.#openGate(offerId);
+        continue;
       }
-    } catch (error) {
-      // The same viewer (or key) won a concurrent race: the transaction rolled back, the unit too.
-      if (!isUniqueViolation(error)) throw error;
-      const raced = await existing();
-      if (raced) return { claim: raced, offer: (await this.get(offerId))!, created: false };
-      throw error;
+      if (decision.kind === 'held') {
+        const [earlier] = await this.deps.db.select().from(offerClaims).where(eq(offerClaims.id, decision.claimId));
+        if (earlier && (decision.by === 'key' || isLive(earlier.status))) return { claim: earlier, offer: await this.#answerOffer(offerId), created: false };
+        if (earlier) {
+          // The viewer's claim ended without the gate hearing of it: the viewer may claim again.
+          await this.#gate.release(offerId, { claimId: earlier.id, unit: earlier.unit ?? 0, viewerId: viewer.id }, { giveBack: false, forgetKey: false });
+          continue;
+        }
+        // Not written yet: the viewer's first claim is on its way (or its node died, which the sweep notices).
+        if (Date.now() > giveUpAt) throw new LivecueError('unavailable', 'an earlier claim of this viewer is still being written; try again');
+        await sleep(HELD_RETRY_MS);
+        continue;
+      }
+
+      const taken = { claimId, unit: decision.unit, viewerId: viewer.id, idempotencyKey };
+      let claim: ClaimRow | undefined;
+      try {
+        claim = await this.#insertClaim(offerId, viewer, claimId, decision.unit, idempotencyKey);
+      } catch (error) {
+        const constraint = violatedConstraint(error);
+        if (constraint === 'offer_claims_live_unit') {
+          // The gate lost track of this unit (Redis restarted or flushed): someone holds it; keep it out, take another.
+          this.deps.logger.debug({ offerId, unit: decision.unit }, 'unit already held in the database; taking another');
+          await this.#gate.release(offerId, taken, { giveBack: false, forgetKey: true });
+          if (Date.now() > giveUpAt) throw new LivecueError('unavailable', 'the offer is busy; try again');
+          continue;
+        }
+        await this.#gate.release(offerId, taken, { giveBack: true, forgetKey: true }).catch(() => {});
+        if (constraint === undefined) throw error;
+        // The same viewer (or key) won a race the gate did not see: answer with that claim.
+        const raced = await this.#existing(offerId, viewer, idempotencyKey);
+        if (raced) return { claim: raced, offer: await this.#answerOffer(offerId), created: false };
+        continue;
+      }
+      if (!claim) {
+        // The database says the offer is over (closed, past its deadline or gone) though the gate did not know.
+        await this.#gate.release(offerId, taken, { giveBack: true, forgetKey: true }).catch(() => {});
+        await this.#gate.close(offerId).catch(() => {});
+        if (!(await this.get(offerId))) throw notFound(`offer ${offerId}`);
+        throw offerEnded();
+      }
+      void this.#gate.settle(offerId, claimId, decision.unit, viewer.id).catch(() => {});
+      const offer = { ...(await this.#answerOffer(offerId, decision.remaining)) };
+      this.#stockChanged(offerId);
+      void this.deps.onClaimed?.(offer).catch(() => {});
+      void this.#announce(offer, claim, viewer);
+      return { claim, offer, created: true };
     }
-    const offer = await this.get(offerId);
+  }
+
+  /** The claim row, written only while the offer is open and the unit is one of its units. */
+  async #insertClaim(offerId: string, viewer: Viewer, claimId: string, unit: number, idempotencyKey?: string): Promise<ClaimRow | undefined> {
+    const [claim] = await this.deps.db
+      .insert(offerClaims)
+      .select((qb) =>
+        qb
+          .select({
+            id: sql`${claimId}`.as('id'),
+            offerId: offers.id,
+            viewerId: sql`${viewer.id}`.as('viewer_id'),
+            viewerName: sql`${viewer.name ?? null}::text`.as('viewer_name'),
+            status: sql`'reserved'`.as('status'),
+            idempotencyKey: sql`${idempotencyKey ?? null}::text`.as('idempotency_key'),
+            unit: sql`${unit}::int`.as('unit'),
+            expiresAt: sql`now() + make_interval(secs => coalesce(${offers.claimSeconds}, ${this.deps.claimSeconds}))`.as('expires_at'),
+            createdAt: sql`now()`.as('created_at'),
+          })
+          .from(offers)
+          .where(
+            and(
+              eq(offers.id, offerId),
+              sql`${unit}::int between 1 and ${offers.quantity}`,
+              isNull(offers.closedAt),
+              or(isNull(offers.endsAt), gt(offers.endsAt, sql`now()`)),
+            ),
+          ),
+      )
+      .returning();
+    return claim;
+  }
+
+  async #existing(offerId: string, viewer: Viewer, idempotencyKey?: string): Promise<ClaimRow | undefined> {
+    const { db } = this.deps;
+    const [byKey] = idempotencyKey ? await db.select().from(offerClaims).where(and(eq(offerClaims.offerId, offerId), eq(offerClaims.idempotencyKey, idempotencyKey))) : [];
+    if (byKey) return byKey;
+    const [live] = await db.select().from(offerClaims).where(and(eq(offerClaims.offerId, offerId), eq(offerClaims.viewerId, viewer.id), inArray(offerClaims.status, LIVE)));
+    return live;
+  }
+
+  /** The offer for a claim's answer: its fixed fields from memory, `remaining` from the gate. */
+  async #answerOffer(offerId: string, remaining?: number): Promise<OfferRow> {
+    const offer = await this.#offer(offerId);
     if (!offer) throw notFound(`offer ${offerId}`);
-    if (offer.closedAt || (offer.endsAt && offer.endsAt.getTime() <= Date.now())) throw new LivecueError('conflict', 'the offer has ended', { reason: 'offer_ended' });
-    throw new LivecueError('conflict', 'sold out', { reason: 'sold_out' });
+    const units = remaining ?? (await this.#gate.remaining(offerId).catch(() => undefined)) ?? (await this.get(offerId))?.remaining ?? offer.remaining;
+    return { ...offer, remaining: units };
   }
 
   async confirm(claimId: string): Promise<ClaimRow> {
@@ -165,38 +317,86 @@ export class OfferService {
 
   /** Cancels a reserved or confirmed claim; its unit goes back on offer. */
   async cancel(claimId: string): Promise<ClaimRow> {
-    const claim = await this.deps.db.transaction(async (tx) => {
-      const [cancelled] = await tx
-        .update(offerClaims)
-        .set({ status: 'cancelled' })
-        .where(and(eq(offerClaims.id, claimId), sql`${offerClaims.status} in ('reserved', 'confirmed')`))
-        .returning();
-      if (cancelled) await tx.update(offers).set({ remaining: sql`${offers.remaining} + 1` }).where(eq(offers.id, cancelled.offerId));
-      return cancelled;
-    });
-    if (claim) {
-      this.#stockChanged(claim.offerId);
-      return claim;
-    }
-    return this.#unchanged(claimId, 'only a reserved or confirmed claim can be cancelled');
+    const [claim] = await this.deps.db
+      .update(offerClaims)
+      .set({ status: 'cancelled' })
+      .where(and(eq(offerClaims.id, claimId), inArray(offerClaims.status, LIVE)))
+      .returning();
+    if (!claim) return this.#unchanged(claimId, 'only a reserved or confirmed claim can be cancelled');
+    await this.#giveBack([claim]);
+    return claim;
+  }
+
+  /** What every node runs every second: expiry, and now and then a check of the open offers' gates. */
+  async sweep(now = Date.now()): Promise<void> {
+    await this.expire();
+    if (now - this.#lastReconcile < RECONCILE_EVERY_MS) return;
+    this.#lastReconcile = now;
+    await this.reconcile(now);
   }
 
   /** Reserved claims past their time expire, and their units return. Safe on every node at once. */
   async expire(): Promise<number> {
-    const result = await this.deps.db.execute(sql`
-      with expired as (
-        update offer_claims set status = 'expired'
-        where status = 'reserved' and expires_at <= now()
-        returning offer_id
-      ), returned as (
-        select offer_id, count(*)::int as units from expired group by offer_id
-      )
-      update offers set remaining = offers.remaining + returned.units
-      from returned where offers.id = returned.offer_id
-      returning offers.id`);
-    const rows = (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as { id: string }[];
-    for (const row of rows) this.#stockChanged(row.id);
-    return rows.length;
+    const expired = await this.deps.db
+      .update(offerClaims)
+      .set({ status: 'expired' })
+      .where(and(eq(offerClaims.status, 'reserved'), lte(offerClaims.expiresAt, sql`now()`)))
+      .returning();
+    await this.#giveBack(expired);
+    return new Set(expired.map((claim) => claim.offerId)).size;
+  }
+
+  /** Released claims' units go back to their gates (a failure here is mended by reconcile). */
+  async #giveBack(released: ClaimRow[]): Promise<void> {
+    await Promise.all(
+      released.map((claim) =>
+        this.#gate
+          .release(claim.offerId, { claimId: claim.id, unit: claim.unit ?? 0, viewerId: claim.viewerId }, { giveBack: claim.unit !== null, forgetKey: false })
+          .catch((error: Error) => this.deps.logger.warn({ err: error, offerId: claim.offerId }, 'cannot give a unit back to the claim gate')),
+      ),
+    );
+    for (const offerId of new Set(released.map((claim) => claim.offerId))) this.#stockChanged(offerId);
+  }
+
+  /**
+   * Mends open offers' gates against the database: units handed out by a node that died before writing its claim
+   * come back, and a gate whose count disagrees with the database twice in a row is dropped and opened again.
+   */
+  async reconcile(now = Date.now()): Promise<void> {
+    const open = await this.deps.db
+      .select({ id: offers.id, quantity: offers.quantity })
+      .from(offers)
+      .where(and(isNull(offers.closedAt), or(isNull(offers.endsAt), gt(offers.endsAt, sql`now()`))));
+    for (const offer of open) {
+      try {
+        for (const pending of await this.#gate.stale(offer.id, now - PENDING_STALE_MS)) {
+          const [row] = await this.deps.db.select({ status: offerClaims.status }).from(offerClaims).where(eq(offerClaims.id, pending.claimId));
+          if (row) await this.#gate.settle(offer.id, pending.claimId, pending.unit, pending.viewerId);
+          else await this.#gate.release(offer.id, pending, { giveBack: true, forgetKey: true });
+        }
+        const [gateUnits, pendingUnits, [counted]] = await Promise.all([
+          this.#gate.remaining(offer.id),
+          this.#gate.pendingCount(offer.id),
+          this.deps.db
+            .select({ live: sql<number>`count(*)::int`.mapWith(Number) })
+            .from(offerClaims)
+            .where(and(eq(offerClaims.offerId, offer.id), inArray(offerClaims.status, LIVE))),
+        ]);
+        if (gateUnits === undefined) continue;
+        const drift = gateUnits + pendingUnits + (counted?.live ?? 0) - offer.quantity;
+        if (drift === 0) {
+          this.#drift.delete(offer.id);
+        } else if (this.#drift.get(offer.id) === drift) {
+          this.deps.logger.warn({ offerId: offer.id, drift }, 'claim gate disagrees with the database; opening it again');
+          this.#drift.delete(offer.id);
+          await this.#gate.reset(offer.id);
+        } else {
+          this.#drift.set(offer.id, drift);
+        }
+      } catch (error) {
+        this.deps.logger.warn({ err: error, offerId: offer.id }, 'cannot check the claim gate');
+      }
+    }
   }
 
   async #unchanged(claimId: string, message: string): Promise<never> {
