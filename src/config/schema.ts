@@ -9,6 +9,7 @@ export const DEFAULT_LIVE_WINDOW_SEGMENTS = 6;
 export const DEFAULT_X264_PRESET = 'ultrafast';
 /** Heights of the ladder, top first; rungs above the source height are never produced. */
 export const DEFAULT_LADDER = '1080,720,480,360';
+export const DEFAULT_REDIS_KEY_PREFIX = 'livecue';
 
 const boolish = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
@@ -31,7 +32,7 @@ export const configSchema = z
     LIVECUE_DATA_DIR: z.string().default('./data').describe('Embedded database, admin token, transcoder work files and (without S3) the media.'),
     DATABASE_URL: optionalString.describe('postgres:// URL; unset: embedded PGlite in the data dir.'),
     REDIS_URL: optionalString.describe('redis:// URL; unset: livecue starts a redis-server child on a free loopback port.'),
-    REDIS_KEY_PREFIX: z.string().default('livecue').describe('Prefix of every Redis key livecue writes.'),
+    REDIS_KEY_PREFIX: z.string().default(DEFAULT_REDIS_KEY_PREFIX).describe('Prefix of every Redis key livecue writes.'),
     S3_ENDPOINT: optionalString.describe('S3-compatible endpoint URL (unset: AWS).'),
     S3_BUCKET: optionalString.describe('Bucket for segments and playlists; unset: files under the data dir.'),
     S3_REGION: z.string().default('us-east-1'),
