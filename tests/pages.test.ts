@@ -431,10 +431,20 @@ describe('viewer page', () => {
     await screenshot(page, 'viewer-hls-fallback.png');
     await fallbackContext.close();
 
+    // The HLS player beats while it plays (it joins the audience of the pin showing) and reports a tap on the card.
+    const pinStats = async () => (await node.api('GET', `/v1/streams/${stream.id}/analytics`)).body.pins.find((entry: { cueId: string }) => entry.cueId === cue.id);
+    const bagPin = await pinStats();
     const forced = await openViewer(context, `${node.baseUrl}/watch/${stream.playbackId}?mode=hls`);
     await forced.waitForSelector('body[data-path="hls"]', { timeout: 15_000 });
     await forced.waitForFunction(() => document.querySelector('video')!.currentTime > 0.5, undefined, { timeout: 20_000 });
     expect(await forced.textContent('#status')).toBe('');
+    await waitFor('the HLS beat counted', async () => (await pinStats()).views === bagPin.views + 1, 10_000);
+    await forced.click(`[data-testid=product-card][data-product-id="${bag.id}"] h2`);
+    await waitFor('the tap counted', async () => {
+      const after = await pinStats();
+      return after.taps === bagPin.taps + 1 && after.clicks === bagPin.clicks + 1;
+    }, 10_000);
+    expect(await cspViolations(forced)).toEqual([]);
     await forced.close();
   });
 
@@ -487,6 +497,8 @@ describe('viewer page', () => {
     expect(poster.headers.get('content-type')).toBe('image/jpeg');
     await page.waitForFunction(() => Number.isFinite(document.querySelector('video')!.duration), undefined, { timeout: 15_000 });
     const duration = await page.evaluate(() => document.querySelector('video')!.duration);
+    // Replay players beat too.
+    await waitFor('replay viewers counted', async () => (await node.api('GET', `/v1/streams/${stream.id}/analytics`)).body.live.viewers.replay >= 1, 15_000);
     await page.evaluate(() => document.querySelector('video')!.pause());
     // hls.js plays the recording's VOD playlists: the whole show, far more than the live window's last 12 s.
     const playlists: string[] = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => name.includes('.m3u8')));

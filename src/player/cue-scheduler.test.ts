@@ -272,12 +272,15 @@ describe('CueScheduler.state for a late joiner', () => {
     ]);
     const state = scheduler.state();
     expect(state.pinnedProduct).toEqual({ productId: 'b', name: 'Thé 日本' });
+    // A tap on the card is about the pin on screen: cue 4, not the earlier pin of another product.
+    expect(scheduler.pinnedCueId()).toBe('cue_4');
     expect(state.offer).toBeUndefined();
     expect(state.poll).toEqual({ pollId: 'q1', question: 'Rouge ou bleu ?' });
     expect(state.announcements.map((a) => a.payload.text)).toEqual(['two', 'three']);
 
     playAt(at(200));
     expect(scheduler.state().pinnedProduct).toBeUndefined();
+    expect(scheduler.pinnedCueId()).toBeUndefined();
   });
 
   it('reports an open offer with its deadline, and closes it on offer.end', () => {

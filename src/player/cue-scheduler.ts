@@ -304,6 +304,14 @@ export class CueScheduler {
     this.#lastPosition = position;
   }
 
+  /** The product.pin cue whose product is pinned at the current position (what a tap on its card is about). */
+  pinnedCueId(): string | undefined {
+    const position = this.#position();
+    if (position === undefined) return undefined;
+    const pinned = fold(this.#entries, position).pinned;
+    return pinned && this.#openItem(pinned, position) ? pinned.cue.id : undefined;
+  }
+
   /** The commerce state as of the current position, from every cue at or before it, fired or not. */
   state(): CommerceState {
     const position = this.#position();

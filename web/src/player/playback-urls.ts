@@ -57,6 +57,15 @@ export class PlaybackUrls {
     return `/live/${this.#id}/products/${encodeURIComponent(productId)}${this.#query}`;
   }
 
+  /** Analytics: a player's beat (HLS, replay) and a tap on the pinned product's card. */
+  beat(): string {
+    return `/live/${this.#id}/beat`;
+  }
+
+  click(): string {
+    return `/live/${this.#id}/click`;
+  }
+
   events(): string {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     return `${scheme}//${location.host}/live/${this.#id}/events${this.#query}`;

@@ -34,10 +34,13 @@ export class CommercePanel {
   #offerCountdown: HTMLElement | undefined;
   #pollCountdown: HTMLElement | undefined;
   readonly #pollChoice = new Map<string, number>();
+  readonly #onProductTap: ((productId: string) => void) | undefined;
 
-  constructor(elements: CommercePanelElements, catalog: ProductCatalog) {
+  /** `onProductTap`: the viewer tapped the pinned product's card (its buy button included). */
+  constructor(elements: CommercePanelElements, catalog: ProductCatalog, onProductTap?: (productId: string) => void) {
     this.#elements = elements;
     this.#catalog = catalog;
+    this.#onProductTap = onProductTap;
   }
 
   render(state: CommerceState): void {
@@ -72,7 +75,7 @@ export class CommercePanel {
       this.#elements.product,
       h(
         'article',
-        { class: 'product-card', dataset: { productId: pinned.productId }, 'data-testid': 'product-card' },
+        { class: 'product-card', dataset: { productId: pinned.productId }, 'data-testid': 'product-card', on: { click: () => this.#onProductTap?.(pinned.productId) } },
         image ? h('img', { src: image, alt: '', loading: 'eager', referrerPolicy: 'no-referrer' }) : h('div', { class: 'placeholder' }),
         h(
           'div',

@@ -12,6 +12,7 @@ import { waitForReplay, type Recording } from './replay-source.ts';
 import { ReplayTimeline } from './replay-timeline.ts';
 import { ThumbnailTrack } from './thumbnails.ts';
 import { WebRtcPlayback } from './webrtc-playback.ts';
+import { WatchReporter } from './watch-reporter.ts';
 import { PlaybackUrls } from '../player/playback-urls.ts';
 import { WhepError } from '../player/whep-client.ts';
 
@@ -39,6 +40,8 @@ interface ShownCue {
 /** What the page exposes for embedding and diagnostics (window.livecueViewer). */
 interface ViewerApi {
   readonly playbackId: string;
+  /** The anonymous id this browser's beats and taps carry. */
+  readonly viewerId: string;
   readonly path: string | undefined;
   /** The HLS master playlist played (a recording's: /hls/<playbackId>/recordings/<id>/master.m3u8). */
   readonly sourceUrl: string | undefined;
@@ -59,6 +62,7 @@ class Viewer implements ViewerApi {
   readonly #video = byId<HTMLVideoElement>('video');
   readonly #catalog: ProductCatalog;
   readonly #panel: CommercePanel;
+  readonly #reporter: WatchReporter;
   #playback: Playback | undefined;
   #timeline: ReplayTimeline | undefined;
   /** Every cue of the show seen on any path, for the replay timeline. */
@@ -77,9 +81,11 @@ class Viewer implements ViewerApi {
       this.#render();
       this.#timeline?.refresh();
     });
+    this.#reporter = new WatchReporter(this.#urls, this.#video);
     this.#panel = new CommercePanel(
       { product: byId('product'), offer: byId('offer'), poll: byId('poll'), announcement: byId('announcement') },
       this.#catalog,
+      (productId) => this.#reporter.tapped({ productId, cueId: this.#playback?.scheduler.pinnedCueId() }),
     );
     const unmute = byId<HTMLButtonElement>('unmute');
     unmute.addEventListener('click', () => {
@@ -90,6 +96,10 @@ class Viewer implements ViewerApi {
     this.#video.addEventListener('seeked', () => this.#playback?.scheduler.seek());
     requestAnimationFrame(this.#frame);
     setInterval(() => void this.#watchForStall(), 1000);
+  }
+
+  get viewerId(): string {
+    return this.#reporter.viewerId;
   }
 
   get path(): string | undefined {
@@ -183,6 +193,7 @@ class Viewer implements ViewerApi {
 
   #use(playback: Playback): void {
     this.#playback = playback;
+    this.#reporter.watching(playback.path);
     document.body.dataset.path = playback.path;
     byId('path-badge').textContent = { webrtc: 'WebRTC', hls: 'HLS', replay: 'Replay' }[playback.path];
     byId('live-badge').hidden = playback.path === 'replay';
@@ -211,6 +222,7 @@ class Viewer implements ViewerApi {
     this.#switching = true;
     await this.#playback?.close();
     this.#playback = undefined;
+    this.#reporter.watching(undefined);
     this.#status('Reconnecting…');
     await this.#startLive();
     this.#switching = false;
@@ -239,6 +251,7 @@ class Viewer implements ViewerApi {
     this.#switching = true;
     await this.#playback?.close();
     this.#playback = undefined;
+    this.#reporter.watching(undefined);
     this.#status('The show has ended.');
     await this.#startReplay(true);
     this.#switching = false;
