@@ -57,6 +57,10 @@ describe('PostgreSQL unreachable for 10 s during a show', () => {
     }, 60_000);
     expect(Math.abs(recording.durationMs! / 1000 - 22)).toBeLessThan(0.6);
     expect(node.logLines.join('')).toContain('database write landed after retries');
+    // The metrics tell the operator what happened: writes retried, none lost.
+    const metrics = await (await fetch(`${node.baseUrl}/metrics`)).text();
+    expect(Number(/^livecue_database_write_retries_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^livecue_database_writes_lost_total 0$/m);
   });
 });
 

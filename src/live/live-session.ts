@@ -343,9 +343,11 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
           return;
         } catch (error) {
           if (tries === 0) this.logger.warn({ err: error, what }, 'database write failed; retrying');
+          this.deps.metrics.databaseWriteRetries.inc();
           giveUpAt = Math.min(giveUpAt, deadline());
           if (Date.now() > giveUpAt) {
             this.logger.error({ err: error, what }, 'database write lost');
+            this.deps.metrics.databaseWritesLost.inc();
             return;
           }
           await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * 2 ** Math.min(tries, 5))));

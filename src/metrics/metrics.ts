@@ -80,6 +80,16 @@ export function createMetrics() {
       help: 'Media relays from this node\'s shows to edge nodes.',
       registers,
     }),
+    databaseWriteRetries: new Counter({
+      name: 'livecue_database_write_retries_total',
+      help: 'Retries of a live show\'s database writes (segments, renditions, session) while PostgreSQL was unreachable.',
+      registers,
+    }),
+    databaseWritesLost: new Counter({
+      name: 'livecue_database_writes_lost_total',
+      help: 'Live show database writes given up after the show ended and the final deadline passed.',
+      registers,
+    }),
     draining: new Gauge({
       name: 'livecue_draining',
       help: '1 while this node drains (refuses new publishes and viewers, finishes its shows).',
