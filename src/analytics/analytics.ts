@@ -15,6 +15,10 @@
 //   :pin:<cue>               hash productId, at, endedAt, exposureMs, taps, claims, firstClaimAt
 //   :pin:<cue>:viewers       set of viewers watching live while it was pinned
 //   :pin:<cue>:clickers      set of viewers who tapped its card
+//
+// Each update that reads before it writes is one Lua script, so beats, pins, taps and claims from
+// several nodes never see each other half-done. The scripts derive these keys from the stream's base
+// key (KEYS[1]): they need one Redis (or one cluster slot per stream, the base key as a hash tag).
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { CueMessage } from '../cues/cue-schema.ts';
