@@ -1,8 +1,8 @@
 // Offers with inventory: an offer.start cue with a quantity opens one; a claim takes a numbered unit
 // from the offer's Redis gate (claim-gate.ts: sold-out and repeats are answered there) and is written
-// to PostgreSQL, whose unique index on live (offer, unit) is the record and the final guard, so no
-// number of concurrent claims on any number of nodes oversells, even when Redis lost the gate.
-// Units come back when a claim expires or is cancelled.
+// (claim-writer.ts, in batches during a rush) to PostgreSQL, whose unique index on live (offer, unit)
+// is the record and the final guard: no number of concurrent claims on any number of nodes
+// oversells, even when Redis lost the gate. Units come back when a claim expires or is cancelled.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, eq, getTableColumns, inArray, isNull, lte, or, gt, sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
@@ -14,6 +14,7 @@ import type { Logger } from '../log.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
 import { ClaimGate, type LiveUnit } from './claim-gate.ts';
+import { ClaimWriter } from './claim-writer.ts';
 import type { Viewer } from './viewer-identity.ts';
 
 export type OfferRow = typeof offers.$inferSelect;
@@ -67,6 +68,7 @@ export class OfferService {
   /** Offers whose stock changed and will be announced at the end of the throttle window. */
   #stockDue = new Map<string, NodeJS.Timeout>();
   #gate: ClaimGate;
+  #writer: ClaimWriter;
   /** One opening of a missing gate per offer at a time on this node. */
   #opening = new Map<string, Promise<void>>();
   #offers = new Map<string, OfferRow>();
@@ -87,6 +89,7 @@ export class OfferService {
     },
   ) {
     this.#gate = new ClaimGate(deps.redis);
+    this.#writer = new ClaimWriter(deps.db, deps.claimSeconds);
   }
 
   /**
@@ -225,7 +228,10 @@ export class OfferService {
       const taken = { claimId, unit: decision.unit, viewerId: viewer.id, idempotencyKey };
       let claim: ClaimRow | undefined;
       try {
-        claim = await this.#insertClaim(offerId, viewer, claimId, decision.unit, idempotencyKey);
+        // Batched with the claims around it; one the batch did not write is tried alone, which tells why.
+        claim =
+          (await this.#writer.write({ id: claimId, offerId, viewerId: viewer.id, viewerName: viewer.name ?? null, idempotencyKey: idempotencyKey ?? null, unit: decision.unit })) ??
+          (await this.#insertClaim(offerId, viewer, claimId, decision.unit, idempotencyKey));
       } catch (error) {
         const constraint = violatedConstraint(error);
         if (constraint === 'offer_claims_live_unit') {
@@ -258,7 +264,7 @@ export class OfferService {
     }
   }
 
-  /** The claim row, written only while the offer is open and the unit is one of its units. */
+  /** One claim row on its own, written only while the offer is open and the unit is one of its units; a unique violation throws. */
   async #insertClaim(offerId: string, viewer: Viewer, claimId: string, unit: number, idempotencyKey?: string): Promise<ClaimRow | undefined> {
     const [claim] = await this.deps.db
       .insert(offerClaims)
