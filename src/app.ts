@@ -164,7 +164,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     if (secretKey.generated) logger.warn({ file: secretKey.file }, 'generated LIVECUE_SECRET_KEY in the data dir; give every node the same value');
     const restreams = new RestreamStore(database.db, SecretBox.fromSecret(secretKey.value));
     // Queues and workers: a finished show becomes a replay; webhooks tell the shop.
-    const bullRedis = bullConnection(redisUrl);
+    const bullRedis = bullConnection(redisUrl, logger);
     onClose('queue connection', () => bullRedis.quit());
     const queues = createQueues(bullRedis, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
     onClose('queues', () => queues.close());
@@ -246,7 +246,10 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
 
     const origins = takesPublishes ? new RelayOrigins({ registry, pipe, generationOf: (streamId) => generations.get(streamId) ?? 0, logger }) : undefined;
     if (origins) onClose('origin relays', async () => origins.closeAll());
-    const edges = pool ? new EdgeRelays({ nodeId, pool, webrtc, pipe, directory, hub, clusterToken: clusterToken(secretKey.value), metrics, logger }) : undefined;
+    const edges = pool ? new EdgeRelays({ nodeId, pool, webrtc, pipe, directory, hub, clusterToken: clusterToken(secretKey.value), metrics, logger, listCues: async (streamId) => {
+      const stream = await streams.get(streamId);
+      return stream ? cues.list(stream) : [];
+    } }) : undefined;
     if (edges) onClose('edge relays', () => edges.close());
 
     const rtmp = takesPublishes ? await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger }) : undefined;

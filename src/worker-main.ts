@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   }
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.LIVECUE_DATA_DIR });
   const store = createObjectStore(config);
-  const connection = bullConnection(config.REDIS_URL);
+  const connection = bullConnection(config.REDIS_URL, logger);
   const queues = createQueues(connection, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
   const webhooks = new WebhookService(database.db, queues, logger);
   const builder = new RecordingBuilder({ db: database.db, store, config, logger });

@@ -54,6 +54,21 @@ export function attachCueSocket(
     for (const socket of clients.get(playbackId) ?? []) if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) socket.send(text);
   };
   deps.hub.on('event', onEvent);
+  // After a Redis outage, what was published meanwhile never arrived: every viewer gets the state again.
+  const onResync = () => {
+    for (const [playbackId, set] of clients) {
+      void deps.streams
+        .getByPlaybackId(playbackId)
+        .then(async (stream) => {
+          if (!stream) return;
+          const cues = await deps.cues.list(stream);
+          const text = JSON.stringify({ type: 'state', state: stateAt(deps.registry, stream, cues, undefined), cues });
+          for (const socket of set) if (socket.readyState === socket.OPEN) socket.send(text);
+        })
+        .catch((error: Error) => deps.logger.warn({ err: error, playbackId }, 'cannot resync viewers'));
+    }
+  };
+  deps.hub.on('resync', onResync);
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -126,6 +141,7 @@ export function attachCueSocket(
       deps.hub.off('cue', onCue);
       deps.hub.off('offer', onOffer);
       deps.hub.off('event', onEvent);
+      deps.hub.off('resync', onResync);
       server.off('upgrade', onUpgrade);
       for (const set of clients.values()) for (const ws of set) ws.terminate();
       wss.close();

@@ -17,7 +17,15 @@ export type CueHubEvents = {
   offer: [playbackId: string, offer: OfferStock];
   /** Engagement messages (chat, reactions, poll tallies), sent to viewers as they are. */
   event: [playbackId: string, event: Record<string, unknown>];
+  /**
+   * The subscription came back after Redis was unreachable (restarted, failed over): messages
+   * published meanwhile are gone, so listeners send their viewers the current state again.
+   */
+  resync: [];
 };
+
+/** Pub/sub has no replay: give the resubscription a moment to land before listeners read the state. */
+const RESYNC_DELAY_MS = 500;
 
 export class CueHub extends TypedEmitter<CueHubEvents> {
   #subscriber: Redis;
@@ -37,6 +45,15 @@ export class CueHub extends TypedEmitter<CueHubEvents> {
   static async start(redis: Redis, prefix: string, logger: Logger): Promise<CueHub> {
     const subscriber = redis.duplicate();
     const hub = new CueHub(redis, subscriber, prefix, logger);
+    let connectedBefore = false;
+    subscriber.on('error', (error) => logger.warn({ err: error }, 'cue hub subscriber: redis error'));
+    subscriber.on('ready', () => {
+      if (connectedBefore) {
+        logger.info('cue hub subscription restored; resyncing viewers');
+        setTimeout(() => hub.emit('resync'), RESYNC_DELAY_MS).unref();
+      }
+      connectedBefore = true;
+    });
     subscriber.on('pmessage', (_pattern, channel, message) => {
       try {
         const playbackId = channel.slice(hub.#channelPrefix.length);

@@ -143,6 +143,8 @@ interface EdgeRelay {
   relayId: string;
   room: SfuRoom;
   idleSince?: number;
+  /** Cue ids sent down the relay's cue channel, so a resync sends only what was missed. */
+  sent: Set<string>;
 }
 
 /** The edge side: a local room per show hosted elsewhere, fed by a relay from the origin node. */
@@ -151,6 +153,7 @@ export class EdgeRelays {
   #opening = new Map<string, Promise<EdgeRelay | undefined>>();
   #timer: NodeJS.Timeout;
   #onCue: (playbackId: string, cue: CueMessage) => void;
+  #onResync: () => void;
   #closed = false;
 
   constructor(
@@ -162,6 +165,8 @@ export class EdgeRelays {
       directory: OriginDirectory;
       hub: CueHub;
       clusterToken: string;
+      /** The live show's cues, to catch up after the cue hub lost messages (Redis outage). */
+      listCues: (streamId: string) => Promise<CueMessage[]>;
       metrics: Metrics;
       logger: Logger;
     },
@@ -169,9 +174,20 @@ export class EdgeRelays {
     this.#timer = setInterval(() => void this.#check(), EDGE_CHECK_MS);
     this.#timer.unref();
     this.#onCue = (playbackId, cue) => {
-      for (const relay of this.#relays.values()) if (relay.playbackId === playbackId) relay.room.sendCue(JSON.stringify(cue));
+      for (const relay of this.#relays.values()) if (relay.playbackId === playbackId) this.#sendCue(relay, cue);
     };
     deps.hub.on('cue', this.#onCue);
+    this.#onResync = () => {
+      for (const relay of this.#relays.values()) {
+        void deps
+          .listCues(relay.streamId)
+          .then((cues) => {
+            for (const cue of cues) this.#sendCue(relay, cue);
+          })
+          .catch((error: Error) => deps.logger.warn({ err: error, streamId: relay.streamId }, 'cannot resync a relay\'s cues'));
+      }
+    };
+    deps.hub.on('resync', this.#onResync);
   }
 
   get size(): number {
@@ -206,6 +222,7 @@ export class EdgeRelays {
     this.#closed = true;
     clearInterval(this.#timer);
     this.deps.hub.off('cue', this.#onCue);
+    this.deps.hub.off('resync', this.#onResync);
     await Promise.all([...this.#relays.values()].map((relay) => this.#drop(relay, 'shutdown')));
   }
 
@@ -230,7 +247,7 @@ export class EdgeRelays {
       for (const piped of offer.producers) {
         room.setProducer(piped.kind, await transport.produce({ kind: piped.kind, rtpParameters: piped.rtpParameters, paused: piped.paused }));
       }
-      const relay: EdgeRelay = { streamId: stream.id, playbackId: stream.playbackId, origin: { ...origin, generation: offer.generation }, relayId: offer.relayId, room };
+      const relay: EdgeRelay = { streamId: stream.id, playbackId: stream.playbackId, origin: { ...origin, generation: offer.generation }, relayId: offer.relayId, room, sent: new Set() };
       this.#relays.set(stream.id, relay);
       room.once('originLost', () => void this.#drop(relay, 'the local mediasoup worker died'));
       this.deps.metrics.edgeRelays.set(this.#relays.size);
@@ -240,6 +257,12 @@ export class EdgeRelays {
       room.close();
       throw error;
     }
+  }
+
+  #sendCue(relay: EdgeRelay, cue: CueMessage): void {
+    if (relay.sent.has(cue.id)) return;
+    relay.sent.add(cue.id);
+    relay.room.sendCue(JSON.stringify(cue));
   }
 
   /** Viewers of a dropped relay lose their transports and reconnect (to wherever the show is now). */

@@ -1,4 +1,5 @@
 // The BullMQ queues of livecue: recordings to finalise, webhooks to deliver, retention sweeps.
+import type { Logger } from '../log.ts';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 
@@ -22,8 +23,10 @@ export type WebhookEvent = 'stream.live' | 'stream.ended' | 'recording.ready' | 
 export const WEBHOOK_EVENTS: WebhookEvent[] = ['stream.live', 'stream.ended', 'recording.ready', 'recording.failed', 'offer.claimed', 'offer.sold_out'];
 
 /** BullMQ wants its own connections with no per-request retry limit. */
-export function bullConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false });
+export function bullConnection(url: string, logger?: Logger): Redis {
+  const connection = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: false });
+  connection.on('error', (error) => logger?.warn({ err: error }, 'queue connection: redis error'));
+  return connection;
 }
 
 export interface Queues {
