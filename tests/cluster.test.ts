@@ -45,11 +45,18 @@ beforeAll(async () => {
     LADDER: '360',
     LOG_LEVEL: 'info',
   };
-  [ingest, edge, api] = await Promise.all([
+  const started = await Promise.allSettled([
     startLivecueProcess({ ...shared, ROLE: 'ingest', NODE_ID: 'node-ingest', RTMP_PORT: rtmpPort, WEBRTC_MIN_PORT: 41000, WEBRTC_MAX_PORT: 41999 }),
     startLivecueProcess({ ...shared, ROLE: 'sfu', NODE_ID: 'node-edge', DRAIN_SECONDS: 30, WEBRTC_MIN_PORT: 42000, WEBRTC_MAX_PORT: 42999 }),
     startLivecueProcess({ ...shared, ROLE: 'api', NODE_ID: 'node-api' }),
   ]);
+  // One that failed to start must not leave the others running.
+  const failed = started.find((outcome) => outcome.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  [ingest, edge, api] = started.map((outcome) => (outcome as PromiseFulfilledResult<LivecueProcess>).value) as [LivecueProcess, LivecueProcess, LivecueProcess];
 }, 120_000);
 
 afterAll(async () => {

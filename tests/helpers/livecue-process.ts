@@ -40,8 +40,16 @@ export async function startLivecueProcess(env: Record<string, string | number>, 
       ...Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)])),
     },
   });
+  // Should the test process end without stopping it (a crash, a timeout), the node goes with it.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
   const logLines: string[] = [];
-  const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      process.off('exit', reap);
+      resolve(code ?? signal);
+    }),
+  );
   const ready = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`livecue process ${nodeId} did not start in time:\n${logLines.slice(-20).join('\n')}`)), options.timeoutMs ?? 60_000);
     for (const stream of [child.stdout!, child.stderr!]) {
