@@ -587,7 +587,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadStart = os.loadavg();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT } });
+  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT, WS_CONNECT_RATE_PER_SECOND: 100_000 } });
   const node = await startLivecue(config, { logger: createLogger('silent') });
   const tap = new IngestTap(node);
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };

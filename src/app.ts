@@ -141,6 +141,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       const mediasoup = await loadMediasoup(config.MEDIASOUP_WORKER_BIN);
       const workers = await WorkerPool.create({ mediasoup, size: config.SFU_WORKERS, logger, minPort: config.WEBRTC_MIN_PORT, maxPort: config.WEBRTC_MAX_PORT });
       onClose('mediasoup workers', () => workers.close());
+      workers.on('workerDied', () => metrics.sfuWorkerDeaths.inc());
       pool = workers;
     }
     const pipe: PipeSettings = {
@@ -209,6 +210,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
 
     const products = new ProductStore(database.db);
     const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
+    hub.on('resync', () => metrics.cueHubResyncs.inc());
     onClose('cue hub', () => hub.close());
     const analytics = new Analytics(redis, metrics);
     onClose('analytics', async () => analytics.close());
@@ -303,7 +305,17 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const server: Server = createServer(app);
     server.requestTimeout = 60_000;
-    const cueSocket = attachCueSocket(server, { hub, cues, streams, registry, logger, access, engagement, viewerTokenSecret: config.VIEWER_TOKEN_SECRET });
+    const cueSocket = attachCueSocket(server, {
+      hub,
+      cues,
+      streams,
+      registry,
+      logger,
+      access,
+      engagement,
+      viewerTokenSecret: config.VIEWER_TOKEN_SECRET,
+      connectsPerSecond: config.WS_CONNECT_RATE_PER_SECOND,
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'EADDRINUSE' ? new Error(`HTTP port ${config.PORT} is already in use: set PORT`) : error),

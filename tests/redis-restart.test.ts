@@ -101,6 +101,8 @@ describe('Redis restarted during a live show', () => {
     const top = rows.filter((row) => row.rendition === '360p');
     expect(top.map((row) => row.sequence)).toEqual(top.map((_, index) => index));
     expect(top.filter((row) => row.discontinuity === 1)).toHaveLength(0);
+    // Both nodes' hubs resubscribed and resynced their viewers, and say so.
+    for (const node of [origin, edge]) expect(await (await fetch(`${node.baseUrl}/metrics`)).text()).toMatch(/^livecue_cue_hub_resyncs_total [1-9]/m);
     const health = await (await fetch(`${origin.baseUrl}/healthz`)).json();
     expect(health.redis).toBe('ok');
     const metrics = await (await fetch(`${edge.baseUrl}/metrics`)).text();

@@ -8,7 +8,7 @@ import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 let node: TestNode;
 
 beforeAll(async () => {
-  node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 2, API_RATE_PER_SECOND: 40, SIGNALING_RATE_PER_SECOND: 2 });
+  node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 2, API_RATE_PER_SECOND: 40, SIGNALING_RATE_PER_SECOND: 2, WS_CONNECT_RATE_PER_SECOND: 3 });
 });
 
 afterAll(async () => {
@@ -98,5 +98,28 @@ describe('rate limits', () => {
     expect(limited[0]!.body.detail).toContain('too many API requests');
     const whep = await Promise.all(Array.from({ length: 10 }, () => postSdp(`${node.baseUrl}/whep/abcdefghijkl`, 'v=0')));
     expect(whep.some((r) => r.status === 429)).toBe(true);
+  });
+
+  it('answer 429 past the per-address rate of viewers\' WebSocket connections, and player reports too', async () => {
+    const { body: stream } = await node.api('POST', '/v1/streams', { title: 'socket flood' });
+    const outcomes = await Promise.all(
+      Array.from({ length: 15 }, () => {
+        const socket = new WebSocket(`ws://127.0.0.1:${node.lc.httpPort}/live/${stream.playbackId}/events`);
+        return new Promise<number>((resolve) => {
+          socket.once('open', () => (socket.close(), resolve(101)));
+          socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+          socket.once('error', () => resolve(0));
+        });
+      }),
+    );
+    // A burst of twice the rate gets through; the rest are told to come back later.
+    expect(outcomes.filter((status) => status === 101).length).toBeGreaterThanOrEqual(6);
+    expect(outcomes.filter((status) => status === 429).length).toBeGreaterThan(0);
+    const beats = await Promise.all(
+      Array.from({ length: 120 }, () =>
+        fetch(`${node.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: 'flooder-1', path: 'hls' }) }),
+      ),
+    );
+    expect(beats.some((response) => response.status === 429)).toBe(true);
   });
 });

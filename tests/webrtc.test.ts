@@ -191,6 +191,8 @@ describe('SFU resilience and scale-out', () => {
     await late.video.save(file);
     expect(await decodeVideoFrames(file)).toBeGreaterThan(20);
     expect(session.connected).toBe(true);
+    const metrics = await (await fetch(`${node.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^livecue_sfu_worker_deaths_total 1$/m);
     for (const viewer of [...viewers, late]) await viewer.close();
     push.stop();
   });

@@ -1,6 +1,7 @@
 // The viewers' WebSocket: ws(s)://<host>/live/<playbackId>/events. A client gets the show's current
 // state at once, then every cue, offer stock change, chat message, reaction count and poll tally from
 // any node; it may send chat, reactions and votes (src/engagement) once it says who it is.
+import { RateLimiter } from '../rate-limit.ts';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -13,6 +14,7 @@ import { stateAt } from './cues-routes.ts';
 import type { PlaybackAccess } from './playback-access.ts';
 import type { EngagementService } from '../engagement/engagement-service.ts';
 import { viewerOf } from '../offers/viewer-identity.ts';
+import { SocketFanout } from './socket-fanout.ts';
 
 const PATH = /^\/live\/([A-Za-z0-9]{8,64})\/events$/;
 const HEARTBEAT_MS = 30_000;
@@ -30,29 +32,23 @@ export function attachCueSocket(
     access: PlaybackAccess;
     engagement: EngagementService;
     viewerTokenSecret?: string;
+    /** New connections per second per client address. */
+    connectsPerSecond: number;
   },
 ): { close(): void } {
+  const connects = new RateLimiter(deps.connectsPerSecond, deps.connectsPerSecond * 2);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const clients = new Map<string, Set<WebSocket>>();
   const alive = new WeakSet<WebSocket>();
 
-  const onCue = (playbackId: string, cue: unknown) => {
-    const text = JSON.stringify({ type: 'cue', cue });
-    for (const socket of clients.get(playbackId) ?? []) {
-      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) socket.terminate();
-      else socket.send(text);
-    }
-  };
+  // Each message is serialised and framed once per node, then written to every viewer of the show.
+  const fanout = new SocketFanout((playbackId) => clients.get(playbackId), MAX_BUFFERED_BYTES);
+  // A viewer too far behind to take a cue is dropped (it reconnects and gets the state); chat and stock are skipped.
+  const onCue = (playbackId: string, cue: unknown) => fanout.send(playbackId, JSON.stringify({ type: 'cue', cue }), { mustDeliver: true });
   deps.hub.on('cue', onCue);
-  const onOffer = (playbackId: string, offer: unknown) => {
-    const text = JSON.stringify({ type: 'offer', offer });
-    for (const socket of clients.get(playbackId) ?? []) if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) socket.send(text);
-  };
+  const onOffer = (playbackId: string, offer: unknown) => fanout.send(playbackId, JSON.stringify({ type: 'offer', offer }));
   deps.hub.on('offer', onOffer);
-  const onEvent = (playbackId: string, event: unknown) => {
-    const text = JSON.stringify(event);
-    for (const socket of clients.get(playbackId) ?? []) if (socket.bufferedAmount <= MAX_BUFFERED_BYTES) socket.send(text);
-  };
+  const onEvent = (playbackId: string, event: unknown) => fanout.send(playbackId, JSON.stringify(event));
   deps.hub.on('event', onEvent);
   // After a Redis outage, what was published meanwhile never arrived: every viewer gets the state again.
   const onResync = () => {
@@ -75,6 +71,11 @@ export function attachCueSocket(
     const match = PATH.exec(url.pathname);
     if (!match) return; // Not ours: other upgrade handlers may take it, else the socket times out.
     const playbackId = match[1]!;
+    const waitMs = connects.take(req.socket.remoteAddress ?? 'unknown');
+    if (waitMs > 0) {
+      socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(waitMs / 1000)}\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
     void deps.streams.getByPlaybackId(playbackId).then(
       (stream) => {
         if (!stream) {

@@ -146,7 +146,9 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase, access: deps.access });
   app.use('/live', recordingRoutes.replay);
   const analyticsRoutes = analyticsRouters({ analytics: deps.analytics, streams: deps.streams, db: deps.db });
-  app.use('/live', express.json({ limit: '1kb' }), analyticsRoutes.beats);
+  // Player beats and taps are public: limited per client address like the API.
+  const beatLimit = rateLimit(deps.limits.apiPerSecond, 'player report');
+  app.use('/live', (req, res, next) => (req.method === 'POST' ? beatLimit(req, res, next) : next()), express.json({ limit: '1kb' }), analyticsRoutes.beats);
   app.use('/v1/streams/:id/analytics', analyticsRoutes.admin);
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
   app.use('/v1/recordings', recordingRoutes.byId);

@@ -93,6 +93,7 @@ export const configSchema = z
     THUMBNAIL_INTERVAL_SECONDS: z.coerce.number().min(1).max(600).default(10).describe('Seconds between seek-preview thumbnails.'),
     PLAYBACK_TOKEN_SECRET: optionalString.describe('Signs playback tokens of private streams; unset: generated and kept in the data dir (set the same value on every node).'),
     API_RATE_PER_SECOND: z.coerce.number().min(1).default(100).describe('/v1 requests per second per client address (bursts of twice that); 429 past it.'),
+    WS_CONNECT_RATE_PER_SECOND: z.coerce.number().min(1).default(20).describe('Viewers\' WebSocket connections per second per client address (bursts of twice that); 429 past it.'),
     SIGNALING_RATE_PER_SECOND: z.coerce.number().min(1).default(10).describe('WHIP/WHEP offers per second per client address (bursts of twice that).'),
     CLAIM_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300).describe('How long a claimed unit stays reserved for the viewer before it returns (an offer may set its own).'),
     VIEWER_TOKEN_SECRET: optionalString.describe('When set, viewers identify with tokens the shop signs with it (HMAC-SHA256); unset: anonymous viewer ids.'),

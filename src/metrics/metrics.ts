@@ -90,6 +90,16 @@ export function createMetrics() {
       help: 'Live show database writes given up after the show ended and the final deadline passed.',
       registers,
     }),
+    sfuWorkerDeaths: new Counter({
+      name: 'livecue_sfu_worker_deaths_total',
+      help: 'mediasoup workers that died (each is replaced at once and its shows re-homed).',
+      registers,
+    }),
+    cueHubResyncs: new Counter({
+      name: 'livecue_cue_hub_resyncs_total',
+      help: 'Times the cue hub\'s Redis subscription came back after an outage and viewers were sent the state again.',
+      registers,
+    }),
     draining: new Gauge({
       name: 'livecue_draining',
       help: '1 while this node drains (refuses new publishes and viewers, finishes its shows).',
