@@ -671,3 +671,35 @@ describe('host console', () => {
     }
   });
 });
+
+describe('viewer page on a draining node', () => {
+  it('leaves WebRTC at once when its node drains, instead of waiting for the connection to time out', async () => {
+    // Its own node: draining is one-way.
+    const draining = await startTestNode({ RECONNECT_WINDOW_SECONDS: 2, DRAIN_SECONDS: 8, ICE_TIMEOUT_SECONDS: 30 });
+    const context = await newContext();
+    const { body: created } = await draining.api('POST', '/v1/streams', { title: 'drain' });
+    const push = pushFrameCoded(`${created.ingest.rtmpUrl}/${created.ingest.streamKey}`, 40);
+    try {
+      await waitFor('playable', async () => (await draining.api('GET', `/v1/streams/${created.id}`)).body.session?.playable === true, 20_000);
+      const page = await openViewer(context, `${draining.baseUrl}/watch/${created.playbackId}`);
+      await page.waitForSelector('body[data-path="webrtc"]', { timeout: 15_000 });
+      await page.waitForFunction(() => document.querySelector('video')!.getVideoPlaybackQuality().totalVideoFrames > 0, undefined, { timeout: 10_000 });
+
+      const drained = draining.lc.drain();
+      const asked = Date.now();
+      // The reconnect notice on the cue channel makes the page offer again; this node refuses (503,
+      // as a load balancer would send it elsewhere), so the page goes on over HLS, still playing.
+      await page.waitForSelector('body[data-path="hls"]', { timeout: 10_000 });
+      expect(Date.now() - asked).toBeLessThan(8000);
+      const { before, after } = await videoProgress(page, 2000);
+      expect(after.time - before.time).toBeGreaterThan(1);
+      expect((await fetch(`${draining.baseUrl}/healthz/ready`)).status).toBe(503);
+      await page.close();
+      await drained;
+    } finally {
+      push.stop();
+      await context.close();
+      await draining.stop();
+    }
+  });
+});
