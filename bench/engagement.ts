@@ -1,6 +1,7 @@
 // Benchmark of live engagement on one show watched by 5,000 WebSocket viewers: chat fan-out latency (a few viewers
-// chatting at a realistic rate, every message timed at every viewer) and offer claims (a flash sale of 1,000 units
-// hit by 5,000 claims: throughput, latency, and not one unit oversold).
+// chatting at a realistic rate, every message timed at every viewer) and offer claims (flash sales of 1,000 units hit
+// by 5,000 claims, arriving at a set rate and then as fast as livecue answers: latency, throughput, not one unit
+// oversold), on PostgreSQL.
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import type { ChatCollectResult, ChatSendResult, ChatSlot, ClaimOutcome, OfferCo
 import { EngagementViewers } from './lib/engagement-viewers-client.ts';
 import { api, createStream, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
 import { fmt, roundDeep, verdict } from './lib/stats.ts';
+import { createBenchDatabase } from './lib/postgres-database.ts';
 import { pushTestPattern, type TestPatternPush } from './lib/test-pattern-push.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -32,8 +34,13 @@ const CHAT_SECONDS = env('BENCH_CHAT_SECONDS', 20);
 const CHAT_SENDERS = env('BENCH_CHAT_SENDERS', 40);
 const QUANTITY = env('BENCH_OFFER_QUANTITY', 1000);
 const CLAIMS = env('BENCH_CLAIMS', 5000);
+/** The rush: claims arriving at this rate whatever the answers (open loop); 0 skips it. */
+const CLAIM_RATE = env('BENCH_CLAIM_RATE', 1000);
+/** Capacity: this many claims in flight, the next sent when one is answered (closed loop); 0 skips it. */
 const CLAIM_CONCURRENCY = env('BENCH_CLAIM_CONCURRENCY', 200);
 const SOURCE = process.env.BENCH_SOURCE_SIZE ?? '640x360';
+/** PostgreSQL server the bench creates a fresh database on (livecue's DATABASE_URL); `none`: embedded PGlite. */
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** Options of livecue the bench lets the environment change; everything else stays on the embedded defaults. */
 const TUNABLE = ['SEGMENT_SECONDS', 'LIVE_WINDOW_SEGMENTS', 'LADDER', 'X264_PRESET', 'PASSTHROUGH'] as const;
 /** Every viewer, claim and chat message comes from 127.0.0.1: per-address limits would measure the limiter. */
@@ -235,7 +242,12 @@ interface ClaimResult {
   offerId: string;
   quantity: number;
   claims: number;
-  concurrency: number;
+  /** Open loop at `rate` claims/s, or closed loop with `concurrency` in flight. */
+  mode: 'open' | 'closed';
+  rate?: number;
+  concurrency?: number;
+  /** Open loop: how late the claim process started claims against the schedule (its own lag, not livecue's). */
+  sendLagMs?: Dist;
   statuses: Record<string, number>;
   created: number;
   soldOut: number;
@@ -245,7 +257,7 @@ interface ClaimResult {
   /** Claims / (last response - first request). */
   claimsPerSecond: number;
   /** Little's law for a closed loop: in flight / throughput, the mean latency the concurrency alone implies. */
-  littleMeanMs: number;
+  littleMeanMs?: number;
   wallSeconds: number;
   /** First request -> the response of the last unit sold. */
   sellOutMs?: number;
@@ -281,8 +293,17 @@ interface ClaimResult {
   load: PhaseLoad;
 }
 
-async function measureClaims(node: Livecue, target: AdminApi, stream: BenchStream, viewers: EngagementViewers[], claimer: EngagementViewers, meters: PhaseMeters): Promise<ClaimResult> {
-  const product = await api(target, 'POST', '/v1/products', { sku: 'BENCH-DROP', title: 'Bench sneaker drop', price: 120, currency: 'EUR', inventory: QUANTITY });
+async function measureClaims(
+  node: Livecue,
+  target: AdminApi,
+  stream: BenchStream,
+  viewers: EngagementViewers[],
+  claimer: EngagementViewers,
+  meters: PhaseMeters,
+  arrivals: { rate: number; concurrency: number },
+): Promise<ClaimResult> {
+  const mode = arrivals.rate > 0 ? 'open' : 'closed';
+  const product = await api(target, 'POST', '/v1/products', { sku: `BENCH-DROP-${mode}`, title: 'Bench sneaker drop', price: 120, currency: 'EUR', inventory: QUANTITY });
   const postStartedAt = Date.now();
   const postStarted = performance.now();
   const cue = (await api(target, 'POST', `/v1/streams/${stream.id}/cues`, {
@@ -314,7 +335,7 @@ async function measureClaims(node: Livecue, target: AdminApi, stream: BenchStrea
   diagnostics.subscribe('http.server.request.start', onStart);
   diagnostics.subscribe('http.server.response.finish', onFinish);
   meters.start();
-  const claimed = await claimer.claims(`${target.baseUrl}/v1/offers/${cue.id}/claims`, CLAIMS, CLAIM_CONCURRENCY, 'claimer-');
+  const claimed = await claimer.claims(`${target.baseUrl}/v1/offers/${cue.id}/claims`, CLAIMS, arrivals, `${mode}-claimer-`);
   const load = meters.stop();
   diagnostics.unsubscribe('http.server.request.start', onStart);
   diagnostics.unsubscribe('http.server.response.finish', onFinish);
@@ -348,14 +369,15 @@ async function measureClaims(node: Livecue, target: AdminApi, stream: BenchStrea
     offerId: cue.id,
     quantity: QUANTITY,
     claims: CLAIMS,
-    concurrency: CLAIM_CONCURRENCY,
+    mode,
+    ...(mode === 'open' ? { rate: arrivals.rate, sendLagMs: distOf(claimed.lagMs) } : { concurrency: arrivals.concurrency }),
     statuses,
     created: created.length,
     soldOut: soldOut.length,
     other: others.length,
     otherSamples: others.slice(0, 5).map((o) => ({ status: o.status, reason: o.reason })),
     claimsPerSecond: outcomes.length / wallSeconds,
-    littleMeanMs: (Math.min(CLAIM_CONCURRENCY, CLAIMS) / (outcomes.length / wallSeconds)) * 1000,
+    littleMeanMs: mode === 'closed' ? (Math.min(arrivals.concurrency, CLAIMS) / (outcomes.length / wallSeconds)) * 1000 : undefined,
     wallSeconds,
     sellOutMs: lastUnit ? lastUnit.endedAt - firstStart : undefined,
     latencyMs: distOf(outcomes.map((o) => o.ms)),
@@ -419,14 +441,18 @@ interface Setup {
   setupMs?: Dist;
 }
 
-function verdicts(setup: Setup | undefined, chat: ChatResult | undefined, claims: ClaimResult | undefined) {
+const soldExactly = (c: ClaimResult) =>
+  c.created === c.quantity && c.other === 0 && c.soldOut === c.claims - c.quantity && c.claimRowsInDatabase === c.quantity && c.remainingAfter === 0;
+
+/** `rush`: the open-loop phase (claims at a set rate); `capacity`: the closed loop (a fixed number in flight). */
+function verdicts(setup: Setup | undefined, chat: ChatResult | undefined, rush: ClaimResult | undefined, capacity: ClaimResult | undefined) {
+  const p99Under = (c: ClaimResult | undefined) => (c ? c.latencyMs !== undefined && c.latencyMs.p99 < TARGETS.claimP99Ms : undefined);
   return {
     chatLatency: chat ? chat.latencyMs !== undefined && chat.latencyMs.p99 < TARGETS.chatP99Ms : undefined,
     chatDelivery: chat && setup ? chat.lost === TARGETS.chatLost && chat.messagesRefused === 0 && chat.messagesSent === chat.messagesScheduled && setup.failed === 0 : undefined,
-    claimLatency: claims ? claims.latencyMs !== undefined && claims.latencyMs.p99 < TARGETS.claimP99Ms : undefined,
-    noOversell: claims
-      ? claims.created === claims.quantity && claims.other === 0 && claims.soldOut === claims.claims - claims.quantity && claims.claimRowsInDatabase === claims.quantity && claims.remainingAfter === 0
-      : undefined,
+    claimLatency: p99Under(rush),
+    claimLatencyAtCapacity: p99Under(capacity),
+    noOversell: rush || capacity ? [rush, capacity].every((c) => !c || soldExactly(c)) : undefined,
   };
 }
 
@@ -435,8 +461,47 @@ const loadInfo = (l: PhaseLoad) =>
   `livecue proc ${cores(l.cpu.livecueProcess)} cores (loop p99 ${fmt(l.livecueEventLoopDelayP99Ms)} ms), redis ${cores(l.cpu.redis)}, transcoder ${cores(l.cpu.livecueFfmpeg)}; ` +
   `machine ${cores(l.cpu.machine)}/${os.cpus().length}; load ${l.loadavgStart[0]?.toFixed(2)} -> ${l.loadavgEnd?.[0]?.toFixed(2)}`;
 
-function printTable(setup: Setup | undefined, chat: ChatResult | undefined, claims: ClaimResult | undefined, errors: string[]): void {
-  const v = verdicts(setup, chat, claims);
+function claimRows(claims: ClaimResult | undefined, title: string, latencyVerdict: boolean | undefined): string[][] {
+  return [
+    [`${title}: p50/p95/p99/max (ms)`, claims ? fmtDist(claims.latencyMs, 1) : 'skipped', verdict(latencyVerdict), `p99 < ${TARGETS.claimP99Ms}`],
+    [
+      '  throughput',
+      claims
+        ? `${fmt(claims.claimsPerSecond)} claims/s (${fmt(claims.wallSeconds, 2)} s; mean ${fmt(claims.latencyMs?.mean)} ms` +
+          (claims.littleMeanMs !== undefined ? ` = in flight / rate ${fmt(claims.littleMeanMs)})` : `; send lag p99 ${fmt(claims.sendLagMs?.p99, 1)} ms)`) +
+          `; sold out after ${fmt(claims.sellOutMs)} ms; 201 p99 ${fmt(claims.latency201Ms?.p99, 1)}, 409 p99 ${fmt(claims.latency409Ms?.p99, 1)} ms`
+        : '—',
+      '',
+      '',
+    ],
+    [
+      '  split p50/p99/max (ms): before livecue | in livecue | after',
+      claims
+        ? [claims.split.beforeServerMs, claims.split.serverMs, claims.split.afterServerMs].map((d) => `${fmt(d?.p50)}/${fmt(d?.p99)}/${fmt(d?.max)}`).join(' | ') + ` (${claims.split.seen} joined, ${claims.split.connections} connections)`
+        : '—',
+      '',
+      '',
+    ],
+    [
+      '  201 / 409 sold_out / other',
+      claims ? `${claims.created} / ${claims.soldOut} / ${claims.other}; db claims ${claims.claimRowsInDatabase} (${claims.distinctViewersWithClaims} viewers), remaining ${claims.remainingAfter}` : '—',
+      verdict(claims ? soldExactly(claims) : undefined),
+      `${QUANTITY} / ${CLAIMS - QUANTITY} / 0`,
+    ],
+    [
+      '  viewers: offer cue / stock 0 heard',
+      claims
+        ? `cue ${claims.offerCue.reached} (p50/p99 ${fmt(claims.offerCue.latencyMs?.p50)}/${fmt(claims.offerCue.latencyMs?.p99)} ms from POST); stock 0 ${claims.soldOutStock.reached} (p50/p99 ${fmt(claims.soldOutStock.latencyMs?.p50)}/${fmt(claims.soldOutStock.latencyMs?.p99)} ms after the last unit)`
+        : '—',
+      '',
+      '',
+    ],
+    ['  load', claims ? loadInfo(claims.load) : '—', '', ''],
+  ];
+}
+
+function printTable(setup: Setup | undefined, chat: ChatResult | undefined, rush: ClaimResult | undefined, capacity: ClaimResult | undefined, errors: string[]): void {
+  const v = verdicts(setup, chat, rush, capacity);
   const rows: string[][] = [
     ['', 'measured', 'verdict', 'target'],
     [
@@ -459,41 +524,8 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, clai
     ],
     ['  p99 by send second (ms)', chat ? chat.bySecond.map((s) => fmt(s.p99)).join(' ') : '—', '', ''],
     ['  load', chat ? loadInfo(chat.load) : '—', '', ''],
-    [
-      `claims x${claims?.claims ?? CLAIMS} on ${claims?.quantity ?? QUANTITY} units, ${claims?.concurrency ?? CLAIM_CONCURRENCY} in flight: p50/p95/p99/max (ms)`,
-      claims ? fmtDist(claims.latencyMs, 1) : 'skipped',
-      verdict(v.claimLatency),
-      `p99 < ${TARGETS.claimP99Ms}`,
-    ],
-    [
-      '  throughput',
-      claims ? `${fmt(claims.claimsPerSecond)} claims/s (${fmt(claims.wallSeconds, 2)} s; mean ${fmt(claims.latencyMs?.mean)} ms = in flight / rate ${fmt(claims.littleMeanMs)}); sold out after ${fmt(claims.sellOutMs)} ms; 201 p99 ${fmt(claims.latency201Ms?.p99, 1)}, 409 p99 ${fmt(claims.latency409Ms?.p99, 1)} ms` : '—',
-      '',
-      '',
-    ],
-    [
-      '  split p50/p99/max (ms): before livecue | in livecue | after',
-      claims
-        ? [claims.split.beforeServerMs, claims.split.serverMs, claims.split.afterServerMs].map((d) => `${fmt(d?.p50)}/${fmt(d?.p99)}/${fmt(d?.max)}`).join(' | ') + ` (${claims.split.seen} joined, ${claims.split.connections} connections)`
-        : '—',
-      '',
-      '',
-    ],
-    [
-      '  201 / 409 sold_out / other',
-      claims ? `${claims.created} / ${claims.soldOut} / ${claims.other}; db claims ${claims.claimRowsInDatabase} (${claims.distinctViewersWithClaims} viewers), remaining ${claims.remainingAfter}` : '—',
-      verdict(v.noOversell),
-      `${QUANTITY} / ${CLAIMS - QUANTITY} / 0`,
-    ],
-    [
-      '  viewers: offer cue / stock 0 heard',
-      claims
-        ? `cue ${claims.offerCue.reached} (p50/p99 ${fmt(claims.offerCue.latencyMs?.p50)}/${fmt(claims.offerCue.latencyMs?.p99)} ms from POST); stock 0 ${claims.soldOutStock.reached} (p50/p99 ${fmt(claims.soldOutStock.latencyMs?.p50)}/${fmt(claims.soldOutStock.latencyMs?.p99)} ms after the last unit)`
-        : '—',
-      '',
-      '',
-    ],
-    ['  load', claims ? loadInfo(claims.load) : '—', '', ''],
+    ...claimRows(rush, `claims x${CLAIMS} on ${QUANTITY} units arriving at ${CLAIM_RATE}/s`, v.claimLatency),
+    ...claimRows(capacity, `claims x${CLAIMS} on ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight`, v.claimLatencyAtCapacity),
     ...errors.map((e) => ['error', e, '', '']),
   ];
   const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
@@ -506,13 +538,24 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const loadStart = os.loadavg();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { API_RATE_PER_SECOND: BENCH_RATE_LIMIT, SIGNALING_RATE_PER_SECOND: BENCH_RATE_LIMIT, CUE_RATE_PER_SECOND: 1000 } });
+  const database = POSTGRES_URL === 'none' ? undefined : await createBenchDatabase(POSTGRES_URL);
+  const config = benchConfig({
+    dataDir,
+    tunable: TUNABLE,
+    settings: {
+      API_RATE_PER_SECOND: BENCH_RATE_LIMIT,
+      SIGNALING_RATE_PER_SECOND: BENCH_RATE_LIMIT,
+      WS_CONNECT_RATE_PER_SECOND: BENCH_RATE_LIMIT,
+      CUE_RATE_PER_SECOND: 1000,
+      ...(database ? { DATABASE_URL: database.url } : {}),
+    },
+  });
   const node = await startLivecue(config, { logger: createLogger('silent') });
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
   const cpus = os.cpus();
   console.log(
     `livecue engagement bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `${VIEWERS} viewers in ${PROCESSES} processes; chat ${CHAT_RATE}/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders; ${CLAIMS} claims on ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight`,
+      `${database ? 'PostgreSQL' : 'PGlite'}; ${VIEWERS} viewers in ${PROCESSES} processes; chat ${CHAT_RATE}/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders; ${CLAIMS} claims on ${QUANTITY} units at ${CLAIM_RATE}/s, then ${CLAIM_CONCURRENCY} in flight`,
   );
 
   const machine = new CpuMeter(machineCpu);
@@ -522,6 +565,7 @@ async function main(): Promise<void> {
   let setup: Setup | undefined;
   let chat: ChatResult | undefined;
   let claims: ClaimResult | undefined;
+  let claimsAtCapacity: ClaimResult | undefined;
   const viewers = Array.from({ length: PROCESSES }, () => new EngagementViewers());
   const claimer = new EngagementViewers();
   try {
@@ -559,11 +603,22 @@ async function main(): Promise<void> {
     }
     await sleep(2000);
 
-    console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight ...`);
-    try {
-      claims = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer));
-    } catch (error) {
-      errors.push(`claims: ${(error as Error).message}`);
+    if (CLAIM_RATE > 0) {
+      console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, arriving at ${CLAIM_RATE}/s ...`);
+      try {
+        claims = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer), { rate: CLAIM_RATE, concurrency: 0 });
+      } catch (error) {
+        errors.push(`claims: ${(error as Error).message}`);
+      }
+      await sleep(2000);
+    }
+    if (CLAIM_CONCURRENCY > 0) {
+      console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight ...`);
+      try {
+        claimsAtCapacity = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer), { rate: 0, concurrency: CLAIM_CONCURRENCY });
+      } catch (error) {
+        errors.push(`claims at capacity: ${(error as Error).message}`);
+      }
     }
   } catch (error) {
     errors.push((error as Error).message);
@@ -572,10 +627,11 @@ async function main(): Promise<void> {
     await Promise.all([...viewers, claimer].map((v) => v.close()));
     await source?.stop();
     await node.close();
+    await database?.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
 
-  printTable(setup, chat, claims, errors);
+  printTable(setup, chat, claims, claimsAtCapacity, errors);
   const result = {
     benchmark: 'engagement',
     startedAt: startedAt.toISOString(),
@@ -589,20 +645,24 @@ async function main(): Promise<void> {
       chatSenders: CHAT_SENDERS,
       offerQuantity: QUANTITY,
       claims: CLAIMS,
+      claimRate: CLAIM_RATE,
       claimConcurrency: CLAIM_CONCURRENCY,
       source: `${SOURCE}@30 testsrc2 RTMP`,
+      database: database ? `PostgreSQL (fresh database; ${database.version.split(' on ')[0]})` : 'PGlite (embedded)',
       apiRateLimit: config.API_RATE_PER_SECOND,
       signalingRateLimit: config.SIGNALING_RATE_PER_SECOND,
+      webSocketConnectRateLimit: config.WS_CONNECT_RATE_PER_SECOND,
       ladder: config.LADDER,
       x264Preset: config.X264_PRESET,
       ...tunedFromEnv(TUNABLE),
     },
     targets: TARGETS,
-    verdicts: verdicts(setup, chat, claims),
+    verdicts: verdicts(setup, chat, claims, claimsAtCapacity),
     errors,
     setup,
     chat,
     claims,
+    claimsAtCapacity,
   };
   const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -26,8 +26,9 @@ export class EngagementViewers {
     return (await this.#ipc.ask<'offer-collected'>({ type: 'collect-offer' })).result;
   }
 
-  async claims(url: string, total: number, concurrency: number, viewerPrefix: string): Promise<ClaimsResult> {
-    return (await this.#ipc.ask<'claimed'>({ type: 'claims', url, total, concurrency, viewerPrefix })).result;
+  /** `rate` > 0: an open loop at that many claims a second; else `concurrency` claims in flight. */
+  async claims(url: string, total: number, load: { concurrency: number; rate: number }, viewerPrefix: string): Promise<ClaimsResult> {
+    return (await this.#ipc.ask<'claimed'>({ type: 'claims', url, total, concurrency: load.concurrency, rate: load.rate, viewerPrefix })).result;
   }
 
   close(): Promise<void> {

@@ -1,6 +1,7 @@
 // Child process of bench/engagement.ts: hosts WebSocket viewers of one show (some of them chatting on a schedule the
 // parent hands out), timestamps every chat message, offer cue and offer stock update they receive, or fires offer
 // claims with bounded concurrency; answers the parent over IPC.
+import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
@@ -16,7 +17,8 @@ export type EngagementRequest =
   | { id: number; type: 'chat'; slots: ChatSlot[] }
   | { id: number; type: 'collect-chat' }
   | { id: number; type: 'collect-offer' }
-  | { id: number; type: 'claims'; url: string; total: number; concurrency: number; viewerPrefix: string }
+  /** `rate` > 0: claim n starts at start + n / rate whatever the answers (open loop); else `concurrency` in flight (closed loop). */
+  | { id: number; type: 'claims'; url: string; total: number; concurrency: number; rate: number; viewerPrefix: string }
   | { id: number; type: 'close' };
 
 export interface ChatSendResult {
@@ -70,6 +72,8 @@ export interface ClaimOutcome {
 
 export interface ClaimsResult {
   outcomes: ClaimOutcome[];
+  /** Open loop: how late each claim started against its schedule (ms). */
+  lagMs: number[];
   errors: string[];
   eventLoopDelayP99Ms: number;
 }
@@ -253,8 +257,9 @@ function collectChat(id: number): EngagementReply {
   };
 }
 
+/** What the viewers saw of the last offer; then forgotten, so the next offer is timed afresh. */
 function collectOffer(id: number): EngagementReply {
-  return {
+  const reply: EngagementReply = {
     id,
     type: 'offer-collected',
     result: {
@@ -265,36 +270,74 @@ function collectOffer(id: number): EngagementReply {
       stockMessages,
     },
   };
+  for (const client of clients) client.offerCueAt = client.soldOutAt = 0;
+  stockMessages = 0;
+  return reply;
 }
 
+/** One POST over a kept-alive connection (node:http costs this process a fraction of fetch's CPU per request). */
+function post(agent: http.Agent, url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Open loop caps its connections here: past it, claims queue in the agent (and show up as latency). */
+const OPEN_LOOP_MAX_SOCKETS = 1000;
+
 async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): Promise<EngagementReply> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: request.rate > 0 ? OPEN_LOOP_MAX_SOCKETS : request.concurrency });
   const outcomes: ClaimOutcome[] = [];
+  const lagMs: number[] = [];
   const errors: string[] = [];
   loop.reset();
   loop.enable();
   let next = 0;
-  const worker = async () => {
-    while (next < request.total) {
-      const n = next++;
-      const startedAt = Date.now();
-      const started = performance.now();
+  const claim = async (n: number) => {
+    const startedAt = Date.now();
+    const started = performance.now();
+    try {
+      const response = await post(agent, request.url, JSON.stringify({ viewerId: `${request.viewerPrefix}${String(n).padStart(6, '0')}` }), { 'x-bench-claim': String(n) });
+      let body: { reason?: string; remaining?: number } = {};
       try {
-        const response = await fetch(request.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-bench-claim': String(n) },
-          body: JSON.stringify({ viewerId: `${request.viewerPrefix}${String(n).padStart(6, '0')}` }),
-        });
-        const body = (await response.json().catch(() => ({}))) as { reason?: string; remaining?: number };
-        outcomes.push({ n, status: response.status, reason: body.reason, remaining: body.remaining, startedAt, endedAt: Date.now(), ms: performance.now() - started });
-      } catch (error) {
-        outcomes.push({ n, status: 0, reason: (error as Error).message, startedAt, endedAt: Date.now(), ms: performance.now() - started });
-        if (errors.length < 5) errors.push((error as Error).message);
+        body = JSON.parse(response.body) as typeof body;
+      } catch {
+        // Not JSON: the status says enough.
       }
+      outcomes.push({ n, status: response.status, reason: body.reason, remaining: body.remaining, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+    } catch (error) {
+      outcomes.push({ n, status: 0, reason: (error as Error).message, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+      if (errors.length < 5) errors.push((error as Error).message);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(request.concurrency, request.total) }, worker));
+  if (request.rate > 0) {
+    const start = performance.now() + 20;
+    const running: Promise<void>[] = [];
+    for (let n = 0; n < request.total; n++) {
+      const due = start + (n * 1000) / request.rate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      lagMs.push(Math.max(0, performance.now() - due));
+      running.push(claim(n));
+    }
+    await Promise.all(running);
+  } else {
+    const worker = async () => {
+      while (next < request.total) await claim(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(request.concurrency, request.total) }, worker));
+  }
+  agent.destroy();
   loop.disable();
-  return { id: request.id, type: 'claimed', result: { outcomes, errors, eventLoopDelayP99Ms: loop.percentile(99) / 1e6 } };
+  return { id: request.id, type: 'claimed', result: { outcomes, lagMs, errors, eventLoopDelayP99Ms: loop.percentile(99) / 1e6 } };
 }
 
 async function handle(request: EngagementRequest): Promise<EngagementReply> {
