@@ -622,7 +622,8 @@ describe('host console', () => {
     const streamId = (await consolePage.locator('.stream-list li.selected').getAttribute('data-stream-id'))!;
     const { body: created } = await node.api('GET', `/v1/streams/${streamId}`);
 
-    const push = pushFrameCoded(`${node.rtmpBase}/${streamKey}`, 40);
+    // Long enough to outlast the whole test on a loaded machine; stopped in finally.
+    const push = pushFrameCoded(`${node.rtmpBase}/${streamKey}`, 120);
     try {
       await consolePage.waitForSelector('[data-testid=stream-status]:text("live")', { timeout: 20_000 });
       await consolePage.waitForFunction(() => (document.querySelector('[data-testid=preview]') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 20_000 });

@@ -71,10 +71,11 @@ describe('Redis restarted during a live show', () => {
       15_000,
       500,
     );
-    await waitFor('the cue on both nodes', () => [onOrigin, onEdge].every((messages) => messages.some((m) => m.type === 'cue' && m.cue.id === cue.id)), 10_000);
-    // The one placed during the outage reaches them too: the hub resyncs viewers once it is back.
+    // Heard as a cue message, or in the state a resync sends (whichever came first on that node).
     const heard = (messages: any[], id: string) => messages.some((m) => (m.type === 'cue' && m.cue.id === id) || (m.type === 'state' && m.cues.some((c: { id: string }) => c.id === id)));
-    await waitFor('the outage cue on both nodes', () => heard(onOrigin, whileDown.body.id) && heard(onEdge, whileDown.body.id), 10_000);
+    await waitFor('the cue on both nodes', () => heard(onOrigin, cue.id) && heard(onEdge, cue.id), 15_000);
+    // The one placed during the outage reaches them too: the hub resyncs viewers once it is back.
+    await waitFor('the outage cue on both nodes', () => heard(onOrigin, whileDown.body.id) && heard(onEdge, whileDown.body.id), 15_000);
 
     // The origin re-records itself, so a viewer on the other node still gets the show.
     const viewer = await waitFor(
