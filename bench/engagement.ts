@@ -36,6 +36,12 @@ const QUANTITY = env('BENCH_OFFER_QUANTITY', 1000);
 const CLAIMS = env('BENCH_CLAIMS', 5000);
 /** The rush: claims arriving at this rate whatever the answers (open loop); 0 skips it. */
 const CLAIM_RATE = env('BENCH_CLAIM_RATE', 1000);
+/**
+ * The rush's connections: 100, as a reverse proxy keeps a pool of upstream connections; 5000 for one per viewer.
+ * (Node accepts one connection per event-loop turn, so thousands of new connections queue in the kernel while
+ * livecue is busy: see bench/README.md.)
+ */
+const CLAIM_CONNECTIONS = env('BENCH_CLAIM_CONNECTIONS', 100);
 /** Capacity: this many claims in flight, the next sent when one is answered (closed loop); 0 skips it. */
 const CLAIM_CONCURRENCY = env('BENCH_CLAIM_CONCURRENCY', 200);
 const SOURCE = process.env.BENCH_SOURCE_SIZE ?? '640x360';
@@ -248,6 +254,8 @@ interface ClaimResult {
   concurrency?: number;
   /** Open loop: how late the claim process started claims against the schedule (its own lag, not livecue's). */
   sendLagMs?: Dist;
+  /** Open loop: the most connections the claims may use at once. */
+  connections?: number;
   statuses: Record<string, number>;
   created: number;
   soldOut: number;
@@ -300,7 +308,7 @@ async function measureClaims(
   viewers: EngagementViewers[],
   claimer: EngagementViewers,
   meters: PhaseMeters,
-  arrivals: { rate: number; concurrency: number },
+  arrivals: { rate: number; concurrency: number; connections: number },
 ): Promise<ClaimResult> {
   const mode = arrivals.rate > 0 ? 'open' : 'closed';
   const product = await api(target, 'POST', '/v1/products', { sku: `BENCH-DROP-${mode}`, title: 'Bench sneaker drop', price: 120, currency: 'EUR', inventory: QUANTITY });
@@ -370,7 +378,7 @@ async function measureClaims(
     quantity: QUANTITY,
     claims: CLAIMS,
     mode,
-    ...(mode === 'open' ? { rate: arrivals.rate, sendLagMs: distOf(claimed.lagMs) } : { concurrency: arrivals.concurrency }),
+    ...(mode === 'open' ? { rate: arrivals.rate, connections: arrivals.connections, sendLagMs: distOf(claimed.lagMs) } : { concurrency: arrivals.concurrency }),
     statuses,
     created: created.length,
     soldOut: soldOut.length,
@@ -524,7 +532,7 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, rush
     ],
     ['  p99 by send second (ms)', chat ? chat.bySecond.map((s) => fmt(s.p99)).join(' ') : '—', '', ''],
     ['  load', chat ? loadInfo(chat.load) : '—', '', ''],
-    ...claimRows(rush, `claims x${CLAIMS} on ${QUANTITY} units arriving at ${CLAIM_RATE}/s`, v.claimLatency),
+    ...claimRows(rush, `claims x${CLAIMS} on ${QUANTITY} units arriving at ${CLAIM_RATE}/s on <= ${CLAIM_CONNECTIONS} connections`, v.claimLatency),
     ...claimRows(capacity, `claims x${CLAIMS} on ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight`, v.claimLatencyAtCapacity),
     ...errors.map((e) => ['error', e, '', '']),
   ];
@@ -604,9 +612,9 @@ async function main(): Promise<void> {
     await sleep(2000);
 
     if (CLAIM_RATE > 0) {
-      console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, arriving at ${CLAIM_RATE}/s ...`);
+      console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, arriving at ${CLAIM_RATE}/s on at most ${CLAIM_CONNECTIONS} connections ...`);
       try {
-        claims = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer), { rate: CLAIM_RATE, concurrency: 0 });
+        claims = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer), { rate: CLAIM_RATE, concurrency: 0, connections: CLAIM_CONNECTIONS });
       } catch (error) {
         errors.push(`claims: ${(error as Error).message}`);
       }
@@ -615,7 +623,7 @@ async function main(): Promise<void> {
     if (CLAIM_CONCURRENCY > 0) {
       console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight ...`);
       try {
-        claimsAtCapacity = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer), { rate: 0, concurrency: CLAIM_CONCURRENCY });
+        claimsAtCapacity = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer), { rate: 0, concurrency: CLAIM_CONCURRENCY, connections: CLAIM_CONCURRENCY });
       } catch (error) {
         errors.push(`claims at capacity: ${(error as Error).message}`);
       }
@@ -646,6 +654,7 @@ async function main(): Promise<void> {
       offerQuantity: QUANTITY,
       claims: CLAIMS,
       claimRate: CLAIM_RATE,
+      claimConnections: CLAIM_CONNECTIONS,
       claimConcurrency: CLAIM_CONCURRENCY,
       source: `${SOURCE}@30 testsrc2 RTMP`,
       database: database ? `PostgreSQL (fresh database; ${database.version.split(' on ')[0]})` : 'PGlite (embedded)',

@@ -26,9 +26,9 @@ export class EngagementViewers {
     return (await this.#ipc.ask<'offer-collected'>({ type: 'collect-offer' })).result;
   }
 
-  /** `rate` > 0: an open loop at that many claims a second; else `concurrency` claims in flight. */
-  async claims(url: string, total: number, load: { concurrency: number; rate: number }, viewerPrefix: string): Promise<ClaimsResult> {
-    return (await this.#ipc.ask<'claimed'>({ type: 'claims', url, total, concurrency: load.concurrency, rate: load.rate, viewerPrefix })).result;
+  /** `rate` > 0: an open loop at that many claims a second on at most `connections`; else `concurrency` claims in flight. */
+  async claims(url: string, total: number, load: { concurrency: number; rate: number; connections: number }, viewerPrefix: string): Promise<ClaimsResult> {
+    return (await this.#ipc.ask<'claimed'>({ type: 'claims', url, total, concurrency: load.concurrency, rate: load.rate, connections: load.connections, viewerPrefix })).result;
   }
 
   close(): Promise<void> {

@@ -17,8 +17,8 @@ export type EngagementRequest =
   | { id: number; type: 'chat'; slots: ChatSlot[] }
   | { id: number; type: 'collect-chat' }
   | { id: number; type: 'collect-offer' }
-  /** `rate` > 0: claim n starts at start + n / rate whatever the answers (open loop); else `concurrency` in flight (closed loop). */
-  | { id: number; type: 'claims'; url: string; total: number; concurrency: number; rate: number; viewerPrefix: string }
+  /** `rate` > 0: claim n starts at start + n / rate whatever the answers, on at most `connections` (open loop); else `concurrency` in flight (closed loop). */
+  | { id: number; type: 'claims'; url: string; total: number; concurrency: number; rate: number; connections: number; viewerPrefix: string }
   | { id: number; type: 'close' };
 
 export interface ChatSendResult {
@@ -290,11 +290,10 @@ function post(agent: http.Agent, url: string, body: string, headers: Record<stri
   });
 }
 
-/** Open loop caps its connections here: past it, claims queue in the agent (and show up as latency). */
-const OPEN_LOOP_MAX_SOCKETS = 1000;
 
 async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): Promise<EngagementReply> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: request.rate > 0 ? OPEN_LOOP_MAX_SOCKETS : request.concurrency });
+  // Open loop: at most `connections` at once (past it claims wait for one, and that wait is latency too).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: request.rate > 0 ? request.connections : request.concurrency });
   const outcomes: ClaimOutcome[] = [];
   const lagMs: number[] = [];
   const errors: string[] = [];
