@@ -637,6 +637,11 @@ describe('host console', () => {
       await consolePage.waitForSelector('[data-testid=cue-history] tr[data-type="product.pin"]');
       await consolePage.waitForSelector(`.catalogue li.pinned[data-product-id="${hat.id}"]`);
       await consolePage.waitForFunction(() => document.querySelector('.renditions') !== null, undefined, { timeout: 10_000 });
+      // Live numbers: the open viewer page is counted, and the pinned hat has its row (views while pinned).
+      await expect.poll(async () => Number(((await consolePage.textContent('[data-testid=viewers]')) ?? '0').split(' ')[0]), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+      const hatRow = consolePage.locator(`[data-testid=product-numbers] tr[data-product-id="${hat.id}"]`);
+      await expect.poll(async () => Number(await hatRow.locator('td').nth(1).textContent()), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+      expect(await hatRow.locator('td').first().textContent()).toBe('Straw hat');
       expect(await cspViolations(consolePage)).toEqual([]);
       await screenshot(consolePage, 'console.png', 'console.png');
       await screenshot(viewer, 'viewer-from-console.png');

@@ -56,6 +56,14 @@ export interface Recording {
   playback: { hlsUrl: string | null };
 }
 
+/** The part of GET /v1/streams/:id/analytics the console shows. */
+export interface StreamAnalytics {
+  live: { viewers: { webrtc: number; hls: number; replay: number; total: number } };
+  perMinute: { minute: string; chat: number; reactions: number; votes: number; claims: number; taps: number; peakViewers: number }[];
+  products: { productId: string; views: number; clicks: number; claims: number; conversion: number; clickRate: number }[];
+  summary: { peakViewers: number; averageViewers: number };
+}
+
 export class ApiError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
@@ -107,5 +115,6 @@ export class AdminApi {
   placeCue = (id: string, cue: Record<string, unknown>) => this.request<Cue>('POST', `/v1/streams/${id}/cues`, cue);
   playbackToken = (id: string, expiresInSeconds: number) =>
     this.request<{ token: string; expiresAt: string }>('POST', `/v1/streams/${id}/playback-tokens`, { expiresInSeconds });
+  analytics = (id: string) => this.request<StreamAnalytics>('GET', `/v1/streams/${id}/analytics`);
   listRecordings = (id: string) => this.request<{ recordings: Recording[] }>('GET', `/v1/streams/${id}/recordings`).then((body) => body.recordings);
 }

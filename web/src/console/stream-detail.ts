@@ -4,7 +4,7 @@ import { PlaybackUrls } from '../player/playback-urls.ts';
 import { WhepSession } from '../player/whep-client.ts';
 import { h, replaceChildren } from '../ui/element.ts';
 import { formatClock, formatPrice } from '../ui/format.ts';
-import { ApiError, type AdminApi, type Cue, type CueState, type Product, type Recording, type StreamView } from './admin-api.ts';
+import { ApiError, type AdminApi, type Cue, type CueState, type Product, type Recording, type StreamAnalytics, type StreamView } from './admin-api.ts';
 import { copyField } from './copy-field.ts';
 
 const POLL_MS = 2000;
@@ -63,6 +63,7 @@ export class StreamDetail {
   #products: Product[] = [];
   #state: CueState | undefined;
   #cues: Cue[] = [];
+  #analytics: StreamAnalytics | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #preview: WhepSession | undefined;
   #previewStarting = false;
@@ -72,6 +73,7 @@ export class StreamDetail {
   readonly #header = h('div', { class: 'detail-header' });
   readonly #ingest = h('section', { class: 'panel' });
   readonly #status = h('section', { class: 'panel' });
+  readonly #numbers = h('section', { class: 'panel', 'data-testid': 'numbers' });
   readonly #previewVideo = h('video', { muted: true, autoplay: true, playsInline: true, 'data-testid': 'preview' });
   readonly #previewNote = h('p', { class: 'subtle', text: 'The preview starts when the show is live.' });
   readonly #commerce = h('section', { class: 'panel' });
@@ -92,7 +94,7 @@ export class StreamDetail {
       h(
         'div',
         { class: 'columns' },
-        h('div', {}, this.#status, h('section', { class: 'panel preview' }, h('h3', { text: 'Preview (WebRTC)' }), this.#previewVideo, this.#previewNote), this.#ingest),
+        h('div', {}, this.#status, this.#numbers, h('section', { class: 'panel preview' }, h('h3', { text: 'Preview (WebRTC)' }), this.#previewVideo, this.#previewNote), this.#ingest),
         h('div', {}, this.#commerce, this.#history, this.#recordings),
       ),
     );
@@ -108,11 +110,13 @@ export class StreamDetail {
   async #refresh(first = false): Promise<void> {
     if (this.#closed) return;
     try {
-      const [stream, state, cues, products] = await Promise.all([
+      const [stream, state, cues, products, analytics] = await Promise.all([
         this.#api.getStream(this.#streamId),
         this.#api.cueState(this.#streamId),
         this.#api.listCues(this.#streamId),
         first || this.#products.length === 0 ? this.#api.listProducts() : Promise.resolve(this.#products),
+        // A token without the read scope still runs the show: the numbers just stay hidden.
+        this.#api.analytics(this.#streamId).catch(() => undefined),
       ]);
       if (this.#closed) return;
       const statusChanged = this.#stream?.status !== stream.status;
@@ -120,6 +124,7 @@ export class StreamDetail {
       this.#state = state;
       this.#cues = cues;
       this.#products = products;
+      this.#analytics = analytics;
       if (stream.private && (!this.#hostToken || Date.now() > this.#hostToken.renewAt)) {
         const { token } = await this.#api.playbackToken(stream.id, HOST_TOKEN_SECONDS);
         this.#hostToken = { token, renewAt: Date.now() + (HOST_TOKEN_SECONDS / 2) * 1000 };
@@ -131,6 +136,7 @@ export class StreamDetail {
       }
       this.#renderHeader();
       this.#renderStatus();
+      this.#renderNumbers();
       this.#renderCommerce();
       this.#renderHistory();
       this.#updatePreview();
@@ -222,6 +228,51 @@ export class StreamDetail {
           h('tr', {}, h('th', { text: 'Rendition' }), h('th', { text: 'Size' }), h('th', { text: 'Bitrate' }), h('th', { text: 'Frame rate' })),
           ...session.renditions.map((r) =>
             h('tr', {}, h('td', { text: `${r.name}${r.passthrough ? ' (passthrough)' : ''}` }), h('td', { text: `${r.width}×${r.height}` }), h('td', { text: `${Math.round(r.videoBitrate / 1000)} kb/s` }), h('td', { text: `${r.frameRate}` })),
+          ),
+        ),
+    );
+  }
+
+  /** Who is watching and how each product does, from the analytics API (refreshed with the rest). */
+  #renderNumbers(): void {
+    const analytics = this.#analytics;
+    this.#numbers.hidden = !analytics;
+    if (!analytics) return;
+    const viewers = analytics.live.viewers;
+    const minute = analytics.perMinute.at(-1);
+    const titles = new Map(this.#products.map((product) => [product.id, product.title]));
+    const percent = (ratio: number) => `${(ratio * 100).toFixed(1)} %`;
+    replaceChildren(
+      this.#numbers,
+      h('h3', { text: 'Live numbers' }),
+      h(
+        'table',
+        { class: 'kv' },
+        h('tr', {}, h('th', { text: 'Watching' }), h('td', { 'data-testid': 'viewers', text: `${viewers.total} (WebRTC ${viewers.webrtc}, HLS ${viewers.hls}, replay ${viewers.replay})` })),
+        // The average is over the whole show: shown once it has ended.
+        h(
+          'tr',
+          {},
+          h('th', { text: 'Peak' }),
+          h('td', { text: this.#stream?.status === 'ended' ? `${analytics.summary.peakViewers} (average ${analytics.summary.averageViewers.toFixed(1)})` : String(analytics.summary.peakViewers) }),
+        ),
+        minute && h('tr', {}, h('th', { text: 'This minute' }), h('td', { text: `${minute.chat} chat, ${minute.reactions} reactions, ${minute.votes} votes, ${minute.taps} taps, ${minute.claims} claims` })),
+      ),
+      analytics.products.length > 0 &&
+        h(
+          'table',
+          { class: 'product-numbers', 'data-testid': 'product-numbers' },
+          h('tr', {}, h('th', { text: 'Product' }), h('th', { text: 'Views' }), h('th', { text: 'Clicks' }), h('th', { text: 'Claims' }), h('th', { text: 'Conversion' })),
+          ...analytics.products.map((product) =>
+            h(
+              'tr',
+              { dataset: { productId: product.productId } },
+              h('td', { text: titles.get(product.productId) ?? product.productId }),
+              h('td', { text: String(product.views) }),
+              h('td', { text: `${product.clicks} (${percent(product.clickRate)})` }),
+              h('td', { text: String(product.claims) }),
+              h('td', { text: percent(product.conversion) }),
+            ),
           ),
         ),
     );
