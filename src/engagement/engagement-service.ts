@@ -73,9 +73,11 @@ export class EngagementService {
     switch (message.type) {
       case 'chat': {
         if (this.#chatLimit.take(key) > 0) return this.#strike(playbackId, viewer, 'slow down');
-        if (await this.deps.redis.sismember(`mutes:${streamId}`, viewer.id)) return { ok: false, error: 'you are muted in this chat' };
+        // One round trip for both lookups: on a busy node each await can cost a whole turn of the event loop.
+        const [muted, slowMode] = await Promise.all([this.deps.redis.sismember(`mutes:${streamId}`, viewer.id), this.deps.redis.get(`slowmode:${streamId}`)]);
+        if (muted) return { ok: false, error: 'you are muted in this chat' };
         if (this.#blocked?.test(message.text)) return { ok: false, error: 'message refused by the chat rules' };
-        const slowSeconds = Number((await this.deps.redis.get(`slowmode:${streamId}`)) ?? 0);
+        const slowSeconds = Number(slowMode ?? 0);
         if (slowSeconds > 0) {
           const allowed = await this.deps.redis.set(`slow:${streamId}:${viewer.id}`, '1', 'EX', slowSeconds, 'NX');
           if (!allowed) return { ok: false, error: `slow mode: one message every ${slowSeconds} s` };
