@@ -141,6 +141,10 @@ interface ChatResult {
   senderErrors: Record<string, number>;
   /** Receipt in a viewer - Date.now() just before the sender's ws.send (in the text), over every (message, viewer). */
   latencyMs?: Dist;
+  /** Per message, its first receipt at any viewer: livecue's handling, Redis pub/sub and the first writes. */
+  firstReceiptMs?: Dist;
+  /** Per message, last receipt - first receipt: the time the fan-out (and the viewers' processes) took to reach everyone. */
+  spreadMs?: Dist;
   /** p50 / p99 of the messages sent in each second of the run: does delivery keep up or fall behind? */
   bySecond: { second: number; messages: number; p50: number; p99: number; max: number }[];
   deliveries: number;
@@ -222,6 +226,23 @@ async function measureChat(viewers: EngagementViewers[], connected: number, mete
     skippedSends: sent.reduce((sum, s) => sum + s.skipped, 0),
     senderErrors,
     latencyMs: distOf(all),
+    ...(() => {
+      const firsts: number[] = [];
+      const spreads: number[] = [];
+      for (const index of accepted) {
+        const row = perMessage.get(index) ?? [];
+        if (row.length === 0) continue;
+        let min = Infinity;
+        let max = -Infinity;
+        for (const latency of row) {
+          if (latency < min) min = latency;
+          if (latency > max) max = latency;
+        }
+        firsts.push(min);
+        spreads.push(max - min);
+      }
+      return { firstReceiptMs: distOf(firsts), spreadMs: distOf(spreads) };
+    })(),
     bySecond: [...bySecond.entries()]
       .sort((a, b) => a[0] - b[0])
       .map(([second, values]) => {
@@ -529,6 +550,12 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, rush
       chat ? `${chat.deliveries}/${chat.expectedDeliveries}; lost ${chat.lost}, dup ${chat.duplicates}; ${chat.messagesSent}/${chat.messagesScheduled} sent, ${chat.messagesRefused} refused${Object.keys(chat.senderErrors).length ? ` ${JSON.stringify(chat.senderErrors)}` : ''}; closed ${chat.viewersClosed}` : '—',
       verdict(v.chatDelivery),
       '0 lost, 0 refused',
+    ],
+    [
+      '  per message: first viewer | last - first, p50/p99 (ms)',
+      chat ? `${fmt(chat.firstReceiptMs?.p50)}/${fmt(chat.firstReceiptMs?.p99)} | ${fmt(chat.spreadMs?.p50)}/${fmt(chat.spreadMs?.p99)}` : '—',
+      '',
+      '',
     ],
     ['  p99 by send second (ms)', chat ? chat.bySecond.map((s) => fmt(s.p99)).join(' ') : '—', '', ''],
     ['  load', chat ? loadInfo(chat.load) : '—', '', ''],
