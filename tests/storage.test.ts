@@ -1,5 +1,5 @@
 // Contract tests of both object stores (fs, and S3 against a real s3rver) and of the upload queue.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -35,6 +35,8 @@ function s3Store(port: number, overrides: Partial<ConstructorParameters<typeof S
     secretAccessKey: 'S3RVER',
     forcePathStyle: true,
     requestTimeoutMs: 2000,
+    // The smallest part S3 allows, so the contract's large file goes up in several parts.
+    multipartPartBytes: 5 * 1024 * 1024,
     ...overrides,
   });
 }
@@ -54,6 +56,29 @@ function contract(name: string, open: () => ObjectStore): void {
       expect(got!.lastModified).toBeInstanceOf(Date);
       const head = await store.head('c/put/seg_00001.ts');
       expect(head).toMatchObject({ key: 'c/put/seg_00001.ts', size: body.length, etag: got!.etag, ...TS });
+    });
+
+    it('putFile stores a large local file whole, with its metadata (S3: in parts)', async () => {
+      const store = open();
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'livecue-putfile-'));
+      try {
+        const file = path.join(dir, 'show.mp4');
+        // 11 MiB of varied bytes: three parts of 5 MiB at most, the last one short.
+        const bytes = Buffer.alloc(11 * 1024 * 1024 + 123);
+        for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
+        await writeFile(file, bytes);
+        const mp4 = { contentType: 'video/mp4', cacheControl: 'public, max-age=31536000, immutable' };
+        await store.putFile('c/file/show.mp4', file, mp4);
+        const got = await store.get('c/file/show.mp4');
+        expect(got).toMatchObject({ size: bytes.length, ...mp4 });
+        expect((await readAll(got!.body)).equals(bytes)).toBe(true);
+        // A small file too (one request).
+        await writeFile(file, 'tiny');
+        await store.putFile('c/file/tiny.txt', file, TS);
+        expect((await readAll((await store.get('c/file/tiny.txt'))!.body)).toString()).toBe('tiny');
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('an overwrite replaces the bytes and the etag', async () => {
@@ -226,6 +251,7 @@ describe('UploadQueue (s3rver)', () => {
         await inner.put(key, body, options);
         events.push(`end ${key}`);
       },
+      putFile: (key, file, options) => inner.putFile(key, file, options),
       get: (key, range) => inner.get(key, range),
       head: (key) => inner.head(key),
       list: (prefix) => inner.list(prefix),

@@ -1,7 +1,7 @@
 // The filesystem twin of the bucket: objects are files under a root directory, written atomically.
 import { randomUUID } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   assertSafeKey,
@@ -32,6 +32,20 @@ export class FsObjectStore implements ObjectStore {
     // Metadata first: a reader may briefly pair new metadata with the old bytes, but never finds bytes without metadata.
     await writeAtomically(file + META_SUFFIX, JSON.stringify(meta));
     await writeAtomically(file, body);
+  }
+
+  async putFile(key: string, source: string, options: PutOptions): Promise<void> {
+    const file = this.#file(key);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeAtomically(file + META_SUFFIX, JSON.stringify({ contentType: options.contentType, cacheControl: options.cacheControl }));
+    const temp = `${file}${SIDE_MARK}${randomUUID()}.tmp`;
+    try {
+      await copyFile(source, temp);
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | undefined> {

@@ -32,6 +32,8 @@ export interface ObjectStore {
   readonly kind: 's3' | 'fs';
   /** Writes the whole object; resolves once it is durable in the store. */
   put(key: string, body: Buffer, options: PutOptions): Promise<void>;
+  /** Writes a local file as the object without holding it in memory (large files: S3 multipart). */
+  putFile(key: string, file: string, options: PutOptions): Promise<void>;
   /** undefined when the object does not exist. */
   get(key: string, range?: ByteRange): Promise<ObjectBody | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;

@@ -236,7 +236,7 @@ export class RecordingBuilder {
       maxBuffer: 16 * 1024 * 1024,
     });
     const key = `${prefix}/show.mp4`;
-    await this.deps.store.put(key, await readFile(output), { contentType: 'video/mp4', cacheControl: IMMUTABLE });
+    await this.deps.store.putFile(key, output, { contentType: 'video/mp4', cacheControl: IMMUTABLE });
     return key;
   }
 }
