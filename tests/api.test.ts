@@ -111,6 +111,7 @@ describe('admin API', () => {
         '/v1/streams/{id}/rotate-key',
         '/hls/{playbackId}/{path}',
         '/healthz',
+        '/healthz/ready',
         '/metrics',
         '/v1/products',
         '/v1/streams/{id}/cues',
@@ -126,6 +127,9 @@ describe('admin API', () => {
     const health = await fetch(`${node.baseUrl}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', redis: 'ok' });
+    const ready = await fetch(`${node.baseUrl}/healthz/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', redis: 'ok' });
 
     const metrics = await fetch(`${node.baseUrl}/metrics`).then((r) => r.text());
     for (const name of [

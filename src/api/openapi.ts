@@ -191,7 +191,8 @@ export function openApiDocument(serverUrl: string) {
       '/live/{playbackId}/cues/state': { get: { summary: 'Public: the late joiner state, now or at ?mediaTime=', responses: { '200': { description: 'State' }, '404': problem } } },
       '/live/{playbackId}/products/{productId}': { get: { summary: 'Public: a product card', responses: { '200': { description: 'Product' }, '404': problem } } },
       '/live/{playbackId}/events': { get: { summary: 'WebSocket: state, then every cue as {"type":"cue","cue":…}', responses: { '101': { description: 'Switching protocols' } } } },
-      '/healthz': { get: { summary: 'Liveness and readiness', responses: { '200': { description: 'OK' }, '503': { description: 'Not ready' } } } },
+      '/healthz': { get: { summary: 'Liveness', responses: { '200': { description: 'OK' }, '503': { description: 'Redis unreachable' } } } },
+      '/healthz/ready': { get: { summary: 'Readiness: 503 while the node drains (SIGTERM) or Redis is unreachable', responses: { '200': { description: 'Ready' }, '503': { description: 'Draining or degraded' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text/plain metrics' } } } },
     },
   };
