@@ -50,4 +50,29 @@ describe('SocketFanout', () => {
     for (const client of clients) client.close();
     wss.close();
   });
+
+  it('slices a delivery over turns without reordering: messages sent meanwhile follow in the next batch', async () => {
+    server = createServer();
+    const wss = new WebSocketServer({ server });
+    const sockets = new Set<WebSocket>();
+    wss.on('connection', (ws) => sockets.add(ws));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const clients = Array.from({ length: 5 }, () => new WebSocket(url));
+    const received: string[][] = clients.map(() => []);
+    clients.forEach((client, i) => client.on('message', (data) => received[i]!.push(data.toString())));
+    await Promise.all(clients.map((client) => new Promise((resolve) => client.once('open', resolve))));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Two sockets per turn: the first batch takes three turns; what is sent during them goes out after it.
+    const fanout = new SocketFanout(() => sockets, 1024 * 1024, 2);
+    fanout.send('show', '"a"');
+    fanout.send('show', '"b"');
+    setImmediate(() => fanout.send('show', '"c"'));
+    setImmediate(() => setImmediate(() => fanout.send('show', '"d"')));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (const messages of received) expect(messages).toEqual(['"a"', '"b"', '"c"', '"d"']);
+    for (const client of clients) client.close();
+    wss.close();
+  });
 });

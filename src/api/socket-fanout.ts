@@ -1,7 +1,8 @@
 // Sends the same messages to every WebSocket of a show at the least cost per socket: each message is
-// framed once (one buffer shared by all sockets), and the messages that arrive in the same turn of
-// the event loop go to each socket in one write. With thousands of viewers the cost is one write
-// (a syscall) per socket per batch, so a backlog drains in bigger batches instead of growing.
+// framed once (one buffer shared by all sockets), and the messages that arrive while the previous
+// ones go out leave together, in one write per socket. With thousands of viewers the cost is one
+// write (a syscall) per socket per batch, so a backlog drains in bigger batches instead of growing;
+// the writes are sliced over turns of the event loop so a broadcast never holds up a claim for long.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
@@ -31,14 +32,27 @@ interface Batch {
   mustDeliver: boolean;
 }
 
+/** Sockets written per turn of the event loop: between slices, claims and other requests get their turn. */
+const SOCKETS_PER_SLICE = 500;
+
+interface Delivery {
+  batch: Batch;
+  bytes: Buffer;
+  /** The audience when the delivery started; a socket that joins later gets the show's state on connect. */
+  sockets: WebSocket[];
+}
+
 export class SocketFanout {
   #batches = new Map<string, Batch>();
-  #flushScheduled = false;
+  #scheduled = false;
+  /** A delivery in progress, sliced over turns; later batches wait for it, so no message overtakes another. */
+  #delivering = false;
 
   constructor(
     private readonly audience: (key: string) => Iterable<WebSocket> | undefined,
     /** A socket holding more unsent bytes than this cannot keep up: it is skipped, or closed for a must-deliver message. */
     private readonly maxBufferedBytes: number,
+    private readonly socketsPerSlice = SOCKETS_PER_SLICE,
   ) {}
 
   /** Queues one message (JSON text) for everyone in `key`'s audience; it leaves at the end of this turn. */
@@ -48,30 +62,59 @@ export class SocketFanout {
     batch.texts.push(text);
     batch.frames.push(textFrame(Buffer.from(text)));
     batch.mustDeliver ||= options.mustDeliver === true;
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(() => this.#flush());
-    }
+    this.#schedule();
   }
 
-  #flush(): void {
-    this.#flushScheduled = false;
-    const batches = this.#batches;
-    this.#batches = new Map();
-    for (const [key, batch] of batches) {
-      const bytes = batch.frames.length === 1 ? batch.frames[0]! : Buffer.concat(batch.frames);
-      for (const socket of this.audience(key) ?? []) {
-        if (socket.readyState !== socket.OPEN) continue;
-        if (socket.bufferedAmount > this.maxBufferedBytes) {
-          if (batch.mustDeliver) socket.terminate();
-          continue;
-        }
-        // ws keeps its TCP socket as _socket. Without an extension (no compression) a frame written there is exactly
-        // what ws.send would write, in the same order as ws's own writes; otherwise ws frames each message.
-        const raw = (socket as unknown as { _socket?: Socket })._socket;
-        if (raw && !raw.destroyed && socket.extensions === '') raw.write(bytes);
-        else for (const text of batch.texts) socket.send(text);
-      }
+  #schedule(): void {
+    if (this.#scheduled || this.#delivering) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#deliver();
+    });
+  }
+
+  #deliver(): void {
+    const deliveries: Delivery[] = [];
+    for (const [key, batch] of this.#batches) {
+      deliveries.push({ batch, bytes: batch.frames.length === 1 ? batch.frames[0]! : Buffer.concat(batch.frames), sockets: [...(this.audience(key) ?? [])] });
     }
+    this.#batches = new Map();
+    this.#delivering = true;
+    let current = 0;
+    let next = 0;
+    const slice = () => {
+      let budget = this.socketsPerSlice;
+      while (current < deliveries.length && budget > 0) {
+        const { batch, bytes, sockets } = deliveries[current]!;
+        const end = Math.min(sockets.length, next + budget);
+        budget -= end - next;
+        for (; next < end; next++) this.#write(sockets[next]!, batch, bytes);
+        if (next >= sockets.length) {
+          current++;
+          next = 0;
+        }
+      }
+      if (current < deliveries.length) {
+        setImmediate(slice);
+        return;
+      }
+      this.#delivering = false;
+      if (this.#batches.size > 0) this.#schedule();
+    };
+    slice();
+  }
+
+  #write(socket: WebSocket, batch: Batch, bytes: Buffer): void {
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > this.maxBufferedBytes) {
+      if (batch.mustDeliver) socket.terminate();
+      return;
+    }
+    // ws keeps its TCP socket as _socket. Without an extension (no compression) a frame written there is exactly
+    // what ws.send would write, in the same order as ws's own writes; otherwise ws frames each message.
+    const raw = (socket as unknown as { _socket?: Socket })._socket;
+    if (raw && !raw.destroyed && socket.extensions === '') raw.write(bytes);
+    else for (const text of batch.texts) socket.send(text);
   }
 }
