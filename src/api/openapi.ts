@@ -156,7 +156,14 @@ export function openApiDocument(serverUrl: string) {
       '/v1/offers/{id}/claims': {
         post: {
           summary: 'A viewer claims one unit (viewer token or anonymous viewerId; Idempotency-Key honoured)',
-          responses: { '201': { description: 'Reserved' }, '200': { description: 'The viewer already holds a claim' }, '401': problem, '404': problem, '409': problem },
+          responses: {
+            '201': { description: 'Reserved' },
+            '200': { description: 'The viewer already holds a claim' },
+            '401': problem,
+            '404': problem,
+            '409': problem,
+            '503': { ...problem, description: 'Claims are paused for a moment (Redis unreachable); try again' },
+          },
         },
       },
       '/v1/claims/{id}/confirm': { post: { summary: 'The shop confirms a reserved claim', security: auth, responses: { '200': { description: 'Confirmed' }, '404': problem, '409': problem } } },
