@@ -244,7 +244,10 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     // Expired claims give their units back and the claim gates are checked; every node may run this.
     const claimSweep = setInterval(() => void offers.sweep().catch((error: Error) => logger.warn({ err: error }, 'claim sweep failed')), 1000);
     claimSweep.unref();
-    onClose('claim sweep', async () => clearInterval(claimSweep));
+    onClose('claim sweep', async () => {
+      clearInterval(claimSweep);
+      offers.close();
+    });
 
     const origins = takesPublishes ? new RelayOrigins({ registry, pipe, generationOf: (streamId) => generations.get(streamId) ?? 0, logger }) : undefined;
     if (origins) onClose('origin relays', async () => origins.closeAll());

@@ -75,6 +75,7 @@ export class OfferService {
   /** Drift seen at the last check per offer (gate units + pending + live claims - quantity). */
   #drift = new Map<string, number>();
   #lastReconcile = 0;
+  #closed = false;
 
   constructor(
     private readonly deps: {
@@ -97,7 +98,7 @@ export class OfferService {
    * row's `remaining` is refreshed at the same pace (claims never write the offer row, which would serialise them).
    */
   #stockChanged(offerId: string): void {
-    if (this.#stockDue.has(offerId)) return;
+    if (this.#closed || this.#stockDue.has(offerId)) return;
     const timer = setTimeout(() => {
       this.#stockDue.delete(offerId);
       void this.#refreshRemaining(offerId)
@@ -115,6 +116,13 @@ export class OfferService {
       .where(eq(offers.id, offerId))
       .returning();
     return offer;
+  }
+
+  /** Stops the pending stock announcements (the database closes right after). */
+  close(): void {
+    this.#closed = true;
+    for (const timer of this.#stockDue.values()) clearTimeout(timer);
+    this.#stockDue.clear();
   }
 
   /** Called for every placed cue: offer.start with a quantity opens an offer, offer.end closes. */
