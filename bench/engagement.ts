@@ -42,6 +42,11 @@ const CLAIM_RATE = env('BENCH_CLAIM_RATE', 1000);
  * livecue is busy: see bench/README.md.)
  */
 const CLAIM_CONNECTIONS = env('BENCH_CLAIM_CONNECTIONS', 100);
+/**
+ * Claims on an offer of their own before the measured ones, so the claim path runs warm (JIT, connections) as on a
+ * node that has been selling; 0 measures the first claims of a fresh process (see bench/README.md).
+ */
+const CLAIM_WARMUP = env('BENCH_CLAIM_WARMUP', 1000);
 /** Capacity: this many claims in flight, the next sent when one is answered (closed loop); 0 skips it. */
 const CLAIM_CONCURRENCY = env('BENCH_CLAIM_CONCURRENCY', 200);
 const SOURCE = process.env.BENCH_SOURCE_SIZE ?? '640x360';
@@ -320,6 +325,24 @@ interface ClaimResult {
   claimerEventLoopP99Ms: number;
   errors: string[];
   load: PhaseLoad;
+}
+
+/** Unmeasured claims (200 in flight) on their own offer; then the viewers forget that offer's cue and stock. */
+async function warmUpClaims(target: AdminApi, stream: BenchStream, viewers: EngagementViewers[], claimer: EngagementViewers) {
+  const product = (await api(target, 'POST', '/v1/products', { sku: 'BENCH-WARM-UP', title: 'Bench warm-up', price: 1, currency: 'EUR' })) as { id: string };
+  const cue = (await api(target, 'POST', `/v1/streams/${stream.id}/cues`, {
+    type: 'offer.start',
+    productId: product.id,
+    discountPercent: 10,
+    durationSeconds: 600,
+    quantity: Math.max(1, Math.round(CLAIM_WARMUP / 5)),
+  })) as { id: string };
+  const started = performance.now();
+  const result = await claimer.claims(`${target.baseUrl}/v1/offers/${cue.id}/claims`, CLAIM_WARMUP, { rate: 0, concurrency: 200, connections: 200 }, 'warm-up-claimer-');
+  const seconds = (performance.now() - started) / 1000;
+  await sleep(1500);
+  await Promise.all(viewers.map((v) => v.collectOffer()));
+  return { claims: CLAIM_WARMUP, seconds, created: result.outcomes.filter((o) => o.status === 201).length, other: result.outcomes.filter((o) => o.status !== 201 && o.status !== 409).length };
 }
 
 async function measureClaims(
@@ -601,6 +624,7 @@ async function main(): Promise<void> {
   let chat: ChatResult | undefined;
   let claims: ClaimResult | undefined;
   let claimsAtCapacity: ClaimResult | undefined;
+  let claimWarmUp: Awaited<ReturnType<typeof warmUpClaims>> | undefined;
   const viewers = Array.from({ length: PROCESSES }, () => new EngagementViewers());
   const claimer = new EngagementViewers();
   try {
@@ -638,6 +662,15 @@ async function main(): Promise<void> {
     }
     await sleep(2000);
 
+    if (CLAIM_WARMUP > 0 && (CLAIM_RATE > 0 || CLAIM_CONCURRENCY > 0)) {
+      console.log(`claims: warming up with ${CLAIM_WARMUP} claims on an offer of their own ...`);
+      try {
+        claimWarmUp = await warmUpClaims(target, stream, viewers, claimer);
+      } catch (error) {
+        errors.push(`claims warm-up: ${(error as Error).message}`);
+      }
+      await sleep(1000);
+    }
     if (CLAIM_RATE > 0) {
       console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, arriving at ${CLAIM_RATE}/s on at most ${CLAIM_CONNECTIONS} connections ...`);
       try {
@@ -667,6 +700,7 @@ async function main(): Promise<void> {
   }
 
   printTable(setup, chat, claims, claimsAtCapacity, errors);
+  if (claimWarmUp) console.log(`(claims warmed up first: ${claimWarmUp.claims} claims in ${fmt(claimWarmUp.seconds, 2)} s on an offer of their own, ${claimWarmUp.created} sold, ${claimWarmUp.other} other answers)`);
   const result = {
     benchmark: 'engagement',
     startedAt: startedAt.toISOString(),
@@ -682,6 +716,7 @@ async function main(): Promise<void> {
       claims: CLAIMS,
       claimRate: CLAIM_RATE,
       claimConnections: CLAIM_CONNECTIONS,
+      claimWarmUp: CLAIM_WARMUP,
       claimConcurrency: CLAIM_CONCURRENCY,
       source: `${SOURCE}@30 testsrc2 RTMP`,
       database: database ? `PostgreSQL (fresh database; ${database.version.split(' on ')[0]})` : 'PGlite (embedded)',
@@ -697,6 +732,7 @@ async function main(): Promise<void> {
     errors,
     setup,
     chat,
+    claimWarmUp,
     claims,
     claimsAtCapacity,
   };
