@@ -26,7 +26,7 @@ import { loadMediasoup, WorkerPool } from './sfu/worker-pool.ts';
 import { EdgeRelays, RelayOrigins, type PipeSettings } from './sfu/pipe-relay.ts';
 import { OriginDirectory } from './cluster/origin-directory.ts';
 import { clusterToken } from './cluster/cluster-auth.ts';
-import { originForwarder } from './cluster/forward.ts';
+import { originForwarder, sessionLocator } from './cluster/forward.ts';
 import { ProductStore } from './products/product-store.ts';
 import { CueStore } from './cues/cue-store.ts';
 import { CueHub } from './cues/cue-hub.ts';
@@ -282,7 +282,13 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       webhooks,
       restreams,
       pool,
-      cluster: { token: clusterToken(secretKey.value), origins, edges, forward: originForwarder({ directory, nodeId, logger }) },
+      cluster: {
+        token: clusterToken(secretKey.value),
+        origins,
+        edges,
+        forward: originForwarder({ directory, nodeId, logger }),
+        sessions: sessionLocator({ directory, self: () => ({ nodeId, internalUrl }), logger }),
+      },
       draining: () => draining,
       products,
       cues,

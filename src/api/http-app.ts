@@ -37,7 +37,7 @@ import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { webrtcRouters } from './webrtc-routes.ts';
 import { internalRouter } from './internal-routes.ts';
 import type { EdgeRelays, RelayOrigins } from '../sfu/pipe-relay.ts';
-import type { ForwardedResponse } from '../cluster/forward.ts';
+import type { ForwardedResponse, SessionLocator } from '../cluster/forward.ts';
 
 export interface HttpAppDeps {
   adminToken: string;
@@ -56,6 +56,7 @@ export interface HttpAppDeps {
     origins?: RelayOrigins;
     edges?: EdgeRelays;
     forward: (streamId: string, req: express.Request) => Promise<ForwardedResponse | undefined>;
+    sessions: SessionLocator;
   };
   /** True once the node drains: it stops taking new publishes and viewers (readiness fails). */
   draining: () => boolean;
@@ -116,6 +117,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     registry: deps.registry,
     pool: deps.pool,
     edges: deps.cluster.edges,
+    sessions: deps.cluster.sessions,
     draining: deps.draining,
     metrics: deps.metrics,
     logger: deps.logger,

@@ -15,6 +15,7 @@ import { bearerToken } from './admin-auth.ts';
 import { PlaybackAccess } from './playback-access.ts';
 import type { Analytics } from '../analytics/analytics.ts';
 import type { EdgeRelays } from '../sfu/pipe-relay.ts';
+import type { SessionLocator } from '../cluster/forward.ts';
 import type { SfuRoom } from '../sfu/sfu-room.ts';
 
 const SESSION_ID = /^[0-9a-f-]{36}$/;
@@ -48,6 +49,8 @@ export function webrtcRouters(deps: {
   /** Serves shows hosted on other nodes (piped from their origin); absent on a single node. */
   edges?: EdgeRelays;
   draining: () => boolean;
+  /** Records which node holds each session, so a DELETE sent to another node (load balancer) reaches it. */
+  sessions?: SessionLocator;
   metrics: Metrics;
   logger: Logger;
   sdpMaxBytes: number;
@@ -63,6 +66,17 @@ export function webrtcRouters(deps: {
     if (!deps.pool) throw new LivecueError('unavailable', 'this livecue node serves no WebRTC (role api): use a node with role all, ingest or sfu');
     if (deps.draining()) throw new LivecueError('unavailable', 'this livecue node is draining: retry, the next attempt reaches another node');
     return deps.pool;
+  };
+
+  /** A session held by another node: its answer is passed back. */
+  const sendToHolder = async (sessionId: string, req: Request, res: Response): Promise<boolean> => {
+    const forwarded = await deps.sessions?.forward(sessionId, req).catch((error: Error) => {
+      logger.warn({ err: error }, 'cannot reach the node holding a WebRTC session');
+      return undefined;
+    });
+    if (!forwarded) return false;
+    res.status(forwarded.status).type(forwarded.contentType).send(forwarded.body);
+    return true;
   };
 
   const whip = Router();
@@ -103,7 +117,11 @@ export function webrtcRouters(deps: {
     outcome.session.whipConnected(ingest);
     metrics.publishes.inc({ protocol: 'whip' });
     whipSessions.set(ingest.id, { ingest, streamId });
-    ingest.once('closed', () => whipSessions.delete(ingest.id));
+    deps.sessions?.record(ingest.id);
+    ingest.once('closed', () => {
+      whipSessions.delete(ingest.id);
+      deps.sessions?.drop(ingest.id);
+    });
     res.status(201).type('application/sdp').setHeader('ETag', ingest.etag);
     res.location(`/whip/${streamId}/sessions/${ingest.id}`).send(answer);
   });
@@ -112,10 +130,11 @@ export function webrtcRouters(deps: {
     res.setHeader('Allow', 'DELETE, OPTIONS');
     throw new LivecueError('method_not_allowed', 'trickle ICE is not supported: all candidates are in the answer');
   });
-  whip.delete('/:streamId/sessions/:sessionId', (req, res) => {
+  whip.delete('/:streamId/sessions/:sessionId', async (req, res) => {
     cors(res, 'POST, DELETE, OPTIONS');
     const sessionId = String(req.params.sessionId);
     const entry = SESSION_ID.test(sessionId) ? whipSessions.get(sessionId) : undefined;
+    if (!entry && SESSION_ID.test(sessionId) && (await sendToHolder(sessionId, req, res))) return;
     if (!entry || entry.streamId !== req.params.streamId) throw notFound('WHIP session');
     entry.ingest.disconnect('publisher sent DELETE');
     res.status(200).end();
@@ -149,10 +168,12 @@ export function webrtcRouters(deps: {
       throw error;
     }
     whepSessions.set(viewer.id, { viewer, playbackId });
+    deps.sessions?.record(viewer.id);
     metrics.whepViewers.inc({ stream_id: stream.id });
     void deps.analytics.webrtcJoined(stream.id, viewer.id).catch(() => {});
     viewer.once('closed', () => {
       whepSessions.delete(viewer.id);
+      deps.sessions?.drop(viewer.id);
       metrics.whepViewers.dec({ stream_id: stream.id });
       void deps.analytics.webrtcLeft(stream.id, viewer.id).catch(() => {});
     });
@@ -166,10 +187,11 @@ export function webrtcRouters(deps: {
     res.setHeader('Allow', 'DELETE, OPTIONS');
     throw new LivecueError('method_not_allowed', 'trickle ICE is not supported: all candidates are in the answer');
   });
-  whep.delete('/:playbackId/sessions/:sessionId', (req, res) => {
+  whep.delete('/:playbackId/sessions/:sessionId', async (req, res) => {
     cors(res, 'POST, DELETE, OPTIONS');
     const sessionId = String(req.params.sessionId);
     const entry = SESSION_ID.test(sessionId) ? whepSessions.get(sessionId) : undefined;
+    if (!entry && SESSION_ID.test(sessionId) && (await sendToHolder(sessionId, req, res))) return;
     if (!entry || entry.playbackId !== req.params.playbackId) throw notFound('WHEP session');
     entry.viewer.close();
     res.status(200).end();

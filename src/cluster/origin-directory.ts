@@ -1,6 +1,8 @@
 // Where each live show is hosted: the origin node of a stream, recorded in Redis by the node that
 // accepted the publish and refreshed while the show runs. Other nodes read it to serve the show's
 // WebRTC viewers (piping media from the origin) and to forward cues to the show's timeline.
+// It also records which node holds each WHIP/WHEP session, so a DELETE that a load balancer sends
+// to another node still ends it.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 
@@ -15,6 +17,13 @@ export interface OriginRecord {
 
 /** A record outlives a crashed node by at most this; live nodes refresh it well before. */
 const TTL_SECONDS = 15;
+/** A WebRTC session record outlives any session (they are deleted when the session closes). */
+const SESSION_TTL_SECONDS = 24 * 3600;
+
+export interface NodeAddress {
+  nodeId: string;
+  internalUrl: string;
+}
 const REFRESH_MS = 5_000;
 
 export class OriginDirectory {
@@ -40,6 +49,20 @@ export class OriginDirectory {
     if (this.#local.get(streamId)?.sessionId === sessionId) this.#local.delete(streamId);
     const current = await this.lookup(streamId);
     if (current?.sessionId === sessionId) await this.redis.del(this.#key(streamId));
+  }
+
+  /** This node holds a WHIP/WHEP session. */
+  async recordSession(sessionId: string, node: NodeAddress): Promise<void> {
+    await this.redis.set(`session:${sessionId}`, JSON.stringify(node), 'EX', SESSION_TTL_SECONDS);
+  }
+
+  async dropSession(sessionId: string): Promise<void> {
+    await this.redis.del(`session:${sessionId}`);
+  }
+
+  async sessionNode(sessionId: string): Promise<NodeAddress | undefined> {
+    const text = await this.redis.get(`session:${sessionId}`);
+    return text ? (JSON.parse(text) as NodeAddress) : undefined;
   }
 
   async lookup(streamId: string): Promise<OriginRecord | undefined> {
