@@ -86,7 +86,9 @@ async function checkBinary(binary: string, what: string): Promise<void> {
 
 export async function startLivecue(config: Config, options: { logger?: Logger } = {}): Promise<Livecue> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
-  const nodeId = config.NODE_ID ?? hostname();
+  // Stable across restarts (a restarted node closes the sessions it left open) and distinct for
+  // processes sharing a machine; PORT=0 (tests) has no stable port, so the pid stands in.
+  const nodeId = config.NODE_ID ?? `${hostname()}:${config.PORT || `pid${process.pid}`}`;
   // Each part registers how to close it; they close in reverse order of creation.
   const cleanups: { name: string; close: () => Promise<unknown> }[] = [];
   const onClose = (name: string, close: () => Promise<unknown>) => cleanups.push({ name, close });

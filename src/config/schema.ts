@@ -46,7 +46,7 @@ export const configSchema = z
     LIVECUE_SECRET_KEY: optionalString
       .refine((value) => value === undefined || value.length >= 16, 'at least 16 characters (e.g. the output of: openssl rand -base64 32)')
       .describe('Seals secrets livecue stores (restream targets\' stream keys, AES-256-GCM); unset: generated and kept in the data dir (set the same value on every node).'),
-    NODE_ID: optionalString.describe('Name of this livecue node (default: hostname-pid).'),
+    NODE_ID: optionalString.describe('Name of this livecue node, unique and stable across its restarts (default: hostname:PORT, so several processes on one machine differ).'),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     FFMPEG_PATH: z.string().default('ffmpeg'),
     FFPROBE_PATH: z.string().default('ffprobe'),
