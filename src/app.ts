@@ -251,12 +251,17 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       offers.close();
     });
 
+    // Media relays between nodes: this node's shows to other nodes' viewers (origins), and shows
+    // hosted elsewhere to this node's viewers (edges).
     const origins = takesPublishes ? new RelayOrigins({ registry, pipe, generationOf: (streamId) => generations.get(streamId) ?? 0, logger }) : undefined;
     if (origins) onClose('origin relays', async () => origins.closeAll());
-    const edges = pool ? new EdgeRelays({ nodeId, pool, webrtc, pipe, directory, hub, clusterToken: clusterToken(secretKey.value), metrics, logger, listCues: async (streamId) => {
+    const listCues = async (streamId: string) => {
       const stream = await streams.get(streamId);
       return stream ? cues.list(stream) : [];
-    } }) : undefined;
+    };
+    const edges = pool
+      ? new EdgeRelays({ nodeId, pool, webrtc, pipe, directory, hub, clusterToken: clusterToken(secretKey.value), listCues, metrics, logger })
+      : undefined;
     if (edges) onClose('edge relays', () => edges.close());
 
     const rtmp = takesPublishes ? await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger }) : undefined;
