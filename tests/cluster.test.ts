@@ -1,24 +1,15 @@
 // Scale-out across OS processes: an ingest node hosts the show, an sfu node serves its WebRTC viewers
 // through a mediasoup PipeTransport relay from the origin, an api node forwards cues to the origin,
 // and a draining node tells its viewers to move and exits once they have.
-import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, TEST_REDIS_URL, waitFor } from './helpers/harness.ts';
+import { createTestDatabase, freePort, TEST_REDIS_URL, waitFor } from './helpers/harness.ts';
 import { startLivecueProcess, type LivecueProcess } from './helpers/livecue-process.ts';
 import { decodeVideoFrames, pushRtmp, type Encoder } from './helpers/media.ts';
 import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 import { newAdminToken, randomBase62 } from '../src/streams/stream-keys.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const adminToken = newAdminToken();
 let database: { url: string; drop(): Promise<void> };

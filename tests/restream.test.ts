@@ -4,7 +4,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +11,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions, restreamTargets, segments } from '../src/db/schema.ts';
 import { randomBase62 } from '../src/streams/stream-keys.ts';
-import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { freePort, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, probe, pushRtmp } from './helpers/media.ts';
 import { postSdp, WrtcPublisher } from './helpers/webrtc.ts';
 
@@ -70,14 +69,6 @@ async function metric(node: TestNode, name: string, labels = ''): Promise<number
   const text = await (await fetch(`${node.baseUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `));
   return line ? Number(line.split(' ').pop()) : 0;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A one-shot RTMP server (FFmpeg -listen 1) that keeps what it receives in an FLV file. */

@@ -38,14 +38,7 @@ export class FsObjectStore implements ObjectStore {
     const file = this.#file(key);
     await mkdir(path.dirname(file), { recursive: true });
     await writeAtomically(file + META_SUFFIX, JSON.stringify({ contentType: options.contentType, cacheControl: options.cacheControl }));
-    const temp = `${file}${SIDE_MARK}${randomUUID()}.tmp`;
-    try {
-      await copyFile(source, temp);
-      await rename(temp, file);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
+    await replaceAtomically(file, (temp) => copyFile(source, temp));
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody | undefined> {
@@ -114,16 +107,19 @@ export class FsObjectStore implements ObjectStore {
   }
 }
 
-async function writeAtomically(file: string, data: Buffer | string): Promise<void> {
+/** Readers see the old file or the new one whole: it is written beside the old one, then renamed over it. */
+async function replaceAtomically(file: string, write: (temp: string) => Promise<void>): Promise<void> {
   const temp = `${file}${SIDE_MARK}${randomUUID()}.tmp`;
   try {
-    await writeFile(temp, data);
+    await write(temp);
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
 }
+
+const writeAtomically = (file: string, data: Buffer | string) => replaceAtomically(file, (temp) => writeFile(temp, data));
 
 async function readMeta(file: string): Promise<PutOptions> {
   const text = await readFile(file + META_SUFFIX, 'utf8').catch(missingAsUndefined);

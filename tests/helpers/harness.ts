@@ -1,6 +1,7 @@
 // Starts a real livecue node for a test: its own PostgreSQL database, Redis key prefix, data dir and
 // ports; the log lines are kept so tests can check that no secret was written.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -120,3 +121,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A TCP port free on 127.0.0.1 right now (for a process that must be told its port in advance). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
