@@ -210,6 +210,17 @@ describe('analytics', () => {
     expect(joined.result.status).toBe(201);
     await webrtc.accept(joined.result.answer);
     await waitFor('webrtc video', () => webrtc.videoPackets > 0, 10_000);
+    // The host console's preview (?preview=1) is not an audience member: not a viewer, no views, no watch time.
+    const extra: { viewer: WeriftViewer; location: string }[] = [];
+    for (const query of ['preview=1']) {
+      const viewer = new WeriftViewer();
+      const answer = await postSdp(`${stream.playback.whepUrl}?${query}`, await viewer.offer());
+      expect(answer.status).toBe(201);
+      await viewer.accept(answer.answer);
+      extra.push({ viewer, location: answer.location! });
+    }
+    await waitFor('preview video', () => extra.every(({ viewer }) => viewer.videoPackets > 0), 10_000);
+    expect((await a.api('GET', `/v1/streams/${stream.id}/analytics`)).body.live.viewers.webrtc).toBe(1);
 
     const pinned = await timed(() => a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: shoe.id }));
     const pinCue = pinned.result.body;
@@ -247,6 +258,10 @@ describe('analytics', () => {
     beats['pin-hls-two']!.push(await beat(b, 'pin-hls-two'));
     const left = await timed(() => fetch(`${a.baseUrl}${joined.result.location}`, { method: 'DELETE' }));
     expect(left.result.status).toBe(200);
+    for (const { viewer, location } of extra) {
+      expect((await fetch(`${a.baseUrl}${location}`, { method: 'DELETE' })).status).toBe(200);
+      await viewer.close();
+    }
     // The hat is pinned last, to the three HLS players, and stays up until the show ends.
     const hatPin = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: hat.id })).body;
 

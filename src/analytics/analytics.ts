@@ -235,7 +235,8 @@ export class Analytics {
   readonly #redis: Redis & Scripted;
   readonly #metrics: Metrics | undefined;
   /** WHEP sessions connected to this node -> their stream: beaten every WEBRTC_REFRESH_MS. */
-  readonly #webrtcHere = new Map<string, string>();
+  /** WHEP session id -> the stream and the viewer it counts as (the page's viewer id, else the session). */
+  readonly #webrtcHere = new Map<string, { streamId: string; viewerId: string }>();
   /** HLS and replay viewers whose beats reach this node (`path stream viewer` -> last beat), for the gauge. */
   readonly #beatsHere = new Map<string, number>();
   readonly #beatsHereByPath = { hls: 0, replay: 0 };
@@ -267,16 +268,17 @@ export class Analytics {
   }
 
   /** A WHEP viewer connected to this node; it counts until webrtcLeft (or its node stops vouching). */
-  async webrtcJoined(streamId: string, sessionId: string): Promise<void> {
-    this.#webrtcHere.set(sessionId, streamId);
+  async webrtcJoined(streamId: string, sessionId: string, viewerId = sessionId): Promise<void> {
+    this.#webrtcHere.set(sessionId, { streamId, viewerId });
     this.#metrics?.viewers.set({ path: 'webrtc' }, this.#webrtcHere.size);
-    await this.#beat(streamId, 'webrtc', sessionId, false);
+    await this.#beat(streamId, 'webrtc', viewerId, false);
   }
 
   async webrtcLeft(streamId: string, sessionId: string): Promise<void> {
+    const viewerId = this.#webrtcHere.get(sessionId)?.viewerId ?? sessionId;
     this.#webrtcHere.delete(sessionId);
     this.#metrics?.viewers.set({ path: 'webrtc' }, this.#webrtcHere.size);
-    await this.#beat(streamId, 'webrtc', sessionId, true);
+    await this.#beat(streamId, 'webrtc', viewerId, true);
   }
 
   /** A player says it is still watching (every ~10 s); `leaving` when it stops. */
@@ -406,7 +408,7 @@ export class Analytics {
 
   /** This node's WebRTC viewers are still connected: they keep counting and their watch time grows. */
   async #refreshHere(): Promise<void> {
-    for (const [sessionId, streamId] of this.#webrtcHere) await this.#beat(streamId, 'webrtc', sessionId, false).catch(() => {});
+    for (const { streamId, viewerId } of this.#webrtcHere.values()) await this.#beat(streamId, 'webrtc', viewerId, false).catch(() => {});
     // Players that stopped beating here drop out of the gauge.
     const since = Date.now() - BEAT_WINDOW_MS;
     for (const [key, at] of this.#beatsHere) {

@@ -19,6 +19,8 @@ import type { SessionLocator } from '../cluster/forward.ts';
 import type { SfuRoom } from '../sfu/sfu-room.ts';
 
 const SESSION_ID = /^[0-9a-f-]{36}$/;
+/** What the beat endpoint accepts as a player's viewer id. */
+const VIEWER_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 function cors(res: Response, methods: string): void {
   res.setHeader('Access-Control-Allow-Origin', '*');
@@ -168,14 +170,18 @@ export function webrtcRouters(deps: {
       throw error;
     }
     whepSessions.set(viewer.id, { viewer, playbackId });
+    // ?viewer=<id> lets a page count as the same viewer on every path (WebRTC, then HLS); ?preview=1
+    // (the host console) is not an audience member.
+    const viewerParam = typeof req.query.viewer === 'string' && VIEWER_ID.test(req.query.viewer) ? req.query.viewer : undefined;
+    const counted = req.query.preview !== '1';
     deps.sessions?.record(viewer.id);
     metrics.whepViewers.inc({ stream_id: stream.id });
-    void deps.analytics.webrtcJoined(stream.id, viewer.id).catch(() => {});
+    if (counted) void deps.analytics.webrtcJoined(stream.id, viewer.id, viewerParam).catch(() => {});
     viewer.once('closed', () => {
       whepSessions.delete(viewer.id);
       deps.sessions?.drop(viewer.id);
       metrics.whepViewers.dec({ stream_id: stream.id });
-      void deps.analytics.webrtcLeft(stream.id, viewer.id).catch(() => {});
+      if (counted) void deps.analytics.webrtcLeft(stream.id, viewer.id).catch(() => {});
     });
     res.status(201).type('application/sdp').setHeader('ETag', viewer.etag);
     // Cues ride an SCTP stream the viewer opens as a negotiated data channel with this id.

@@ -294,7 +294,7 @@ export class StreamDetail {
     try {
       const stream = this.#stream!;
       const urls = new PlaybackUrls(stream.playbackId, stream.private ? this.#hostToken?.token : undefined);
-      const session = await WhepSession.start(urls.whep(), {
+      const session = await WhepSession.start(urls.whep({ preview: true }), {
         onLost: () => {
           if (this.#preview !== session) return;
           this.#preview = undefined;

@@ -23,8 +23,14 @@ export class PlaybackUrls {
     return this.#token ? `/hls/${this.#id}/t/${encodeURIComponent(this.#token)}/master.m3u8` : `/hls/${this.#id}/master.m3u8`;
   }
 
-  whep(): string {
-    return `/whep/${this.#id}${this.#query}`;
+  /** `viewer`: the page's viewer id, so analytics count it once across paths; `preview`: the host's own preview, not counted. */
+  whep(options: { viewer?: string; preview?: boolean } = {}): string {
+    const query = new URLSearchParams();
+    if (this.#token) query.set('token', this.#token);
+    if (options.viewer) query.set('viewer', options.viewer);
+    if (options.preview) query.set('preview', '1');
+    const text = query.toString();
+    return `/whep/${this.#id}${text ? `?${text}` : ''}`;
   }
 
   cues(): string {

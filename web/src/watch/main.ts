@@ -132,7 +132,7 @@ class Viewer implements ViewerApi {
     if (this.#params.get('mode') !== 'hls') {
       this.#status('Connecting…');
       try {
-        this.#use(await WebRtcPlayback.start(this.#video, this.#urls, { onCues: (cues) => this.#prefetch(cues), onLost: () => void this.#recover() }));
+        this.#use(await WebRtcPlayback.start(this.#video, this.#urls, { onCues: (cues) => this.#prefetch(cues), onLost: () => void this.#recover() }, this.#reporter.viewerId));
         this.#status('');
         return;
       } catch (error) {

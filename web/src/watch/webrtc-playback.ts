@@ -35,6 +35,7 @@ export class WebRtcPlayback implements Playback {
     video: HTMLVideoElement,
     urls: PlaybackUrls,
     hooks: { onCues(cues: CueMessage[]): void; onLost(): void },
+    viewerId?: string,
   ): Promise<WebRtcPlayback> {
     let delay: PlayoutDelay | undefined;
     // NaN until the first frame: no cue fires before the picture it belongs to is on screen.
@@ -43,7 +44,7 @@ export class WebRtcPlayback implements Playback {
       const fresh = cues.filter((cue) => scheduler.add(cue));
       if (fresh.length > 0) hooks.onCues(fresh);
     };
-    const session = await WhepSession.start(urls.whep(), {
+    const session = await WhepSession.start(urls.whep({ viewer: viewerId }), {
       onCueMessage: (text) => {
         // The serving node is draining: reconnect now (the next offer reaches a node still ready).
         if (text.includes('"control"') && isReconnectNotice(text)) return hooks.onLost();
