@@ -434,7 +434,9 @@ describe('viewer page', () => {
     // The HLS player beats while it plays (it joins the audience of the pin showing) and reports a tap on the card.
     const pinStats = async () => (await node.api('GET', `/v1/streams/${stream.id}/analytics`)).body.pins.find((entry: { cueId: string }) => entry.cueId === cue.id);
     const bagPin = await pinStats();
-    const forced = await openViewer(context, `${node.baseUrl}/watch/${stream.playbackId}?mode=hls`);
+    // Another browser (its own viewer id: this context's pages already watch as one viewer over WebRTC).
+    const hlsContext = await newContext();
+    const forced = await openViewer(hlsContext, `${node.baseUrl}/watch/${stream.playbackId}?mode=hls`);
     await forced.waitForSelector('body[data-path="hls"]', { timeout: 15_000 });
     await forced.waitForFunction(() => document.querySelector('video')!.currentTime > 0.5, undefined, { timeout: 20_000 });
     expect(await forced.textContent('#status')).toBe('');
@@ -445,7 +447,7 @@ describe('viewer page', () => {
       return after.taps === bagPin.taps + 1 && after.clicks === bagPin.clicks + 1;
     }, 10_000);
     expect(await cspViolations(forced)).toEqual([]);
-    await forced.close();
+    await hlsContext.close();
   });
 
   it('plays the recording of the ended show: the poster, a marker at every pin of the whole show, jumps to each product, seek previews', async () => {
