@@ -1,4 +1,5 @@
 // The admin API as the console uses it: Bearer token from the sign-in form, problem+json errors.
+import type { Product } from '../player/product.ts';
 
 export interface StreamView {
   id: string;
@@ -20,16 +21,7 @@ export interface StreamView {
   };
 }
 
-export interface Product {
-  id: string;
-  sku: string;
-  title: string;
-  price: number;
-  currency: string;
-  imageUrl?: string | null;
-  productUrl?: string | null;
-  inventory?: number | null;
-}
+export type { Product };
 
 export interface Cue {
   id: string;

@@ -1,16 +1,9 @@
 // Product cards for the products a show pins, from livecue's public endpoint, each fetched once.
 import type { PlaybackUrls } from '../player/playback-urls.ts';
+import type { Product } from '../player/product.ts';
 
-export interface ProductCard {
-  id: string;
-  sku: string;
-  title: string;
-  price: number;
-  currency: string;
-  imageUrl?: string | null;
-  productUrl?: string | null;
-  inventory?: number | null;
-}
+/** A pinned product's card shows the catalogue product as the API gives it. */
+export type ProductCard = Product;
 
 export class ProductCatalog {
   readonly #urls: PlaybackUrls;
