@@ -47,6 +47,13 @@ const CLAIM_CONNECTIONS = env('BENCH_CLAIM_CONNECTIONS', 100);
  * node that has been selling; 0 measures the first claims of a fresh process (see bench/README.md).
  */
 const CLAIM_WARMUP = env('BENCH_CLAIM_WARMUP', 1000);
+/** The same rush sent by the viewers on their own sockets (`{"type":"claim"}`), at BENCH_CLAIM_RATE; 0 skips it. */
+const SOCKET_CLAIMS = env('BENCH_SOCKET_CLAIMS', 1);
+/**
+ * Faster rushes over HTTP, one offer each, in order until one misses p99 < 50 ms or sells wrong: the highest rate that
+ * met it is the claims throughput livecue sustains within the target. Empty skips them.
+ */
+const CLAIM_SWEEP = (process.env.BENCH_CLAIM_SWEEP ?? '2000,3000,4000,6000').split(',').map(Number).filter((rate) => rate > 0);
 /** Capacity: this many claims in flight, the next sent when one is answered (closed loop); 0 skips it. */
 const CLAIM_CONCURRENCY = env('BENCH_CLAIM_CONCURRENCY', 200);
 const SOURCE = process.env.BENCH_SOURCE_SIZE ?? '640x360';
@@ -276,6 +283,8 @@ interface ClaimResult {
   claims: number;
   /** Open loop at `rate` claims/s, or closed loop with `concurrency` in flight. */
   mode: 'open' | 'closed';
+  /** POST /v1/offers/:id/claims from the claim process, or `{"type":"claim"}` on the viewers' own sockets. */
+  via: 'http' | 'socket';
   rate?: number;
   concurrency?: number;
   /** Open loop: how late the claim process started claims against the schedule (its own lag, not livecue's). */
@@ -352,10 +361,12 @@ async function measureClaims(
   viewers: EngagementViewers[],
   claimer: EngagementViewers,
   meters: PhaseMeters,
-  arrivals: { rate: number; concurrency: number; connections: number },
+  arrivals: { rate: number; concurrency: number; connections: number; via?: 'http' | 'socket' },
 ): Promise<ClaimResult> {
   const mode = arrivals.rate > 0 ? 'open' : 'closed';
-  const product = await api(target, 'POST', '/v1/products', { sku: `BENCH-DROP-${mode}`, title: 'Bench sneaker drop', price: 120, currency: 'EUR', inventory: QUANTITY });
+  const via = arrivals.via ?? 'http';
+  const label = `${via}-${mode}-${arrivals.rate || arrivals.concurrency}`;
+  const product = await api(target, 'POST', '/v1/products', { sku: `BENCH-DROP-${label}`, title: 'Bench sneaker drop', price: 120, currency: 'EUR', inventory: QUANTITY });
   const postStartedAt = Date.now();
   const postStarted = performance.now();
   const cue = (await api(target, 'POST', `/v1/streams/${stream.id}/cues`, {
@@ -387,11 +398,18 @@ async function measureClaims(
   diagnostics.subscribe('http.server.request.start', onStart);
   diagnostics.subscribe('http.server.response.finish', onFinish);
   meters.start();
-  const claimed = await claimer.claims(`${target.baseUrl}/v1/offers/${cue.id}/claims`, CLAIMS, arrivals, `${mode}-claimer-`);
+  const claimed =
+    via === 'http'
+      ? await claimer.claims(`${target.baseUrl}/v1/offers/${cue.id}/claims`, CLAIMS, arrivals, `${label}-claimer-`)
+      : await (async () => {
+          const startAt = Date.now() + 50;
+          const parts = await Promise.all(viewers.map((v, i) => v.socketClaims(cue.id, CLAIMS, arrivals.rate, startAt, viewers.length, i)));
+          return { outcomes: parts.flatMap((p) => p.outcomes), lagMs: parts.flatMap((p) => p.lagMs), errors: parts.flatMap((p) => p.errors).slice(0, 5), eventLoopDelayP99Ms: Math.max(...parts.map((p) => p.eventLoopDelayP99Ms)) };
+        })();
   const load = meters.stop();
   diagnostics.unsubscribe('http.server.request.start', onStart);
   diagnostics.unsubscribe('http.server.response.finish', onFinish);
-  // Stock announcements are throttled to 4 a second: let the last one (remaining 0) land.
+  // Stock announcements go out once a second and at once at 0: let the last one land.
   await sleep(1500);
   const offers: OfferCollectResult[] = await Promise.all(viewers.map((v) => v.collectOffer()));
 
@@ -422,6 +440,7 @@ async function measureClaims(
     quantity: QUANTITY,
     claims: CLAIMS,
     mode,
+    via,
     ...(mode === 'open' ? { rate: arrivals.rate, connections: arrivals.connections, sendLagMs: distOf(claimed.lagMs) } : { concurrency: arrivals.concurrency }),
     statuses,
     created: created.length,
@@ -496,15 +515,38 @@ interface Setup {
 const soldExactly = (c: ClaimResult) =>
   c.created === c.quantity && c.other === 0 && c.soldOut === c.claims - c.quantity && c.claimRowsInDatabase === c.quantity && c.remainingAfter === 0;
 
-/** `rush`: the open-loop phase (claims at a set rate); `capacity`: the closed loop (a fixed number in flight). */
-function verdicts(setup: Setup | undefined, chat: ChatResult | undefined, rush: ClaimResult | undefined, capacity: ClaimResult | undefined) {
-  const p99Under = (c: ClaimResult | undefined) => (c ? c.latencyMs !== undefined && c.latencyMs.p99 < TARGETS.claimP99Ms : undefined);
+interface ClaimRuns {
+  /** Open loop at BENCH_CLAIM_RATE over HTTP, and the same from the viewers' sockets. */
+  rush?: ClaimResult;
+  socketRush?: ClaimResult;
+  /** Faster open loops over HTTP, in order, up to the first that missed. */
+  sweep: ClaimResult[];
+  /** Closed loop: throughput (its latency is in flight / throughput by Little's law, so it carries no latency target). */
+  capacity?: ClaimResult;
+}
+
+const p99Under = (c: ClaimResult | undefined) => (c ? c.latencyMs !== undefined && c.latencyMs.p99 < TARGETS.claimP99Ms : undefined);
+const withinTarget = (c: ClaimResult) => p99Under(c) === true && soldExactly(c);
+
+/** The highest open-loop rate over HTTP whose claims met p99 < 50 ms and sold exactly the quantity. */
+function sustainedRate(runs: ClaimRuns): number | undefined {
+  let best: number | undefined;
+  for (const run of [runs.rush, ...runs.sweep]) {
+    if (!run?.rate) continue;
+    if (!withinTarget(run)) break;
+    best = run.rate;
+  }
+  return best;
+}
+
+function verdicts(setup: Setup | undefined, chat: ChatResult | undefined, runs: ClaimRuns) {
+  const all = [runs.rush, runs.socketRush, ...runs.sweep, runs.capacity].filter((c): c is ClaimResult => c !== undefined);
   return {
     chatLatency: chat ? chat.latencyMs !== undefined && chat.latencyMs.p99 < TARGETS.chatP99Ms : undefined,
     chatDelivery: chat && setup ? chat.lost === TARGETS.chatLost && chat.messagesRefused === 0 && chat.messagesSent === chat.messagesScheduled && setup.failed === 0 : undefined,
-    claimLatency: p99Under(rush),
-    claimLatencyAtCapacity: p99Under(capacity),
-    noOversell: rush || capacity ? [rush, capacity].every((c) => !c || soldExactly(c)) : undefined,
+    claimLatency: p99Under(runs.rush),
+    claimLatencyOnSockets: p99Under(runs.socketRush),
+    noOversell: all.length > 0 ? all.every(soldExactly) : undefined,
   };
 }
 
@@ -513,9 +555,9 @@ const loadInfo = (l: PhaseLoad) =>
   `livecue proc ${cores(l.cpu.livecueProcess)} cores (loop p99 ${fmt(l.livecueEventLoopDelayP99Ms)} ms), redis ${cores(l.cpu.redis)}, transcoder ${cores(l.cpu.livecueFfmpeg)}; ` +
   `machine ${cores(l.cpu.machine)}/${os.cpus().length}; load ${l.loadavgStart[0]?.toFixed(2)} -> ${l.loadavgEnd?.[0]?.toFixed(2)}`;
 
-function claimRows(claims: ClaimResult | undefined, title: string, latencyVerdict: boolean | undefined): string[][] {
+function claimRows(claims: ClaimResult | undefined, title: string, latencyVerdict: boolean | undefined, target = `p99 < ${TARGETS.claimP99Ms}`): string[][] {
   return [
-    [`${title}: p50/p95/p99/max (ms)`, claims ? fmtDist(claims.latencyMs, 1) : 'skipped', verdict(latencyVerdict), `p99 < ${TARGETS.claimP99Ms}`],
+    [`${title}: p50/p95/p99/max (ms)`, claims ? fmtDist(claims.latencyMs, 1) : 'skipped', verdict(latencyVerdict), target],
     [
       '  throughput',
       claims
@@ -528,7 +570,9 @@ function claimRows(claims: ClaimResult | undefined, title: string, latencyVerdic
     ],
     [
       '  split p50/p99/max (ms): before livecue | in livecue | after',
-      claims
+      claims?.via === 'socket'
+        ? '(HTTP only)'
+        : claims
         ? [claims.split.beforeServerMs, claims.split.serverMs, claims.split.afterServerMs].map((d) => `${fmt(d?.p50)}/${fmt(d?.p99)}/${fmt(d?.max)}`).join(' | ') + ` (${claims.split.seen} joined, ${claims.split.connections} connections)`
         : '—',
       '',
@@ -552,8 +596,10 @@ function claimRows(claims: ClaimResult | undefined, title: string, latencyVerdic
   ];
 }
 
-function printTable(setup: Setup | undefined, chat: ChatResult | undefined, rush: ClaimResult | undefined, capacity: ClaimResult | undefined, errors: string[]): void {
-  const v = verdicts(setup, chat, rush, capacity);
+function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs: ClaimRuns, errors: string[]): void {
+  const v = verdicts(setup, chat, runs);
+  const { rush, socketRush, capacity } = runs;
+  const sustained = sustainedRate(runs);
   const rows: string[][] = [
     ['', 'measured', 'verdict', 'target'],
     [
@@ -582,8 +628,16 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, rush
     ],
     ['  p99 by send second (ms)', chat ? chat.bySecond.map((s) => fmt(s.p99)).join(' ') : '—', '', ''],
     ['  load', chat ? loadInfo(chat.load) : '—', '', ''],
-    ...claimRows(rush, `claims x${CLAIMS} on ${QUANTITY} units arriving at ${CLAIM_RATE}/s on <= ${CLAIM_CONNECTIONS} connections`, v.claimLatency),
-    ...claimRows(capacity, `claims x${CLAIMS} on ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight`, v.claimLatencyAtCapacity),
+    ...claimRows(rush, `HTTP claims x${CLAIMS} on ${QUANTITY} units arriving at ${CLAIM_RATE}/s on <= ${CLAIM_CONNECTIONS} connections`, v.claimLatency),
+    ...claimRows(socketRush, `socket claims x${CLAIMS} on ${QUANTITY} units, the viewers claiming at ${CLAIM_RATE}/s on their own sockets`, v.claimLatencyOnSockets),
+    ...runs.sweep.map((run) => [
+      `HTTP claims x${CLAIMS} at ${run.rate}/s: p50/p95/p99/max (ms)`,
+      `${fmtDist(run.latencyMs, 1)}; ${fmt(run.claimsPerSecond)} claims/s; ${run.created} / ${run.soldOut} / ${run.other}; loop p99 ${fmt(run.load.livecueEventLoopDelayP99Ms)} ms, machine ${cores(run.load.cpu.machine)}/${os.cpus().length}`,
+      verdict(withinTarget(run)),
+      `p99 < ${TARGETS.claimP99Ms}, sold exactly`,
+    ]),
+    ['claims/s sustained within p99 < 50 ms (HTTP, open loop)', sustained !== undefined ? `${sustained}/s` : '—', '', ''],
+    ...claimRows(capacity, `HTTP claims x${CLAIMS} on ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight (closed loop: saturation)`, undefined, 'throughput (latency = in flight / rate)'),
     ...errors.map((e) => ['error', e, '', '']),
   ];
   const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
@@ -622,8 +676,7 @@ async function main(): Promise<void> {
   let source: TestPatternPush | undefined;
   let setup: Setup | undefined;
   let chat: ChatResult | undefined;
-  let claims: ClaimResult | undefined;
-  let claimsAtCapacity: ClaimResult | undefined;
+  const runs: ClaimRuns = { sweep: [] };
   let claimWarmUp: Awaited<ReturnType<typeof warmUpClaims>> | undefined;
   const viewers = Array.from({ length: PROCESSES }, () => new EngagementViewers());
   const claimer = new EngagementViewers();
@@ -654,13 +707,15 @@ async function main(): Promise<void> {
     console.log(`${setup.connected}/${VIEWERS} connected in ${setup.connectSeconds.toFixed(1)} s${setup.failed ? ` (${setup.failed} failed: ${setup.errors.join('; ')})` : ''}`);
     await sleep(2000);
 
-    console.log(`chat: ${CHAT_RATE} messages/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders ...`);
-    try {
-      chat = await measureChat(viewers, setup.connected, new PhaseMeters(source, viewers, claimer));
-    } catch (error) {
-      errors.push(`chat: ${(error as Error).message}`);
+    if (CHAT_RATE > 0 && CHAT_SECONDS > 0) {
+      console.log(`chat: ${CHAT_RATE} messages/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders ...`);
+      try {
+        chat = await measureChat(viewers, setup.connected, new PhaseMeters(source, viewers, claimer));
+      } catch (error) {
+        errors.push(`chat: ${(error as Error).message}`);
+      }
+      await sleep(2000);
     }
-    await sleep(2000);
 
     if (CLAIM_WARMUP > 0 && (CLAIM_RATE > 0 || CLAIM_CONCURRENCY > 0)) {
       console.log(`claims: warming up with ${CLAIM_WARMUP} claims on an offer of their own ...`);
@@ -671,22 +726,36 @@ async function main(): Promise<void> {
       }
       await sleep(1000);
     }
-    if (CLAIM_RATE > 0) {
-      console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, arriving at ${CLAIM_RATE}/s on at most ${CLAIM_CONNECTIONS} connections ...`);
+    const pushing = source;
+    const phase = async (what: string, arrivals: Parameters<typeof measureClaims>[6]) => {
+      console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, ${what} ...`);
       try {
-        claims = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer), { rate: CLAIM_RATE, concurrency: 0, connections: CLAIM_CONNECTIONS });
+        return await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(pushing, viewers, claimer), arrivals);
       } catch (error) {
-        errors.push(`claims: ${(error as Error).message}`);
+        errors.push(`claims ${what}: ${(error as Error).message}`);
+        return undefined;
+      } finally {
+        await sleep(2000);
       }
-      await sleep(2000);
+    };
+    if (CLAIM_RATE > 0) {
+      runs.rush = await phase(`arriving at ${CLAIM_RATE}/s over HTTP on at most ${CLAIM_CONNECTIONS} connections`, { rate: CLAIM_RATE, concurrency: 0, connections: CLAIM_CONNECTIONS });
+      if (SOCKET_CLAIMS > 0 && (setup?.connected ?? 0) >= CLAIMS) {
+        runs.socketRush = await phase(`sent at ${CLAIM_RATE}/s by the viewers on their sockets`, { rate: CLAIM_RATE, concurrency: 0, connections: 0, via: 'socket' });
+      } else if (SOCKET_CLAIMS > 0 && VIEWERS >= CLAIMS) {
+        errors.push(`socket claims skipped: ${setup?.connected ?? 0} viewers connected, ${CLAIMS} claims need one viewer each`);
+      }
+      if (runs.rush && withinTarget(runs.rush)) {
+        for (const rate of CLAIM_SWEEP) {
+          const run = await phase(`arriving at ${rate}/s over HTTP on at most ${CLAIM_CONNECTIONS} connections`, { rate, concurrency: 0, connections: CLAIM_CONNECTIONS });
+          if (!run) break;
+          runs.sweep.push(run);
+          if (!withinTarget(run)) break;
+        }
+      }
     }
     if (CLAIM_CONCURRENCY > 0) {
-      console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight ...`);
-      try {
-        claimsAtCapacity = await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(source, viewers, claimer), { rate: 0, concurrency: CLAIM_CONCURRENCY, connections: CLAIM_CONCURRENCY });
-      } catch (error) {
-        errors.push(`claims at capacity: ${(error as Error).message}`);
-      }
+      runs.capacity = await phase(`${CLAIM_CONCURRENCY} in flight over HTTP`, { rate: 0, concurrency: CLAIM_CONCURRENCY, connections: CLAIM_CONCURRENCY });
     }
   } catch (error) {
     errors.push((error as Error).message);
@@ -699,7 +768,7 @@ async function main(): Promise<void> {
     await rm(dataDir, { recursive: true, force: true });
   }
 
-  printTable(setup, chat, claims, claimsAtCapacity, errors);
+  printTable(setup, chat, runs, errors);
   if (claimWarmUp) console.log(`(claims warmed up first: ${claimWarmUp.claims} claims in ${fmt(claimWarmUp.seconds, 2)} s on an offer of their own, ${claimWarmUp.created} sold, ${claimWarmUp.other} other answers)`);
   const result = {
     benchmark: 'engagement',
@@ -718,6 +787,8 @@ async function main(): Promise<void> {
       claimConnections: CLAIM_CONNECTIONS,
       claimWarmUp: CLAIM_WARMUP,
       claimConcurrency: CLAIM_CONCURRENCY,
+      socketClaims: SOCKET_CLAIMS > 0,
+      claimSweep: CLAIM_SWEEP,
       source: `${SOURCE}@30 testsrc2 RTMP`,
       database: database ? `PostgreSQL (fresh database; ${database.version.split(' on ')[0]})` : 'PGlite (embedded)',
       apiRateLimit: config.API_RATE_PER_SECOND,
@@ -728,13 +799,16 @@ async function main(): Promise<void> {
       ...tunedFromEnv(TUNABLE),
     },
     targets: TARGETS,
-    verdicts: verdicts(setup, chat, claims, claimsAtCapacity),
+    verdicts: verdicts(setup, chat, runs),
+    claimsPerSecondWithinTarget: sustainedRate(runs),
     errors,
     setup,
     chat,
     claimWarmUp,
-    claims,
-    claimsAtCapacity,
+    claims: runs.rush,
+    socketClaims: runs.socketRush,
+    claimSweep: runs.sweep,
+    claimsAtCapacity: runs.capacity,
   };
   const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
   mkdirSync(resultsDir, { recursive: true });

@@ -44,6 +44,7 @@ import { RestreamStore } from './restream/restream-store.ts';
 import { resolveSecretKey, SecretBox } from './security/secret-box.ts';
 import { randomBytes } from 'node:crypto';
 import { PlaybackAccess } from './api/playback-access.ts';
+import { ClaimsEndpoint } from './api/claims-endpoint.ts';
 import { ApiTokenStore } from './security/api-tokens.ts';
 import { persistentSecret } from './security/persistent-secret.ts';
 import { PlaybackSigner } from './security/playback-tokens.ts';
@@ -281,7 +282,6 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       analytics,
       engagement,
       offers,
-      viewerTokenSecret: config.VIEWER_TOKEN_SECRET,
       access,
       tokens: new ApiTokenStore(database.db),
       limits: { apiPerSecond: config.API_RATE_PER_SECOND, signalingPerSecond: config.SIGNALING_RATE_PER_SECOND },
@@ -319,7 +319,11 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
         return { ok: checks.redis === 'ok', checks };
       },
     });
-    const server: Server = createServer(app);
+    // Viewers' claims are answered ahead of Express (claims-endpoint.ts); everything else goes to the app.
+    const claims = new ClaimsEndpoint({ offers, viewerTokenSecret: config.VIEWER_TOKEN_SECRET, metrics, logger, perSecond: config.API_RATE_PER_SECOND });
+    const server: Server = createServer((req, res) => {
+      if (!claims.handle(req, res)) app(req, res);
+    });
     server.requestTimeout = 60_000;
     const cueSocket = attachCueSocket(server, {
       hub,
@@ -329,6 +333,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       logger,
       access,
       engagement,
+      claims,
       viewerTokenSecret: config.VIEWER_TOKEN_SECRET,
       connectsPerSecond: config.WS_CONNECT_RATE_PER_SECOND,
     });

@@ -196,6 +196,75 @@ describe('offers across livecue processes', () => {
     expect(forged.status).toBe(401);
   });
 
+  it('take claims on the viewers\' own sockets too, with the same answers as over HTTP, sharing one stock', async () => {
+    const offer = await show.openOffer(20);
+    // 60 viewers on the three processes (the third wants signed tokens), each claiming once on its socket, while
+    // 20 more claim over HTTP: 20 units in all.
+    const viewers = await Promise.all(
+      Array.from({ length: 60 }, async (_, i) => {
+        const node = nodes[i % 3]!;
+        const identity = node.tokens
+          ? `viewerToken=${signViewerToken(VIEWER_SECRET, { sub: `socket-viewer-${i}`, exp: Math.floor(Date.now() / 1000) + 600 })}`
+          : `viewer=socket-viewer-${i}`;
+        const socket = new WebSocket(`${node.baseUrl.replace('http', 'ws')}/live/${show.stream.playbackId}/events?${identity}`);
+        const answers: any[] = [];
+        socket.on('message', (data) => {
+          const message = JSON.parse(data.toString());
+          if (message.type === 'claim' || message.type === 'error') answers.push(message);
+        });
+        await new Promise((resolve) => socket.once('open', resolve));
+        return { socket, answers };
+      }),
+    );
+    const [, http] = await Promise.all([
+      Promise.all(viewers.map(({ socket }, i) => socket.send(JSON.stringify({ type: 'claim', offerId: offer.id, ref: `tap-${i}` })))),
+      Promise.all(Array.from({ length: 20 }, (_, i) => claimThrough(nodes[i % 3]!, offer.id, `http-viewer-${i}`))),
+    ]);
+    await waitFor('every socket answered', () => viewers.every((v) => v.answers.length === 1) || undefined, 15_000);
+    const onSockets = viewers.map((v, i) => {
+      expect(v.answers[0]).toMatchObject({ type: 'claim', ref: `tap-${i}` });
+      return { status: v.answers[0].status, body: v.answers[0].body };
+    });
+    expect(tally([...onSockets, ...http])).toEqual({ '201': 20, '409 sold_out': 60 });
+    const won = onSockets.find((a) => a.status === 201)!;
+    expect(won.body).toMatchObject({ offerId: offer.id, status: 'reserved', productId: show.product.id });
+    expect((await liveClaims(a, offer.id)).filter((c) => c.viewerId.startsWith('socket-viewer-'))).toHaveLength(onSockets.filter((x) => x.status === 201).length);
+
+    // A winner tapping again hears of its first claim; a bad or unknown offer is answered, and the socket stays open.
+    const winner = viewers[onSockets.indexOf(won)]!;
+    winner.socket.send(JSON.stringify({ type: 'claim', offerId: offer.id, ref: 'again' }));
+    winner.socket.send(JSON.stringify({ type: 'claim', offerId: 'cue_AAAAAAAAAAAAAAAA', ref: 'unknown' }));
+    winner.socket.send(JSON.stringify({ type: 'claim', ref: 'no-offer' }));
+    await waitFor('answers', () => winner.answers.length === 4 || undefined, 5000);
+    const byRef = (ref: string) => winner.answers.find((answer) => answer.ref === ref);
+    expect(byRef('again')).toMatchObject({ status: 200, body: { id: won.body.id } });
+    expect(byRef('unknown')).toMatchObject({ status: 404, body: { code: 'not_found' } });
+    expect(winner.answers.find((answer) => answer.type === 'error')?.error).toMatch(/invalid claim/);
+    expect(winner.socket.readyState).toBe(WebSocket.OPEN);
+
+    // A socket that never said who it is cannot claim.
+    const anonymous = new WebSocket(`${nodes[0]!.baseUrl.replace('http', 'ws')}/live/${show.stream.playbackId}/events`);
+    const anonymousAnswer = new Promise<any>((resolve) =>
+      anonymous.on('message', (data) => {
+        const message = JSON.parse(data.toString());
+        if (message.type === 'claim') resolve(message);
+      }),
+    );
+    await new Promise((resolve) => anonymous.once('open', resolve));
+    anonymous.send(JSON.stringify({ type: 'claim', offerId: offer.id, ref: 'who' }));
+    expect(await anonymousAnswer).toMatchObject({ ref: 'who', status: 401, body: { code: 'unauthorized' } });
+    anonymous.close();
+    for (const { socket } of viewers) socket.close();
+
+    // Over HTTP, a broken body is refused clearly and the endpoint carries on.
+    const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+      fetch(`${nodes[0]!.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers, body }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: await r.json() }));
+    expect(await post('{"viewerId":')).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json'), body: { code: 'bad_request' } });
+    expect(await post(JSON.stringify({ viewerId: 'someone-new', extra: 1 }))).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
+    expect(await post(JSON.stringify({ viewerId: 'x'.repeat(5000) }))).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
+    expect(await post(JSON.stringify({ viewerId: 'someone-new' }))).toMatchObject({ status: 409, body: { reason: 'sold_out' } });
+  });
+
   it('sell exactly 100 units when the Redis claim gate is flushed twice mid-sale', async () => {
     const offer = await show.openOffer(100);
     const gate = new ClaimGate(a.lc.redis);

@@ -31,6 +31,11 @@ export class EngagementViewers {
     return (await this.#ipc.ask<'claimed'>({ type: 'claims', url, total, concurrency: load.concurrency, rate: load.rate, connections: load.connections, viewerPrefix })).result;
   }
 
+  /** This process's share of `total` claims sent by its viewers on their sockets at `rate`/s overall from `startAt` (epoch ms). */
+  async socketClaims(offerId: string, total: number, rate: number, startAt: number, processes: number, processIndex: number): Promise<ClaimsResult> {
+    return (await this.#ipc.ask<'claimed'>({ type: 'socket-claims', offerId, total, rate, startAt, processes, processIndex, timeoutMs: 30_000 })).result;
+  }
+
   close(): Promise<void> {
     return this.#ipc.close();
   }

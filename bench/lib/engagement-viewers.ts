@@ -1,6 +1,6 @@
 // Child process of bench/engagement.ts: hosts WebSocket viewers of one show (some of them chatting on a schedule the
-// parent hands out), timestamps every chat message, offer cue and offer stock update they receive, or fires offer
-// claims with bounded concurrency; answers the parent over IPC.
+// parent hands out), timestamps every chat message, offer cue and offer stock update they receive, claims offers on
+// their own sockets, or fires offer claims over HTTP with bounded concurrency; answers the parent over IPC.
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -19,6 +19,11 @@ export type EngagementRequest =
   | { id: number; type: 'collect-offer' }
   /** `rate` > 0: claim n starts at start + n / rate whatever the answers, on at most `connections` (open loop); else `concurrency` in flight (closed loop). */
   | { id: number; type: 'claims'; url: string; total: number; concurrency: number; rate: number; connections: number; viewerPrefix: string }
+  /**
+   * Claims over the viewers' own sockets: claim n (0 <= n < total) is sent at startAt + n / rate (epoch ms) by viewer
+   * floor(n / processes) of process n mod processes, whatever the answers (open loop).
+   */
+  | { id: number; type: 'socket-claims'; offerId: string; total: number; rate: number; startAt: number; processes: number; processIndex: number; timeoutMs: number }
   | { id: number; type: 'close' };
 
 export interface ChatSendResult {
@@ -58,7 +63,7 @@ export interface OfferCollectResult {
 }
 
 export interface ClaimOutcome {
-  /** Claim number, also sent as the x-bench-claim header so the parent can find it in livecue's HTTP server. */
+  /** Claim number: sent as the x-bench-claim header over HTTP (the parent finds it in livecue's HTTP server), as ref on a socket. */
   n: number;
   status: number;
   reason?: string;
@@ -96,6 +101,8 @@ interface Client {
 }
 
 const MARKER = /\[lcb (\d+) (\d+)\]/;
+/** Socket claims waiting for their answer, by ref. */
+const pendingClaims = new Map<string, (answer: { status: number; body: { reason?: string; remaining?: number } }) => void>();
 const clients: Client[] = [];
 const loop = monitorEventLoopDelay({ resolution: 10 });
 /** Global chat index -> per-client latency (ms; NOT_RECEIVED when not received). */
@@ -138,6 +145,16 @@ function onMessage(client: Client, text: string): void {
   }
   if (text.startsWith('{"type":"cue"') && client.offerCueAt === 0 && text.includes('"offer.start"')) {
     client.offerCueAt = at;
+    return;
+  }
+  if (text.startsWith('{"type":"claim"')) {
+    try {
+      const answer = JSON.parse(text) as { ref?: string; status: number; body: { reason?: string; remaining?: number } };
+      const settle = answer.ref ? pendingClaims.get(answer.ref) : undefined;
+      if (settle) (pendingClaims.delete(answer.ref!), settle(answer));
+    } catch {
+      /* not ours */
+    }
     return;
   }
   if (text.startsWith('{"type":"error"')) {
@@ -339,6 +356,49 @@ async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): 
   return { id: request.id, type: 'claimed', result: { outcomes, lagMs, errors, eventLoopDelayP99Ms: loop.percentile(99) / 1e6 } };
 }
 
+async function socketClaims(request: Extract<EngagementRequest, { type: 'socket-claims' }>): Promise<EngagementReply> {
+  const outcomes: ClaimOutcome[] = [];
+  const lagMs: number[] = [];
+  const errors: string[] = [];
+  loop.reset();
+  loop.enable();
+  const running: Promise<void>[] = [];
+  const claim = (n: number, client: Client) =>
+    new Promise<void>((resolve) => {
+      const startedAt = Date.now();
+      const started = performance.now();
+      const ref = String(n);
+      const done = (status: number, reason?: string, remaining?: number) => {
+        clearTimeout(timer);
+        pendingClaims.delete(ref);
+        outcomes.push({ n, status, reason, remaining, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        if (errors.length < 5) errors.push(`no answer to claim ${n} within ${request.timeoutMs} ms`);
+        done(0, 'timeout');
+      }, request.timeoutMs);
+      pendingClaims.set(ref, (answer) => done(answer.status, answer.body.reason, answer.body.remaining));
+      if (client.closed || client.socket.readyState !== WebSocket.OPEN) return done(0, 'socket closed');
+      client.socket.send(JSON.stringify({ type: 'claim', offerId: request.offerId, ref }));
+    });
+  for (let n = request.processIndex; n < request.total; n += request.processes) {
+    const client = clients[Math.floor(n / request.processes)];
+    if (!client) {
+      if (errors.length < 5) errors.push(`no viewer for claim ${n}`);
+      continue;
+    }
+    const due = request.startAt + (n * 1000) / request.rate;
+    const wait = due - Date.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    lagMs.push(Math.max(0, Date.now() - due));
+    running.push(claim(n, client));
+  }
+  await Promise.all(running);
+  loop.disable();
+  return { id: request.id, type: 'claimed', result: { outcomes, lagMs, errors, eventLoopDelayP99Ms: loop.percentile(99) / 1e6 } };
+}
+
 async function handle(request: EngagementRequest): Promise<EngagementReply> {
   switch (request.type) {
     case 'connect':
@@ -351,6 +411,8 @@ async function handle(request: EngagementRequest): Promise<EngagementReply> {
       return collectOffer(request.id);
     case 'claims':
       return claims(request);
+    case 'socket-claims':
+      return socketClaims(request);
     case 'close':
       for (const client of clients) client.socket.terminate();
       return { id: request.id, type: 'closed' };

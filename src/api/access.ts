@@ -26,8 +26,6 @@ function allows(scopes: Scope[], need: Need): boolean {
 export function authorize(options: { adminToken: string; tokens: ApiTokenStore }): RequestHandler {
   const admin = createHash('sha256').update(options.adminToken).digest();
   return (req, _res, next) => {
-    // Viewers claim offers with their own identity (checked by the route), not an API token.
-    if (req.method === 'POST' && /^\/v1\/offers\/[^/]+\/claims\/?$/.test(req.originalUrl.split('?')[0]!)) return next();
     const presented = bearerToken(req.headers.authorization);
     if (!presented) return next(new LivecueError('unauthorized', 'missing API token: send Authorization: Bearer <token>'));
     const digest = createHash('sha256').update(presented).digest();

@@ -1,6 +1,6 @@
 // The viewers' WebSocket: ws(s)://<host>/live/<playbackId>/events. A client gets the show's current
 // state at once, then every cue, offer stock change, chat message, reaction count and poll tally from
-// any node; it may send chat, reactions and votes (src/engagement) once it says who it is.
+// any node; it may send chat, reactions and votes (src/engagement) and claim offers once it says who it is.
 import { RateLimiter } from '../rate-limit.ts';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,13 +13,27 @@ import type { StreamStore } from '../streams/stream-store.ts';
 import { stateAt } from './cues-routes.ts';
 import type { PlaybackAccess } from './playback-access.ts';
 import type { EngagementService } from '../engagement/engagement-service.ts';
-import { viewerOf } from '../offers/viewer-identity.ts';
+import { viewerOf, type Viewer } from '../offers/viewer-identity.ts';
+import { z } from 'zod';
+import type { ClaimAnswer, ClaimsEndpoint } from './claims-endpoint.ts';
+import { problemBody } from './problem.ts';
 import { SocketFanout } from './socket-fanout.ts';
 
 const PATH = /^\/live\/([A-Za-z0-9]{8,64})\/events$/;
 const HEARTBEAT_MS = 30_000;
+const HEARTBEAT_GROUPS = 30;
 /** A client that cannot keep up is dropped rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Claims per second per viewer on the socket (a repeat is answered with the first claim anyway). */
+const CLAIMS_PER_SECOND = 5;
+
+const socketClaim = z.strictObject({
+  type: z.literal('claim'),
+  offerId: z.string().max(64),
+  idempotencyKey: z.string().min(1).max(128).optional(),
+  /** Echoed in the answer so the client can match it to its claim. */
+  ref: z.string().max(64).optional(),
+});
 
 export function attachCueSocket(
   server: Server,
@@ -31,6 +45,8 @@ export function attachCueSocket(
     logger: Logger;
     access: PlaybackAccess;
     engagement: EngagementService;
+    /** Claims sent on the socket (`{"type":"claim","offerId":…}`); without it they are engagement messages (refused). */
+    claims?: ClaimsEndpoint;
     viewerTokenSecret?: string;
     /** New connections per second per client address. */
     connectsPerSecond: number;
@@ -40,6 +56,7 @@ export function attachCueSocket(
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const clients = new Map<string, Set<WebSocket>>();
   const alive = new WeakSet<WebSocket>();
+  const heartbeatGroup = new WeakMap<WebSocket, number>();
 
   // Each message is serialised and framed once per node, then written to every viewer of the show.
   const fanout = new SocketFanout((playbackId) => clients.get(playbackId), MAX_BUFFERED_BYTES);
@@ -66,6 +83,24 @@ export function attachCueSocket(
   };
   deps.hub.on('resync', onResync);
 
+  // A claim on the socket gets the HTTP endpoint's status and body back, with the client's ref to match it.
+  const claimLimit = new RateLimiter(CLAIMS_PER_SECOND, CLAIMS_PER_SECOND * 2);
+  const claimOnSocket = async (ws: WebSocket, message: unknown, viewer: Viewer | undefined) => {
+    const parsed = socketClaim.safeParse(message);
+    if (!parsed.success) {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}` }));
+      return;
+    }
+    const { offerId, idempotencyKey, ref } = parsed.data;
+    const waitMs = viewer ? claimLimit.take(viewer.id) : 0;
+    const answer: ClaimAnswer =
+      waitMs > 0
+        ? { status: 429, body: problemBody(429, 'too many claims; slow down', { code: 'rate_limited', retryAfterMs: waitMs }) }
+        : await deps.claims!.place(offerId, viewer, idempotencyKey);
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'claim', ref: ref ?? null, status: answer.status, body: answer.body }));
+  };
+
+  let connected = 0;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const match = PATH.exec(url.pathname);
@@ -91,11 +126,23 @@ export function attachCueSocket(
           if (!set) clients.set(playbackId, (set = new Set()));
           set.add(ws);
           alive.add(ws);
+          heartbeatGroup.set(ws, connected++ % HEARTBEAT_GROUPS);
           ws.on('pong', () => alive.add(ws));
           const viewer = viewerOf(deps.viewerTokenSecret, url.searchParams.get('viewerToken') ?? undefined, url.searchParams.get('viewer'));
           ws.on('message', (data, isBinary) => {
             if (isBinary) return ws.close(1003, 'binary frames are not accepted');
-            void deps.engagement.handle(playbackId, stream.id, viewer, data.toString()).then(
+            let message: unknown;
+            try {
+              message = JSON.parse(data.toString());
+            } catch {
+              if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: 'malformed JSON' }));
+              return ws.close(1007, 'malformed JSON');
+            }
+            if ((message as { type?: unknown } | null)?.type === 'claim' && deps.claims) {
+              void claimOnSocket(ws, message, viewer);
+              return;
+            }
+            void deps.engagement.handle(playbackId, stream.id, viewer, message).then(
               (outcome) => {
                 if (outcome.ok) return;
                 if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: outcome.error }));
@@ -122,9 +169,14 @@ export function attachCueSocket(
   };
   server.on('upgrade', onUpgrade);
 
+  // Each socket is pinged once per HEARTBEAT_MS, in one of HEARTBEAT_GROUPS groups a tick apart: pinging thousands of
+  // viewers at once held the event loop (and every claim and chat message waiting on it) for ~100 ms.
+  let tick = 0;
   const heartbeat = setInterval(() => {
+    const due = tick++ % HEARTBEAT_GROUPS;
     for (const set of clients.values()) {
       for (const ws of set) {
+        if (heartbeatGroup.get(ws) !== due) continue;
         if (!alive.has(ws)) {
           ws.terminate();
           continue;
@@ -133,7 +185,7 @@ export function attachCueSocket(
         ws.ping();
       }
     }
-  }, HEARTBEAT_MS);
+  }, HEARTBEAT_MS / HEARTBEAT_GROUPS);
   heartbeat.unref();
 
   return {

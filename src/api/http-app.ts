@@ -69,7 +69,6 @@ export interface HttpAppDeps {
   access: PlaybackAccess;
   tokens: ApiTokenStore;
   offers: OfferService;
-  viewerTokenSecret?: string;
   engagement: EngagementService;
   analytics: Analytics;
   limits: { apiPerSecond: number; signalingPerSecond: number };
@@ -141,7 +140,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/tokens', tokensRouter(deps.tokens));
   app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, forward: deps.cluster.forward }));
   app.use('/v1/products', productsRouter(deps.products));
-  const offerRoutes = offersRouters({ offers: deps.offers, viewerTokenSecret: deps.viewerTokenSecret, metrics: deps.metrics });
+  const offerRoutes = offersRouters({ offers: deps.offers });
   app.use('/v1/offers', offerRoutes.offers);
   app.use('/v1/streams/:id', moderationRouter({ streams: deps.streams, engagement: deps.engagement }));
   app.use('/v1/claims', offerRoutes.claims);

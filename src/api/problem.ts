@@ -20,11 +20,31 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** The problem+json document for a status; `extra` carries the stable `code` and any details. */
+export function problemBody(status: number, detail: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, ...extra };
+}
+
 export function sendProblem(res: Response, status: number, detail: string, extra: Record<string, unknown> = {}): void {
-  res
-    .status(status)
-    .type('application/problem+json')
-    .send(JSON.stringify({ type: 'about:blank', title: TITLES[status] ?? 'Error', status, detail, ...extra }));
+  res.status(status).type('application/problem+json').send(JSON.stringify(problemBody(status, detail, extra)));
+}
+
+/** What a client is told about an error it caused (4xx) or that is ours to retry (503); undefined for a bug. */
+export function problemOf(error: unknown): { status: number; body: Record<string, unknown>; retryAfterMs?: number } | undefined {
+  if (error instanceof LivecueError) {
+    const retryAfterMs = typeof error.extra.retryAfterMs === 'number' ? error.extra.retryAfterMs : undefined;
+    return { status: error.status, body: problemBody(error.status, error.message, { code: error.code, ...error.extra }), retryAfterMs };
+  }
+  if (error instanceof z.ZodError) {
+    const detail = error.issues
+      .map((issue) => {
+        if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.join(', ')}`;
+        return `${issue.path.join('.') || 'body'}: ${issue.message}`;
+      })
+      .join('; ');
+    return { status: 400, body: problemBody(400, `invalid request: ${detail}`, { code: 'validation_failed' }) };
+  }
+  return undefined;
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
@@ -37,19 +57,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    if (error instanceof LivecueError) {
-      const retryAfterMs = error.extra.retryAfterMs;
-      if (typeof retryAfterMs === 'number') res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-      return sendProblem(res, error.status, error.message, { code: error.code, ...error.extra });
-    }
-    if (error instanceof z.ZodError) {
-      const detail = error.issues
-        .map((issue) => {
-          if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.join(', ')}`;
-          return `${issue.path.join('.') || 'body'}: ${issue.message}`;
-        })
-        .join('; ');
-      return sendProblem(res, 400, `invalid request: ${detail}`, { code: 'validation_failed' });
+    const problem = problemOf(error);
+    if (problem) {
+      if (problem.retryAfterMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(problem.retryAfterMs / 1000))));
+      res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.body));
+      return;
     }
     const httpError = error as { type?: string; status?: number; statusCode?: number; message?: string };
     if (httpError.type === 'entity.parse.failed') return sendProblem(res, 400, 'request body is not valid JSON', { code: 'bad_request' });

@@ -58,13 +58,8 @@ export class EngagementService {
     clearInterval(this.#flush);
   }
 
-  async handle(playbackId: string, streamId: string, viewer: Viewer | undefined, raw: string): Promise<Outcome> {
-    let data: unknown;
-    try {
-      data = JSON.parse(raw);
-    } catch {
-      return { ok: false, error: 'malformed JSON', close: { code: 1007, reason: 'malformed JSON' } };
-    }
+  /** One message a viewer sent on the socket (parsed JSON). */
+  async handle(playbackId: string, streamId: string, viewer: Viewer | undefined, data: unknown): Promise<Outcome> {
     const parsed = incoming.safeParse(data);
     if (!parsed.success) return this.#strike(playbackId, viewer, `invalid message: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
     if (!viewer) return { ok: false, error: 'identify first: connect with ?viewer=<id> or ?viewerToken=<token>' };

@@ -39,7 +39,7 @@ export const offerView = (offer: OfferRow) => ({
   closedAt: offer.closedAt?.toISOString() ?? null,
 });
 
-const STOCK_ANNOUNCE_MS = 250;
+const STOCK_ANNOUNCE_MS = 1000;
 /** How long a claim keeps trying (an earlier claim of the viewer still being written, units the gate lost track of). */
 const CLAIM_PATIENCE_MS = 5000;
 const HELD_RETRY_MS = 10;
@@ -94,17 +94,30 @@ export class OfferService {
   }
 
   /**
-   * Viewers hear the remaining quantity at most every STOCK_ANNOUNCE_MS per offer, always the latest; the offer
-   * row's `remaining` is refreshed at the same pace (claims never write the offer row, which would serialise them).
+   * Viewers hear the remaining quantity at most every STOCK_ANNOUNCE_MS per offer, always the latest, and at once when
+   * the last unit is handed out (a sold-out offer stops the taps); the offer row's `remaining` is refreshed at the same
+   * pace (claims never write the offer row, which would serialise them). Each announcement is a write to every
+   * viewer's socket, which in a flash sale competes with the claims themselves, hence the pace.
    */
-  #stockChanged(offerId: string): void {
-    if (this.#closed || this.#stockDue.has(offerId)) return;
-    const timer = setTimeout(() => {
-      this.#stockDue.delete(offerId);
-      void this.#refreshRemaining(offerId)
-        .then((offer) => offer && this.deps.announceStock?.(offer))
-        .catch((error: Error) => this.deps.logger.warn({ err: error, offerId }, 'cannot announce offer stock'));
-    }, STOCK_ANNOUNCE_MS);
+  #stockChanged(offerId: string, soldOut = false): void {
+    if (this.#closed) return;
+    const due = this.#stockDue.get(offerId);
+    if (due && !soldOut) return;
+    if (due) clearTimeout(due);
+    const timer = setTimeout(
+      () => {
+        this.#stockDue.delete(offerId);
+        void this.#refreshRemaining(offerId)
+          .then(async (offer) => {
+            if (!offer) return;
+            // The gate knows what can still be claimed; the row lags by the claims being written right now.
+            const claimable = await this.#gate.remaining(offerId).catch(() => undefined);
+            await this.deps.announceStock?.({ ...offer, remaining: claimable ?? offer.remaining });
+          })
+          .catch((error: Error) => this.deps.logger.warn({ err: error, offerId }, 'cannot announce offer stock'));
+      },
+      soldOut ? 0 : STOCK_ANNOUNCE_MS,
+    );
     timer.unref();
     this.#stockDue.set(offerId, timer);
   }
@@ -265,7 +278,7 @@ export class OfferService {
       }
       void this.#gate.settle(offerId, claimId, decision.unit, viewer.id).catch(() => {});
       const offer = { ...(await this.#answerOffer(offerId, decision.remaining)) };
-      this.#stockChanged(offerId);
+      this.#stockChanged(offerId, decision.remaining === 0);
       void this.deps.onClaimed?.(offer).catch(() => {});
       void this.#announce(offer, claim, viewer);
       return { claim, offer, created: true };

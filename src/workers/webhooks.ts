@@ -25,7 +25,13 @@ export function verifyWebhookSignature(secret: string, header: string, body: str
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 
+/** How long a node reuses its list of endpoints when emitting; one created or deleted elsewhere shows within this. */
+const ENDPOINTS_CACHE_MS = 2000;
+
 export class WebhookService {
+  /** The endpoints as last read for emitting: a rush of claims emits per claim and must not query per claim. */
+  #cached: { at: number; rows: Promise<WebhookEndpointRow[]> } | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly queues: Queues,
@@ -37,6 +43,7 @@ export class WebhookService {
       .insert(webhookEndpoints)
       .values({ id: `whk_${randomBase62(16)}`, url, secret: `whsec_${randomBase62(32)}`, events })
       .returning();
+    this.#cached = undefined;
     return row!;
   }
 
@@ -50,12 +57,25 @@ export class WebhookService {
   }
 
   async delete(id: string): Promise<boolean> {
+    this.#cached = undefined;
     return (await this.db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning({ id: webhookEndpoints.id })).length > 0;
+  }
+
+  #endpoints(now = Date.now()): Promise<WebhookEndpointRow[]> {
+    if (!this.#cached || now - this.#cached.at > ENDPOINTS_CACHE_MS) {
+      const rows = this.list();
+      this.#cached = { at: now, rows };
+      // A failed read is not kept: the next emit asks again.
+      rows.catch(() => {
+        if (this.#cached?.rows === rows) this.#cached = undefined;
+      });
+    }
+    return this.#cached.rows;
   }
 
   /** Queues one delivery per subscribed endpoint; the worker sends them with retries. */
   async emit(event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
-    const endpoints = (await this.list()).filter((endpoint) => (endpoint.events as string[]).includes(event));
+    const endpoints = (await this.#endpoints()).filter((endpoint) => (endpoint.events as string[]).includes(event));
     for (const endpoint of endpoints) {
       const deliveryId = `dlv_${randomBase62(16)}`;
       const body = JSON.stringify({ id: deliveryId, type: event, createdAt: new Date().toISOString(), data });
