@@ -20,6 +20,8 @@ import { childrenCpu } from './lib/child-processes.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import type { ChatCollectResult, ChatSendResult, ChatSlot, ClaimOutcome, OfferCollectResult } from './lib/engagement-viewers.ts';
 import { EngagementViewers } from './lib/engagement-viewers-client.ts';
+import { IpcChild } from './lib/ipc-child.ts';
+import type { ShopHits, ShopReply, ShopRequest } from './lib/shop-receiver.ts';
 import { api, createStream, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
 import { fmt, roundDeep, verdict } from './lib/stats.ts';
 import { createBenchDatabase } from './lib/postgres-database.ts';
@@ -54,6 +56,8 @@ const SOCKET_CLAIMS = env('BENCH_SOCKET_CLAIMS', 1);
  * met it is the claims throughput livecue sustains within the target. Empty skips them.
  */
 const CLAIM_SWEEP = (process.env.BENCH_CLAIM_SWEEP ?? '2000,3000,4000,6000').split(',').map(Number).filter((rate) => rate > 0);
+/** A shop webhook endpoint (a receiver in the bench process) subscribed to offer.claimed / offer.sold_out, as a real shop would be; 0: none. */
+const WEBHOOKS = env('BENCH_WEBHOOKS', 1);
 /** Capacity: this many claims in flight, the next sent when one is answered (closed loop); 0 skips it. */
 const CLAIM_CONCURRENCY = env('BENCH_CLAIM_CONCURRENCY', 200);
 const SOURCE = process.env.BENCH_SOURCE_SIZE ?? '640x360';
@@ -277,6 +281,24 @@ async function measureChat(viewers: EngagementViewers[], connected: number, mete
 // ---------------------------------------------------------------------------------------------
 // Part 2: claims
 
+/** The shop's webhook receiver, in a process of its own, subscribed to offer.claimed and offer.sold_out. */
+class ShopReceiver {
+  readonly #ipc = new IpcChild<ShopRequest, ShopReply>(new URL('./lib/shop-receiver.ts', import.meta.url), 'shop receiver');
+
+  async subscribe(target: AdminApi): Promise<void> {
+    const { port } = await this.#ipc.ask<'listening'>({ type: 'listen' });
+    await api(target, 'POST', '/v1/webhooks', { url: `http://127.0.0.1:${port}/shop/hooks`, events: ['offer.claimed', 'offer.sold_out'] });
+  }
+
+  async hits(offerId: string): Promise<ShopHits> {
+    return (await this.#ipc.ask<'hits'>({ type: 'hits', offerId })).hits;
+  }
+
+  close(): Promise<void> {
+    return this.#ipc.close();
+  }
+}
+
 interface ClaimResult {
   offerId: string;
   quantity: number;
@@ -327,6 +349,8 @@ interface ClaimResult {
   offerCue: { postMs: number; reached: number; latencyMs?: Dist };
   /** Viewers who heard the stock reach 0, and when: receipt - the response of the claim that sold the last unit. */
   soldOutStock: { reached: number; stockMessages: number; latencyMs?: Dist };
+  /** The shop's webhook receiver: distinct offer.claimed deliveries, offer.sold_out, repeats; the last one after the first claim (ms). */
+  webhooks?: { claimed: number; soldOut: number; duplicates: number; lastAfterMs?: number };
   /** Claims by start time, per 500 ms from the first: how many started, how many won, their latency. */
   timeline: { fromMs: number; started: number; created: number; p50: number; max: number }[];
   /** The slowest claims: start (ms after the first), status, latency and its split (before / in / after livecue). */
@@ -362,6 +386,7 @@ async function measureClaims(
   claimer: EngagementViewers,
   meters: PhaseMeters,
   arrivals: { rate: number; concurrency: number; connections: number; via?: 'http' | 'socket' },
+  shop: ShopReceiver | undefined,
 ): Promise<ClaimResult> {
   const mode = arrivals.rate > 0 ? 'open' : 'closed';
   const via = arrivals.via ?? 'http';
@@ -412,6 +437,18 @@ async function measureClaims(
   // Stock announcements go out once a second and at once at 0: let the last one land.
   await sleep(1500);
   const offers: OfferCollectResult[] = await Promise.all(viewers.map((v) => v.collectOffer()));
+  let webhooks: ClaimResult['webhooks'];
+  if (shop) {
+    const wanted = claimed.outcomes.filter((o) => o.status === 201).length;
+    const deadline = Date.now() + 30_000;
+    let hits = await shop.hits(cue.id);
+    while (Date.now() < deadline && (hits.claimed < wanted || hits.soldOut < 1)) {
+      await sleep(100);
+      hits = await shop.hits(cue.id);
+    }
+    const first = Math.min(...claimed.outcomes.map((o) => o.startedAt));
+    webhooks = { claimed: hits.claimed, soldOut: hits.soldOut, duplicates: hits.duplicates, lastAfterMs: hits.lastAt > 0 ? hits.lastAt - first : undefined };
+  }
 
   const outcomes: ClaimOutcome[] = claimed.outcomes;
   const statuses: Record<string, number> = {};
@@ -466,6 +503,7 @@ async function measureClaims(
     remainingAfter: offer.remaining,
     offerCue: { postMs, reached: cueLatencies.length, latencyMs: distOf(cueLatencies) },
     soldOutStock: { reached: soldOutLatencies.length, stockMessages: offers.reduce((sum, o) => sum + o.stockMessages, 0), latencyMs: distOf(soldOutLatencies) },
+    webhooks,
     timeline: (() => {
       const buckets = new Map<number, ClaimOutcome[]>();
       for (const o of outcomes) {
@@ -512,8 +550,14 @@ interface Setup {
   setupMs?: Dist;
 }
 
+/** Exactly the quantity sold, the rest sold out, the database agrees, and (with the receiver) the shop heard of each claim and the sell-out once. */
 const soldExactly = (c: ClaimResult) =>
-  c.created === c.quantity && c.other === 0 && c.soldOut === c.claims - c.quantity && c.claimRowsInDatabase === c.quantity && c.remainingAfter === 0;
+  c.created === c.quantity &&
+  c.other === 0 &&
+  c.soldOut === c.claims - c.quantity &&
+  c.claimRowsInDatabase === c.quantity &&
+  c.remainingAfter === 0 &&
+  (!c.webhooks || (c.webhooks.claimed === c.quantity && c.webhooks.soldOut === 1 && c.webhooks.duplicates === 0));
 
 interface ClaimRuns {
   /** Open loop at BENCH_CLAIM_RATE over HTTP, and the same from the viewers' sockets. */
@@ -580,7 +624,10 @@ function claimRows(claims: ClaimResult | undefined, title: string, latencyVerdic
     ],
     [
       '  201 / 409 sold_out / other',
-      claims ? `${claims.created} / ${claims.soldOut} / ${claims.other}; db claims ${claims.claimRowsInDatabase} (${claims.distinctViewersWithClaims} viewers), remaining ${claims.remainingAfter}` : '—',
+      claims
+        ? `${claims.created} / ${claims.soldOut} / ${claims.other}; db claims ${claims.claimRowsInDatabase} (${claims.distinctViewersWithClaims} viewers), remaining ${claims.remainingAfter}` +
+          (claims.webhooks ? `; shop heard ${claims.webhooks.claimed} claimed + ${claims.webhooks.soldOut} sold out (${claims.webhooks.duplicates} repeats), the last ${fmt(claims.webhooks.lastAfterMs)} ms after the first claim` : '')
+        : '—',
       verdict(claims ? soldExactly(claims) : undefined),
       `${QUANTITY} / ${CLAIMS - QUANTITY} / 0`,
     ],
@@ -677,6 +724,7 @@ async function main(): Promise<void> {
   let setup: Setup | undefined;
   let chat: ChatResult | undefined;
   const runs: ClaimRuns = { sweep: [] };
+  let shop: ShopReceiver | undefined;
   let claimWarmUp: Awaited<ReturnType<typeof warmUpClaims>> | undefined;
   const viewers = Array.from({ length: PROCESSES }, () => new EngagementViewers());
   const claimer = new EngagementViewers();
@@ -717,6 +765,10 @@ async function main(): Promise<void> {
       await sleep(2000);
     }
 
+    if (WEBHOOKS > 0 && (CLAIM_RATE > 0 || CLAIM_CONCURRENCY > 0)) {
+      shop = new ShopReceiver();
+      await shop.subscribe(target);
+    }
     if (CLAIM_WARMUP > 0 && (CLAIM_RATE > 0 || CLAIM_CONCURRENCY > 0)) {
       console.log(`claims: warming up with ${CLAIM_WARMUP} claims on an offer of their own ...`);
       try {
@@ -730,7 +782,7 @@ async function main(): Promise<void> {
     const phase = async (what: string, arrivals: Parameters<typeof measureClaims>[6]) => {
       console.log(`claims: ${CLAIMS} claims on an offer of ${QUANTITY} units, ${what} ...`);
       try {
-        return await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(pushing, viewers, claimer), arrivals);
+        return await measureClaims(node, target, stream, viewers, claimer, new PhaseMeters(pushing, viewers, claimer), arrivals, shop);
       } catch (error) {
         errors.push(`claims ${what}: ${(error as Error).message}`);
         return undefined;
@@ -764,6 +816,7 @@ async function main(): Promise<void> {
     await Promise.all([...viewers, claimer].map((v) => v.close()));
     await source?.stop();
     await node.close();
+    await shop?.close();
     await database?.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
@@ -788,6 +841,7 @@ async function main(): Promise<void> {
       claimWarmUp: CLAIM_WARMUP,
       claimConcurrency: CLAIM_CONCURRENCY,
       socketClaims: SOCKET_CLAIMS > 0,
+      shopWebhooks: WEBHOOKS > 0,
       claimSweep: CLAIM_SWEEP,
       source: `${SOURCE}@30 testsrc2 RTMP`,
       database: database ? `PostgreSQL (fresh database; ${database.version.split(' on ')[0]})` : 'PGlite (embedded)',

@@ -427,7 +427,8 @@ describe('viewer page', () => {
     measurements.hlsCardLatenessVsTimelineMs = Math.round(late.vsTimeline * 1000);
     expect(Math.abs(late.vsTimeline)).toBeLessThan(0.2);
     expect(await cspViolations(page)).toEqual([]);
-    expect(await page.evaluate(() => (window as any).__socketsOpened)).toContain(`ws://127.0.0.1:${node.lc.httpPort}/live/${stream.playbackId}/events`);
+    const viewerId: string = await page.evaluate(() => (window as any).livecueViewer.viewerId);
+    expect(await page.evaluate(() => (window as any).__socketsOpened)).toContain(`ws://127.0.0.1:${node.lc.httpPort}/live/${stream.playbackId}/events?viewer=${viewerId}`);
     await screenshot(page, 'viewer-hls-fallback.png');
     await fallbackContext.close();
 
@@ -708,6 +709,123 @@ describe('viewer page on a draining node', () => {
       push.stop();
       await context.close();
       await draining.stop();
+    }
+  });
+});
+
+describe('viewer engagement', () => {
+  it('lets two viewers of a live show chat, react, vote on a poll and race for the last unit of an offer', async () => {
+    const scarf = await createProduct('SCARF-1', 'Silk scarf', 59);
+    const show = await createStream('Scarves live');
+    // Two browsers: two viewers (each keeps its own anonymous id).
+    const contextA = await newContext();
+    const contextB = await newContext();
+    const push = pushFrameCoded(`${show.ingest.rtmpUrl}/${show.ingest.streamKey}`, 120);
+    try {
+      await waitFor('playable', async () => (await node.api('GET', `/v1/streams/${show.id}`)).body.session?.playable === true, 20_000);
+      const watchUrl = `${node.baseUrl}/watch/${show.playbackId}`;
+      // A watches over WebRTC, B over HLS: the one socket carries the conversation on either path.
+      const pageA = await openViewer(contextA, watchUrl);
+      const pageB = await openViewer(contextB, `${watchUrl}?mode=hls`);
+      await pageA.waitForSelector('body[data-path="webrtc"]', { timeout: 15_000 });
+      await pageB.waitForSelector('body[data-path="hls"]', { timeout: 20_000 });
+      const viewerIdOf = (page: Page): Promise<string> => page.evaluate(() => (window as any).livecueViewer.viewerId);
+      const idA = await viewerIdOf(pageA);
+      const idB = await viewerIdOf(pageB);
+      expect(idA).not.toBe(idB);
+      const connected = (page: Page) => page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 15_000 });
+      await connected(pageA);
+      await connected(pageB);
+      for (const [page, id] of [[pageA, idA], [pageB, idB]] as const) {
+        const opened: string[] = await page.evaluate(() => (window as any).__socketsOpened);
+        expect(opened).toEqual([`ws://127.0.0.1:${node.lc.httpPort}/live/${show.playbackId}/events?viewer=${id}`]);
+      }
+
+      // Chat: A's message reaches B, marked as A's own on A's page; the host deletes it from both.
+      await pageA.fill('[data-testid=chat-input]', 'Is the silk one washable?');
+      await pageA.click('[data-testid=chat-send]');
+      const onB = pageB.locator('[data-testid=chat-message]', { hasText: 'Is the silk one washable?' });
+      await onB.waitFor({ timeout: 10_000 });
+      expect(await onB.locator('.who').textContent()).toBe(`Viewer ${idA.slice(-4)}`);
+      const onA = pageA.locator('[data-testid=chat-message]', { hasText: 'Is the silk one washable?' });
+      await onA.waitFor({ timeout: 10_000 });
+      expect(await onA.locator('.who').textContent()).toBe('You');
+      expect(await pageA.inputValue('[data-testid=chat-input]')).toBe('');
+      const messageId = (await onB.getAttribute('data-message-id'))!;
+      expect((await node.api('DELETE', `/v1/streams/${show.id}/chat/${messageId}`)).status).toBe(204);
+      await onB.waitFor({ state: 'detached', timeout: 10_000 });
+      await onA.waitFor({ state: 'detached', timeout: 10_000 });
+
+      // Reactions: A's tap is in the count of that second on B's page.
+      await pageA.locator('[data-testid=reaction]').first().click();
+      const heartsOnB = pageB.locator('[data-testid=reaction]').first().locator('[data-testid=reaction-count]');
+      await heartsOnB.waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await heartsOnB.textContent()).toBe('+1');
+
+      // A poll: A votes once, and both pages show the live tally.
+      const poll = await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'poll.open', question: 'Which colour next?', options: ['Sand', 'Navy'], durationSeconds: 300 });
+      expect(poll.status).toBe(201);
+      for (const page of [pageA, pageB]) await page.waitForSelector('[data-testid=poll-option]:not([disabled])', { timeout: 20_000 });
+      await pageA.locator('[data-testid=poll-option]').nth(1).click();
+      for (const page of [pageA, pageB]) {
+        await expect.poll(() => page.locator('[data-testid=poll-count]').allTextContents(), { timeout: 10_000 }).toEqual(['0', '1']);
+        expect(await page.textContent('[data-testid=poll-total]')).toBe('1 vote');
+      }
+      expect(await pageA.locator('[data-testid=poll-option]').nth(1).getAttribute('aria-pressed')).toBe('true');
+      expect(await pageA.locator('[data-testid=poll-option][disabled]').count()).toBe(2);
+      expect((await node.api('GET', `/v1/streams/${show.id}/polls/${poll.body.payload.pollId}`)).body.tally).toEqual({ 1: 1 });
+
+      // One unit on offer: A claims it; B hears at once that it is gone.
+      const offer = await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'offer.start', productId: scarf.id, discountPercent: 30, durationSeconds: 300, quantity: 1 });
+      expect(offer.status).toBe(201);
+      const offerId: string = offer.body.id;
+      const claimButton = `[data-testid=offer][data-offer-id="${offerId}"] [data-testid=offer-claim]`;
+      for (const page of [pageA, pageB]) {
+        await page.waitForSelector(`${claimButton}:not([disabled])`, { timeout: 20_000 });
+        expect(await page.textContent('[data-testid=offer-stock]')).toBe('Only 1 available');
+      }
+      await pageA.click(claimButton);
+      const resultA = pageA.locator('[data-testid=offer-claim-result]');
+      await expect.poll(() => resultA.getAttribute('data-outcome'), { timeout: 10_000 }).toBe('reserved');
+      expect(await resultA.textContent()).toMatch(/^Reserved for you until \S.* — complete checkout in the shop$/);
+      expect(await pageA.textContent(claimButton)).toBe('Claimed');
+      expect(await pageA.isDisabled(claimButton)).toBe(true);
+      await expect.poll(() => pageB.textContent('[data-testid=offer-stock]'), { timeout: 10_000 }).toBe('Sold out');
+      expect(await pageB.isDisabled(claimButton)).toBe(true);
+
+      // B again after a reload, which has not heard the stock (only changes are announced): its claim is answered sold out.
+      await pageB.reload();
+      await pageB.waitForSelector('body[data-path="hls"]', { timeout: 20_000 });
+      await connected(pageB);
+      await pageB.waitForSelector(`${claimButton}:not([disabled])`, { timeout: 20_000 });
+      await pageB.click(claimButton);
+      const resultB = pageB.locator('[data-testid=offer-claim-result]');
+      await expect.poll(() => resultB.getAttribute('data-outcome'), { timeout: 10_000 }).toBe('sold-out');
+      expect(await resultB.textContent()).toBe('Sold out: every unit has been claimed');
+      expect(await pageB.textContent('[data-testid=offer-stock]')).toBe('Sold out');
+      expect(await pageB.isDisabled(claimButton)).toBe(true);
+      // The API agrees: one unit, none left.
+      const stored = await waitFor('the offer sold out', async () => {
+        const { body } = await node.api('GET', `/v1/offers/${offerId}`);
+        return body.remaining === 0 ? body : undefined;
+      }, 10_000);
+      expect(stored).toMatchObject({ id: offerId, productId: scarf.id, quantity: 1, remaining: 0 });
+
+      // The server's refusal reaches only the sender: B, muted by the host, is told so.
+      expect((await node.api('POST', `/v1/streams/${show.id}/mutes`, { viewerId: idB })).status).toBe(204);
+      await pageB.fill('[data-testid=chat-input]', 'Sold out already?');
+      await pageB.click('[data-testid=chat-send]');
+      const notice = pageB.locator('[data-testid=chat-notice]');
+      await notice.waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await notice.textContent()).toBe('you are muted in this chat');
+      expect(await pageA.locator('[data-testid=chat-message]', { hasText: 'Sold out already?' }).count()).toBe(0);
+
+      for (const page of [pageA, pageB]) expect(await cspViolations(page)).toEqual([]);
+      await screenshot(pageA, 'viewer-engagement.png');
+    } finally {
+      push.stop();
+      await contextA.close();
+      await contextB.close();
     }
   });
 });

@@ -11,12 +11,20 @@ export interface RecordingJob {
   sessionId: string;
 }
 
-export interface WebhookJob {
+export interface WebhookDelivery {
   deliveryId: string;
-  endpointId: string;
   event: WebhookEvent;
   /** The exact body to send (signed as is). */
   body: string;
+}
+
+/**
+ * Deliveries to one endpoint. Those emitted together (a rush of claims) share a job, so the queue's cost is paid per
+ * batch; a delivery of a batch that fails is queued again on its own with the queue's retries.
+ */
+export interface WebhookJob {
+  endpointId: string;
+  deliveries: WebhookDelivery[];
 }
 
 export type WebhookEvent = 'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed' | 'offer.claimed' | 'offer.sold_out';

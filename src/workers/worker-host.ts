@@ -7,11 +7,15 @@ import type { Db } from '../db/database.ts';
 import { liveSessions, recordings, segments } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { MAINTENANCE_QUEUE, RECORDING_QUEUE, WEBHOOK_QUEUE, type Queues, type RecordingJob, type WebhookJob } from './queues.ts';
+import { MAINTENANCE_QUEUE, RECORDING_QUEUE, WEBHOOK_QUEUE, type Queues, type RecordingJob, type WebhookDelivery, type WebhookJob } from './queues.ts';
 import type { RecordingBuilder } from './recording-builder.ts';
 import { deliverWebhook, type WebhookService } from './webhooks.ts';
 import { recordingView } from './recording-view.ts';
 
+/** Deliveries of one batch in flight at once (the worker runs several jobs at once too). */
+const BATCH_DELIVERY_CONCURRENCY = 4;
+/** A delivery that failed in a batch is tried again after this, then with the queue's backoff. */
+const RETRY_FIRST_DELAY_MS = 1000;
 
 export interface WorkerHostDeps {
   config: Config;
@@ -40,7 +44,7 @@ export class WorkerHost {
     const recordingsWorker = new Worker<RecordingJob>(RECORDING_QUEUE, (job) => host.#buildRecording(job), { ...common, concurrency: config.WORKER_CONCURRENCY });
     recordingsWorker.on('failed', (job, error) => void host.#recordingFailed(job, error));
     const webhookWorker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => host.#deliver(job), { ...common, concurrency: 8 });
-    webhookWorker.on('failed', (job, error) => logger.warn({ deliveryId: job?.data.deliveryId, attempts: job?.attemptsMade, err: error }, 'webhook delivery failed'));
+    webhookWorker.on('failed', (job, error) => logger.warn({ deliveryIds: job?.data.deliveries?.map((d) => d.deliveryId), attempts: job?.attemptsMade, err: error }, 'webhook delivery failed'));
     const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, (job) => host.#maintain(job.name), { ...common, concurrency: 1 });
     for (const worker of [recordingsWorker, webhookWorker, maintenanceWorker]) {
       worker.on('error', (error) => logger.warn({ err: error }, 'queue worker error'));
@@ -81,9 +85,31 @@ export class WorkerHost {
   }
 
   async #deliver(job: Job<WebhookJob>): Promise<void> {
-    const endpoint = await this.deps.webhooks.get(job.data.endpointId);
+    const { endpointId } = job.data;
+    // A job queued by a version that sent one delivery per job carries the delivery's fields itself.
+    const deliveries = job.data.deliveries ?? [job.data as unknown as WebhookDelivery];
+    const endpoint = await this.deps.webhooks.endpoint(endpointId);
     if (!endpoint) return; // Deleted since: nothing to deliver.
-    await deliverWebhook(endpoint, job.data);
+    // A lone delivery fails with its job, which BullMQ retries with backoff.
+    if (deliveries.length === 1) {
+      await deliverWebhook(endpoint, deliveries[0]!);
+      return;
+    }
+    // A batch: each delivery that fails is queued again on its own; the ones that arrived are not sent twice.
+    let next = 0;
+    const failed: WebhookDelivery[] = [];
+    await Promise.all(
+      Array.from({ length: Math.min(BATCH_DELIVERY_CONCURRENCY, deliveries.length) }, async () => {
+        while (next < deliveries.length) {
+          const delivery = deliveries[next++]!;
+          await deliverWebhook(endpoint, delivery).catch((error: Error) => {
+            failed.push(delivery);
+            this.deps.logger.warn({ deliveryId: delivery.deliveryId, err: error }, 'webhook delivery failed; queued again');
+          });
+        }
+      }),
+    );
+    await Promise.all(failed.map((delivery) => this.deps.webhooks.retry(endpointId, delivery, RETRY_FIRST_DELAY_MS)));
   }
 
   async #maintain(name: string): Promise<void> {
