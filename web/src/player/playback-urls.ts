@@ -72,8 +72,13 @@ export class PlaybackUrls {
     return `/live/${this.#id}/click`;
   }
 
-  events(): string {
+  /** The viewers' socket; `viewer`: the page's viewer id, which lets it chat, react, vote and claim. */
+  events(options: { viewer?: string } = {}): string {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/live/${this.#id}/events${this.#query}`;
+    const query = new URLSearchParams();
+    if (this.#token) query.set('token', this.#token);
+    if (options.viewer) query.set('viewer', options.viewer);
+    const text = query.toString();
+    return `${scheme}//${location.host}/live/${this.#id}/events${text ? `?${text}` : ''}`;
   }
 }

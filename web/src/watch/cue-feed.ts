@@ -1,5 +1,5 @@
-// Cues over livecue's WebSocket, for viewers without the WebRTC data channel (HLS): the show's cues
-// at once on connect, then each new one. Reconnects with backoff; the scheduler drops duplicates.
+// Cues for viewers without the WebRTC data channel (HLS): over livecue's WebSocket, the show's cues at
+// once on connect, then each new one (the scheduler drops duplicates); and the show's whole cue track.
 import { cueFromSocketMessage, parseCueMessage, type CueMessage } from '../../../src/player/cue-scheduler.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 
@@ -19,42 +19,13 @@ export function cuesFromEventMessage(text: string): CueMessage[] {
   return cue ? [cue] : [];
 }
 
-export class CueFeed {
-  readonly #url: string;
-  readonly #onCues: (cues: CueMessage[]) => void;
-  #socket: WebSocket | undefined;
-  #retryMs = 500;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
-
-  constructor(urls: PlaybackUrls, onCues: (cues: CueMessage[]) => void) {
-    this.#url = urls.events();
-    this.#onCues = onCues;
-    this.#connect();
-  }
-
-  close(): void {
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#socket?.close();
-  }
-
-  #connect(): void {
-    if (this.#closed) return;
-    const socket = new WebSocket(this.#url);
-    this.#socket = socket;
-    socket.addEventListener('open', () => (this.#retryMs = 500));
-    socket.addEventListener('message', (event) => {
-      if (typeof event.data !== 'string') return;
-      const cues = cuesFromEventMessage(event.data);
-      if (cues.length > 0) this.#onCues(cues);
-    });
-    socket.addEventListener('close', () => {
-      if (this.#closed) return;
-      this.#timer = setTimeout(() => this.#connect(), this.#retryMs);
-      this.#retryMs = Math.min(this.#retryMs * 2, 10_000);
-    });
-  }
+/**
+ * Where the HLS path hears of cues live: the page's socket (viewer-socket.ts), which it shares with
+ * the chat, reactions, votes and claims. WebRTC has its data channel; a replay has its cue track.
+ */
+export interface CueFeed {
+  /** Hands over the cues known so far at once, then each new batch; returns a function that stops it. */
+  followCues(onCues: (cues: CueMessage[]) => void): () => void;
 }
 
 /** The show's whole cue track (late joiners on WebRTC, and replays). */

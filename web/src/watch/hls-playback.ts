@@ -13,7 +13,7 @@ import {
   type CueMessage,
 } from '../../../src/player/cue-scheduler.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
-import { CueFeed, fetchCueTrack } from './cue-feed.ts';
+import { fetchCueTrack, type CueFeed } from './cue-feed.ts';
 import type { Playback } from './playback.ts';
 import type { Recording } from './replay-source.ts';
 
@@ -21,6 +21,8 @@ export interface HlsOptions {
   replay: boolean;
   /** Replay the show's recording; without it a replay plays the closed live playlists. */
   recording?: Recording;
+  /** Live: the page's socket, for cues the playlists do not carry yet. */
+  feed?: CueFeed;
 }
 
 export interface HlsHooks {
@@ -50,7 +52,7 @@ export class HlsPlayback implements Playback {
   readonly recording: Recording | undefined;
   readonly #video: HTMLVideoElement;
   readonly #hls: HlsType | undefined;
-  readonly #feed: CueFeed | undefined;
+  readonly #unfollowFeed: (() => void) | undefined;
   readonly #hooks: HlsHooks;
   readonly #cues = new Map<string, CueMessage>();
   #fragments: FragmentTime[] = [];
@@ -112,7 +114,7 @@ export class HlsPlayback implements Playback {
       throw new Error('this browser cannot play HLS');
     }
     void video.play().catch(() => {});
-    this.#feed = replay ? undefined : new CueFeed(urls, (cues) => this.#add(cues));
+    this.#unfollowFeed = replay ? undefined : options.feed?.followCues((cues) => this.#add(cues));
     if (recording) this.#add(recording.cues);
     else void fetchCueTrack(urls).then((cues) => this.#add(cues), () => {});
   }
@@ -147,7 +149,7 @@ export class HlsPlayback implements Playback {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#feed?.close();
+    this.#unfollowFeed?.();
     this.#hls?.destroy();
   }
 

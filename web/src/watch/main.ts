@@ -1,17 +1,22 @@
 // The viewer page, /watch/<playbackId>: WebRTC first, HLS when WebRTC fails or is blocked (or
 // ?mode=hls), the show's recording once the show has ended (or ?replay=1); commerce cues in sync with
-// the picture.
+// the picture. While the show is live the viewer takes part over one socket: chat, reactions, poll
+// votes, claims on offers.
 import type { CueMessage } from '../../../src/player/cue-scheduler.ts';
 import { byId } from '../ui/element.ts';
 import { formatLatency } from '../ui/format.ts';
+import { ChatPanel } from './chat-panel.ts';
 import { CommercePanel } from './commerce-panel.ts';
 import { HlsPlayback } from './hls-playback.ts';
+import { offerCueOf } from './offer-claims.ts';
 import { probeHls, type Playback } from './playback.ts';
 import { ProductCatalog } from './product-catalog.ts';
+import { ReactionBar } from './reaction-bar.ts';
 import { waitForReplay, type Recording } from './replay-source.ts';
 import { ReplayTimeline } from './replay-timeline.ts';
 import { ThumbnailTrack } from './thumbnails.ts';
 import { WebRtcPlayback } from './webrtc-playback.ts';
+import { ViewerSocket, type SocketState } from './viewer-socket.ts';
 import { WatchReporter } from './watch-reporter.ts';
 import { PlaybackUrls } from '../player/playback-urls.ts';
 import { WhepError } from '../player/whep-client.ts';
@@ -50,6 +55,8 @@ interface ViewerApi {
   latencySeconds(): number;
   readonly latencyBasis: string | undefined;
   readonly shownCues: ShownCue[];
+  /** The engagement socket: idle before a live path plays, closed for good on a replay. */
+  readonly socketState: SocketState;
 }
 
 const PLAYBACK_ID = /^[A-Za-z0-9]{8,64}$/;
@@ -63,6 +70,7 @@ class Viewer implements ViewerApi {
   readonly #catalog: ProductCatalog;
   readonly #panel: CommercePanel;
   readonly #reporter: WatchReporter;
+  readonly #socket: ViewerSocket;
   #playback: Playback | undefined;
   #timeline: ReplayTimeline | undefined;
   /** Every cue of the show seen on any path, for the replay timeline. */
@@ -82,11 +90,17 @@ class Viewer implements ViewerApi {
       this.#timeline?.refresh();
     });
     this.#reporter = new WatchReporter(this.#urls, this.#video);
+    this.#socket = new ViewerSocket(this.#urls, this.#reporter.viewerId);
     this.#panel = new CommercePanel(
       { product: byId('product'), offer: byId('offer'), poll: byId('poll'), announcement: byId('announcement') },
       this.#catalog,
-      (productId) => this.#reporter.tapped({ productId, cueId: this.#playback?.scheduler.pinnedCueId() }),
+      {
+        onProductTap: (productId) => this.#reporter.tapped({ productId, cueId: this.#playback?.scheduler.pinnedCueId() }),
+        actions: this.#socket,
+        offerIdOf: (offer) => offerCueOf(this.#allCues, offer)?.id,
+      },
     );
+    this.#listenToSocket();
     const unmute = byId<HTMLButtonElement>('unmute');
     unmute.addEventListener('click', () => {
       this.#video.muted = false;
@@ -100,6 +114,10 @@ class Viewer implements ViewerApi {
 
   get viewerId(): string {
     return this.#reporter.viewerId;
+  }
+
+  get socketState(): SocketState {
+    return this.#socket.state;
   }
 
   get path(): string | undefined {
@@ -157,6 +175,8 @@ class Viewer implements ViewerApi {
    * give at least the end of the show.
    */
   async #startReplay(ended = false): Promise<void> {
+    this.#socket.close();
+    byId('engagement').hidden = true;
     const found = await waitForReplay(this.#urls, {
       timeoutMs: REPLAY_WAIT_MS,
       everyMs: REPLAY_RETRY_MS,
@@ -173,7 +193,9 @@ class Viewer implements ViewerApi {
   }
 
   async #startHls(replay: boolean, recording?: Recording): Promise<void> {
-    const playback = await HlsPlayback.start(this.#video, this.#urls, { replay, recording }, {
+    if (!replay) this.#socket.connect();
+    const feed = replay ? undefined : this.#socket;
+    const playback = await HlsPlayback.start(this.#video, this.#urls, { replay, recording, feed }, {
       onCues: (cues) => {
         this.#prefetch(cues);
         if (!recording) this.#timeline?.setCues(this.#allCues);
@@ -194,6 +216,10 @@ class Viewer implements ViewerApi {
   #use(playback: Playback): void {
     this.#playback = playback;
     this.#reporter.watching(playback.path);
+    // Taking part is for the live show; a replay has no one to talk to.
+    if (playback.path === 'replay') this.#socket.close();
+    else this.#socket.connect();
+    byId('engagement').hidden = playback.path === 'replay';
     document.body.dataset.path = playback.path;
     byId('path-badge').textContent = { webrtc: 'WebRTC', hls: 'HLS', replay: 'Replay' }[playback.path];
     byId('live-badge').hidden = playback.path === 'replay';
@@ -204,6 +230,23 @@ class Viewer implements ViewerApi {
       if (this.shownCues.length > SHOWN_CUES_KEPT) this.shownCues.shift();
       this.#render();
     });
+  }
+
+  /** The chat, the reactions, the poll tallies and the offers' stock, from the page's socket. */
+  #listenToSocket(): void {
+    const chat = new ChatPanel(byId('chat'), this.#socket, this.#reporter.viewerId);
+    const reactions = new ReactionBar(byId('reactions'), this.#socket);
+    this.#socket
+      .on('state', (state) => {
+        chat.connected(state === 'open');
+        this.#render();
+      })
+      .on('chat', (message) => chat.add(message))
+      .on('chatDeleted', (messageId) => chat.remove(messageId))
+      .on('refused', (error) => chat.notice(error))
+      .on('reactions', (counts) => reactions.show(counts))
+      .on('tally', (pollId, tally) => this.#panel.showTally(pollId, tally))
+      .on('stock', (stock) => this.#panel.showStock(stock));
   }
 
   #prefetch(cues: CueMessage[]): void {
