@@ -51,11 +51,11 @@ describe('SocketFanout', () => {
     wss.close();
   });
 
-  it('slices a delivery over turns without reordering: messages sent meanwhile follow in the next batch', async () => {
+  it('slices a pass over turns without reordering: a message sent mid-pass joins the sockets not yet written', async () => {
     server = createServer();
     const wss = new WebSocketServer({ server });
-    const sockets = new Set<WebSocket>();
-    wss.on('connection', (ws) => sockets.add(ws));
+    const sockets: WebSocket[] = [];
+    wss.on('connection', (ws) => sockets.push(ws));
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
     const clients = Array.from({ length: 5 }, () => new WebSocket(url));
@@ -63,8 +63,15 @@ describe('SocketFanout', () => {
     clients.forEach((client, i) => client.on('message', (data) => received[i]!.push(data.toString())));
     await Promise.all(clients.map((client) => new Promise((resolve) => client.once('open', resolve))));
     await new Promise((resolve) => setTimeout(resolve, 50));
+    // Count the writes each server socket makes.
+    const writes = new Map<WebSocket, number>();
+    for (const socket of sockets) {
+      const raw = (socket as unknown as { _socket: { write: (...args: unknown[]) => boolean } })._socket;
+      const write = raw.write.bind(raw);
+      raw.write = (...args: unknown[]) => (writes.set(socket, (writes.get(socket) ?? 0) + 1), write(...args));
+    }
 
-    // Two sockets per turn: the first batch takes three turns; what is sent during them goes out after it.
+    // Two sockets per turn: a pass over five takes three turns; what is sent during it joins the pass.
     const fanout = new SocketFanout(() => sockets, 1024 * 1024, 2);
     fanout.send('show', '"a"');
     fanout.send('show', '"b"');
@@ -72,6 +79,9 @@ describe('SocketFanout', () => {
     setImmediate(() => setImmediate(() => fanout.send('show', '"d"')));
     await new Promise((resolve) => setTimeout(resolve, 200));
     for (const messages of received) expect(messages).toEqual(['"a"', '"b"', '"c"', '"d"']);
+    // Turn by turn: sockets 0-1 get a+b, then 2-3 get a+b+c, then 4 gets a+b+c+d in one write and 0 gets c+d, then
+    // 1 gets c+d and 2 gets d, then 3 gets d: nobody waited for the pass to end, and nobody got a message twice.
+    expect(sockets.map((socket) => writes.get(socket))).toEqual([2, 2, 2, 2, 1]);
     for (const client of clients) client.close();
     wss.close();
   });

@@ -1,8 +1,10 @@
 // Sends the same messages to every WebSocket of a show at the least cost per socket: each message is
-// framed once (one buffer shared by all sockets), and the messages that arrive while the previous
-// ones go out leave together, in one write per socket. With thousands of viewers the cost is one
-// write (a syscall) per socket per batch, so a backlog drains in bigger batches instead of growing;
-// the writes are sliced over turns of the event loop so a broadcast never holds up a claim for long.
+// framed once (one buffer shared by all sockets) and queued on each socket's outbox; a pass writes
+// the sockets with something to send, one write per socket for all it has, sliced over turns of the
+// event loop so a broadcast never holds up a claim for long. A message that arrives mid-pass does not
+// wait for the pass to end: the sockets not yet written take it in the same write as the earlier one,
+// the others at the end of the pass. With thousands of viewers a backlog drains in bigger writes
+// instead of growing.
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
@@ -25,28 +27,24 @@ export function textFrame(payload: Buffer): Buffer {
   return frame;
 }
 
-interface Batch {
-  texts: string[];
+/** What one socket has still to get, in order. */
+interface Outbox {
   frames: Buffer[];
-  /** Messages a socket must not miss (cues): a socket too far behind is closed rather than skipped. */
+  /** The same messages as text, for a socket whose frames ws must build itself (compression negotiated). */
+  texts: string[];
+  /** One of them must not be missed (a cue): a socket too far behind is closed rather than skipped. */
   mustDeliver: boolean;
 }
 
 /** Sockets written per turn of the event loop: between slices, claims and other requests get their turn. */
 const SOCKETS_PER_SLICE = 500;
 
-interface Delivery {
-  batch: Batch;
-  bytes: Buffer;
-  /** The audience when the delivery started; a socket that joins later gets the show's state on connect. */
-  sockets: WebSocket[];
-}
-
 export class SocketFanout {
-  #batches = new Map<string, Batch>();
-  #scheduled = false;
-  /** A delivery in progress, sliced over turns; later batches wait for it, so no message overtakes another. */
-  #delivering = false;
+  readonly #outboxes = new WeakMap<WebSocket, Outbox>();
+  /** Sockets with something to send, in the order they are written; a socket is in it at most once. */
+  #due: WebSocket[] = [];
+  #next = 0;
+  #flushing = false;
 
   constructor(
     private readonly audience: (key: string) => Iterable<WebSocket> | undefined,
@@ -55,66 +53,73 @@ export class SocketFanout {
     private readonly socketsPerSlice = SOCKETS_PER_SLICE,
   ) {}
 
-  /** Queues one message (JSON text) for everyone in `key`'s audience; it leaves at the end of this turn. */
+  /**
+   * Queues one message (JSON text) for everyone in `key`'s audience now. Writing starts at the end of this turn and
+   * goes on in slices; a socket not yet written when the next message comes gets both in one write, and one already
+   * written gets the next message in the same pass, after the others. No socket's messages are reordered.
+   */
   send(key: string, text: string, options: { mustDeliver?: boolean } = {}): void {
-    let batch = this.#batches.get(key);
-    if (!batch) this.#batches.set(key, (batch = { texts: [], frames: [], mustDeliver: false }));
-    batch.texts.push(text);
-    batch.frames.push(textFrame(Buffer.from(text)));
-    batch.mustDeliver ||= options.mustDeliver === true;
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#scheduled || this.#delivering) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#deliver();
-    });
-  }
-
-  #deliver(): void {
-    const deliveries: Delivery[] = [];
-    for (const [key, batch] of this.#batches) {
-      deliveries.push({ batch, bytes: batch.frames.length === 1 ? batch.frames[0]! : Buffer.concat(batch.frames), sockets: [...(this.audience(key) ?? [])] });
+    const audience = this.audience(key);
+    if (!audience) return;
+    const frame = textFrame(Buffer.from(text));
+    const mustDeliver = options.mustDeliver === true;
+    for (const socket of audience) {
+      let outbox = this.#outboxes.get(socket);
+      if (!outbox) this.#outboxes.set(socket, (outbox = { frames: [], texts: [], mustDeliver: false }));
+      if (outbox.frames.length === 0) this.#due.push(socket);
+      outbox.frames.push(frame);
+      outbox.texts.push(text);
+      outbox.mustDeliver ||= mustDeliver;
     }
-    this.#batches = new Map();
-    this.#delivering = true;
-    let current = 0;
-    let next = 0;
-    const slice = () => {
-      let budget = this.socketsPerSlice;
-      while (current < deliveries.length && budget > 0) {
-        const { batch, bytes, sockets } = deliveries[current]!;
-        const end = Math.min(sockets.length, next + budget);
-        budget -= end - next;
-        for (; next < end; next++) this.#write(sockets[next]!, batch, bytes);
-        if (next >= sockets.length) {
-          current++;
-          next = 0;
-        }
-      }
-      if (current < deliveries.length) {
-        setImmediate(slice);
-        return;
-      }
-      this.#delivering = false;
-      if (this.#batches.size > 0) this.#schedule();
-    };
-    slice();
+    if (!this.#flushing && this.#due.length > this.#next) {
+      this.#flushing = true;
+      setImmediate(this.#flush);
+    }
   }
 
-  #write(socket: WebSocket, batch: Batch, bytes: Buffer): void {
+  readonly #flush = (): void => {
+    const end = Math.min(this.#due.length, this.#next + this.socketsPerSlice);
+    // Sockets that got the same messages share one buffer: framed and joined once, not per socket.
+    let lastFrames: Buffer[] | undefined;
+    let lastBytes: Buffer | undefined;
+    for (; this.#next < end; this.#next++) {
+      const socket = this.#due[this.#next]!;
+      const outbox = this.#outboxes.get(socket)!;
+      const { frames, texts, mustDeliver } = outbox;
+      outbox.frames = [];
+      outbox.texts = [];
+      outbox.mustDeliver = false;
+      if (!lastFrames || !sameFrames(frames, lastFrames)) {
+        lastFrames = frames;
+        lastBytes = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+      }
+      this.#write(socket, lastBytes!, texts, mustDeliver);
+    }
+    if (this.#next < this.#due.length) {
+      setImmediate(this.#flush);
+      return;
+    }
+    this.#due = [];
+    this.#next = 0;
+    this.#flushing = false;
+  };
+
+  #write(socket: WebSocket, bytes: Buffer, texts: string[], mustDeliver: boolean): void {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > this.maxBufferedBytes) {
-      if (batch.mustDeliver) socket.terminate();
+      if (mustDeliver) socket.terminate();
       return;
     }
     // ws keeps its TCP socket as _socket. Without an extension (no compression) a frame written there is exactly
     // what ws.send would write, in the same order as ws's own writes; otherwise ws frames each message.
     const raw = (socket as unknown as { _socket?: Socket })._socket;
     if (raw && !raw.destroyed && socket.extensions === '') raw.write(bytes);
-    else for (const text of batch.texts) socket.send(text);
+    else for (const text of texts) socket.send(text);
   }
+}
+
+function sameFrames(a: Buffer[], b: Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
