@@ -334,6 +334,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       access,
       engagement,
       claims,
+      stock: (streamId) => offers.stock(streamId),
       viewerTokenSecret: config.VIEWER_TOKEN_SECRET,
       connectsPerSecond: config.WS_CONNECT_RATE_PER_SECOND,
     });

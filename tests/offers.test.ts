@@ -252,17 +252,21 @@ describe('offers across livecue processes', () => {
     expect(winner.answers.find((answer) => answer.type === 'error')?.error).toMatch(/invalid claim/);
     expect(winner.socket.readyState).toBe(WebSocket.OPEN);
 
-    // A socket that never said who it is cannot claim.
+    // A socket that never said who it is cannot claim; joining after the sell-out, it hears the stock in its greeting.
     const anonymous = new WebSocket(`${nodes[0]!.baseUrl.replace('http', 'ws')}/live/${show.stream.playbackId}/events`);
+    let greeting: any;
     const anonymousAnswer = new Promise<any>((resolve) =>
       anonymous.on('message', (data) => {
         const message = JSON.parse(data.toString());
+        if (message.type === 'state') greeting = message;
         if (message.type === 'claim') resolve(message);
       }),
     );
     await new Promise((resolve) => anonymous.once('open', resolve));
     anonymous.send(JSON.stringify({ type: 'claim', offerId: offer.id, ref: 'who' }));
     expect(await anonymousAnswer).toMatchObject({ ref: 'who', status: 401, body: { code: 'unauthorized' } });
+    await waitFor('the greeting', () => greeting, 5000);
+    expect(greeting.offers).toContainEqual({ id: offer.id, quantity: 20, remaining: 0 });
     anonymous.close();
     for (const { socket } of viewers) socket.close();
 

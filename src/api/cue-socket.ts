@@ -9,7 +9,7 @@ import type { CueHub } from '../cues/cue-hub.ts';
 import type { CueService } from '../cues/cue-service.ts';
 import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
-import type { StreamStore } from '../streams/stream-store.ts';
+import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { stateAt } from './cues-routes.ts';
 import type { PlaybackAccess } from './playback-access.ts';
 import type { EngagementService } from '../engagement/engagement-service.ts';
@@ -45,6 +45,8 @@ export function attachCueSocket(
     logger: Logger;
     access: PlaybackAccess;
     engagement: EngagementService;
+    /** The stream's open offers and their units left, for the first message. */
+    stock?: (streamId: string) => Promise<{ id: string; quantity: number; remaining: number }[]>;
     /** Claims sent on the socket (`{"type":"claim","offerId":…}`); without it they are engagement messages (refused). */
     claims?: ClaimsEndpoint;
     viewerTokenSecret?: string;
@@ -67,6 +69,11 @@ export function attachCueSocket(
   deps.hub.on('offer', onOffer);
   const onEvent = (playbackId: string, event: unknown) => fanout.send(playbackId, JSON.stringify(event));
   deps.hub.on('event', onEvent);
+  // What a viewer gets first: the show's state and cues, and the open offers' stock (announced only when it changes).
+  const stateMessage = async (stream: StreamRow) => {
+    const [cues, offers] = await Promise.all([deps.cues.list(stream), deps.stock ? deps.stock(stream.id).catch(() => []) : []]);
+    return JSON.stringify({ type: 'state', state: stateAt(deps.registry, stream, cues, undefined), cues, offers });
+  };
   // After a Redis outage, what was published meanwhile never arrived: every viewer gets the state again.
   const onResync = () => {
     for (const [playbackId, set] of clients) {
@@ -74,8 +81,7 @@ export function attachCueSocket(
         .getByPlaybackId(playbackId)
         .then(async (stream) => {
           if (!stream) return;
-          const cues = await deps.cues.list(stream);
-          const text = JSON.stringify({ type: 'state', state: stateAt(deps.registry, stream, cues, undefined), cues });
+          const text = await stateMessage(stream);
           for (const socket of set) if (socket.readyState === socket.OPEN) socket.send(text);
         })
         .catch((error: Error) => deps.logger.warn({ err: error, playbackId }, 'cannot resync viewers'));
@@ -156,9 +162,10 @@ export function attachCueSocket(
             if (set.size === 0) clients.delete(playbackId);
           });
           ws.on('error', () => ws.terminate());
-          void deps.cues.list(stream).then((cues) => {
-            ws.send(JSON.stringify({ type: 'state', state: stateAt(deps.registry, stream, cues, undefined), cues }));
-          });
+          void stateMessage(stream).then(
+            (text) => ws.readyState === ws.OPEN && ws.send(text),
+            (error: Error) => deps.logger.warn({ err: error, playbackId }, 'cannot send the show state'),
+          );
         });
       },
       (error: Error) => {

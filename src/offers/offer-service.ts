@@ -49,6 +49,8 @@ const PENDING_STALE_MS = 15_000;
 const RECONCILE_EVERY_MS = 5000;
 /** Offers kept in memory per node for the claims' answers (fields that never change). */
 const OFFER_CACHE_SIZE = 1000;
+/** How long a node reuses the list of a stream's open offers for the viewers joining. */
+const OPEN_OFFERS_CACHE_MS = 1000;
 
 const LIVE = ['reserved', 'confirmed'];
 const isLive = (status: string) => LIVE.includes(status);
@@ -72,6 +74,8 @@ export class OfferService {
   /** One opening of a missing gate per offer at a time on this node. */
   #opening = new Map<string, Promise<void>>();
   #offers = new Map<string, OfferRow>();
+  /** Open offers per stream, as last read for viewers joining (see stock()). */
+  #openOffers = new Map<string, { at: number; rows: Promise<{ id: string; quantity: number; remaining: number }[]> }>();
   /** Drift seen at the last check per offer (gate units + pending + live claims - quantity). */
   #drift = new Map<string, number>();
   #lastReconcile = 0;
@@ -168,6 +172,26 @@ export class OfferService {
         await this.#gate.close(id).catch((error: Error) => this.deps.logger.warn({ err: error, offerId: id }, 'cannot close the claim gate'));
       }
     }
+  }
+
+  /**
+   * The stream's open offers with the units that can be claimed now (the gate's count), for a viewer who joins
+   * mid-sale: stock announcements only come when it changes. Which offers are open is read at most once a second per
+   * stream on a node (a crowd joining at once costs one query); the units are the gate's at the moment of asking.
+   */
+  async stock(streamId: string, now = Date.now()): Promise<{ id: string; quantity: number; remaining: number }[]> {
+    let cached = this.#openOffers.get(streamId);
+    if (!cached || now - cached.at >= OPEN_OFFERS_CACHE_MS) {
+      const rows = this.deps.db
+        .select({ id: offers.id, quantity: offers.quantity, remaining: offers.remaining })
+        .from(offers)
+        .where(and(eq(offers.streamId, streamId), isNull(offers.closedAt), or(isNull(offers.endsAt), gt(offers.endsAt, sql`now()`))));
+      this.#openOffers.set(streamId, (cached = { at: now, rows }));
+      rows.catch(() => this.#openOffers.delete(streamId));
+      if (this.#openOffers.size > OFFER_CACHE_SIZE) this.#openOffers.delete(this.#openOffers.keys().next().value!);
+    }
+    const open = await cached.rows;
+    return Promise.all(open.map(async (offer) => ({ ...offer, remaining: (await this.#gate.remaining(offer.id).catch(() => undefined)) ?? offer.remaining })));
   }
 
   /** The offer with `remaining` counted from its live claims now. */

@@ -191,7 +191,7 @@ describe('CueScheduler on a wall-clock source (HLS)', () => {
     expect(heard).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ id: 'cue_2' }), 4);
     playAt(at(101));
     expect(scheduler.tick()).toEqual([]);
-    expect(scheduler.state().pinnedProduct).toEqual({ productId: 'recent' });
+    expect(scheduler.state().pinnedProduct).toEqual({ productId: 'recent', cueId: 'cue_2' });
   });
 
   it('fires a cue seen on both the playlist and the socket once', () => {
@@ -243,7 +243,7 @@ describe('CueScheduler on a WebRTC source', () => {
     expect(scheduler.state().pinnedProduct).toBeUndefined();
     clock = at(10.3);
     expect(ids(scheduler.tick())).toEqual(['cue_1']);
-    expect(scheduler.state().pinnedProduct).toEqual({ productId: 'p1' });
+    expect(scheduler.state().pinnedProduct).toEqual({ productId: 'p1', cueId: 'cue_1' });
 
     // A smaller delay estimate moves the position forward.
     scheduler.add(cue(2, 'announcement', 10.5));
@@ -271,11 +271,11 @@ describe('CueScheduler.state for a late joiner', () => {
       cue(11, 'product.unpin', 200, {}),
     ]);
     const state = scheduler.state();
-    expect(state.pinnedProduct).toEqual({ productId: 'b', name: 'Thé 日本' });
+    expect(state.pinnedProduct).toEqual({ productId: 'b', name: 'Thé 日本', cueId: 'cue_4' });
     // A tap on the card is about the pin on screen: cue 4, not the earlier pin of another product.
     expect(scheduler.pinnedCueId()).toBe('cue_4');
     expect(state.offer).toBeUndefined();
-    expect(state.poll).toEqual({ pollId: 'q1', question: 'Rouge ou bleu ?' });
+    expect(state.poll).toEqual({ pollId: 'q1', question: 'Rouge ou bleu ?', cueId: 'cue_6' });
     expect(state.announcements.map((a) => a.payload.text)).toEqual(['two', 'three']);
 
     playAt(at(200));
@@ -287,7 +287,7 @@ describe('CueScheduler.state for a late joiner', () => {
     const { hls, playAt } = fakeHls(at(20));
     const scheduler = new CueScheduler(hlsJsPosition(hls));
     scheduler.add(cue(1, 'offer.start', 15, { offerId: 'flash', price: 10 }, 60));
-    expect(scheduler.state().offer).toEqual({ offerId: 'flash', price: 10, endsAt: at(75), remainingSeconds: 55 });
+    expect(scheduler.state().offer).toEqual({ offerId: 'flash', price: 10, cueId: 'cue_1', endsAt: at(75), remainingSeconds: 55 });
     playAt(at(75));
     expect(scheduler.state().offer).toBeUndefined();
     playAt(at(30));
@@ -343,8 +343,8 @@ describe('CueScheduler on a replay', () => {
     expect(scheduler.tick()).toEqual([]);
     expect(heard).toEqual([]);
     expect(scheduler.state()).toEqual({
-      pinnedProduct: { productId: 'b' },
-      offer: { offerId: 'o1', endsAt: at(35), remainingSeconds: 4 },
+      pinnedProduct: { productId: 'b', cueId: 'cue_3' },
+      offer: { offerId: 'o1', cueId: 'cue_2', endsAt: at(35), remainingSeconds: 4 },
       announcements: [],
     });
     expect(playTo(36)).toEqual([]);

@@ -146,6 +146,8 @@ const TIMELINES = {
 
 export interface OpenItem {
   [key: string]: unknown;
+  /** The id of the cue the item came from (an offer's id is its offer.start cue's). */
+  cueId: string;
   /** Wall-clock ms (EXT-X-PROGRAM-DATE-TIME timeline) at which the item's duration runs out. */
   endsAt?: number;
   /** Seconds left as of the current position; the countdown to show, whatever the path. */
@@ -340,10 +342,10 @@ export class CueScheduler {
   #openItem(entry: Entry | undefined, position: number): OpenItem | undefined {
     if (!entry) return undefined;
     const { cue } = entry;
-    if (cue.duration === undefined) return { ...cue.payload };
+    if (cue.duration === undefined) return { ...cue.payload, cueId: cue.id };
     const remainingSeconds = cue.duration - (position - entry.at) / this.#timeline.unitsPerSecond;
     if (remainingSeconds <= 0) return undefined;
-    return { ...cue.payload, endsAt: Date.parse(cue.wallClock) + cue.duration * 1000, remainingSeconds };
+    return { ...cue.payload, cueId: cue.id, endsAt: Date.parse(cue.wallClock) + cue.duration * 1000, remainingSeconds };
   }
 
   #emit(cue: CueMessage, lateBySeconds: number): void {

@@ -61,8 +61,6 @@ export interface CommercePanelOptions {
   /** The viewer tapped the pinned product's card (its buy button included). */
   onProductTap?: (productId: string) => void;
   actions?: ViewerActions;
-  /** An open offer's id (its offer.start cue's), which its claims and stock go by. */
-  offerIdOf?: (offer: OpenItem) => string | undefined;
 }
 
 /** The offer card's parts that change in place. */
@@ -175,7 +173,8 @@ export class CommercePanel {
 
   #renderOffer(offer: OpenItem | undefined): void {
     const offerCard = typeof offer?.productId === 'string' ? this.#catalog.get(offer.productId) : undefined;
-    const offerId = offer && this.#options.offerIdOf?.(offer);
+    // An offer's id is its offer.start cue's: its claims and stock go by it.
+    const offerId = offer?.cueId;
     const live = this.#options.actions?.live === true;
     const key = offer ? JSON.stringify({ ...offer, remainingSeconds: undefined, endsAt: undefined, loaded: offerCard !== undefined, offerId, live }) : '';
     if (key !== this.#offerKey) {

@@ -8,7 +8,6 @@ import { formatLatency } from '../ui/format.ts';
 import { ChatPanel } from './chat-panel.ts';
 import { CommercePanel } from './commerce-panel.ts';
 import { HlsPlayback } from './hls-playback.ts';
-import { offerCueOf } from './offer-claims.ts';
 import { probeHls, type Playback } from './playback.ts';
 import { ProductCatalog } from './product-catalog.ts';
 import { ReactionBar } from './reaction-bar.ts';
@@ -97,7 +96,6 @@ class Viewer implements ViewerApi {
       {
         onProductTap: (productId) => this.#reporter.tapped({ productId, cueId: this.#playback?.scheduler.pinnedCueId() }),
         actions: this.#socket,
-        offerIdOf: (offer) => offerCueOf(this.#allCues, offer)?.id,
       },
     );
     this.#listenToSocket();

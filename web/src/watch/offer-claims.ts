@@ -1,7 +1,6 @@
 // This viewer's claims on the show's offers: the units each offer has left (from the socket's stock
 // messages), the claim in flight and what the server answered, kept per offer so a redrawn card shows
 // them again. An offer's id is its offer.start cue's.
-import type { CueMessage, OpenItem } from '../../../src/player/cue-scheduler.ts';
 import type { ClaimAnswer, OfferStock } from './viewer-socket.ts';
 
 export type ClaimOutcome =
@@ -26,23 +25,6 @@ export function claimOutcome(answer: ClaimAnswer): ClaimOutcome {
   if (body.reason === 'sold_out') return { kind: 'sold-out', detail };
   if (body.reason === 'offer_ended') return { kind: 'ended', detail };
   return { kind: 'failed', detail };
-}
-
-/**
- * The offer.start cue an open offer came from. The scheduler's state carries the cue's payload (and
- * its deadline) but not its id, so the cue is found by both; of identical ones the latest placed wins,
- * as in the scheduler's own fold.
- */
-export function offerCueOf(cues: Iterable<CueMessage>, offer: OpenItem): CueMessage | undefined {
-  const { endsAt, remainingSeconds: _remaining, ...payload } = offer;
-  const payloadText = JSON.stringify(payload);
-  let found: CueMessage | undefined;
-  for (const cue of cues) {
-    if (cue.type !== 'offer.start' || (found && found.seq > cue.seq)) continue;
-    const cueEndsAt = cue.duration === undefined ? undefined : Date.parse(cue.wallClock) + cue.duration * 1000;
-    if (cueEndsAt === endsAt && JSON.stringify(cue.payload) === payloadText) found = cue;
-  }
-  return found;
 }
 
 export class OfferClaims {

@@ -185,13 +185,9 @@ export class ViewerSocket extends TypedEmitter<ViewerSocketEvents> implements Cu
         if (typeof message.pollId === 'string' && tally) this.emit('tally', message.pollId, tally);
         return;
       }
-      case 'offer': {
-        const offer = message.offer;
-        if (isRecord(offer) && typeof offer.id === 'string' && isCount(offer.quantity) && isCount(offer.remaining)) {
-          this.emit('stock', { id: offer.id, quantity: offer.quantity, remaining: offer.remaining });
-        }
+      case 'offer':
+        this.#stock(message.offer);
         return;
-      }
       case 'claim':
         if (typeof message.ref === 'string' && typeof message.status === 'number') {
           this.#answerClaim(message.ref, { status: message.status, body: isRecord(message.body) ? message.body : {} });
@@ -201,11 +197,21 @@ export class ViewerSocket extends TypedEmitter<ViewerSocketEvents> implements Cu
         if (typeof message.error === 'string') this.emit('refused', message.error);
         return;
     }
+    // The greeting also carries the open offers' stock, which is otherwise announced only when it changes.
+    if (message.type === 'state' && Array.isArray(message.offers)) {
+      for (const offer of message.offers) this.#stock(offer);
+    }
     // The greeting (`state`, with the show's cues) and each `cue`, read as the HLS path always read them.
     const cues = cuesFromEventMessage(text);
     if (cues.length === 0) return;
     for (const cue of cues) this.#cues.set(cue.id, cue);
     for (const follower of [...this.#cueFollowers]) follower(cues);
+  }
+
+  #stock(offer: unknown): void {
+    if (isRecord(offer) && typeof offer.id === 'string' && isCount(offer.quantity) && isCount(offer.remaining)) {
+      this.emit('stock', { id: offer.id, quantity: offer.quantity, remaining: offer.remaining });
+    }
   }
 
   #answerClaim(ref: string, answer: ClaimAnswer): void {
