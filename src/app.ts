@@ -325,6 +325,9 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       if (!claims.handle(req, res)) app(req, res);
     });
     server.requestTimeout = 60_000;
+    // Idle kept-alive connections stay open past a load balancer's own idle timeout (60 s on AWS ALB, nginx's
+    // upstream pools), so the proxy never sends a request on a connection livecue is closing (Node's default is 5 s).
+    server.keepAliveTimeout = 65_000;
     const cueSocket = attachCueSocket(server, {
       hub,
       cues,

@@ -322,9 +322,23 @@ function post(agent: http.Agent, url: string, body: string, headers: Record<stri
 }
 
 
+const agents = new Map<number, http.Agent>();
+/** A pool of `maxSockets` kept-alive connections to livecue, opened (by as many /healthz requests at once) on first use. */
+async function agentFor(maxSockets: number, url: string): Promise<http.Agent> {
+  let agent = agents.get(maxSockets);
+  if (agent) return agent;
+  agents.set(maxSockets, (agent = new http.Agent({ keepAlive: true, maxSockets })));
+  const health = new URL('/healthz', url).toString();
+  await Promise.all(
+    Array.from({ length: maxSockets }, () => new Promise<void>((resolve) => http.get(health, { agent }, (res) => (res.resume(), res.on('end', resolve))).on('error', () => resolve()))),
+  );
+  return agent;
+}
+
 async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): Promise<EngagementReply> {
-  // Open loop: at most `connections` at once (past it claims wait for one, and that wait is latency too).
-  const agent = new http.Agent({ keepAlive: true, maxSockets: request.rate > 0 ? request.connections : request.concurrency });
+  // Open loop: at most `connections` at once (past it claims wait for one, and that wait is latency too). The pool
+  // outlives a phase, as a reverse proxy's upstream pool does: a rush does not start by opening 100 connections.
+  const agent = await agentFor(request.rate > 0 ? request.connections : request.concurrency, request.url);
   const outcomes: ClaimOutcome[] = [];
   const lagMs: number[] = [];
   const errors: string[] = [];
@@ -365,7 +379,6 @@ async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): 
     };
     await Promise.all(Array.from({ length: Math.min(request.concurrency, request.total) }, worker));
   }
-  agent.destroy();
   loop.disable();
   return { id: request.id, type: 'claimed', result: { outcomes, lagMs, errors, eventLoopDelayP99Ms: loop.percentile(99) / 1e6 } };
 }
@@ -429,6 +442,7 @@ async function handle(request: EngagementRequest): Promise<EngagementReply> {
       return socketClaims(request);
     case 'close':
       for (const client of clients) client.socket.terminate();
+      for (const agent of agents.values()) agent.destroy();
       return { id: request.id, type: 'closed' };
   }
 }

@@ -173,16 +173,16 @@ return first + 1`;
 /** A claim: counted in its minute, and for the pin showing now when it is the claimed product's. */
 const CLAIM_SCRIPT = `
 local base, productId = KEYS[1], ARGV[1]
-local now, keep, minute = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local now, keep, minute, count = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5] or '1')
 local minuteKey = base .. ':' .. minute
-redis.call('HINCRBY', minuteKey, 'claims', 1)
+redis.call('HINCRBY', minuteKey, 'claims', count)
 redis.call('EXPIRE', minuteKey, keep)
 redis.call('ZADD', base .. ':minutes', minute, minute)
 local current = redis.call('GET', base .. ':pin')
 if current then
   local pinKey = base .. ':pin:' .. current
   if redis.call('HGET', pinKey, 'productId') == productId then
-    redis.call('HINCRBY', pinKey, 'claims', 1)
+    redis.call('HINCRBY', pinKey, 'claims', count)
     redis.call('HSETNX', pinKey, 'firstClaimAt', now)
   end
 end
@@ -233,6 +233,8 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 export class Analytics {
   readonly #redis: Redis & Scripted;
+  /** Claims of this turn not yet counted, per stream and product. */
+  readonly #claims = new Map<string, { count: number; done: Promise<void> }>();
   readonly #metrics: Metrics | undefined;
   /** WHEP sessions connected to this node -> their stream: beaten every WEBRTC_REFRESH_MS. */
   /** WHEP session id -> the stream and the viewer it counts as (the page's viewer id, else the session). */
@@ -318,9 +320,21 @@ export class Analytics {
   }
 
   /** A claim was reserved on an offer of this product. */
-  async claimed(streamId: string, productId: string): Promise<void> {
-    const now = Date.now();
-    await this.#redis.livecueAnalyticsClaim(base(streamId), productId, now, KEEP_SECONDS, minuteOf(now));
+  /** A claim is counted with the others of the same turn of the event loop (a rush): one script call per product. */
+  claimed(streamId: string, productId: string): Promise<void> {
+    const key = `${streamId}\n${productId}`;
+    let pending = this.#claims.get(key);
+    if (!pending) {
+      const counted = { count: 0, done: undefined as unknown as Promise<void> };
+      counted.done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.#claims.delete(key);
+        const now = Date.now();
+        await this.#redis.livecueAnalyticsClaim(base(streamId), productId, now, KEEP_SECONDS, minuteOf(now), counted.count);
+      });
+      this.#claims.set(key, (pending = counted));
+    }
+    pending.count++;
+    return pending.done;
   }
 
   async viewers(streamId: string, at = Date.now()): Promise<Record<ViewerPath, number> & { total: number }> {

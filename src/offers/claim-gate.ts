@@ -140,6 +140,9 @@ const release = new Script(RELEASE);
 const remaining = new Script(REMAINING);
 
 export class ClaimGate {
+  /** Units written this turn, per offer, whose pending entries go in one ZREM. */
+  readonly #settling = new Map<string, { members: string[]; done: Promise<void> }>();
+
   constructor(private readonly redis: Redis) {}
 
   async take(offerId: string, viewerId: string, claimId: string, idempotencyKey: string | undefined, now = Date.now()): Promise<GateDecision> {
@@ -167,9 +170,19 @@ export class ClaimGate {
     return (await open.run(this.redis, keysOf(offerId), args)) === 1;
   }
 
-  /** The claim is in the database: the unit is no longer pending. */
-  async settle(offerId: string, claimId: string, unit: number, viewerId: string): Promise<void> {
-    await this.redis.zrem(keysOf(offerId)[4]!, `${claimId}|${unit}|${viewerId}`);
+  /** The claim is in the database: the unit is no longer pending. Claims settled in the same turn go in one command. */
+  settle(offerId: string, claimId: string, unit: number, viewerId: string): Promise<void> {
+    let pending = this.#settling.get(offerId);
+    if (!pending) {
+      const members: string[] = [];
+      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.#settling.delete(offerId);
+        await this.redis.zrem(keysOf(offerId)[4]!, ...members);
+      });
+      this.#settling.set(offerId, (pending = { members, done }));
+    }
+    pending.members.push(`${claimId}|${unit}|${viewerId}`);
+    return pending.done;
   }
 
   /**
