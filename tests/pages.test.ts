@@ -816,7 +816,7 @@ describe('viewer engagement', () => {
       expect(await pageA.locator('[data-testid=chat-message]', { hasText: 'Sold out already?' }).count()).toBe(0);
 
       for (const page of [pageA, pageB]) expect(await cspViolations(page)).toEqual([]);
-      await screenshot(pageA, 'viewer-engagement.png');
+      await screenshot(pageA, 'viewer-engagement.png', 'viewer-engagement.png');
     } finally {
       push.stop();
       await contextA.close();
