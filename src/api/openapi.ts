@@ -155,13 +155,16 @@ export function openApiDocument(serverUrl: string) {
       '/v1/offers/{id}': { get: { summary: 'An offer: quantity and remaining units', security: auth, responses: { '200': { description: 'Offer' }, '404': problem } } },
       '/v1/offers/{id}/claims': {
         post: {
-          summary: 'A viewer claims one unit (viewer token or anonymous viewerId; Idempotency-Key honoured)',
+          summary: 'A viewer claims one unit (viewer token or anonymous viewerId; Idempotency-Key honoured). The same claim can be sent on the viewers\' WebSocket as {"type":"claim","offerId","ref"}.',
           responses: {
             '201': { description: 'Reserved' },
             '200': { description: 'The viewer already holds a claim' },
+            '400': problem,
             '401': problem,
             '404': problem,
             '409': problem,
+            '413': problem,
+            '429': problem,
             '503': { ...problem, description: 'Claims are paused for a moment (Redis unreachable); try again' },
           },
         },
