@@ -63,8 +63,13 @@ describe('engagement', () => {
     send(bob, { type: 'vote', pollId: 'colour', option: 1 });
     send(alice, { type: 'vote', pollId: 'colour', option: 1 });
     await waitFor('tally', () => bob.messages.find((m) => m.type === 'poll.tally' && m.tally['1'] === 2), 5000);
-    send(bob, { type: 'vote', pollId: 'colour', option: 0 });
-    await waitFor('second vote refused', () => bob.messages.find((m) => m.type === 'error' && /voted/.test(m.error)), 5000);
+    // A message may carry a ref of the client's, and a refusal names it.
+    send(bob, { type: 'vote', pollId: 'colour', option: 0, ref: 'second-vote' });
+    const refused = await waitFor('second vote refused', () => bob.messages.find((m) => m.type === 'error' && /voted/.test(m.error)), 5000);
+    expect(refused.ref).toBe('second-vote');
+    // Each socket's first message is its state, whatever was published while it was being read.
+    expect(alice.messages[0].type).toBe('state');
+    expect(bob.messages[0].type).toBe('state');
     expect((await a.api('GET', `/v1/streams/${stream.id}/polls/colour`)).body.tally).toEqual({ '1': 2 });
     // Closing the poll during a live show publishes the results as a cue.
     const { pushRtmp } = await import('./helpers/media.ts');

@@ -94,7 +94,9 @@ export function attachCueSocket(
   const claimOnSocket = async (ws: WebSocket, message: unknown, viewer: Viewer | undefined) => {
     const parsed = socketClaim.safeParse(message);
     if (!parsed.success) {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}` }));
+      const ref = (message as { ref?: unknown }).ref;
+      const echo = typeof ref === 'string' && ref.length <= 64 ? { ref } : {};
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}`, ...echo }));
       return;
     }
     const { offerId, idempotencyKey, ref } = parsed.data;
@@ -130,6 +132,8 @@ export function attachCueSocket(
         wss.handleUpgrade(req, socket, head, (ws) => {
           let set = clients.get(playbackId);
           if (!set) clients.set(playbackId, (set = new Set()));
+          // In the audience at once (nothing published from now on is missed), but its state is its first message.
+          fanout.hold(ws);
           set.add(ws);
           alive.add(ws);
           heartbeatGroup.set(ws, connected++ % HEARTBEAT_GROUPS);
@@ -148,10 +152,13 @@ export function attachCueSocket(
               void claimOnSocket(ws, message, viewer);
               return;
             }
-            void deps.engagement.handle(playbackId, stream.id, viewer, message).then(
+            // A message may carry a ref of the client's: an error it causes says it (the rest is engagement's).
+            const { ref, ...rest } = typeof message === 'object' && message !== null && !Array.isArray(message) ? (message as Record<string, unknown>) : { ref: undefined };
+            const echo = typeof ref === 'string' && ref.length <= 64 ? { ref } : {};
+            void deps.engagement.handle(playbackId, stream.id, viewer, typeof ref === 'string' ? rest : message).then(
               (outcome) => {
                 if (outcome.ok) return;
-                if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: outcome.error }));
+                if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: outcome.error, ...echo }));
                 if (outcome.close) ws.close(outcome.close.code, outcome.close.reason);
               },
               (error: Error) => deps.logger.warn({ err: error }, 'engagement message failed'),
@@ -163,8 +170,12 @@ export function attachCueSocket(
           });
           ws.on('error', () => ws.terminate());
           void stateMessage(stream).then(
-            (text) => ws.readyState === ws.OPEN && ws.send(text),
-            (error: Error) => deps.logger.warn({ err: error, playbackId }, 'cannot send the show state'),
+            (text) => fanout.greet(ws, text),
+            (error: Error) => {
+              deps.logger.warn({ err: error, playbackId }, 'cannot send the show state');
+              // Without its state the viewer would be out of step: it reconnects and asks again.
+              ws.close(1011, 'show state unavailable; reconnect');
+            },
           );
         });
       },

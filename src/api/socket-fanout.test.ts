@@ -85,4 +85,29 @@ describe('SocketFanout', () => {
     for (const client of clients) client.close();
     wss.close();
   });
+
+  it('holds a new socket\'s messages until its first message is written', async () => {
+    server = createServer();
+    const wss = new WebSocketServer({ server });
+    const sockets: WebSocket[] = [];
+    wss.on('connection', (ws) => sockets.push(ws));
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const received: string[] = [];
+    client.on('message', (data) => received.push(data.toString()));
+    await new Promise((resolve) => client.once('open', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const fanout = new SocketFanout(() => sockets, 1024 * 1024);
+    fanout.hold(sockets[0]!);
+    fanout.send('show', '"published while the state was read"');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received).toEqual([]);
+    fanout.greet(sockets[0]!, '"state"');
+    fanout.send('show', '"after"');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received).toEqual(['"state"', '"published while the state was read"', '"after"']);
+    client.close();
+    wss.close();
+  });
 });

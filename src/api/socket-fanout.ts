@@ -34,6 +34,8 @@ interface Outbox {
   texts: string[];
   /** One of them must not be missed (a cue): a socket too far behind is closed rather than skipped. */
   mustDeliver: boolean;
+  /** A new socket waiting for its first message (see hold): what comes meanwhile waits in the outbox. */
+  held: boolean;
 }
 
 /** Sockets written per turn of the event loop: between slices, claims and other requests get their turn. */
@@ -64,17 +66,48 @@ export class SocketFanout {
     const frame = textFrame(Buffer.from(text));
     const mustDeliver = options.mustDeliver === true;
     for (const socket of audience) {
-      let outbox = this.#outboxes.get(socket);
-      if (!outbox) this.#outboxes.set(socket, (outbox = { frames: [], texts: [], mustDeliver: false }));
-      if (outbox.frames.length === 0) this.#due.push(socket);
+      const outbox = this.#outbox(socket);
+      if (outbox.frames.length === 0 && !outbox.held) this.#due.push(socket);
       outbox.frames.push(frame);
       outbox.texts.push(text);
       outbox.mustDeliver ||= mustDeliver;
     }
-    if (!this.#flushing && this.#due.length > this.#next) {
-      this.#flushing = true;
-      setImmediate(this.#flush);
+    this.#schedule();
+  }
+
+  /**
+   * A socket joining the audience before its first message is ready (a viewer's state, read from the database): what
+   * is sent to it meanwhile waits, and goes out after `greet`'s message, so the first message is the first it gets.
+   */
+  hold(socket: WebSocket): void {
+    this.#outbox(socket).held = true;
+  }
+
+  /** The held socket's first message: written first, then whatever waited for it. */
+  greet(socket: WebSocket, text: string): void {
+    const outbox = this.#outbox(socket);
+    outbox.frames.unshift(textFrame(Buffer.from(text)));
+    outbox.texts.unshift(text);
+    outbox.mustDeliver = true;
+    if (outbox.held) {
+      outbox.held = false;
+      this.#due.push(socket);
+    } else if (outbox.frames.length === 1) {
+      this.#due.push(socket);
     }
+    this.#schedule();
+  }
+
+  #outbox(socket: WebSocket): Outbox {
+    let outbox = this.#outboxes.get(socket);
+    if (!outbox) this.#outboxes.set(socket, (outbox = { frames: [], texts: [], mustDeliver: false, held: false }));
+    return outbox;
+  }
+
+  #schedule(): void {
+    if (this.#flushing || this.#due.length <= this.#next) return;
+    this.#flushing = true;
+    setImmediate(this.#flush);
   }
 
   readonly #flush = (): void => {
@@ -85,6 +118,8 @@ export class SocketFanout {
     for (; this.#next < end; this.#next++) {
       const socket = this.#due[this.#next]!;
       const outbox = this.#outboxes.get(socket)!;
+      // Held: its messages wait for its first (greet puts it back in line). Listed twice: written already.
+      if (outbox.held || outbox.frames.length === 0) continue;
       const { frames, texts, mustDeliver } = outbox;
       outbox.frames = [];
       outbox.texts = [];
