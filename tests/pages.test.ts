@@ -774,6 +774,13 @@ describe('viewer engagement', () => {
       expect(await pageA.locator('[data-testid=poll-option]').nth(1).getAttribute('aria-pressed')).toBe('true');
       expect(await pageA.locator('[data-testid=poll-option][disabled]').count()).toBe(2);
       expect((await node.api('GET', `/v1/streams/${show.id}/polls/${poll.body.payload.pollId}`)).body.tally).toEqual({ 1: 1 });
+      // A reloads: the socket's greeting brings the tally and A's own vote, so the page shows both and takes no second vote.
+      await pageA.reload();
+      await pageA.waitForSelector('body[data-path="webrtc"]', { timeout: 15_000 });
+      await connected(pageA);
+      await expect.poll(() => pageA.locator('[data-testid=poll-option]').nth(1).getAttribute('aria-pressed'), { timeout: 10_000 }).toBe('true');
+      expect(await pageA.locator('[data-testid=poll-count]').allTextContents()).toEqual(['0', '1']);
+      expect(await pageA.locator('[data-testid=poll-option][disabled]').count()).toBe(2);
 
       // One unit on offer: A claims it; B hears at once that it is gone.
       const offer = await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'offer.start', productId: scarf.id, discountPercent: 30, durationSeconds: 300, quantity: 1 });

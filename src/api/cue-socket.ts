@@ -69,10 +69,19 @@ export function attachCueSocket(
   deps.hub.on('offer', onOffer);
   const onEvent = (playbackId: string, event: unknown) => fanout.send(playbackId, JSON.stringify(event));
   deps.hub.on('event', onEvent);
-  // What a viewer gets first: the show's state and cues, and the open offers' stock (announced only when it changes).
-  const stateMessage = async (stream: StreamRow) => {
+  // What a viewer gets first: the show's state and cues, the open offers' stock and the open poll's tally (both
+  // announced only when they change), and the viewer's own vote in that poll.
+  const stateMessage = async (stream: StreamRow, viewer?: Viewer) => {
     const [cues, offers] = await Promise.all([deps.cues.list(stream), deps.stock ? deps.stock(stream.id).catch(() => []) : []]);
-    return JSON.stringify({ type: 'state', state: stateAt(deps.registry, stream, cues, undefined), cues, offers });
+    const state = stateAt(deps.registry, stream, cues, undefined);
+    const pollId = state.poll?.pollId;
+    const polls = pollId
+      ? await Promise.all([deps.engagement.tally(pollId), viewer ? deps.engagement.voteOf(pollId, viewer.id) : undefined]).then(
+          ([tally, vote]) => [{ pollId, tally, ...(vote === undefined ? {} : { vote }) }],
+          () => [],
+        )
+      : [];
+    return JSON.stringify({ type: 'state', state, cues, offers, polls });
   };
   // After a Redis outage, what was published meanwhile never arrived: every viewer gets the state again.
   const onResync = () => {
@@ -169,7 +178,7 @@ export function attachCueSocket(
             if (set.size === 0) clients.delete(playbackId);
           });
           ws.on('error', () => ws.terminate());
-          void stateMessage(stream).then(
+          void stateMessage(stream, viewer).then(
             (text) => fanout.greet(ws, text),
             (error: Error) => {
               deps.logger.warn({ err: error, playbackId }, 'cannot send the show state');

@@ -137,6 +137,12 @@ export class EngagementService {
     return { ok: true };
   }
 
+  /** The option the viewer voted for in the poll, if any. */
+  async voteOf(pollId: string, viewerId: string): Promise<number | undefined> {
+    const option = await this.deps.redis.hget(`poll:${pollId}:voters`, viewerId);
+    return option === null ? undefined : Number(option);
+  }
+
   /** Votes per option, index -> count. */
   async tally(pollId: string): Promise<Record<string, number>> {
     const raw = await this.deps.redis.hgetall(`poll:${pollId}:tally`);

@@ -114,6 +114,13 @@ export class CommercePanel {
     if (this.#pollParts?.pollId === pollId) this.#updateTally(this.#pollParts);
   }
 
+  /** This viewer's earlier vote (from the socket's greeting): the option shows chosen, and no second vote goes out. */
+  showVote(pollId: string, option: number): void {
+    if (this.#pollChoice.get(pollId) === option) return;
+    this.#pollChoice.set(pollId, option);
+    // Drawn again at the next render: the poll's key includes the choice.
+  }
+
   /** An offer's units left (`offer` on the socket). */
   showStock(stock: OfferStock): void {
     this.#claims?.stock(stock);

@@ -244,6 +244,7 @@ class Viewer implements ViewerApi {
       .on('refused', (error) => chat.notice(error))
       .on('reactions', (counts) => reactions.show(counts))
       .on('tally', (pollId, tally) => this.#panel.showTally(pollId, tally))
+      .on('voted', (pollId, option) => this.#panel.showVote(pollId, option))
       .on('stock', (stock) => this.#panel.showStock(stock));
   }
 

@@ -43,6 +43,8 @@ export interface ViewerSocketEvents {
   reactions: [Record<string, number>];
   /** Votes per option index. */
   tally: [pollId: string, tally: Record<string, number>];
+  /** This viewer's vote in a poll, as the server remembers it. */
+  voted: [pollId: string, option: number];
   stock: [OfferStock];
   /** The server refused something this viewer sent ("slow down", "you are muted in this chat", a second vote). */
   refused: [error: string];
@@ -197,9 +199,18 @@ export class ViewerSocket extends TypedEmitter<ViewerSocketEvents> implements Cu
         if (typeof message.error === 'string') this.emit('refused', message.error);
         return;
     }
-    // The greeting also carries the open offers' stock, which is otherwise announced only when it changes.
-    if (message.type === 'state' && Array.isArray(message.offers)) {
-      for (const offer of message.offers) this.#stock(offer);
+    // The greeting also carries the open offers' stock and the open poll's tally (otherwise announced only when they
+    // change), and this viewer's vote in that poll (a reloaded page remembers it).
+    if (message.type === 'state') {
+      if (Array.isArray(message.offers)) for (const offer of message.offers) this.#stock(offer);
+      if (Array.isArray(message.polls)) {
+        for (const poll of message.polls) {
+          if (!isRecord(poll) || typeof poll.pollId !== 'string') continue;
+          const tally = countsOf(poll.tally);
+          if (tally) this.emit('tally', poll.pollId, tally);
+          if (isCount(poll.vote)) this.emit('voted', poll.pollId, poll.vote);
+        }
+      }
     }
     // The greeting (`state`, with the show's cues) and each `cue`, read as the HLS path always read them.
     const cues = cuesFromEventMessage(text);
