@@ -26,6 +26,8 @@ const HEARTBEAT_GROUPS = 30;
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Claims per second per viewer on the socket (a repeat is answered with the first claim anyway). */
 const CLAIMS_PER_SECOND = 5;
+/** How long a new viewer's state may take to read before the socket is closed (its messages wait for it). */
+const STATE_TIMEOUT_MS = 10_000;
 
 const socketClaim = z.strictObject({
   type: z.literal('claim'),
@@ -178,14 +180,21 @@ export function attachCueSocket(
             if (set.size === 0) clients.delete(playbackId);
           });
           ws.on('error', () => ws.terminate());
-          void stateMessage(stream, viewer).then(
-            (text) => fanout.greet(ws, text),
-            (error: Error) => {
-              deps.logger.warn({ err: error, playbackId }, 'cannot send the show state');
-              // Without its state the viewer would be out of step: it reconnects and asks again.
-              ws.close(1011, 'show state unavailable; reconnect');
-            },
-          );
+          // Held messages wait for the state, so the state may not take long: a database that does not answer
+          // closes the socket and the viewer reconnects and asks again (without its state it would be out of step).
+          let stateTimer: NodeJS.Timeout | undefined;
+          void Promise.race([
+            stateMessage(stream, viewer),
+            new Promise<never>((_, reject) => (stateTimer = setTimeout(() => reject(new Error(`no show state within ${STATE_TIMEOUT_MS} ms`)), STATE_TIMEOUT_MS))),
+          ])
+            .then(
+              (text) => fanout.greet(ws, text),
+              (error: Error) => {
+                deps.logger.warn({ err: error, playbackId }, 'cannot send the show state');
+                ws.close(1011, 'show state unavailable; reconnect');
+              },
+            )
+            .finally(() => clearTimeout(stateTimer));
         });
       },
       (error: Error) => {

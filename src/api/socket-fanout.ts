@@ -40,6 +40,8 @@ interface Outbox {
 
 /** Sockets written per turn of the event loop: between slices, claims and other requests get their turn. */
 const SOCKETS_PER_SLICE = 500;
+/** Written entries of the line kept before it is compacted. */
+const COMPACT_AFTER = 10_000;
 
 export class SocketFanout {
   readonly #outboxes = new WeakMap<WebSocket, Outbox>();
@@ -131,6 +133,11 @@ export class SocketFanout {
       this.#write(socket, lastBytes!, texts, mustDeliver);
     }
     if (this.#next < this.#due.length) {
+      // A pass that never quite ends (messages keep coming) drops the part of the line it has written.
+      if (this.#next >= COMPACT_AFTER && this.#next * 2 >= this.#due.length) {
+        this.#due = this.#due.slice(this.#next);
+        this.#next = 0;
+      }
       setImmediate(this.#flush);
       return;
     }
