@@ -29,6 +29,12 @@ const CLAIMS_PER_SECOND = 5;
 /** How long a new viewer's state may take to read before the socket is closed (its messages wait for it). */
 const STATE_TIMEOUT_MS = 10_000;
 
+/** The client's `ref` on a message (a string of up to 64 characters), to echo in what answers it. */
+function echoRef(message: unknown): { ref?: string } {
+  const ref = (message as { ref?: unknown } | null)?.ref;
+  return typeof ref === 'string' && ref.length <= 64 ? { ref } : {};
+}
+
 const socketClaim = z.strictObject({
   type: z.literal('claim'),
   offerId: z.string().max(64),
@@ -105,9 +111,7 @@ export function attachCueSocket(
   const claimOnSocket = async (ws: WebSocket, message: unknown, viewer: Viewer | undefined) => {
     const parsed = socketClaim.safeParse(message);
     if (!parsed.success) {
-      const ref = (message as { ref?: unknown }).ref;
-      const echo = typeof ref === 'string' && ref.length <= 64 ? { ref } : {};
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}`, ...echo }));
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}`, ...echoRef(message) }));
       return;
     }
     const { offerId, idempotencyKey, ref } = parsed.data;
@@ -164,9 +168,13 @@ export function attachCueSocket(
               return;
             }
             // A message may carry a ref of the client's: an error it causes says it (the rest is engagement's).
-            const { ref, ...rest } = typeof message === 'object' && message !== null && !Array.isArray(message) ? (message as Record<string, unknown>) : { ref: undefined };
-            const echo = typeof ref === 'string' && ref.length <= 64 ? { ref } : {};
-            void deps.engagement.handle(playbackId, stream.id, viewer, typeof ref === 'string' ? rest : message).then(
+            const echo = echoRef(message);
+            let forEngagement = message;
+            if (echo.ref !== undefined) {
+              const { ref: _ref, ...rest } = message as Record<string, unknown>;
+              forEngagement = rest;
+            }
+            void deps.engagement.handle(playbackId, stream.id, viewer, forEngagement).then(
               (outcome) => {
                 if (outcome.ok) return;
                 if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: outcome.error, ...echo }));

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { SocketFanout, textFrame } from './socket-fanout.ts';
@@ -17,25 +17,49 @@ describe('textFrame', () => {
   });
 });
 
+/** A WebSocket server with one client per entry of `compress` (permessage-deflate or not), all connected. */
+async function connectedClients(compress: boolean[]) {
+  const server = createServer();
+  const wss = new WebSocketServer({ server, perMessageDeflate: { threshold: 0 } });
+  const sockets: WebSocket[] = [];
+  wss.on('connection', (ws) => sockets.push(ws));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const clients: WebSocket[] = [];
+  const received: string[][] = compress.map(() => []);
+  // One at a time, so the server's sockets are in the clients' order.
+  for (const [i, perMessageDeflate] of compress.entries()) {
+    const client = new WebSocket(url, { perMessageDeflate });
+    client.on('message', (data) => received[i]!.push(data.toString()));
+    await new Promise((resolve) => client.once('open', resolve));
+    await waitUntil(() => sockets.length === i + 1);
+    clients.push(client);
+  }
+  return {
+    sockets,
+    received,
+    close() {
+      for (const client of clients) client.close();
+      wss.close();
+      server.close();
+    },
+  };
+}
+
+async function waitUntil(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('SocketFanout', () => {
-  let server: Server | undefined;
-  afterEach(() => server?.close());
+  let close: (() => void) | undefined;
+  afterEach(() => close?.());
 
   it('delivers every message of a turn to every socket, in order, compressed sockets included', async () => {
-    server = createServer();
-    const wss = new WebSocketServer({ server, perMessageDeflate: { threshold: 0 } });
-    const sockets = new Set<WebSocket>();
-    wss.on('connection', (ws) => sockets.add(ws));
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
     // One client without compression (raw frames), one that negotiated permessage-deflate (ws frames it).
-    const clients = [new WebSocket(url, { perMessageDeflate: false }), new WebSocket(url, { perMessageDeflate: true })];
-    const received: string[][] = clients.map(() => []);
-    clients.forEach((client, i) => client.on('message', (data) => received[i]!.push(data.toString())));
-    await Promise.all(clients.map((client) => new Promise((resolve) => client.once('open', resolve))));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(sockets.size).toBe(2);
-
+    const { sockets, received, ...rest } = await connectedClients([false, true]);
+    close = rest.close;
     const fanout = new SocketFanout(() => sockets, 1024 * 1024);
     const big = JSON.stringify({ type: 'chat', text: 'x'.repeat(70_000) });
     const medium = JSON.stringify({ type: 'chat', text: 'y'.repeat(1000) });
@@ -44,25 +68,14 @@ describe('SocketFanout', () => {
     fanout.send('show', medium);
     fanout.send('show', '{"n":3}', { mustDeliver: true });
     fanout.send('other', '{"n":"elsewhere"}');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await settle(200);
     for (const messages of received) expect(messages).toEqual(['{"n":1}', big, medium, '{"n":3}', '{"n":"elsewhere"}']);
-    expect([...sockets].map((socket) => socket.extensions)).toEqual(['', expect.stringContaining('permessage-deflate')]);
-    for (const client of clients) client.close();
-    wss.close();
+    expect(sockets.map((socket) => socket.extensions)).toEqual(['', expect.stringContaining('permessage-deflate')]);
   });
 
   it('slices a pass over turns without reordering: a message sent mid-pass joins the sockets not yet written', async () => {
-    server = createServer();
-    const wss = new WebSocketServer({ server });
-    const sockets: WebSocket[] = [];
-    wss.on('connection', (ws) => sockets.push(ws));
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const clients = Array.from({ length: 5 }, () => new WebSocket(url));
-    const received: string[][] = clients.map(() => []);
-    clients.forEach((client, i) => client.on('message', (data) => received[i]!.push(data.toString())));
-    await Promise.all(clients.map((client) => new Promise((resolve) => client.once('open', resolve))));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { sockets, received, ...rest } = await connectedClients([false, false, false, false, false]);
+    close = rest.close;
     // Count the writes each server socket makes.
     const writes = new Map<WebSocket, number>();
     for (const socket of sockets) {
@@ -77,37 +90,24 @@ describe('SocketFanout', () => {
     fanout.send('show', '"b"');
     setImmediate(() => fanout.send('show', '"c"'));
     setImmediate(() => setImmediate(() => fanout.send('show', '"d"')));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await settle(200);
     for (const messages of received) expect(messages).toEqual(['"a"', '"b"', '"c"', '"d"']);
     // Turn by turn: sockets 0-1 get a+b, then 2-3 get a+b+c, then 4 gets a+b+c+d in one write and 0 gets c+d, then
     // 1 gets c+d and 2 gets d, then 3 gets d: nobody waited for the pass to end, and nobody got a message twice.
     expect(sockets.map((socket) => writes.get(socket))).toEqual([2, 2, 2, 2, 1]);
-    for (const client of clients) client.close();
-    wss.close();
   });
 
   it('holds a new socket\'s messages until its first message is written', async () => {
-    server = createServer();
-    const wss = new WebSocketServer({ server });
-    const sockets: WebSocket[] = [];
-    wss.on('connection', (ws) => sockets.push(ws));
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as { port: number }).port}`);
-    const received: string[] = [];
-    client.on('message', (data) => received.push(data.toString()));
-    await new Promise((resolve) => client.once('open', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-
+    const { sockets, received, ...rest } = await connectedClients([false]);
+    close = rest.close;
     const fanout = new SocketFanout(() => sockets, 1024 * 1024);
     fanout.hold(sockets[0]!);
     fanout.send('show', '"published while the state was read"');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(received).toEqual([]);
+    await settle(50);
+    expect(received[0]).toEqual([]);
     fanout.greet(sockets[0]!, '"state"');
     fanout.send('show', '"after"');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(received).toEqual(['"state"', '"published while the state was read"', '"after"']);
-    client.close();
-    wss.close();
+    await settle(100);
+    expect(received[0]).toEqual(['"state"', '"published while the state was read"', '"after"']);
   });
 });
