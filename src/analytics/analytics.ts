@@ -21,6 +21,7 @@
 // key (KEYS[1]): they need one Redis (or one cluster slot per stream, the base key as a hash tag).
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { TurnBatch } from '../turn-batch.ts';
 import type { CueMessage } from '../cues/cue-schema.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
@@ -234,7 +235,11 @@ const seconds = (ms: number) => Math.round(ms / 100) / 10;
 export class Analytics {
   readonly #redis: Redis & Scripted;
   /** Claims of this turn not yet counted, per stream and product. */
-  readonly #claims = new Map<string, { count: number; done: Promise<void> }>();
+  readonly #claims = new TurnBatch<undefined>(async (key, claims) => {
+    const [streamId, productId] = key.split('\n') as [string, string];
+    const now = Date.now();
+    await this.#redis.livecueAnalyticsClaim(base(streamId), productId, now, KEEP_SECONDS, minuteOf(now), claims.length);
+  });
   readonly #metrics: Metrics | undefined;
   /** WHEP sessions connected to this node -> their stream: beaten every WEBRTC_REFRESH_MS. */
   /** WHEP session id -> the stream and the viewer it counts as (the page's viewer id, else the session). */
@@ -319,22 +324,12 @@ export class Analytics {
     return result > 0;
   }
 
-  /** A claim was reserved on an offer of this product. */
-  /** A claim is counted with the others of the same turn of the event loop (a rush): one script call per product. */
+  /**
+   * A claim was reserved on an offer of this product; it is counted with the others of the same turn of the event
+   * loop (a rush): one script call per product.
+   */
   claimed(streamId: string, productId: string): Promise<void> {
-    const key = `${streamId}\n${productId}`;
-    let pending = this.#claims.get(key);
-    if (!pending) {
-      const counted = { count: 0, done: undefined as unknown as Promise<void> };
-      counted.done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        this.#claims.delete(key);
-        const now = Date.now();
-        await this.#redis.livecueAnalyticsClaim(base(streamId), productId, now, KEEP_SECONDS, minuteOf(now), counted.count);
-      });
-      this.#claims.set(key, (pending = counted));
-    }
-    pending.count++;
-    return pending.done;
+    return this.#claims.add(`${streamId}\n${productId}`, undefined);
   }
 
   async viewers(streamId: string, at = Date.now()): Promise<Record<ViewerPath, number> & { total: number }> {

@@ -5,6 +5,7 @@
 // oversell; a missing gate is opened again from the database.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { TurnBatch } from '../turn-batch.ts';
 
 /** What the gate decided for one claim. */
 export type GateDecision =
@@ -141,7 +142,9 @@ const remaining = new Script(REMAINING);
 
 export class ClaimGate {
   /** Units written this turn, per offer, whose pending entries go in one ZREM. */
-  readonly #settling = new Map<string, { members: string[]; done: Promise<void> }>();
+  readonly #settling = new TurnBatch<string>(async (offerId, members) => {
+    await this.redis.zrem(keysOf(offerId)[4]!, ...members);
+  });
 
   constructor(private readonly redis: Redis) {}
 
@@ -172,17 +175,7 @@ export class ClaimGate {
 
   /** The claim is in the database: the unit is no longer pending. Claims settled in the same turn go in one command. */
   settle(offerId: string, claimId: string, unit: number, viewerId: string): Promise<void> {
-    let pending = this.#settling.get(offerId);
-    if (!pending) {
-      const members: string[] = [];
-      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        this.#settling.delete(offerId);
-        await this.redis.zrem(keysOf(offerId)[4]!, ...members);
-      });
-      this.#settling.set(offerId, (pending = { members, done }));
-    }
-    pending.members.push(`${claimId}|${unit}|${viewerId}`);
-    return pending.done;
+    return this.#settling.add(offerId, `${claimId}|${unit}|${viewerId}`);
   }
 
   /**

@@ -8,6 +8,7 @@ import type { Db } from '../db/database.ts';
 import { webhookEndpoints } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
+import { TurnBatch } from '../turn-batch.ts';
 import { WEBHOOK_EVENTS, type Queues, type WebhookDelivery, type WebhookEvent } from './queues.ts';
 
 export function signWebhook(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
@@ -28,6 +29,8 @@ export function verifyWebhookSignature(secret: string, header: string, body: str
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 
 const MAX_DELIVERIES_PER_JOB = 100;
+/** The deliveries of a turn go to Redis together, whatever their endpoint. */
+const ALL = 'all';
 /** How long a node reuses its list of endpoints when emitting; one created or deleted elsewhere shows within this. */
 const ENDPOINTS_CACHE_MS = 2000;
 
@@ -35,7 +38,7 @@ export class WebhookService {
   /** The endpoints as last read for emitting: a rush of claims emits per claim and must not query per claim. */
   #cached: { at: number; rows: Promise<WebhookEndpointRow[]> } | undefined;
   /** Deliveries waiting for this turn's batch to Redis. */
-  #pending: { endpointId: string; delivery: WebhookDelivery; resolve(): void; reject(error: unknown): void }[] = [];
+  readonly #pending = new TurnBatch<{ endpointId: string; delivery: WebhookDelivery }>((_all, waiting) => this.#addJobs(waiting));
 
   constructor(
     private readonly db: Db,
@@ -89,7 +92,7 @@ export class WebhookService {
     await Promise.all(
       endpoints.map((endpoint) => {
         const deliveryId = `dlv_${randomBase62(16)}`;
-        return this.#queue(endpoint.id, { deliveryId, event, body: JSON.stringify({ id: deliveryId, type: event, createdAt, data }) });
+        return this.#pending.add(ALL, { endpointId: endpoint.id, delivery: { deliveryId, event, body: JSON.stringify({ id: deliveryId, type: event, createdAt, data }) } });
       }),
     );
   }
@@ -104,35 +107,22 @@ export class WebhookService {
     await this.queues.webhooks.add(delivery.event, { endpointId, deliveries: [delivery] }, { jobId: delivery.deliveryId, delay: delayMs });
   }
 
-  #queue(endpointId: string, delivery: WebhookDelivery): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ endpointId, delivery, resolve, reject });
-      if (this.#pending.length > 1) return;
-      setImmediate(() => {
-        const waiting = this.#pending.splice(0);
-        const jobs = new Map<string, WebhookDelivery[]>();
-        for (const { endpointId, delivery } of waiting) {
-          const list = jobs.get(endpointId) ?? [];
-          if (list.length === 0) jobs.set(endpointId, list);
-          list.push(delivery);
-        }
-        const bulk = [...jobs].flatMap(([endpointId, deliveries]) => {
-          const chunks: WebhookDelivery[][] = [];
-          for (let i = 0; i < deliveries.length; i += MAX_DELIVERIES_PER_JOB) chunks.push(deliveries.slice(i, i + MAX_DELIVERIES_PER_JOB));
-          // A lone delivery keeps its id as the job id (queued once however often it is retried).
-          return chunks.map((chunk) => ({ name: chunk.length === 1 ? chunk[0]!.event : 'batch', data: { endpointId, deliveries: chunk }, opts: chunk.length === 1 ? { jobId: chunk[0]!.deliveryId } : {} }));
-        });
-        this.queues.webhooks.addBulk(bulk).then(
-          () => {
-            this.logger.debug({ deliveries: waiting.length, jobs: bulk.length }, 'webhook deliveries queued');
-            for (const { resolve } of waiting) resolve();
-          },
-          (error: unknown) => {
-            for (const { reject } of waiting) reject(error);
-          },
-        );
-      });
+  /** One turn's deliveries: one job per endpoint (at most MAX_DELIVERIES_PER_JOB each), all in one addBulk. */
+  async #addJobs(waiting: { endpointId: string; delivery: WebhookDelivery }[]): Promise<void> {
+    const jobs = new Map<string, WebhookDelivery[]>();
+    for (const { endpointId, delivery } of waiting) {
+      const list = jobs.get(endpointId) ?? [];
+      if (list.length === 0) jobs.set(endpointId, list);
+      list.push(delivery);
+    }
+    const bulk = [...jobs].flatMap(([endpointId, deliveries]) => {
+      const chunks: WebhookDelivery[][] = [];
+      for (let i = 0; i < deliveries.length; i += MAX_DELIVERIES_PER_JOB) chunks.push(deliveries.slice(i, i + MAX_DELIVERIES_PER_JOB));
+      // A lone delivery keeps its id as the job id (queued once however often it is retried).
+      return chunks.map((chunk) => ({ name: chunk.length === 1 ? chunk[0]!.event : 'batch', data: { endpointId, deliveries: chunk }, opts: chunk.length === 1 ? { jobId: chunk[0]!.deliveryId } : {} }));
     });
+    await this.queues.webhooks.addBulk(bulk);
+    this.logger.debug({ deliveries: waiting.length, jobs: bulk.length }, 'webhook deliveries queued');
   }
 }
 
