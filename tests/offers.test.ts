@@ -286,20 +286,27 @@ describe('offers across livecue processes', () => {
     let flushing = false;
     const flushedAt: number[] = [];
     // 40 in flight, flushed when the test has seen 5 and 20 units sold (of 100): each flush lands while claims are being
-    // decided and written (checked below: units were still sold after each).
+    // decided and written (the ones in flight), and no new claim starts until it is done, so at most 20 + 39 units are
+    // gone by the second flush and units are still sold after each (checked below), however fast the processes sell.
+    let flushed: Promise<void> = Promise.resolve();
     const answers = await claimLoop(
       2000,
       40,
-      (i) => claimThrough(nodes[i % 3]!, offer.id, `flush-viewer-${i}`, `tap-${i}`),
+      async (i) => {
+        await flushed;
+        return claimThrough(nodes[i % 3]!, offer.id, `flush-viewer-${i}`, `tap-${i}`);
+      },
       async (answer) => {
         if (answer.status === 201) sold++;
         const flushAt = [5, 20][flushedAt.length];
         if (flushing || flushAt === undefined || sold < flushAt) return;
         flushing = true;
         // What a FLUSHALL or a Redis restart without persistence does to the offer: its gate is gone.
-        await gate.reset(offer.id);
-        flushedAt.push(Date.now());
-        flushing = false;
+        flushed = gate.reset(offer.id).then(() => {
+          flushedAt.push(Date.now());
+          flushing = false;
+        });
+        await flushed;
       },
     );
     expect(flushedAt).toHaveLength(2);
