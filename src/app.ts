@@ -48,6 +48,9 @@ import { ClaimsEndpoint } from './api/claims-endpoint.ts';
 import { ApiTokenStore } from './security/api-tokens.ts';
 import { persistentSecret } from './security/persistent-secret.ts';
 import { PlaybackSigner } from './security/playback-tokens.ts';
+import { parseTrustProxy } from './config/trust-proxy.ts';
+import { DestinationPolicy } from './security/destinations.ts';
+import { ViewerIdentity } from './offers/viewer-identity.ts';
 
 const run = promisify(execFile);
 
@@ -103,6 +106,20 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
   try {
     await checkBinary(config.FFMPEG_PATH, 'ffmpeg');
     const metrics = createMetrics();
+    // An error no code caught is a bug: it is logged with its stack and counted, and the node keeps its shows
+    // and viewers instead of dying with them (one bad request must not end every show on the node).
+    const unhandled = (kind: 'rejection' | 'exception') => (error: unknown) => {
+      metrics.unhandledErrors.inc({ kind });
+      logger.error({ err: error, kind }, 'unhandled error (a bug): logged and counted; livecue keeps serving');
+    };
+    const onRejection = unhandled('rejection');
+    const onException = unhandled('exception');
+    process.on('unhandledRejection', onRejection);
+    process.on('uncaughtException', onException);
+    onClose('unhandled error guard', async () => {
+      process.off('unhandledRejection', onRejection);
+      process.off('uncaughtException', onException);
+    });
     const { token: adminToken, generated, file: tokenFile } = resolveAdminToken(config.LIVECUE_ADMIN_TOKEN, config.LIVECUE_DATA_DIR);
     if (generated) {
       // Shown once, on the console, never through the logger.
@@ -172,7 +189,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     onClose('queue connection', () => bullRedis.quit());
     const queues = createQueues(bullRedis, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
     onClose('queues', () => queues.close());
-    const webhooks = new WebhookService(database.db, queues, logger);
+    const destinations = new DestinationPolicy(config.ALLOW_PRIVATE_DESTINATIONS);
+    const webhooks = new WebhookService(database.db, queues, logger, destinations);
     const builder = new RecordingBuilder({ db: database.db, store, config, logger });
     const announce = (session: LiveSession) =>
       directory
@@ -238,9 +256,11 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       hub,
       logger,
       ratePerSecond: config.CUE_RATE_PER_SECOND,
+      maxCuesPerShow: config.MAX_CUES_PER_SHOW,
       onPlaced: async (streamId, cue) => {
         await offers.cuePlaced(streamId, cue);
         await analytics.cuePlaced(streamId, cue);
+        await engagement.cuePlaced(streamId, cue);
       },
       pollTally: (pollId) => engagement.tally(pollId),
     });
@@ -265,11 +285,13 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       : undefined;
     if (edges) onClose('edge relays', () => edges.close());
 
-    const rtmp = takesPublishes ? await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger }) : undefined;
+    const rtmp = takesPublishes ? await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger, maxConnections: config.RTMP_MAX_CONNECTIONS }) : undefined;
     if (rtmp) onClose('rtmp server', () => rtmp.close());
     const rtmpPort = rtmp?.port ?? config.RTMP_PORT;
     let draining = false;
 
+    const trust = parseTrustProxy(config.TRUST_PROXY);
+    const identity = new ViewerIdentity({ shopSecret: config.VIEWER_TOKEN_SECRET, livecueSecret: secretKey.value });
     let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmpPort });
     const playbackSecret = persistentSecret({
       configured: config.PLAYBACK_TOKEN_SECRET,
@@ -285,6 +307,10 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       access,
       tokens: new ApiTokenStore(database.db),
       limits: { apiPerSecond: config.API_RATE_PER_SECOND, signalingPerSecond: config.SIGNALING_RATE_PER_SECOND },
+      trust,
+      destinations,
+      identity,
+      metricsToken: config.METRICS_TOKEN,
       db: database.db,
       webhooks,
       restreams,
@@ -320,7 +346,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       },
     });
     // Viewers' claims are answered ahead of Express (claims-endpoint.ts); everything else goes to the app.
-    const claims = new ClaimsEndpoint({ offers, viewerTokenSecret: config.VIEWER_TOKEN_SECRET, metrics, logger, perSecond: config.API_RATE_PER_SECOND });
+    const claims = new ClaimsEndpoint({ offers, identity, metrics, logger, trust, perSecond: config.API_RATE_PER_SECOND });
     const server: Server = createServer((req, res) => {
       if (!claims.handle(req, res)) app(req, res);
     });
@@ -338,8 +364,10 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       engagement,
       claims,
       stock: (streamId) => offers.stock(streamId),
-      viewerTokenSecret: config.VIEWER_TOKEN_SECRET,
+      identity,
       connectsPerSecond: config.WS_CONNECT_RATE_PER_SECOND,
+      maxSocketsPerAddress: config.MAX_SOCKETS_PER_ADDRESS,
+      trust,
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>

@@ -1,5 +1,6 @@
 // `npm run worker`: a process that only runs the queue workers (recordings, webhooks, maintenance),
 // for installs that scale them apart from the ingest/API nodes. Needs DATABASE_URL and REDIS_URL.
+import { DestinationPolicy } from './security/destinations.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { openDatabase } from './db/database.ts';
 import { createLogger } from './log.ts';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const store = createObjectStore(config);
   const connection = bullConnection(config.REDIS_URL, logger);
   const queues = createQueues(connection, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
-  const webhooks = new WebhookService(database.db, queues, logger);
+  const webhooks = new WebhookService(database.db, queues, logger, new DestinationPolicy(config.ALLOW_PRIVATE_DESTINATIONS));
   const builder = new RecordingBuilder({ db: database.db, store, config, logger });
   const urls = publicUrls(config, { http: config.PORT, rtmp: config.RTMP_PORT });
   const host = await WorkerHost.start({ config, db: database.db, store, queues, connection, builder, webhooks, logger, publicHlsBase: () => urls.hlsBase });

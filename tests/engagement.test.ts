@@ -2,7 +2,7 @@
 // moderation, and hostile input contained to the connection that sent it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { newViewer, sleep, startTestNode, waitFor, type TestNode, type TestViewer } from './helpers/harness.ts';
 import { pushRtmp } from './helpers/media.ts';
 import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 
@@ -10,8 +10,11 @@ let a: TestNode;
 let b: TestNode;
 
 beforeAll(async () => {
-  a = await startTestNode({ CHAT_BLOCKED_WORDS: 'scam,spam' });
+  // Nodes of one cluster share LIVECUE_SECRET_KEY: a viewer token one node issued holds on the other.
+  const LIVECUE_SECRET_KEY = 'engagement-test-shared-secret-0123456789';
+  a = await startTestNode({ CHAT_BLOCKED_WORDS: 'scam,spam', LIVECUE_SECRET_KEY });
   b = await startTestNode({
+    LIVECUE_SECRET_KEY,
     DATABASE_URL: a.lc.config.DATABASE_URL,
     REDIS_KEY_PREFIX: a.lc.config.REDIS_KEY_PREFIX,
     LIVECUE_ADMIN_TOKEN: a.lc.adminToken,
@@ -30,9 +33,11 @@ interface Client {
   closed?: { code: number; reason: string };
 }
 
-async function join(node: TestNode, playbackId: string, viewer: string): Promise<Client> {
-  const socket = new WebSocket(`ws://127.0.0.1:${node.lc.httpPort}/live/${playbackId}/events?viewer=${viewer}`);
-  const client: Client = { socket, messages: [] };
+/** A viewer socket; `who` is a viewer livecue issued, or a label for a new one. */
+async function join(node: TestNode, playbackId: string, who: string | TestViewer): Promise<Client & { id: string }> {
+  const viewer = typeof who === 'string' ? await newViewer(node) : who;
+  const socket = new WebSocket(`ws://127.0.0.1:${node.lc.httpPort}/live/${playbackId}/events?viewerToken=${viewer.token}`);
+  const client = { socket, messages: [] as any[], id: viewer.id } as Client & { id: string };
   socket.on('message', (data) => client.messages.push(JSON.parse(data.toString())));
   socket.on('close', (code, reason) => (client.closed = { code, reason: reason.toString() }));
   await waitFor('state', () => client.messages.some((m) => m.type === 'state'), 5000);
@@ -49,7 +54,7 @@ describe('engagement', () => {
 
     send(alice, { type: 'chat', text: 'Is the sand colour in stock?' });
     const chat = await waitFor('chat on the other node', () => bob.messages.find((m) => m.type === 'chat'), 5000);
-    expect(chat).toMatchObject({ text: 'Is the sand colour in stock?', viewer: { id: 'alice-viewer' } });
+    expect(chat).toMatchObject({ text: 'Is the sand colour in stock?', viewer: { id: alice.id } });
 
     send(alice, { type: 'chat', text: 'this is a SCAM' });
     await waitFor('refusal', () => alice.messages.find((m) => m.type === 'error' && /chat rules/.test(m.error)), 5000);
@@ -60,6 +65,14 @@ describe('engagement', () => {
     expect(reactions.counts).toEqual({ '❤️': 12 });
     expect(alice.messages.filter((m) => m.type === 'reactions').length).toBeLessThanOrEqual(2);
 
+    // Votes count only for a poll the show has open, and only for its options.
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 20, size: '640x360' });
+    await waitFor('live', () => a.lc.registry.get(stream.id), 10_000);
+    send(bob, { type: 'vote', pollId: 'colour', option: 1, ref: 'early' });
+    expect((await waitFor('vote before the poll refused', () => bob.messages.find((m) => m.type === 'error' && m.ref === 'early'), 5000)).error).toMatch(/no such open poll/);
+    expect((await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'poll.open', pollId: 'colour', question: 'Which colour?', options: ['Sand', 'Navy'] })).status).toBe(201);
+    send(bob, { type: 'vote', pollId: 'colour', option: 7, ref: 'out-of-range' });
+    expect((await waitFor('option out of range refused', () => bob.messages.find((m) => m.type === 'error' && m.ref === 'out-of-range'), 5000)).error).toMatch(/no such option/);
     send(bob, { type: 'vote', pollId: 'colour', option: 1 });
     send(alice, { type: 'vote', pollId: 'colour', option: 1 });
     await waitFor('tally', () => bob.messages.find((m) => m.type === 'poll.tally' && m.tally['1'] === 2), 5000);
@@ -72,9 +85,6 @@ describe('engagement', () => {
     expect(bob.messages[0].type).toBe('state');
     expect((await a.api('GET', `/v1/streams/${stream.id}/polls/colour`)).body.tally).toEqual({ '1': 2 });
     // Closing the poll during a live show publishes the results as a cue.
-    const { pushRtmp } = await import('./helpers/media.ts');
-    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 6, size: '640x360' });
-    await waitFor('live', () => a.lc.registry.get(stream.id), 10_000);
     const closed = await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'poll.close', pollId: 'colour' });
     expect(closed.body.payload.results).toEqual([0, 2]);
     await waitFor('results cue on the socket', () => bob.messages.find((m) => m.type === 'cue' && m.cue.type === 'poll.close'), 5000);
@@ -83,7 +93,7 @@ describe('engagement', () => {
     // The host deletes a message and mutes a viewer.
     expect((await a.api('DELETE', `/v1/streams/${stream.id}/chat/${chat.id}`)).status).toBe(204);
     await waitFor('deletion seen', () => bob.messages.find((m) => m.type === 'chat.deleted' && m.id === chat.id), 5000);
-    expect((await b.api('POST', `/v1/streams/${stream.id}/mutes`, { viewerId: 'alice-viewer' })).status).toBe(204);
+    expect((await b.api('POST', `/v1/streams/${stream.id}/mutes`, { viewerId: alice.id })).status).toBe(204);
     send(alice, { type: 'chat', text: 'hello again' });
     await waitFor('muted', () => alice.messages.find((m) => m.type === 'error' && /muted/.test(m.error)), 5000);
     alice.socket.close();
@@ -150,8 +160,11 @@ describe('analytics', () => {
   it('count what happened: viewers by path, chat, reactions, votes, cues, claims and conversion', async () => {
     const { body: stream } = await a.api('POST', '/v1/streams', { title: 'counted' });
     const viewer = await join(b, stream.playbackId, 'counted-viewer');
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 12, size: '640x360' });
+    await waitFor('live', () => a.lc.registry.get(stream.id), 10_000);
     send(viewer, { type: 'chat', text: 'one' });
     for (let i = 0; i < 5; i++) send(viewer, { type: 'reaction', emoji: '🔥' });
+    await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'poll.open', pollId: 'counted-poll', question: 'Counted?', options: ['Yes', 'No'] });
     send(viewer, { type: 'vote', pollId: 'counted-poll', option: 0 });
     await waitFor('vote counted', () => viewer.messages.find((m) => m.type === 'poll.tally'), 5000);
     for (const id of ['hls-viewer-1', 'hls-viewer-2', 'hls-viewer-3']) {
@@ -161,21 +174,18 @@ describe('analytics', () => {
     const badBeat = await fetch(`${a.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"viewerId":"x"}' });
     expect(badBeat.status).toBe(400);
 
-    const { pushRtmp } = await import('./helpers/media.ts');
-    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 6, size: '640x360' });
-    await waitFor('live', () => a.lc.registry.get(stream.id), 10_000);
     const product = (await a.api('POST', '/v1/products', { sku: 'COUNT-1', title: 'Counted', price: 10, currency: 'EUR' })).body;
     const offer = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, code: 'C', durationSeconds: 60, quantity: 5 })).body;
     const claims = [];
-    for (const viewerId of ['buyer-one-1', 'buyer-two-2']) {
-      claims.push(await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId }) }).then((r) => r.json()));
+    for (const buyer of [await newViewer(a), await newViewer(b)]) {
+      claims.push(await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${buyer.token}` } }).then((r) => r.json()));
     }
     await a.api('POST', `/v1/claims/${claims[0].id}/confirm`);
     await new Promise((resolve) => setTimeout(resolve, 1500)); // reactions are flushed once a second
 
     const { body } = await b.api('GET', `/v1/streams/${stream.id}/analytics`);
     expect(body.live.viewers).toMatchObject({ hls: 3, replay: 1, webrtc: 0, total: 4 });
-    expect(body.summary).toMatchObject({ chatMessages: 1, reactions: 5, votes: 1, claims: 2, cues: 1, peakViewers: 4 });
+    expect(body.summary).toMatchObject({ chatMessages: 1, reactions: 5, votes: 1, claims: 2, cues: 2, peakViewers: 4 });
     expect(body.offers).toEqual([expect.objectContaining({ id: offer.id, quantity: 5, remaining: 3, claims: 2, confirmed: 1, conversion: 0.5 })]);
     expect(body.offers[0].secondsToFirstClaim).toBeGreaterThanOrEqual(0);
     expect(body.perMinute.length).toBeGreaterThanOrEqual(1);
@@ -185,6 +195,7 @@ describe('analytics', () => {
 
   it('count per pinned product: views while pinned, clicks, claims and conversion; watch time by path; the summary after the show', async () => {
     const { body: stream } = await a.api('POST', '/v1/streams', { title: 'pinned' });
+    const [one, two] = [await newViewer(a), await newViewer(b)];
     const shoe = (await a.api('POST', '/v1/products', { sku: 'PIN-SHOE', title: 'Shoe', price: 80, currency: 'EUR' })).body;
     const hat = (await a.api('POST', '/v1/products', { sku: 'PIN-HAT', title: 'Hat', price: 20, currency: 'EUR' })).body;
     const pushStarted = Date.now();
@@ -207,9 +218,9 @@ describe('analytics', () => {
       fetch(`${a.baseUrl}/live/${stream.playbackId}/click`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId, ...target }) });
 
     // Three viewers watch live: two HLS players (beating to different nodes) and a WebRTC viewer.
-    const beats: Record<string, { start: number; end: number }[]> = { 'pin-hls-one': [], 'pin-hls-two': [] };
-    beats['pin-hls-one']!.push(await beat(a, 'pin-hls-one'));
-    beats['pin-hls-two']!.push(await beat(b, 'pin-hls-two'));
+    const beats: Record<string, { start: number; end: number }[]> = { [one.id]: [], [two.id]: [] };
+    beats[one.id]!.push(await beat(a, one.id));
+    beats[two.id]!.push(await beat(b, two.id));
     const webrtc = new WeriftViewer();
     const joined = await timed(async () => postSdp(stream.playback.whepUrl, await webrtc.offer()));
     expect(joined.result.status).toBe(201);
@@ -232,11 +243,11 @@ describe('analytics', () => {
     const offer = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: shoe.id, code: 'SHOE', durationSeconds: 120, quantity: 5 })).body;
 
     // Two of the three tap the card: one twice over HTTP (two taps, one click), one on its socket.
-    expect((await click('pin-hls-one', { cueId: pinCue.id })).status).toBe(204);
-    expect((await click('pin-hls-one', { productId: shoe.id })).status).toBe(204);
-    expect((await click('pin-hls-one', { productId: hat.id })).status).toBe(404); // the hat was never pinned
-    expect((await click('pin-hls-one', {})).status).toBe(400);
-    const socket = await join(b, stream.playbackId, 'pin-hls-two');
+    expect((await click(one.id, { cueId: pinCue.id })).status).toBe(204);
+    expect((await click(one.id, { productId: shoe.id })).status).toBe(204);
+    expect((await click(one.id, { productId: hat.id })).status).toBe(404); // the hat was never pinned
+    expect((await click(one.id, {})).status).toBe(400);
+    const socket = await join(b, stream.playbackId, two);
     send(socket, { type: 'click', cueId: 'cue_AAAAAAAAAAAAAAAA' });
     await waitFor('unknown pin refused', () => socket.messages.find((m) => m.type === 'error' && /no such pinned product/.test(m.error)), 5000);
     send(socket, { type: 'click', cueId: pinCue.id });
@@ -245,22 +256,22 @@ describe('analytics', () => {
 
     // One of them claims; a claim without a viewer is refused.
     const claimed = await timed(() =>
-      fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: 'pin-hls-one' }) }),
+      fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${one.token}` } }),
     );
     expect(claimed.result.status).toBe(201);
     expect((await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
 
     // The players beat on while the shoe is pinned; then it is unpinned.
     await sleep(1500);
-    beats['pin-hls-one']!.push(await beat(a, 'pin-hls-one'));
-    beats['pin-hls-two']!.push(await beat(b, 'pin-hls-two'));
+    beats[one.id]!.push(await beat(a, one.id));
+    beats[two.id]!.push(await beat(b, two.id));
     const unpinned = await timed(() => a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.unpin', productId: shoe.id }));
     expect(unpinned.result.status).toBe(201);
     // A viewer arriving after the unpin is not in the shoe's audience.
     await beat(a, 'pin-hls-late');
     await sleep(1000);
-    beats['pin-hls-one']!.push(await beat(a, 'pin-hls-one'));
-    beats['pin-hls-two']!.push(await beat(b, 'pin-hls-two'));
+    beats[one.id]!.push(await beat(a, one.id));
+    beats[two.id]!.push(await beat(b, two.id));
     const left = await timed(() => fetch(`${a.baseUrl}${joined.result.location}`, { method: 'DELETE' }));
     expect(left.result.status).toBe(200);
     for (const { viewer, location } of extra) {

@@ -271,6 +271,14 @@ afterAll(async () => {
   if (Object.keys(measurements).length > 0) console.log(`pages measurements: ${JSON.stringify(measurements, null, 2)}`);
 });
 
+/** A viewer socket's URL as "<url without query> as <viewer id>": the page identifies with the token livecue issued it. */
+function socketViewer(url: string): string {
+  const parsed = new URL(url);
+  const token = parsed.searchParams.get('viewerToken') ?? '';
+  const claims = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString() || '{}') as { sub?: string };
+  return `${parsed.origin}${parsed.pathname} as ${claims.sub}`;
+}
+
 describe('pages', () => {
   it('serves the pages with security headers, the assets with a long cache, and 404 for impossible ids', async () => {
     const page = await fetch(`${node.baseUrl}/watch/abcdefgh1234`);
@@ -428,7 +436,8 @@ describe('viewer page', () => {
     expect(Math.abs(late.vsTimeline)).toBeLessThan(0.2);
     expect(await cspViolations(page)).toEqual([]);
     const viewerId: string = await page.evaluate(() => (window as any).livecueViewer.viewerId);
-    expect(await page.evaluate(() => (window as any).__socketsOpened)).toContain(`ws://127.0.0.1:${node.lc.httpPort}/live/${stream.playbackId}/events?viewer=${viewerId}`);
+    const socketUrls: string[] = await page.evaluate(() => (window as any).__socketsOpened);
+    expect(socketUrls.map(socketViewer)).toContain(`ws://127.0.0.1:${node.lc.httpPort}/live/${stream.playbackId}/events as ${viewerId}`);
     await screenshot(page, 'viewer-hls-fallback.png');
     await fallbackContext.close();
 
@@ -738,7 +747,7 @@ describe('viewer engagement', () => {
       await connected(pageB);
       for (const [page, id] of [[pageA, idA], [pageB, idB]] as const) {
         const opened: string[] = await page.evaluate(() => (window as any).__socketsOpened);
-        expect(opened).toEqual([`ws://127.0.0.1:${node.lc.httpPort}/live/${show.playbackId}/events?viewer=${id}`]);
+        expect(opened.map(socketViewer)).toEqual([`ws://127.0.0.1:${node.lc.httpPort}/live/${show.playbackId}/events as ${id}`]);
       }
 
       // Chat: A's message reaches B, marked as A's own on A's page; the host deletes it from both.

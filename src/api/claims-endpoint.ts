@@ -8,10 +8,12 @@ import { LivecueError, notFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { claimView, type OfferService } from '../offers/offer-service.ts';
-import { viewerOf, type Viewer } from '../offers/viewer-identity.ts';
+import type { Viewer, ViewerIdentity } from '../offers/viewer-identity.ts';
 import { RateLimiter } from '../rate-limit.ts';
 import { bearerToken } from './admin-auth.ts';
 import { problemBody, problemOf } from './problem.ts';
+import { clientAddress } from './client-address.ts';
+import type { ProxyTrust } from '../config/trust-proxy.ts';
 
 /** The claims counter's outcomes (livecue_claims_total{outcome}): a small fixed set. */
 const CLAIM_OUTCOMES = ['reserved', 'repeated', 'sold_out', 'offer_ended', 'refused', 'error'] as const;
@@ -22,7 +24,6 @@ const OFFER_ID = /^cue_[A-Za-z0-9]{16}$/;
 const MAX_BODY_BYTES = 1024;
 
 const claimBody = z.strictObject({
-  viewerId: z.string().optional().describe('Anonymous viewer id (when no VIEWER_TOKEN_SECRET is set)'),
   idempotencyKey: z.string().min(1).max(128).optional(),
 });
 
@@ -38,9 +39,12 @@ export class ClaimsEndpoint {
   constructor(
     private readonly deps: {
       offers: OfferService;
-      viewerTokenSecret?: string;
+      /** Proves who a viewer is (its token: the shop's, or one livecue issued). */
+      identity: ViewerIdentity;
       metrics?: Metrics;
       logger: Logger;
+      /** Which proxies' X-Forwarded-For names the client (TRUST_PROXY). */
+      trust: ProxyTrust;
       /** Claims per second per client address over HTTP (the API's limit). */
       perSecond: number;
     },
@@ -56,7 +60,9 @@ export class ClaimsEndpoint {
       if (!viewer) {
         throw new LivecueError(
           'unauthorized',
-          this.deps.viewerTokenSecret ? 'send the viewer token from the shop as Authorization: Bearer <token>' : 'send a viewerId (8-64 letters, digits, _ or -)',
+          this.deps.identity.shopSigned
+            ? 'send the viewer token from the shop as Authorization: Bearer <token>'
+            : 'send a viewer token as Authorization: Bearer <token> (get one with POST /live/viewers)',
         );
       }
       if (!OFFER_ID.test(offerId)) throw notFound(`offer ${offerId.slice(0, 40)}`);
@@ -80,23 +86,33 @@ export class ClaimsEndpoint {
     if (!match) return false;
     res.setHeader('Access-Control-Allow-Origin', '*');
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    const waitMs = this.#limiter.take(req.socket.remoteAddress ?? 'unknown');
+    const waitMs = this.#limiter.take(clientAddress(req, this.deps.trust));
     if (waitMs > 0) {
       send(res, { status: 429, body: problemBody(429, 'too many claim requests from this address; slow down', { code: 'rate_limited' }), retryAfterMs: waitMs });
       req.resume();
       return true;
     }
-    void this.#read(req).then(
-      async (text) => {
-        const answer = await this.#fromRequest(req, decodeURIComponent(match[1] ?? ''), text);
-        send(res, answer);
-      },
-      (error: ClaimAnswer) => {
-        send(res, error);
-        // The rest of an oversized body is not worth reading: the connection ends with the answer.
-        if (error.status === 413) res.once('finish', () => req.destroy());
-      },
-    );
+    let offerId: string;
+    try {
+      offerId = decodeURIComponent(match[1] ?? '');
+    } catch {
+      send(res, { status: 400, body: problemBody(400, 'the offer id in the path is not valid percent-encoding', { code: 'bad_request' }) });
+      req.resume();
+      return true;
+    }
+    this.#read(req)
+      .then(
+        async (text) => send(res, await this.#fromRequest(req, offerId, text)),
+        (error: ClaimAnswer) => {
+          send(res, error);
+          // The rest of an oversized body is not worth reading: the connection ends with the answer.
+          if (error.status === 413) res.once('finish', () => req.destroy());
+        },
+      )
+      .catch((error: unknown) => {
+        this.deps.logger.error({ err: error }, 'claim request failed');
+        send(res, { status: 500, body: problemBody(500, 'internal error', { code: 'internal' }) });
+      });
     return true;
   }
 
@@ -113,7 +129,7 @@ export class ClaimsEndpoint {
       if (!parsed.success) return problemOf(parsed.error)!;
       body = parsed.data;
     }
-    const viewer = viewerOf(this.deps.viewerTokenSecret, bearerToken(req.headers.authorization), body.viewerId);
+    const viewer = this.deps.identity.verify(bearerToken(req.headers.authorization));
     const header = req.headers['idempotency-key'];
     return this.place(offerId, viewer, body.idempotencyKey ?? (typeof header === 'string' ? header : undefined));
   }

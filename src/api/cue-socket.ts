@@ -13,11 +13,13 @@ import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { stateAt } from './cues-routes.ts';
 import type { PlaybackAccess } from './playback-access.ts';
 import type { EngagementService } from '../engagement/engagement-service.ts';
-import { viewerOf, type Viewer } from '../offers/viewer-identity.ts';
+import type { Viewer, ViewerIdentity } from '../offers/viewer-identity.ts';
 import { z } from 'zod';
 import type { ClaimAnswer, ClaimsEndpoint } from './claims-endpoint.ts';
 import { problemBody } from './problem.ts';
 import { SocketFanout } from './socket-fanout.ts';
+import { clientAddress } from './client-address.ts';
+import type { ProxyTrust } from '../config/trust-proxy.ts';
 
 const PATH = /^\/live\/([A-Za-z0-9]{8,64})\/events$/;
 const HEARTBEAT_MS = 30_000;
@@ -26,6 +28,8 @@ const HEARTBEAT_GROUPS = 30;
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Claims per second per viewer on the socket (a repeat is answered with the first claim anyway). */
 const CLAIMS_PER_SECOND = 5;
+/** Messages per second from one client address, over all its sockets and viewer ids (a crowd behind one NAT fits). */
+const MESSAGES_PER_ADDRESS_PER_SECOND = 200;
 /** How long a new viewer's state may take to read before the socket is closed (its messages wait for it). */
 const STATE_TIMEOUT_MS = 10_000;
 
@@ -43,6 +47,18 @@ const socketClaim = z.strictObject({
   ref: z.string().max(64).optional(),
 });
 
+/** Answers an upgrade request that will not become a socket, and closes the connection. */
+function refuse(socket: Duplex, status: string, headers = ''): void {
+  if (!socket.destroyed) socket.end(`HTTP/1.1 ${status}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Every answer to one viewer goes through here: a viewer that stops reading is dropped, not buffered without bound. */
+function reply(ws: WebSocket, text: string): void {
+  if (ws.readyState !== ws.OPEN) return;
+  if (ws.bufferedAmount + text.length > MAX_BUFFERED_BYTES) return void ws.terminate();
+  ws.send(text);
+}
+
 export function attachCueSocket(
   server: Server,
   deps: {
@@ -57,14 +73,22 @@ export function attachCueSocket(
     stock?: (streamId: string) => Promise<{ id: string; quantity: number; remaining: number }[]>;
     /** Claims sent on the socket (`{"type":"claim","offerId":…}`); without it they are engagement messages (refused). */
     claims?: ClaimsEndpoint;
-    viewerTokenSecret?: string;
+    /** Proves who a viewer is (?viewerToken=: the shop's token, or one livecue issued). */
+    identity: ViewerIdentity;
     /** New connections per second per client address. */
     connectsPerSecond: number;
+    /** Sockets open at once per client address. */
+    maxSocketsPerAddress: number;
+    /** Which proxies' X-Forwarded-For names the client (TRUST_PROXY). */
+    trust: ProxyTrust;
   },
 ): { close(): void } {
   const connects = new RateLimiter(deps.connectsPerSecond, deps.connectsPerSecond * 2);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const clients = new Map<string, Set<WebSocket>>();
+  const perAddress = new Map<string, number>();
+  // Viewer ids are free to get, so what one address may send is limited too, not only what one id may.
+  const addressMessages = new RateLimiter(MESSAGES_PER_ADDRESS_PER_SECOND, MESSAGES_PER_ADDRESS_PER_SECOND * 2);
   const alive = new WeakSet<WebSocket>();
   const heartbeatGroup = new WeakMap<WebSocket, number>();
 
@@ -99,7 +123,7 @@ export function attachCueSocket(
         .then(async (stream) => {
           if (!stream) return;
           const text = await stateMessage(stream);
-          for (const socket of set) if (socket.readyState === socket.OPEN) socket.send(text);
+          for (const socket of set) reply(socket, text);
         })
         .catch((error: Error) => deps.logger.warn({ err: error, playbackId }, 'cannot resync viewers'));
     }
@@ -111,7 +135,7 @@ export function attachCueSocket(
   const claimOnSocket = async (ws: WebSocket, message: unknown, viewer: Viewer | undefined) => {
     const parsed = socketClaim.safeParse(message);
     if (!parsed.success) {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}`, ...echoRef(message) }));
+      reply(ws, JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}`, ...echoRef(message) }));
       return;
     }
     const { offerId, idempotencyKey, ref } = parsed.data;
@@ -120,30 +144,39 @@ export function attachCueSocket(
       waitMs > 0
         ? { status: 429, body: problemBody(429, 'too many claims; slow down', { code: 'rate_limited', retryAfterMs: waitMs }) }
         : await deps.claims!.place(offerId, viewer, idempotencyKey);
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'claim', ref: ref ?? null, status: answer.status, body: answer.body }));
+    reply(ws, JSON.stringify({ type: 'claim', ref: ref ?? null, status: answer.status, body: answer.body }));
   };
 
   let connected = 0;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const match = PATH.exec(url.pathname);
-    if (!match) return; // Not ours: other upgrade handlers may take it, else the socket times out.
+    socket.on('error', () => socket.destroy());
+    // Only the request target's path and query are read: any other form (absolute, `//`, `*`) is not a viewer socket.
+    const target = req.url ?? '';
+    const url = target.startsWith('/') && !target.startsWith('//') ? URL.parse(target, 'http://livecue.invalid') : null;
+    const match = url ? PATH.exec(url.pathname) : null;
+    // livecue has no other upgrade endpoint: anything else is answered and closed, never left holding a socket.
+    if (!url || !match) return refuse(socket, '404 Not Found');
     const playbackId = match[1]!;
-    const waitMs = connects.take(req.socket.remoteAddress ?? 'unknown');
-    if (waitMs > 0) {
-      socket.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${Math.ceil(waitMs / 1000)}\r\nContent-Length: 0\r\n\r\n`);
-      return;
-    }
+    const address = clientAddress(req, deps.trust);
+    const waitMs = connects.take(address);
+    if (waitMs > 0) return refuse(socket, '429 Too Many Requests', `Retry-After: ${Math.ceil(waitMs / 1000)}\r\n`);
+    if ((perAddress.get(address) ?? 0) >= deps.maxSocketsPerAddress) return refuse(socket, '429 Too Many Requests');
+    // Counted from now (the lookup below is async), so a burst cannot pass the cap while it waits.
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    };
+    socket.once('close', uncount);
     void deps.streams.getByPlaybackId(playbackId).then(
       (stream) => {
-        if (!stream) {
-          socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
-          return;
-        }
-        if (stream.private && !deps.access.signer.verify(playbackId, url.searchParams.get('token') ?? undefined)) {
-          socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
-          return;
-        }
+        if (!stream) return refuse(socket, '404 Not Found');
+        if (stream.private && !deps.access.signer.verify(playbackId, url.searchParams.get('token') ?? undefined)) return refuse(socket, '403 Forbidden');
+        if (socket.destroyed) return;
         wss.handleUpgrade(req, socket, head, (ws) => {
           let set = clients.get(playbackId);
           if (!set) clients.set(playbackId, (set = new Set()));
@@ -153,14 +186,15 @@ export function attachCueSocket(
           alive.add(ws);
           heartbeatGroup.set(ws, connected++ % HEARTBEAT_GROUPS);
           ws.on('pong', () => alive.add(ws));
-          const viewer = viewerOf(deps.viewerTokenSecret, url.searchParams.get('viewerToken') ?? undefined, url.searchParams.get('viewer'));
+          const viewer = deps.identity.verify(url.searchParams.get('viewerToken'));
           ws.on('message', (data, isBinary) => {
             if (isBinary) return ws.close(1003, 'binary frames are not accepted');
+            if (addressMessages.take(address) > 0) return reply(ws, JSON.stringify({ type: 'error', error: 'slow down: too many messages from this address' }));
             let message: unknown;
             try {
               message = JSON.parse(data.toString());
             } catch {
-              if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: 'malformed JSON' }));
+              reply(ws, JSON.stringify({ type: 'error', error: 'malformed JSON' }));
               return ws.close(1007, 'malformed JSON');
             }
             if ((message as { type?: unknown } | null)?.type === 'claim' && deps.claims) {
@@ -177,7 +211,7 @@ export function attachCueSocket(
             void deps.engagement.handle(playbackId, stream.id, viewer, forEngagement).then(
               (outcome) => {
                 if (outcome.ok) return;
-                if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'error', error: outcome.error, ...echo }));
+                reply(ws, JSON.stringify({ type: 'error', error: outcome.error, ...echo }));
                 if (outcome.close) ws.close(outcome.close.code, outcome.close.reason);
               },
               (error: Error) => deps.logger.warn({ err: error }, 'engagement message failed'),

@@ -12,7 +12,11 @@ import { cuesRouter, publicCuesRouter } from './cues-routes.ts';
 import { recordingsRouters } from './recordings-routes.ts';
 import type { Db } from '../db/database.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
-import { authorize } from './access.ts';
+import { authenticate, requires } from './access.ts';
+import { clientAddress } from './client-address.ts';
+import type { ProxyTrust } from '../config/trust-proxy.ts';
+import type { ViewerIdentity } from '../offers/viewer-identity.ts';
+import { isPublicAddress, type DestinationPolicy } from '../security/destinations.ts';
 import type { PlaybackAccess } from './playback-access.ts';
 import { RateLimiter } from '../rate-limit.ts';
 import { LivecueError } from '../errors.ts';
@@ -28,7 +32,10 @@ import type { RequestHandler } from 'express';
 import { hlsOrigin } from './hls-origin.ts';
 import { openApiDocument } from './openapi.ts';
 import { pagesRouter } from './pages.ts';
-import { errorHandler, notFoundHandler } from './problem.ts';
+import { errorHandler, notFoundHandler, sendProblem } from './problem.ts';
+import { bearerToken } from './admin-auth.ts';
+import { createHash, timingSafeEqual } from 'node:crypto';
+
 import { streamsRouter } from './streams-routes.ts';
 import type { RestreamStore } from '../restream/restream-store.ts';
 import { restreamsRouter } from './restreams-routes.ts';
@@ -38,6 +45,8 @@ import { webrtcRouters } from './webrtc-routes.ts';
 import { internalRouter } from './internal-routes.ts';
 import type { EdgeRelays, RelayOrigins } from '../sfu/pipe-relay.ts';
 import type { ForwardedResponse, SessionLocator } from '../cluster/forward.ts';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 export interface HttpAppDeps {
   adminToken: string;
@@ -72,13 +81,21 @@ export interface HttpAppDeps {
   engagement: EngagementService;
   analytics: Analytics;
   limits: { apiPerSecond: number; signalingPerSecond: number };
+  /** Which proxies' X-Forwarded-For names the client (TRUST_PROXY). */
+  trust: ProxyTrust;
+  /** Where webhooks and restreams may point (ALLOW_PRIVATE_DESTINATIONS). */
+  destinations: DestinationPolicy;
+  /** Issues anonymous viewer tokens (POST /live/viewers). */
+  identity: ViewerIdentity;
+  /** When set, /metrics needs it as a bearer token; otherwise only loopback and private peers get it. */
+  metricsToken?: string;
 }
 
-/** Per client address; behind a proxy, set it to pass the client address (not done here). */
-function rateLimit(perSecond: number, what: string): RequestHandler {
+/** Per client address (behind trusted proxies, the address they forward: TRUST_PROXY). */
+function rateLimit(perSecond: number, what: string, trust: ProxyTrust): RequestHandler {
   const limiter = new RateLimiter(perSecond, perSecond * 2);
   return (req, res, next) => {
-    const waitMs = limiter.take(req.socket.remoteAddress ?? 'unknown');
+    const waitMs = limiter.take(clientAddress(req, trust));
     if (waitMs === 0) return next();
     next(new LivecueError('rate_limited', `too many ${what} requests from this address; slow down`, { retryAfterMs: waitMs }));
   };
@@ -104,7 +121,17 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     const ready = health.ok && !deps.draining();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : deps.draining() ? 'draining' : 'degraded', ...health.checks });
   });
-  app.get('/metrics', async (_req, res) => {
+  // Metrics name shows, offers and load: with METRICS_TOKEN they need it (or the admin token); without, only a
+  // scraper on this machine or the private network gets them, never a client that came through a proxy.
+  const metricsTokens = [deps.metricsToken, deps.adminToken].filter((token): token is string => Boolean(token)).map(sha256);
+  app.get('/metrics', async (req, res) => {
+    const presented = bearerToken(req.headers.authorization);
+    const byToken = presented !== undefined && metricsTokens.some((digest) => timingSafeEqual(digest, sha256(presented)));
+    const peer = req.socket.remoteAddress ?? '';
+    const internal = !deps.metricsToken && !isPublicAddress(peer) && !req.headers['x-forwarded-for'] && !req.headers.forwarded;
+    if (!byToken && !internal) {
+      return sendProblem(res, 401, deps.metricsToken ? 'send the metrics token as Authorization: Bearer <token>' : 'metrics are served to local and private-network scrapers only (set METRICS_TOKEN to scrape from elsewhere)', { code: 'unauthorized' });
+    }
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.get('/openapi.json', (_req, res) => {
@@ -124,21 +151,30 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     access: deps.access,
     analytics: deps.analytics,
   });
-  const signalingLimit = rateLimit(deps.limits.signalingPerSecond, 'WHIP/WHEP');
+  const signalingLimit = rateLimit(deps.limits.signalingPerSecond, 'WHIP/WHEP', deps.trust);
   app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);
   app.use('/whep', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whep);
 
   app.use('/internal/v1', internalRouter({ clusterToken: deps.cluster.token, origins: deps.cluster.origins }));
 
+  // A viewer without the shop's token gets an anonymous id and the token that proves it: chat, votes and
+  // claims take the token, never a bare id (ids are shown in chat, so anyone could reuse one).
+  const viewerIdLimit = rateLimit(deps.limits.signalingPerSecond, 'viewer id', deps.trust);
+  app.post('/live/viewers', viewerIdLimit, (_req, res) => {
+    if (deps.identity.shopSigned) return sendProblem(res, 409, 'viewers on this site sign in with the shop: its viewer token is their identity', { code: 'conflict' });
+    res.status(201).setHeader('Cache-Control', 'no-store').json(deps.identity.issue());
+  });
   app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, products: deps.products, access: deps.access }));
 
+  // Every /v1 call is authenticated first; each mount below declares the scope its routes need. The admin-only
+  // and cue routes come before the general read/write rule, which covers every route mounted after it.
+  app.use('/v1', rateLimit(deps.limits.apiPerSecond, 'API', deps.trust), authenticate({ adminToken: deps.adminToken, tokens: deps.tokens }));
   // Cues are small: 8 KB is plenty and a bigger body is refused with 413 before it is parsed.
-  const apiAuth = authorize({ adminToken: deps.adminToken, tokens: deps.tokens });
-  app.use('/v1', rateLimit(deps.limits.apiPerSecond, 'API'));
-  app.use('/v1/streams/:id/cues', apiAuth, express.json({ limit: '8kb', strict: true }));
-  app.use('/v1', apiAuth, express.json({ limit: '64kb', strict: true }));
-  app.use('/v1/tokens', tokensRouter(deps.tokens));
-  app.use('/v1/streams/:id/cues', cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, forward: deps.cluster.forward }));
+  app.use('/v1/streams/:id/cues', express.json({ limit: '8kb', strict: true }));
+  app.use('/v1', express.json({ limit: '64kb', strict: true }));
+  app.use('/v1/tokens', requires('admin'), tokensRouter(deps.tokens));
+  app.use('/v1/streams/:id/cues', requires('cues'), cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, forward: deps.cluster.forward }));
+  app.use('/v1', requires({ read: 'read', write: 'write' }));
   app.use('/v1/products', productsRouter(deps.products));
   const offerRoutes = offersRouters({ offers: deps.offers });
   app.use('/v1/offers', offerRoutes.offers);
@@ -148,13 +184,13 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/live', recordingRoutes.replay);
   const analyticsRoutes = analyticsRouters({ analytics: deps.analytics, streams: deps.streams, db: deps.db });
   // Player beats and taps are public: limited per client address like the API.
-  const beatLimit = rateLimit(deps.limits.apiPerSecond, 'player report');
+  const beatLimit = rateLimit(deps.limits.apiPerSecond, 'player report', deps.trust);
   app.use('/live', (req, res, next) => (req.method === 'POST' ? beatLimit(req, res, next) : next()), express.json({ limit: '1kb' }), analyticsRoutes.beats);
   app.use('/v1/streams/:id/analytics', analyticsRoutes.admin);
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
   app.use('/v1/recordings', recordingRoutes.byId);
   app.use('/v1/webhooks', recordingRoutes.webhooks);
-  app.use('/v1/streams/:id/restreams', restreamsRouter({ restreams: deps.restreams, streams: deps.streams, registry: deps.registry, logger: deps.logger }));
+  app.use('/v1/streams/:id/restreams', restreamsRouter({ restreams: deps.restreams, streams: deps.streams, registry: deps.registry, logger: deps.logger, destinations: deps.destinations }));
   app.use(
     '/v1/streams',
     streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger, access: deps.access }),

@@ -9,6 +9,7 @@ import { MAX_RESTREAMS_PER_STREAM, type RestreamStatus, type RestreamStore, type
 import type { TargetState } from '../restream/restream-target.ts';
 import { maskedUrl, targetUrlProblem } from '../restream/target-url.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
+import type { DestinationPolicy } from '../security/destinations.ts';
 
 const targetUrl = z
   .string()
@@ -40,7 +41,12 @@ export const updateRestreamBody = z
 const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
 const RESTREAM_ID = /^rst_[A-Za-z0-9]{16}$/;
 
-export function restreamsRouter(deps: { restreams: RestreamStore; streams: StreamStore; registry: SessionRegistry; logger: Logger }): Router {
+export function restreamsRouter(deps: { restreams: RestreamStore; streams: StreamStore; registry: SessionRegistry; logger: Logger; destinations: DestinationPolicy }): Router {
+  /** A target on this machine or the private network is refused unless ALLOW_PRIVATE_DESTINATIONS. */
+  const checkDestination = (url: string | undefined) => {
+    const problem = url === undefined ? undefined : deps.destinations.hostProblem(new URL(url).hostname);
+    if (problem) throw new LivecueError('validation_failed', `invalid request: url ${problem} (ALLOW_PRIVATE_DESTINATIONS is off)`);
+  };
   const router = Router({ mergeParams: true });
   const { restreams, registry } = deps;
 
@@ -80,6 +86,7 @@ export function restreamsRouter(deps: { restreams: RestreamStore; streams: Strea
     if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
     const stream = await streamOf(req);
     const body = createRestreamBody.parse(req.body ?? {});
+    checkDestination(body.url);
     if ((await restreams.count(stream.id)) >= MAX_RESTREAMS_PER_STREAM) {
       throw conflict(`a stream has at most ${MAX_RESTREAMS_PER_STREAM} restream targets; delete one first`);
     }
@@ -109,6 +116,7 @@ export function restreamsRouter(deps: { restreams: RestreamStore; streams: Strea
     const stream = await streamOf(req);
     const { id } = await targetOf(req, stream);
     const body = updateRestreamBody.parse(req.body ?? {});
+    checkDestination(body.url);
     const target = await restreams.update(stream.id, id, body);
     if (!target) throw notFound(`restream target ${id}`);
     deps.logger.info({ streamId: stream.id, restreamId: id, changed: Object.keys(body) }, 'restream target changed');

@@ -1,5 +1,6 @@
 // The one description of livecue's configuration: every option, its default and its meaning.
 import { z } from 'zod';
+import { trustedRange } from './trust-proxy.ts';
 
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_RTMP_PORT = 1935;
@@ -99,6 +100,19 @@ export const configSchema = z
     VIEWER_TOKEN_SECRET: optionalString.describe('When set, viewers identify with tokens the shop signs with it (HMAC-SHA256); unset: anonymous viewer ids.'),
     CHAT_BLOCKED_WORDS: z.string().default('').describe('Comma-separated words that get a chat message refused.'),
     UPLOAD_SPOOL_MAX_MB: z.coerce.number().min(16).default(512).describe('Most segment bytes held in memory, per show, while object storage is unreachable.'),
+    TRUST_PROXY: z
+      .string()
+      .trim()
+      .default('')
+      .refine((value) => value === '' || value === 'false' || /^\d{1,2}$/.test(value) || value.split(',').every((part) => trustedRange(part.trim()) !== undefined), 'a hop count (e.g. 1) or a comma-separated list of addresses/CIDRs (e.g. 10.0.0.0/8)')
+      .describe('Proxies in front of livecue whose X-Forwarded-For is believed: a hop count (1 behind one Ingress) or their addresses/CIDRs; empty: none (each TCP peer is the client). Rate limits and per-address caps key on the client address this gives.'),
+    ALLOW_PRIVATE_DESTINATIONS: boolish
+      .default(false)
+      .describe('Let webhook receivers and restream targets be loopback, link-local, private or reserved addresses (off: public addresses only).'),
+    METRICS_TOKEN: optionalString.describe('When set, GET /metrics needs Authorization: Bearer <this token> (or the admin token); unset: /metrics answers only loopback and private addresses.'),
+    MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).default(100).describe('Viewers\' WebSockets open at once from one client address.'),
+    MAX_CUES_PER_SHOW: z.coerce.number().int().min(10).default(2000).describe('Cues one stream may hold (409 past it); every new viewer loads them all.'),
+    RTMP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(200).describe('Open connections on the RTMP port; more are closed at once.'),
     MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
   })
   .strict()
@@ -109,6 +123,9 @@ export const configSchema = z
     const pipeIp = config.PIPE_LISTEN_IP ?? config.WEBRTC_LISTEN_IP;
     if (pipeIp === '0.0.0.0' && !config.PIPE_ANNOUNCED_ADDRESS && !config.WEBRTC_ANNOUNCED_ADDRESS) {
       context.addIssue({ code: 'custom', path: ['PIPE_ANNOUNCED_ADDRESS'], message: 'required when the pipes bind 0.0.0.0 (the address other nodes reach)' });
+    }
+    for (const key of ['LIVECUE_ADMIN_TOKEN', 'LIVECUE_SECRET_KEY', 'PLAYBACK_TOKEN_SECRET', 'VIEWER_TOKEN_SECRET', 'METRICS_TOKEN', 'S3_SECRET_ACCESS_KEY'] as const) {
+      if (config[key] && /change[_-]?me/i.test(config[key])) context.addIssue({ code: 'custom', path: [key], message: 'is still the example placeholder: set a real secret' });
     }
     if (config.WEBRTC_MIN_PORT > config.WEBRTC_MAX_PORT) {
       context.addIssue({ code: 'custom', path: ['WEBRTC_MIN_PORT'], message: 'must not exceed WEBRTC_MAX_PORT' });

@@ -11,6 +11,9 @@ import type { CueHub } from './cue-hub.ts';
 import { payloadOf, type CueBody, type CueMessage } from './cue-schema.ts';
 import { cueMessage, type CueStore } from './cue-store.ts';
 
+/** How far ahead of the live edge a cue may be placed (a scheduled reveal, not a show's worth of cues queued up). */
+const MAX_CUE_LEAD_SECONDS = 600;
+
 export class CueService {
   #limiter: RateLimiter;
 
@@ -22,6 +25,8 @@ export class CueService {
       hub: CueHub;
       logger: Logger;
       ratePerSecond: number;
+      /** Cues one show may hold: every viewer who joins loads them all (MAX_CUES_PER_SHOW). */
+      maxCuesPerShow: number;
       /** Opens and closes offers with inventory from offer cues. */
       onPlaced?: (streamId: string, cue: CueMessage) => Promise<void>;
       /** Viewers' votes of a poll, index -> count: a poll.close without results publishes them. */
@@ -36,11 +41,13 @@ export class CueService {
     if (!session) throw new LivecueError('conflict', 'the stream is not live on this node: cues go on a live show\'s timeline');
     const retryInMs = this.#limiter.take(stream.id);
     if (retryInMs > 0) throw new LivecueError('rate_limited', 'too many cues for this stream; slow down', { retryAfterMs: retryInMs });
+    if (session.cues.length >= this.deps.maxCuesPerShow) throw new LivecueError('conflict', `a show holds at most ${this.deps.maxCuesPerShow} cues (MAX_CUES_PER_SHOW)`);
 
     if ('productId' in body && body.productId && (body.type === 'product.pin' || body.type === 'offer.start')) {
       if (!(await this.deps.products.get(body.productId))) throw badRequest(`unknown product ${body.productId}`);
     }
     const { mediaTime, wallClock } = this.#placement(session, body);
+    if (mediaTime - session.now().mediaTime > MAX_CUE_LEAD_SECONDS) throw badRequest(`a cue may be placed at most ${MAX_CUE_LEAD_SECONDS} s of media ahead of the live edge`);
     const payload = payloadOf(body);
     let durationMs: number | undefined;
     if (body.type === 'offer.start') {

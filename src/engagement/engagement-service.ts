@@ -9,6 +9,7 @@ import type { Viewer } from '../offers/viewer-identity.ts';
 import { RateLimiter } from '../rate-limit.ts';
 import { clickTarget, type Analytics } from '../analytics/analytics.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
+import type { CueMessage } from '../cues/cue-schema.ts';
 
 export const REACTIONS = ['❤️', '🔥', '😂', '😮', '👏', '🛍️'] as const;
 
@@ -36,10 +37,15 @@ export type Outcome = { ok: true } | { ok: false; error: string; close?: { code:
 
 const FLOOD_STRIKES = 5;
 const REACTION_FLUSH_MS = 1000;
+/** A poll's votes and voters are kept this long after it opens (results stay readable after the show). */
+const POLL_KEEP_SECONDS = 7 * 86_400;
 
 export class EngagementService {
   #chatLimit = new RateLimiter(1, 5);
   #reactionLimit = new RateLimiter(20, 40);
+  #voteLimit = new RateLimiter(2, 5);
+  /** Polls with new votes since the last flush, and the show each belongs to: tallies go out once a second. */
+  #tallies = new Map<string, string>();
   #strikes = new Map<string, number>();
   #reactions = new Map<string, Map<string, number>>();
   #flush: NodeJS.Timeout;
@@ -62,7 +68,7 @@ export class EngagementService {
   async handle(playbackId: string, streamId: string, viewer: Viewer | undefined, data: unknown): Promise<Outcome> {
     const parsed = incoming.safeParse(data);
     if (!parsed.success) return this.#strike(playbackId, viewer, `invalid message: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
-    if (!viewer) return { ok: false, error: 'identify first: connect with ?viewer=<id> or ?viewerToken=<token>' };
+    if (!viewer) return { ok: false, error: 'identify first: connect with ?viewerToken=<token> (get one with POST /live/viewers)' };
     const message = parsed.data;
     const key = `${playbackId}:${viewer.id}`;
     switch (message.type) {
@@ -94,11 +100,20 @@ export class EngagementService {
         break;
       }
       case 'vote': {
+        if (this.#voteLimit.take(key) > 0) return this.#strike(playbackId, viewer, 'slow down');
+        // Only a poll the show has open takes votes, and only for one of its options.
+        const open = await this.deps.redis.get(`poll:${message.pollId}:open`);
+        if (!open || !open.startsWith(`${streamId}:`)) return { ok: false, error: 'no such open poll in this show' };
+        if (message.option >= Number(open.slice(streamId.length + 1))) return { ok: false, error: 'no such option in this poll' };
         const first = await this.deps.redis.hsetnx(`poll:${message.pollId}:voters`, viewer.id, String(message.option));
         if (!first) return { ok: false, error: 'you have voted in this poll already' };
-        await this.deps.redis.hincrby(`poll:${message.pollId}:tally`, String(message.option), 1);
-        const tally = await this.tally(message.pollId);
-        await this.deps.hub.publishEvent(playbackId, { type: 'poll.tally', pollId: message.pollId, tally });
+        await this.deps.redis
+          .multi()
+          .hincrby(`poll:${message.pollId}:tally`, String(message.option), 1)
+          .expire(`poll:${message.pollId}:tally`, POLL_KEEP_SECONDS)
+          .expire(`poll:${message.pollId}:voters`, POLL_KEEP_SECONDS)
+          .exec();
+        this.#tallies.set(message.pollId, playbackId);
         break;
       }
       case 'question': {
@@ -192,7 +207,26 @@ export class EngagementService {
     return { ok: false, error };
   }
 
+  /** A poll.open cue makes its poll take votes (as many options as it lists); poll.close stops it. */
+  async cuePlaced(streamId: string, cue: CueMessage): Promise<void> {
+    const current = `poll:stream:${streamId}`;
+    if (cue.type === 'poll.open') {
+      const pollId = String(cue.payload.pollId ?? cue.id);
+      const options = Array.isArray(cue.payload.options) ? cue.payload.options.length : 0;
+      await this.deps.redis.multi().set(`poll:${pollId}:open`, `${streamId}:${options}`, 'EX', POLL_KEEP_SECONDS).set(current, pollId, 'EX', POLL_KEEP_SECONDS).exec();
+    } else if (cue.type === 'poll.close') {
+      const pollId = typeof cue.payload.pollId === 'string' ? cue.payload.pollId : await this.deps.redis.get(current);
+      if (pollId) await this.deps.redis.del(`poll:${pollId}:open`);
+    }
+  }
+
   #flushReactions(): void {
+    for (const [pollId, playbackId] of this.#tallies) {
+      void this.tally(pollId)
+        .then((tally) => this.deps.hub.publishEvent(playbackId, { type: 'poll.tally', pollId, tally }))
+        .catch((error: Error) => this.deps.logger.warn({ err: error }, 'cannot publish a poll tally'));
+    }
+    this.#tallies.clear();
     for (const [playbackId, counts] of this.#reactions) {
       void this.deps.hub
         .publishEvent(playbackId, { type: 'reactions', counts: Object.fromEntries(counts), at: new Date().toISOString() })

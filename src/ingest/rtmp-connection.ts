@@ -53,6 +53,8 @@ export const RTMP_APP = 'live';
 const MAX_HELD_PACKETS = 2000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const IDLE_TIMEOUT_MS = 15_000;
+/** What a client may send before its publish is asked for (handshake, connect, createStream, publish: ~4 KB). */
+const MAX_BYTES_BEFORE_PUBLISH = 64 * 1024;
 
 export type PublishRequest = { app: string; streamKey: string; connection: RtmpConnection };
 
@@ -83,6 +85,12 @@ export class RtmpConnection extends TypedEmitter<IngestConnectionEvents> impleme
     socket.setNoDelay(true);
     // A silent peer (half-open, or garbage that never completes a handshake) is dropped.
     socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => this.disconnect('timed out'));
+    // And one that trickles bytes to stay clear of the idle timeout still has to publish within the same time.
+    const handshakeDeadline = setTimeout(() => {
+      if (this.#state === 'handshake') this.disconnect('no publish within the handshake time');
+    }, HANDSHAKE_TIMEOUT_MS);
+    handshakeDeadline.unref();
+    socket.once('close', () => clearTimeout(handshakeDeadline));
     socket.on('data', (data: Buffer) => this.#data(data));
     socket.on('error', (error) => logger.debug({ err: error }, 'rtmp socket error'));
     socket.on('close', () => this.#closed());
@@ -119,6 +127,7 @@ export class RtmpConnection extends TypedEmitter<IngestConnectionEvents> impleme
 
   #data(data: Buffer): void {
     this.#bytes += data.length;
+    if (this.#state === 'handshake' && this.#bytes > MAX_BYTES_BEFORE_PUBLISH) return this.disconnect('too much data before a publish');
     let error: string | null;
     try {
       error = this.#rtmp.parserData(data);

@@ -15,13 +15,14 @@ export class RtmpServer {
     private readonly registry: SessionRegistry,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly maxConnections: number,
   ) {
     this.#server = createServer((socket) => this.#connection(socket));
     this.#server.on('error', (error) => logger.error({ err: error }, 'rtmp server error'));
   }
 
-  static async listen(options: { port: number; host: string; registry: SessionRegistry; metrics: Metrics; logger: Logger }): Promise<RtmpServer> {
-    const server = new RtmpServer(options.registry, options.metrics, options.logger.child({ component: 'rtmp' }));
+  static async listen(options: { port: number; host: string; registry: SessionRegistry; metrics: Metrics; logger: Logger; maxConnections: number }): Promise<RtmpServer> {
+    const server = new RtmpServer(options.registry, options.metrics, options.logger.child({ component: 'rtmp' }), options.maxConnections);
     await new Promise<void>((resolve, reject) => {
       server.#server.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'EADDRINUSE' ? new Error(`RTMP port ${options.port} is already in use: set RTMP_PORT`) : error),
@@ -37,6 +38,13 @@ export class RtmpServer {
   }
 
   #connection(socket: Socket): void {
+    // Past RTMP_MAX_CONNECTIONS (half-open handshakes included) a new connection is closed at once.
+    if (this.#sockets.size >= this.maxConnections) {
+      this.metrics.rejectedPublishes.inc({ protocol: 'rtmp', reason: 'too_many_connections' });
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     const logger = this.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });

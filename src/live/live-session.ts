@@ -1,5 +1,6 @@
 // One live show: opened by an accepted publish, it owns the media timeline, the transcoder, the HLS
 // packager and the upload queue; it survives encoder drops for the reconnect window, then ends.
+import { DestinationPolicy } from '../security/destinations.ts';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -94,7 +95,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     const { config, metrics } = deps;
     if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger);
     if (deps.restreams) {
-      this.restreamer = new Restreamer({ streamId: stream.id, store: deps.restreams, supported: protocol === 'rtmp', ffmpegPath: config.FFMPEG_PATH, metrics, logger });
+      this.restreamer = new Restreamer({ streamId: stream.id, store: deps.restreams, supported: protocol === 'rtmp', ffmpegPath: config.FFMPEG_PATH, destinations: new DestinationPolicy(config.ALLOW_PRIVATE_DESTINATIONS), metrics, logger });
     }
     this.#workDir = path.join(config.LIVECUE_DATA_DIR, 'work', id);
     mkdirSync(this.#workDir, { recursive: true });

@@ -90,6 +90,12 @@ export function createMetrics() {
       help: 'Live show database writes given up after the show ended and the final deadline passed.',
       registers,
     }),
+    unhandledErrors: new Counter({
+      name: 'livecue_unhandled_errors_total',
+      help: 'Errors no code caught (a bug): logged with their stack and counted; the node keeps serving. kind: rejection or exception.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     sfuWorkerDeaths: new Counter({
       name: 'livecue_sfu_worker_deaths_total',
       help: 'mediasoup workers that died (each is replaced at once and its shows re-homed).',

@@ -1,6 +1,8 @@
-// Who a viewer is: an anonymous id chosen by the player, or — when VIEWER_TOKEN_SECRET is set — a
-// token signed by the operator's site: `<base64url JSON {sub, name?, exp}>.<base64url HMAC-SHA256>`.
+// Who a viewer is, always proven by a token `<base64url JSON {sub, name?, exp}>.<base64url HMAC-SHA256>`:
+// signed by the operator's site when VIEWER_TOKEN_SECRET is set, else an anonymous one livecue issues
+// (POST /live/viewers). A viewer id is shown to everyone in chat, so it is never a credential by itself.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { randomBase62 } from '../streams/stream-keys.ts';
 
 export interface Viewer {
   id: string;
@@ -30,8 +32,32 @@ export function verifyViewerToken(secret: string, token: string, now = Date.now(
   }
 }
 
-/** The viewer of a request: the signed token when a secret is configured, else the anonymous id. */
-export function viewerOf(secret: string | undefined, bearer: string | undefined, anonymousId: unknown): Viewer | undefined {
-  if (secret) return bearer ? verifyViewerToken(secret, bearer) : undefined;
-  return typeof anonymousId === 'string' && ANONYMOUS_ID.test(anonymousId) ? { id: anonymousId } : undefined;
+/** How long an anonymous viewer token lasts; the page asks for a new one when it runs out. */
+const ANONYMOUS_TOKEN_DAYS = 30;
+
+export class ViewerIdentity {
+  readonly #anonymousSecret: string;
+
+  constructor(private readonly options: { shopSecret?: string; livecueSecret: string }) {
+    // Its own key, derived from the node's secret (the same on every node): these tokens prove nothing else.
+    this.#anonymousSecret = createHmac('sha256', options.livecueSecret).update('livecue anonymous viewer tokens').digest('base64url');
+  }
+
+  /** True when viewers are the shop's (VIEWER_TOKEN_SECRET): livecue issues no anonymous ids then. */
+  get shopSigned(): boolean {
+    return this.options.shopSecret !== undefined;
+  }
+
+  /** A new anonymous viewer: its id and the token that proves it. */
+  issue(now = Date.now()): { viewerId: string; viewerToken: string; expiresAt: string } {
+    const viewerId = `anon_${randomBase62(16)}`;
+    const exp = Math.floor(now / 1000) + ANONYMOUS_TOKEN_DAYS * 86_400;
+    return { viewerId, viewerToken: signViewerToken(this.#anonymousSecret, { sub: viewerId, exp }), expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  /** The viewer a token proves: the shop's when VIEWER_TOKEN_SECRET is set, else one livecue issued. */
+  verify(token: string | null | undefined): Viewer | undefined {
+    if (!token || token.length > 2048) return undefined;
+    return verifyViewerToken(this.options.shopSecret ?? this.#anonymousSecret, token);
+  }
 }

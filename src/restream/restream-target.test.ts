@@ -19,9 +19,13 @@ describe('restream FFmpeg', () => {
       'Error closing file rtmp://h/…: Broken pipe',
       '',
     ].join('\n');
-    expect(lastErrorOf(refused, 1, null)).toBe('av_interleaved_write_frame(): Connection reset by peer (ffmpeg exited with code 1)');
+    expect(lastErrorOf(refused, 1, null)).toBe('cannot reach the target server, or it dropped the connection (ffmpeg exited with code 1)');
     const unreachable = '[tcp @ 0x55b96eb31f00] Connection to tcp://h:1?tcp_nodelay=0 failed: Connection refused\n[rtmp @ 0x55b96eb5dac0] Cannot open connection\nrtmp://h/…: Connection refused\n';
-    expect(lastErrorOf(unreachable, 1, null)).toBe('rtmp://h/…: Connection refused (ffmpeg exited with code 1)');
+    expect(lastErrorOf(unreachable, 1, null)).toBe('cannot reach the target server, or it dropped the connection (ffmpeg exited with code 1)');
+    // A timeout reads the same as a refusal: the answer says nothing about which ports are open.
+    expect(lastErrorOf('[tcp @ 0x5] Connection to tcp://h:22 failed: Connection timed out\n', 1, null)).toBe(lastErrorOf(unreachable, 1, null));
+    // What the platform itself answers stays, so an operator can fix a wrong key.
+    expect(lastErrorOf('[rtmp @ 0x5] Server error: Unauthorized\n', 1, null)).toBe('Server error: Unauthorized (ffmpeg exited with code 1)');
     expect(lastErrorOf('', null, 'SIGKILL')).toBe('ffmpeg killed by SIGKILL');
     // A tail cut to 2000 characters may start inside a line: that fragment is never reported.
     expect(lastErrorOf(`${'x'.repeat(1990)}\nreal error`.padStart(2000, 'y'), 1, null)).toBe('real error (ffmpeg exited with code 1)');

@@ -3,6 +3,7 @@
 // doubling to 30 s) when it dies or the platform refuses it, and stops when the show ends or the
 // target is disabled or deleted. The key goes to FFmpeg as the RTMP publish name, never in a URL
 // that FFmpeg would print, and everything FFmpeg says is scrubbed of it.
+import type { DestinationPolicy } from '../security/destinations.ts';
 import { tmpdir } from 'node:os';
 import { flvFileHeader, type IngestPacket } from '../ingest/ingest-packet.ts';
 import type { Logger } from '../log.ts';
@@ -52,6 +53,7 @@ export function restreamArgs(endpoint: TargetEndpoint, streamKey: string, hasAud
 
 /** FFmpeg's stderr tail is cut to this many characters; its first line may then be a fragment. */
 const STDERR_TAIL_CHARS = 2000;
+const NETWORK_FAILURE = /connection refused|timed out|no route to host|unreachable|cannot open connection|connection reset|broken pipe|failed to resolve|name or service not known|input\/output error|end of file/i;
 /** What FFmpeg says after the real error, while closing the output. */
 const AFTERMATH = /^(Error writing trailer|Error closing file|Conversion failed)/;
 
@@ -62,7 +64,10 @@ export function lastErrorOf(stderr: string, code: number | null, signal: NodeJS.
   const said = lines.map((line) => line.replace(/\[[^\]]* @ 0x[0-9a-f]+\]\s*/g, '').trim()).filter(Boolean);
   const cause = said.filter((line) => !AFTERMATH.test(line)).at(-1) ?? said.at(-1);
   const exit = signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${code}`;
-  return (cause ? `${cause} (${exit})` : exit).slice(0, 500);
+  // Network failures read alike whatever their kind: told apart (refused, timed out, reset), they would let
+  // anyone who may add a target map which hosts and ports answer from livecue's network.
+  const told = cause && NETWORK_FAILURE.test(cause) ? 'cannot reach the target server, or it dropped the connection' : cause;
+  return (told ? `${told} (${exit})` : exit).slice(0, 500);
 }
 
 export class RestreamTarget {
@@ -94,6 +99,8 @@ export class RestreamTarget {
       /** false for shows this node cannot restream (WHIP): the target says `unsupported`. */
       supported: boolean;
       ffmpegPath: string;
+      /** Where a target may point (checked at each start: a name may change its address). */
+      destinations: DestinationPolicy;
       metrics: Metrics;
       logger: Logger;
       onState(state: TargetState): void;
@@ -177,9 +184,19 @@ export class RestreamTarget {
     const input = this.#input;
     try {
       const hasAudio = headers.audio !== undefined;
+      const endpoint = this.#endpoint!;
+      let address: string;
+      try {
+        address = await this.options.destinations.resolve(endpoint.host);
+      } catch (error) {
+        return void this.#failed(this.#scrub(`target host refused: ${(error as Error).message}`));
+      }
+      if (this.#closed || input !== this.#input) return;
+      // Plain RTMP connects to the address just checked; RTMPS keeps the name for TLS (SNI and the certificate).
+      const target = endpoint.protocol === 'rtmp' ? { ...endpoint, serverUrl: `rtmp://${address.includes(':') ? `[${address}]` : address}:${endpoint.port}/${endpoint.app}` } : endpoint;
       const run = await FfmpegRun.start({
         ffmpegPath: this.options.ffmpegPath,
-        args: restreamArgs(this.#endpoint!, this.#streamKey!, hasAudio),
+        args: restreamArgs(target, this.#streamKey!, hasAudio),
         outDir: tmpdir(),
         renditions: [],
         logger: this.#ffmpegLogger,

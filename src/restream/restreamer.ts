@@ -2,6 +2,7 @@
 // show's FLV tags. It follows the database: changes made through this node's API apply at once
 // (sync()), changes made through another node within SYNC_INTERVAL_MS. Each target's state is written
 // back, so every node's API can tell how the show's restreams are doing.
+import type { DestinationPolicy } from '../security/destinations.ts';
 import type { IngestPacket } from '../ingest/ingest-packet.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -28,6 +29,7 @@ export class Restreamer {
       /** false: this show cannot be restreamed (WHIP); its targets say `unsupported`. */
       supported: boolean;
       ffmpegPath: string;
+      destinations: DestinationPolicy;
       metrics: Metrics;
       logger: Logger;
     },
@@ -113,6 +115,7 @@ export class Restreamer {
         streamKey,
         supported: this.options.supported,
         ffmpegPath: this.options.ffmpegPath,
+        destinations: this.options.destinations,
         metrics: this.options.metrics,
         logger: this.options.logger,
         // A replaced or removed target's last words are not the target's state any more (and the

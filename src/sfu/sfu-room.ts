@@ -1,6 +1,7 @@
 // The SFU side of one live show: an origin router holding the show's producers, and the WHEP
 // viewers' transports and consumers. Viewers past VIEWERS_PER_ROUTER go to routers on other workers,
 // fed from the origin through pipeToRouter.
+import { LivecueError } from '../errors.ts';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
@@ -15,6 +16,13 @@ export interface WebRtcSettings {
 }
 
 export type MediaKind = 'audio' | 'video';
+
+/** Distinct payload-type layouts (hence viewer routers fed with the show) one show serves at once. */
+const MAX_VIEWER_LAYOUTS = 8;
+/** How long an empty viewer router is kept for the next viewer before it is closed. */
+const EMPTY_ROUTER_LINGER_MS = 10_000;
+/** How long a connected viewer's ICE may stay disconnected (its peer stopped answering) before it is let go. */
+const DISCONNECTED_GRACE_MS = 15_000;
 
 interface RouterSlot {
   router: types.Router;
@@ -153,6 +161,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
       if (released) return;
       released = true;
       slot.viewers--;
+      if (slot.viewers === 0) this.#closeWhenStillEmpty(slot);
     };
     try {
       const producerIds = new Map<MediaKind, string>();
@@ -210,7 +219,34 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     transport.on('dtlsstatechange', (state) => {
       if (state === 'failed' || state === 'closed') transport.close();
     });
+    // A viewer that connected and then vanished (no consent checks: closed laptop, lost network) is let go
+    // once ICE stays disconnected, instead of holding its consumers for the rest of the show.
+    let gone: NodeJS.Timeout | undefined;
+    transport.on('icestatechange', (state) => {
+      clearTimeout(gone);
+      if (state === 'closed') return void transport.close();
+      if (state !== 'disconnected') return;
+      gone = setTimeout(() => {
+        this.logger.info({ transportId: transport.id }, 'closing a WebRTC transport whose peer went away');
+        transport.close();
+      }, DISCONNECTED_GRACE_MS);
+      gone.unref();
+    });
+    transport.observer.once('close', () => clearTimeout(gone));
     return transport;
+  }
+
+  /** A viewer router nobody uses any more is closed after a short linger (a viewer reloading finds it still there). */
+  #closeWhenStillEmpty(slot: RouterSlot): void {
+    if (slot === this.#origin) return;
+    const timer = setTimeout(() => {
+      if (slot.viewers > 0 || this.#closed || !this.#edges.includes(slot)) return;
+      this.#edges = this.#edges.filter((edge) => edge !== slot);
+      slot.router.close();
+      this.pool.addLoad(slot.worker, -1);
+      this.logger.info({ routers: this.routerCount }, 'empty viewer router closed');
+    }, EMPTY_ROUTER_LINGER_MS);
+    timer.unref();
   }
 
   /** Router choice is serialised: concurrent joins must not each create a new router. */
@@ -233,6 +269,10 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     const sameLayout = this.#edges.filter((slot) => slot.layout === layout);
     const open = sameLayout.find((slot) => slot.viewers < limit);
     if (open) return open;
+    // Each payload-type layout a client offers gets routers of its own: a client cannot make a show feed without bound.
+    if (sameLayout.length === 0 && new Set(this.#edges.map((slot) => slot.layout)).size >= MAX_VIEWER_LAYOUTS) {
+      throw new LivecueError('unavailable', 'this show serves too many different viewer codec layouts right now; try again shortly', { retryAfterMs: EMPTY_ROUTER_LINGER_MS });
+    }
     // The first viewer router shares the origin's worker; once one fills, the next goes elsewhere.
     const avoid = sameLayout.length === 0 ? [] : [this.#origin, ...this.#edges].map((slot) => slot.worker);
     const created = await this.#newSlot(avoid, codecs, sameLayout.length === 0 ? this.#origin.worker : undefined);

@@ -6,7 +6,9 @@ import https from 'node:https';
 import { desc, eq } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { webhookEndpoints } from '../db/schema.ts';
+import { LivecueError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { DestinationPolicy } from '../security/destinations.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 import { TurnBatch } from '../turn-batch.ts';
 import { WEBHOOK_EVENTS, type Queues, type WebhookDelivery, type WebhookEvent } from './queues.ts';
@@ -44,9 +46,12 @@ export class WebhookService {
     private readonly db: Db,
     private readonly queues: Queues,
     private readonly logger: Logger,
+    private readonly destinations: DestinationPolicy,
   ) {}
 
   async create(url: string, events: WebhookEvent[] = WEBHOOK_EVENTS): Promise<WebhookEndpointRow> {
+    const problem = this.destinations.hostProblem(new URL(url).hostname);
+    if (problem) throw new LivecueError('validation_failed', `invalid request: url ${problem} (ALLOW_PRIVATE_DESTINATIONS is off)`);
     const [row] = await this.db
       .insert(webhookEndpoints)
       .values({ id: `whk_${randomBase62(16)}`, url, secret: `whsec_${randomBase62(32)}`, events })
@@ -131,16 +136,20 @@ export class WebhookService {
 const agents = { 'http:': new http.Agent({ keepAlive: true, maxSockets: 16 }), 'https:': new https.Agent({ keepAlive: true, maxSockets: 16 }) };
 
 /** Sends one delivery; throws (so BullMQ retries with backoff) unless the receiver answers 2xx (redirects are not followed). */
-export function deliverWebhook(endpoint: WebhookEndpointRow, job: WebhookDelivery, timeoutMs = 10_000): Promise<number> {
+export function deliverWebhook(endpoint: WebhookEndpointRow, job: WebhookDelivery, destinations: DestinationPolicy, timeoutMs = 10_000): Promise<number> {
   return new Promise((resolve, reject) => {
     const url = new URL(endpoint.url);
     const agent = agents[url.protocol as keyof typeof agents];
     if (!agent) return reject(new Error(`unsupported webhook URL scheme ${url.protocol}`));
+    // Checked again at each delivery: a literal address here, and (lookup) what the name resolves to now.
+    const problem = destinations.hostProblem(url.hostname);
+    if (problem) return reject(new Error(`webhook receiver ${problem}`));
     const request = (url.protocol === 'https:' ? https : http).request(
       url,
       {
         method: 'POST',
         agent,
+        lookup: destinations.lookup,
         timeout: timeoutMs,
         headers: {
           'content-type': 'application/json',

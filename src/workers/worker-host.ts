@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { MAINTENANCE_QUEUE, RECORDING_QUEUE, WEBHOOK_QUEUE, type Queues, type RecordingJob, type WebhookDelivery, type WebhookJob } from './queues.ts';
 import type { RecordingBuilder } from './recording-builder.ts';
+import { DestinationPolicy } from '../security/destinations.ts';
 import { deliverWebhook, type WebhookService } from './webhooks.ts';
 import { recordingView } from './recording-view.ts';
 
@@ -34,7 +35,11 @@ export class WorkerHost {
   #closing?: Promise<void>;
   #sweepTimer?: NodeJS.Timeout;
 
-  private constructor(private readonly deps: WorkerHostDeps) {}
+  readonly #destinations: DestinationPolicy;
+
+  private constructor(private readonly deps: WorkerHostDeps) {
+    this.#destinations = new DestinationPolicy(deps.config.ALLOW_PRIVATE_DESTINATIONS);
+  }
 
   static async start(deps: WorkerHostDeps): Promise<WorkerHost> {
     const host = new WorkerHost(deps);
@@ -92,7 +97,7 @@ export class WorkerHost {
     if (!endpoint) return; // Deleted since: nothing to deliver.
     // A lone delivery fails with its job, which BullMQ retries with backoff.
     if (deliveries.length === 1) {
-      await deliverWebhook(endpoint, deliveries[0]!);
+      await deliverWebhook(endpoint, deliveries[0]!, this.#destinations);
       return;
     }
     // A batch: each delivery that fails is queued again on its own; the ones that arrived are not sent twice.
@@ -102,7 +107,7 @@ export class WorkerHost {
       Array.from({ length: Math.min(BATCH_DELIVERY_CONCURRENCY, deliveries.length) }, async () => {
         while (next < deliveries.length) {
           const delivery = deliveries[next++]!;
-          await deliverWebhook(endpoint, delivery).catch((error: Error) => {
+          await deliverWebhook(endpoint, delivery, this.#destinations).catch((error: Error) => {
             failed.push(delivery);
             this.deps.logger.warn({ deliveryId: delivery.deliveryId, err: error }, 'webhook delivery failed; queued again');
           });

@@ -67,6 +67,8 @@ export async function startTestNode(
     LOG_LEVEL: 'debug',
     RECONNECT_WINDOW_SECONDS: 3,
     NODE_ID: `test-${randomBase62(6)}`,
+    // Tests' webhook receivers and restream targets listen on loopback.
+    ALLOW_PRIVATE_DESTINATIONS: true,
     ...(options.embedded ? {} : { DATABASE_URL: database!.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: `lctest-${randomBase62(8)}` }),
     ...overrides,
   });
@@ -129,4 +131,17 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** A viewer as livecue issues it (POST /live/viewers): its id, and the token chat, votes and claims take. */
+export interface TestViewer {
+  id: string;
+  token: string;
+}
+
+export async function newViewer(node: { baseUrl: string }): Promise<TestViewer> {
+  const response = await fetch(`${node.baseUrl}/live/viewers`, { method: 'POST' });
+  if (response.status !== 201) throw new Error(`POST /live/viewers answered ${response.status}`);
+  const issued = (await response.json()) as { viewerId: string; viewerToken: string };
+  return { id: issued.viewerId, token: issued.viewerToken };
 }

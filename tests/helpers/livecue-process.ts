@@ -37,6 +37,7 @@ export async function startLivecueProcess(env: Record<string, string | number>, 
       LIVECUE_DATA_DIR: dataDir,
       NODE_ID: nodeId,
       LOG_LEVEL: 'warn',
+      ALLOW_PRIVATE_DESTINATIONS: 'true',
       ...Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)])),
     },
   });

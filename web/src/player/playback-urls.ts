@@ -73,11 +73,11 @@ export class PlaybackUrls {
   }
 
   /** The viewers' socket; `viewer`: the page's viewer id, which lets it chat, react, vote and claim. */
-  events(options: { viewer?: string } = {}): string {
+  events(options: { viewerToken?: string } = {}): string {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const query = new URLSearchParams();
     if (this.#token) query.set('token', this.#token);
-    if (options.viewer) query.set('viewer', options.viewer);
+    if (options.viewerToken) query.set('viewerToken', options.viewerToken);
     const text = query.toString();
     return `${scheme}//${location.host}/live/${this.#id}/events${text ? `?${text}` : ''}`;
   }

@@ -16,7 +16,7 @@ import { ReplayTimeline } from './replay-timeline.ts';
 import { ThumbnailTrack } from './thumbnails.ts';
 import { WebRtcPlayback } from './webrtc-playback.ts';
 import { ViewerSocket, type SocketState } from './viewer-socket.ts';
-import { WatchReporter } from './watch-reporter.ts';
+import { viewerIdentity, WatchReporter, type ViewerIdentity } from './watch-reporter.ts';
 import { PlaybackUrls } from '../player/playback-urls.ts';
 import { WhepError } from '../player/whep-client.ts';
 
@@ -80,7 +80,7 @@ class Viewer implements ViewerApi {
   #framesSeen = 0;
   #stalledSince: number | undefined;
 
-  constructor(playbackId: string) {
+  constructor(playbackId: string, identity: ViewerIdentity) {
     this.playbackId = playbackId;
     // A private stream's page is opened with its signed playback token: /watch/<playbackId>?token=…
     this.#urls = new PlaybackUrls(playbackId, this.#params.get('token') ?? undefined);
@@ -88,8 +88,8 @@ class Viewer implements ViewerApi {
       this.#render();
       this.#timeline?.refresh();
     });
-    this.#reporter = new WatchReporter(this.#urls, this.#video);
-    this.#socket = new ViewerSocket(this.#urls, this.#reporter.viewerId);
+    this.#reporter = new WatchReporter(this.#urls, this.#video, identity.id);
+    this.#socket = new ViewerSocket(this.#urls, identity.token);
     this.#panel = new CommercePanel(
       { product: byId('product'), offer: byId('offer'), poll: byId('poll'), announcement: byId('announcement') },
       this.#catalog,
@@ -328,7 +328,9 @@ if (!PLAYBACK_ID.test(playbackId)) {
   byId('status').textContent = 'There is no show at this address.';
   byId('path-badge').hidden = true;
 } else {
-  const viewer = new Viewer(playbackId);
-  (window as unknown as { livecueViewer: ViewerApi }).livecueViewer = viewer;
-  void viewer.start();
+  void viewerIdentity('/live/viewers').then((identity) => {
+    const viewer = new Viewer(playbackId, identity);
+    (window as unknown as { livecueViewer: ViewerApi }).livecueViewer = viewer;
+    void viewer.start();
+  });
 }

@@ -1,4 +1,4 @@
-// The page's one connection to livecue's viewers' socket, /live/<playbackId>/events?viewer=<id>, held
+// The page's one connection to livecue's viewers' socket, /live/<playbackId>/events?viewerToken=<token>, held
 // on every live path: the show's cues for the HLS path (WebRTC has its data channel) and the show's
 // conversation (chat, reactions, poll tallies, offer stock) with this viewer's own messages, votes and
 // claims. Reconnects with backoff; each connection starts with the show's state. A replay needs none.
@@ -70,9 +70,10 @@ export class ViewerSocket extends TypedEmitter<ViewerSocketEvents> implements Cu
   readonly #claims = new Map<string, { resolve(answer: ClaimAnswer): void; timer: ReturnType<typeof setTimeout> }>();
   #claimRef = 0;
 
-  constructor(urls: PlaybackUrls, viewerId: string) {
+  /** `viewerToken`: proves who this viewer is (without one the socket only listens). */
+  constructor(urls: PlaybackUrls, viewerToken: string | undefined) {
     super();
-    this.#url = urls.events({ viewer: viewerId });
+    this.#url = urls.events({ viewerToken });
   }
 
   get state(): SocketState {

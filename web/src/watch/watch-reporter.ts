@@ -6,24 +6,49 @@ import type { PlaybackPath } from './playback.ts';
 
 /** Well inside the server's 30 s window, so a playing viewer never drops out between beats. */
 const BEAT_MS = 10_000;
-const VIEWER_ID_KEY = 'livecue-viewer-id';
-const VIEWER_ID = /^[A-Za-z0-9_-]{8,64}$/;
+const IDENTITY_KEY = 'livecue-viewer';
+/** A stored token this close to its end is replaced before use. */
+const RENEW_BEFORE_MS = 86_400_000;
 
-/** An anonymous id this browser keeps, so a reload is the same viewer (a fresh one where storage is blocked). */
-export function anonymousViewerId(): string {
+/** Who this browser is to livecue: an id, and (to chat, vote and claim) the token livecue signed for it. */
+export interface ViewerIdentity {
+  id: string;
+  token?: string;
+}
+
+function randomLocalId(): string {
+  return `v-${Array.from(crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * The anonymous viewer this browser keeps (a reload is the same viewer), asked of livecue the first time
+ * (POST /live/viewers). Where storage is blocked or livecue does not answer, an id for this page only and no
+ * token: the show plays, taking part waits for a reload.
+ */
+export async function viewerIdentity(issueUrl: string): Promise<ViewerIdentity> {
   try {
-    const stored = localStorage.getItem(VIEWER_ID_KEY);
-    if (stored && VIEWER_ID.test(stored)) return stored;
+    const stored = JSON.parse(localStorage.getItem(IDENTITY_KEY) ?? 'null') as { id?: unknown; token?: unknown; expiresAt?: unknown } | null;
+    if (stored && typeof stored.id === 'string' && typeof stored.token === 'string' && typeof stored.expiresAt === 'string' && Date.parse(stored.expiresAt) - Date.now() > RENEW_BEFORE_MS) {
+      return { id: stored.id, token: stored.token };
+    }
   } catch {
-    // Storage blocked (a third-party embed): an id for this page only.
+    // Storage blocked or garbled: ask for a new identity.
   }
-  const id = `v-${Array.from(crypto.getRandomValues(new Uint8Array(12)), (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
   try {
-    localStorage.setItem(VIEWER_ID_KEY, id);
+    const response = await fetch(issueUrl, { method: 'POST' });
+    if (response.ok) {
+      const issued = (await response.json()) as { viewerId: string; viewerToken: string; expiresAt: string };
+      try {
+        localStorage.setItem(IDENTITY_KEY, JSON.stringify({ id: issued.viewerId, token: issued.viewerToken, expiresAt: issued.expiresAt }));
+      } catch {
+        // Storage blocked (a third-party embed): this page keeps it in memory.
+      }
+      return { id: issued.viewerId, token: issued.viewerToken };
+    }
   } catch {
-    // As above.
+    // livecue unreachable for now: watch without taking part.
   }
-  return id;
+  return { id: randomLocalId() };
 }
 
 /** keepalive: a beat or tap sent as the page goes away still arrives. Analytics never disturbs playback. */
@@ -39,7 +64,7 @@ export class WatchReporter {
   #path: 'hls' | 'replay' | undefined;
   #beaten = false;
 
-  constructor(urls: PlaybackUrls, video: HTMLVideoElement, viewerId = anonymousViewerId()) {
+  constructor(urls: PlaybackUrls, video: HTMLVideoElement, viewerId: string) {
     this.viewerId = viewerId;
     this.#urls = urls;
     this.#video = video;
