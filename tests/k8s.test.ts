@@ -75,7 +75,10 @@ describe('k8s manifests', () => {
 
   it('pass only options livecue knows, with valid values', () => {
     const configMap = byKind('ConfigMap')[0].data as Record<string, string>;
-    const secret = byKind('Secret')[0].stringData as Record<string, string>;
+    const example = byKind('Secret')[0].stringData as Record<string, string>;
+    // The example's placeholders are refused by livecue (a deployment must set real secrets): filled in here.
+    expect(() => parseConfig({ ...configMap, ...example, ROLE: 'api' })).toThrow(/example placeholder/);
+    const secret = Object.fromEntries(Object.entries(example).map(([name, value]) => [name, value.replace(/CHANGE_ME\w*/g, `filled-in-${name.toLowerCase()}-0123456789abcdef`)]));
     for (const role of ['ingest', 'sfu', 'api', 'worker']) {
       const env = Object.fromEntries(
         Object.entries(envOf(deployment(role).spec.template.spec.containers[0]))
