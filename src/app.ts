@@ -45,6 +45,7 @@ import { resolveSecretKey, SecretBox } from './security/secret-box.ts';
 import { randomBytes } from 'node:crypto';
 import { PlaybackAccess } from './api/playback-access.ts';
 import { ClaimsEndpoint } from './api/claims-endpoint.ts';
+import { routeTable, type RouteEntry } from './api/route-table.ts';
 import { ApiTokenStore } from './security/api-tokens.ts';
 import { persistentSecret } from './security/persistent-secret.ts';
 import { PlaybackSigner } from './security/playback-tokens.ts';
@@ -76,6 +77,8 @@ export interface Livecue {
    */
   drain(): Promise<void>;
   urls: PublicUrls;
+  /** Every HTTP route this node serves (for the abuse suite and the API's own checks). */
+  routes: RouteEntry[];
   close(): Promise<void>;
 }
 
@@ -426,6 +429,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       httpPort,
       rtmpPort,
       urls,
+      routes: routeTable(app),
       drain,
       close: () => (closing ??= closeAll()),
     };

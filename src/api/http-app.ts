@@ -106,8 +106,17 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', false);
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    // A path that does not decode, or decodes to control characters, names nothing livecue has: refused here, so
+    // no handler, store or database sees it.
+    let path: string;
+    try {
+      path = decodeURIComponent(req.path);
+    } catch {
+      return sendProblem(res, 400, 'the path is not valid percent-encoding', { code: 'bad_request' });
+    }
+    if (/[\x00-\x1f\x7f]/.test(path)) return sendProblem(res, 400, 'the path holds control characters', { code: 'bad_request' });
     next();
   });
 

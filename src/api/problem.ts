@@ -63,7 +63,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.body));
       return;
     }
-    const httpError = error as { type?: string; status?: number; statusCode?: number; message?: string };
+    const httpError = error as { type?: string; status?: number; statusCode?: number; message?: string; code?: unknown };
+    // PostgreSQL's data exceptions (class 22: a NUL in text, a number out of range, …) come from what the client sent.
+    if (typeof httpError.code === 'string' && /^22[0-9A-Z]{3}$/.test(httpError.code) && (error as { severity?: unknown }).severity !== undefined) {
+      return sendProblem(res, 400, 'a value in the request cannot be stored (control characters, or a number out of range)', { code: 'bad_request' });
+    }
     if (httpError.type === 'entity.parse.failed') return sendProblem(res, 400, 'request body is not valid JSON', { code: 'bad_request' });
     if (httpError.type === 'entity.too.large') return sendProblem(res, 413, 'request body is too large', { code: 'payload_too_large' });
     const status = httpError.status ?? httpError.statusCode;
