@@ -370,6 +370,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       identity,
       connectsPerSecond: config.WS_CONNECT_RATE_PER_SECOND,
       maxSocketsPerAddress: config.MAX_SOCKETS_PER_ADDRESS,
+      metrics,
       trust,
     });
     await new Promise<void>((resolve, reject) => {

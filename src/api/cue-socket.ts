@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { ClaimAnswer, ClaimsEndpoint } from './claims-endpoint.ts';
 import { problemBody } from './problem.ts';
 import { SocketFanout } from './socket-fanout.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { clientAddress } from './client-address.ts';
 import type { ProxyTrust } from '../config/trust-proxy.ts';
 
@@ -77,6 +78,7 @@ export function attachCueSocket(
     identity: ViewerIdentity;
     /** New connections per second per client address. */
     connectsPerSecond: number;
+    metrics?: Metrics;
     /** Sockets open at once per client address. */
     maxSocketsPerAddress: number;
     /** Which proxies' X-Forwarded-For names the client (TRUST_PROXY). */
@@ -183,6 +185,7 @@ export function attachCueSocket(
           // In the audience at once (nothing published from now on is missed), but its state is its first message.
           fanout.hold(ws);
           set.add(ws);
+          deps.metrics?.viewerSockets.inc();
           alive.add(ws);
           heartbeatGroup.set(ws, connected++ % HEARTBEAT_GROUPS);
           ws.on('pong', () => alive.add(ws));
@@ -218,6 +221,7 @@ export function attachCueSocket(
             );
           });
           ws.on('close', () => {
+            deps.metrics?.viewerSockets.dec();
             set.delete(ws);
             if (set.size === 0) clients.delete(playbackId);
           });

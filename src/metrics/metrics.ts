@@ -106,6 +106,11 @@ export function createMetrics() {
       help: 'Times the cue hub\'s Redis subscription came back after an outage and viewers were sent the state again.',
       registers,
     }),
+    viewerSockets: new Gauge({
+      name: 'livecue_viewer_sockets',
+      help: 'Viewers\' WebSockets open on this node.',
+      registers,
+    }),
     draining: new Gauge({
       name: 'livecue_draining',
       help: '1 while this node drains (refuses new publishes and viewers, finishes its shows).',
