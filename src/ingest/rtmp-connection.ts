@@ -20,7 +20,13 @@ interface NmsAvPacket {
   data: Buffer;
 }
 
+interface NmsChunkStream {
+  header: { length: number };
+}
+
 interface NmsRtmp {
+  /** Chunk stream id -> the message being assembled on it (its payload buffer sized by the declared length). */
+  inPackets: Map<number, NmsChunkStream>;
   streamApp: string;
   streamName: string;
   onConnectCallback: (req: unknown) => void;
@@ -55,6 +61,40 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const IDLE_TIMEOUT_MS = 15_000;
 /** What a client may send before its publish is asked for (handshake, connect, createStream, publish: ~4 KB). */
 const MAX_BYTES_BEFORE_PUBLISH = 64 * 1024;
+/** Chunk streams one connection may use (encoders use 3 to 6: control, commands, audio, video). */
+const MAX_CHUNK_STREAMS = 16;
+/** Largest RTMP message: a keyframe of a 4K source fits; the parser allocates what a header declares. */
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** Before it asks to publish a client sends only small commands (connect, createStream, publish). */
+const MAX_MESSAGE_BYTES_BEFORE_PUBLISH = 16 * 1024;
+
+/**
+ * node-media-server's parser allocates, per chunk stream, the message length a chunk header declares (up to
+ * 16 MiB, on up to 65,599 streams) before any key check: one connection could ask for terabytes. This map
+ * bounds both, throwing inside the parser (which the connection reports as a protocol error).
+ */
+class BoundedChunkStreams extends Map<number, NmsChunkStream> {
+  constructor(private readonly maxMessageBytes: () => number) {
+    super();
+  }
+
+  override set(cid: number, stream: NmsChunkStream): this {
+    if (!this.has(cid)) {
+      if (this.size >= MAX_CHUNK_STREAMS) throw new Error(`more than ${MAX_CHUNK_STREAMS} RTMP chunk streams`);
+      const header = stream.header;
+      let length = header.length;
+      const limit = this.maxMessageBytes;
+      Object.defineProperty(header, 'length', {
+        get: () => length,
+        set: (value: number) => {
+          if (value > limit()) throw new Error(`an RTMP message of ${value} bytes is larger than allowed (${limit()})`);
+          length = value;
+        },
+      });
+    }
+    return super.set(cid, stream);
+  }
+}
 
 export type PublishRequest = { app: string; streamKey: string; connection: RtmpConnection };
 
@@ -75,6 +115,7 @@ export class RtmpConnection extends TypedEmitter<IngestConnectionEvents> impleme
     super((error, event) => logger.error({ err: error, event }, 'rtmp listener threw'));
     this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     this.#rtmp = new Rtmp();
+    this.#rtmp.inPackets = new BoundedChunkStreams(() => (this.#state === 'handshake' ? MAX_MESSAGE_BYTES_BEFORE_PUBLISH : MAX_MESSAGE_BYTES));
     this.#rtmp.onConnectCallback = () => {};
     this.#rtmp.onOutputCallback = (buffer) => {
       if (!socket.destroyed) socket.write(buffer);
