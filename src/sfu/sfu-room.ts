@@ -290,7 +290,17 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   }
 
   async #newSlot(avoid: types.Worker[], codecs = SFU_MEDIA_CODECS, worker = this.pool.pick(avoid)): Promise<RouterSlot> {
-    const router = await worker.createRouter({ mediaCodecs: codecs });
+    let router: types.Router;
+    try {
+      router = await worker.createRouter({ mediaCodecs: codecs });
+    } catch (error) {
+      // mediasoup gives each video codec a retransmission (RTX) payload type of its own choosing, from 100 up; an
+      // offer whose payload types sit on those cannot get a router of its numbers (a client's choice, not a fault).
+      if (error instanceof TypeError && codecs !== SFU_MEDIA_CODECS) {
+        throw new LivecueError('not_acceptable', `the offer's payload types clash with the ones this server assigns for retransmission (${error.message}); offer other payload types`);
+      }
+      throw error;
+    }
     this.pool.addLoad(worker, 1);
     return { router, worker, layout: JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType])), viewers: 0, piped: new Map() };
   }
