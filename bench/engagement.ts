@@ -26,6 +26,7 @@ import { api, createStream, type AdminApi, type BenchStream } from './lib/livecu
 import { fmt, roundDeep, verdict } from './lib/stats.ts';
 import { createBenchDatabase } from './lib/postgres-database.ts';
 import { pushTestPattern, type TestPatternPush } from './lib/test-pattern-push.ts';
+import { BENCH_LIVECUE_SECRET_KEY } from './lib/engagement-viewers.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const VIEWERS = env('BENCH_VIEWERS', 5000);
@@ -705,6 +706,11 @@ async function main(): Promise<void> {
       API_RATE_PER_SECOND: BENCH_RATE_LIMIT,
       SIGNALING_RATE_PER_SECOND: BENCH_RATE_LIMIT,
       WS_CONNECT_RATE_PER_SECOND: BENCH_RATE_LIMIT,
+      // Every bench viewer connects from 127.0.0.1: the per-address caps a real crowd never meets are lifted.
+      MAX_SOCKETS_PER_ADDRESS: BENCH_RATE_LIMIT,
+      MESSAGES_PER_ADDRESS_PER_SECOND: BENCH_RATE_LIMIT,
+      // Viewers sign their tokens with it, as livecue signs anonymous viewers.
+      LIVECUE_SECRET_KEY: BENCH_LIVECUE_SECRET_KEY,
       CUE_RATE_PER_SECOND: 1000,
       ...(database ? { DATABASE_URL: database.url } : {}),
     },

@@ -370,6 +370,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       identity,
       connectsPerSecond: config.WS_CONNECT_RATE_PER_SECOND,
       maxSocketsPerAddress: config.MAX_SOCKETS_PER_ADDRESS,
+      messagesPerAddressPerSecond: config.MESSAGES_PER_ADDRESS_PER_SECOND,
       metrics,
       trust,
     });

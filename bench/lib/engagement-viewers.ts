@@ -4,6 +4,11 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LiteWebSocket } from './lite-websocket.ts';
+import { ViewerIdentity } from '../../src/offers/viewer-identity.ts';
+
+/** The LIVECUE_SECRET_KEY the bench's livecue runs with: its viewers sign their tokens as livecue signs anonymous ones. */
+export const BENCH_LIVECUE_SECRET_KEY = 'livecue-bench-shared-secret-0123456789';
+const benchViewers = new ViewerIdentity({ livecueSecret: BENCH_LIVECUE_SECRET_KEY });
 
 /** One chat message to send: global index, when (Date.now() epoch ms) and from which of this process's senders. */
 export interface ChatSlot {
@@ -217,9 +222,9 @@ async function connect(request: Extract<EngagementRequest, { type: 'connect' }>)
     while (next < request.count) {
       const n = next++;
       const started = Date.now();
-      const viewerId = `${request.idPrefix}${String(n).padStart(6, '0')}`;
       try {
-        const client = await openSocket(`${request.url}?viewer=${viewerId}`, request.timeoutMs);
+        // Each viewer proves who it is with a token signed as livecue signs anonymous viewers (the bench shares the key).
+        const client = await openSocket(`${request.url}?viewerToken=${benchViewers.issue().viewerToken}`, request.timeoutMs);
         client.index = clients.length;
         clients.push(client);
         setupMs.push(Date.now() - started);
@@ -342,6 +347,8 @@ async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): 
   const outcomes: ClaimOutcome[] = [];
   const lagMs: number[] = [];
   const errors: string[] = [];
+  // Signed before the clock starts, as browsers hold their tokens before a sale.
+  const claimers = Array.from({ length: request.total }, () => benchViewers.issue().viewerToken);
   loop.reset();
   loop.enable();
   let next = 0;
@@ -349,7 +356,7 @@ async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): 
     const startedAt = Date.now();
     const started = performance.now();
     try {
-      const response = await post(agent, request.url, JSON.stringify({ viewerId: `${request.viewerPrefix}${String(n).padStart(6, '0')}` }), { 'x-bench-claim': String(n) });
+      const response = await post(agent, request.url, '', { authorization: `Bearer ${claimers[n]!}`, 'x-bench-claim': String(n) });
       let body: { reason?: string; remaining?: number } = {};
       try {
         body = JSON.parse(response.body) as typeof body;

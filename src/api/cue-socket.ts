@@ -29,8 +29,6 @@ const HEARTBEAT_GROUPS = 30;
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Claims per second per viewer on the socket (a repeat is answered with the first claim anyway). */
 const CLAIMS_PER_SECOND = 5;
-/** Messages per second from one client address, over all its sockets and viewer ids (a crowd behind one NAT fits). */
-const MESSAGES_PER_ADDRESS_PER_SECOND = 200;
 /** How long a new viewer's state may take to read before the socket is closed (its messages wait for it). */
 const STATE_TIMEOUT_MS = 10_000;
 
@@ -79,6 +77,8 @@ export function attachCueSocket(
     /** New connections per second per client address. */
     connectsPerSecond: number;
     metrics?: Metrics;
+    /** Messages per second from one client address, over all its sockets and viewer ids. */
+    messagesPerAddressPerSecond: number;
     /** Sockets open at once per client address. */
     maxSocketsPerAddress: number;
     /** Which proxies' X-Forwarded-For names the client (TRUST_PROXY). */
@@ -90,7 +90,7 @@ export function attachCueSocket(
   const clients = new Map<string, Set<WebSocket>>();
   const perAddress = new Map<string, number>();
   // Viewer ids are free to get, so what one address may send is limited too, not only what one id may.
-  const addressMessages = new RateLimiter(MESSAGES_PER_ADDRESS_PER_SECOND, MESSAGES_PER_ADDRESS_PER_SECOND * 2);
+  const addressMessages = new RateLimiter(deps.messagesPerAddressPerSecond, deps.messagesPerAddressPerSecond * 2);
   const alive = new WeakSet<WebSocket>();
   const heartbeatGroup = new WeakMap<WebSocket, number>();
 

@@ -155,7 +155,7 @@ export function openApiDocument(serverUrl: string) {
       '/v1/offers/{id}': { get: { summary: 'An offer: quantity and remaining units', security: auth, responses: { '200': { description: 'Offer' }, '404': problem } } },
       '/v1/offers/{id}/claims': {
         post: {
-          summary: 'A viewer claims one unit (viewer token or anonymous viewerId; Idempotency-Key honoured). The same claim can be sent on the viewers\' WebSocket as {"type":"claim","offerId","ref"}.',
+          summary: 'A viewer claims one unit (Authorization: Bearer <viewer token>: one livecue issued, POST /live/viewers, or the shop\'s; Idempotency-Key honoured). The same claim can be sent on the viewers\' WebSocket as {"type":"claim","offerId","ref"}.',
           responses: {
             '201': { description: 'Reserved' },
             '200': { description: 'The viewer already holds a claim' },
@@ -197,6 +197,7 @@ export function openApiDocument(serverUrl: string) {
         },
       },
       '/whep/{playbackId}/sessions/{sessionId}': { delete: { summary: 'Leave', responses: { '200': { description: 'Left' }, '404': problem } } },
+      '/live/viewers': { post: { summary: 'Public: a new anonymous viewer: {viewerId, viewerToken, expiresAt}; the token is what chat, votes and claims take', responses: { '201': { description: 'Issued' }, '409': problem, '429': problem } } },
       '/live/{playbackId}/cues': { get: { summary: "Public: the show's cue track", responses: { '200': { description: 'Cues' }, '404': problem } } },
       '/live/{playbackId}/cues/state': { get: { summary: 'Public: the late joiner state, now or at ?mediaTime=', responses: { '200': { description: 'State' }, '404': problem } } },
       '/live/{playbackId}/products/{productId}': { get: { summary: 'Public: a product card', responses: { '200': { description: 'Product' }, '404': problem } } },

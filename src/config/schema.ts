@@ -111,6 +111,7 @@ export const configSchema = z
       .describe('Let webhook receivers and restream targets be loopback, link-local, private or reserved addresses (off: public addresses only).'),
     METRICS_TOKEN: optionalString.describe('When set, GET /metrics needs Authorization: Bearer <this token> (or the admin token); unset: /metrics answers only loopback and private addresses.'),
     MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).default(100).describe('Viewers\' WebSockets open at once from one client address.'),
+    MESSAGES_PER_ADDRESS_PER_SECOND: z.coerce.number().min(1).default(200).describe('Messages per second from one client address over all its viewers\' sockets and viewer ids (bursts of twice that); a crowd behind one NAT fits.'),
     MAX_CUES_PER_SHOW: z.coerce.number().int().min(10).default(2000).describe('Cues one stream may hold (409 past it); every new viewer loads them all.'),
     RTMP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(200).describe('Open connections on the RTMP port; more are closed at once.'),
     MAX_TRANSCODER_RESTARTS: z.coerce.number().int().min(0).default(20).describe('FFmpeg restarts per live session before it is given up.'),
