@@ -11,6 +11,8 @@ import { TurnBatch } from '../turn-batch.ts';
 export type GateDecision =
   | { kind: 'missing' }
   | { kind: 'ended' }
+  /** The offer's cue has not reached the picture yet: no viewer could have seen it. */
+  | { kind: 'not_started'; opensAtMs: number }
   | { kind: 'sold_out' }
   /** The viewer (`by: 'viewer'`) or the idempotency key (`by: 'key'`) already has this claim. */
   | { kind: 'held'; claimId: string; by: 'viewer' | 'key' }
@@ -29,6 +31,8 @@ export interface GateSnapshot {
   closed: boolean;
   /** Epoch ms after which no claim is taken (null: no deadline). */
   endsAtMs: number | null;
+  /** Epoch ms before which no claim is taken: when the offer's cue reaches the picture. */
+  opensAtMs: number;
   live: LiveUnit[];
 }
 
@@ -58,9 +62,11 @@ if key ~= '' then
 end
 local byViewer = redis.call('HGET', KEYS[3], viewer)
 if byViewer then return {'held', byViewer, 'viewer'} end
-local stock = redis.call('HMGET', KEYS[1], 'quantity', 'issued', 'closed', 'endsAt', 'expiresAt')
+local stock = redis.call('HMGET', KEYS[1], 'quantity', 'issued', 'closed', 'endsAt', 'expiresAt', 'opensAt')
 local endsAt = tonumber(stock[4])
 if stock[3] == '1' or (endsAt > 0 and endsAt <= now) then return {'ended'} end
+local opensAt = tonumber(stock[6]) or 0
+if opensAt > now then return {'not_started', tostring(opensAt)} end
 local quantity, issued = tonumber(stock[1]), tonumber(stock[2])
 local unit = redis.call('SPOP', KEYS[2])
 if not unit then
@@ -76,12 +82,12 @@ for i = 3, 5 do redis.call('PEXPIREAT', KEYS[i], stock[5]) end
 return {'reserved', tostring(unit), tostring(quantity - issued + redis.call('SCARD', KEYS[2]))}
 `;
 
-// ARGV: quantity, closed, endsAt, expiresAt (epoch ms), then unit, viewer, claim id of every live claim.
+// ARGV: quantity, closed, endsAt, expiresAt, opensAt (epoch ms), then unit, viewer, claim id of every live claim.
 const OPEN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 local held, top = {}, 0
-for i = 5, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   local unit = tonumber(ARGV[i])
   held[unit] = true
   if unit > top then top = unit end
@@ -90,7 +96,7 @@ end
 for unit = 1, top do
   if not held[unit] then redis.call('SADD', KEYS[2], unit) end
 end
-redis.call('HSET', KEYS[1], 'quantity', ARGV[1], 'issued', top, 'closed', ARGV[2], 'endsAt', ARGV[3], 'expiresAt', ARGV[4])
+redis.call('HSET', KEYS[1], 'quantity', ARGV[1], 'issued', top, 'closed', ARGV[2], 'endsAt', ARGV[3], 'expiresAt', ARGV[4], 'opensAt', ARGV[5])
 for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[4]) end
 return 1
 `;
@@ -155,6 +161,8 @@ export class ClaimGate {
         return { kind: 'reserved', unit: Number(reply[1]), remaining: Number(reply[2]) };
       case 'held':
         return { kind: 'held', claimId: reply[1]!, by: reply[2] === 'key' ? 'key' : 'viewer' };
+      case 'not_started':
+        return { kind: 'not_started', opensAtMs: Number(reply[1]) };
       case 'ended':
       case 'sold_out':
       case 'missing':
@@ -168,7 +176,7 @@ export class ClaimGate {
   async open(offerId: string, snapshot: GateSnapshot, now = Date.now()): Promise<boolean> {
     // Kept a while after the offer's end (repeats still answer from Redis), a day when it has none; then opened again.
     const expiresAt = Math.max(snapshot.endsAtMs ?? 0, now) + (snapshot.endsAtMs ? GATE_KEPT_AFTER_END_MS : GATE_KEPT_OPEN_MS);
-    const args: (string | number)[] = [snapshot.quantity, snapshot.closed ? 1 : 0, snapshot.endsAtMs ?? 0, expiresAt];
+    const args: (string | number)[] = [snapshot.quantity, snapshot.closed ? 1 : 0, snapshot.endsAtMs ?? 0, expiresAt, snapshot.opensAtMs];
     for (const live of snapshot.live) args.push(live.unit, live.viewerId, live.claimId);
     return (await open.run(this.redis, keysOf(offerId), args)) === 1;
   }

@@ -8,7 +8,7 @@ import { and, eq, getTableColumns, inArray, isNull, lte, or, gt, sql } from 'dri
 import type { Redis } from 'ioredis';
 import type { CueMessage } from '../cues/cue-schema.ts';
 import type { Db } from '../db/database.ts';
-import { offerClaims, offers } from '../db/schema.ts';
+import { cues, offerClaims, offers } from '../db/schema.ts';
 import { LivecueError, notFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
@@ -64,6 +64,8 @@ function violatedConstraint(error: unknown): string | undefined {
 }
 
 const soldOut = () => new LivecueError('conflict', 'sold out', { reason: 'sold_out' });
+/** Claims open this much before the offer's frame plays at the origin (clock skew between nodes; the first viewers). */
+const OPENS_EARLY_MS = 1000;
 const offerEnded = () => new LivecueError('conflict', 'the offer has ended', { reason: 'offer_ended' });
 
 export class OfferService {
@@ -228,10 +230,13 @@ export class OfferService {
           .select({ unit: offerClaims.unit, viewerId: offerClaims.viewerId, claimId: offerClaims.id })
           .from(offerClaims)
           .where(and(eq(offerClaims.offerId, offerId), inArray(offerClaims.status, LIVE)));
+        // An offer is its offer.start cue: claims open when that cue reaches the picture, not when it was placed.
+        const [cue] = await this.deps.db.select({ wallClock: cues.wallClock }).from(cues).where(eq(cues.id, offerId));
         const opened = await this.#gate.open(offerId, {
           quantity: offer.quantity,
           closed: offer.closedAt !== null,
           endsAtMs: offer.endsAt?.getTime() ?? null,
+          opensAtMs: cue ? cue.wallClock.getTime() - OPENS_EARLY_MS : 0,
           live: live.filter((row): row is LiveUnit => row.unit !== null),
         });
         if (opened && live.length > 0) this.deps.logger.info({ offerId, liveClaims: live.length }, 'claim gate opened again from the database');
@@ -252,6 +257,10 @@ export class OfferService {
       });
       if (decision.kind === 'sold_out') throw soldOut();
       if (decision.kind === 'ended') throw offerEnded();
+      if (decision.kind === 'not_started') {
+        const waitMs = Math.max(1, decision.opensAtMs - Date.now());
+        throw new LivecueError('conflict', 'the offer has not started yet: it opens when its moment of the show plays', { reason: 'not_started', retryAfterMs: waitMs });
+      }
       if (decision.kind === 'missing') {
         await this.#openGate(offerId);
         continue;

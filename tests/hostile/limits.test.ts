@@ -92,6 +92,29 @@ describe('bounds', () => {
     }
   });
 
+  it('takes no claim on an offer placed ahead in the show before its moment plays', async () => {
+    const show = (await node.api('POST', '/v1/streams', { title: 'future offer' })).body;
+    const encoder = pushRtmp(`${show.ingest.rtmpUrl}/${show.ingest.streamKey}`, { seconds: 60, size: '320x180' });
+    try {
+      const session = await waitFor('live', () => node.lc.registry.get(show.id), 15_000);
+      await waitFor('media', () => session.timeline.duration > 1 || undefined, 15_000);
+      const product = (await node.api('POST', '/v1/products', { sku: 'LATER-1', title: 'Later', price: 9, currency: 'EUR' })).body;
+      const at = { mediaTime: session.now().mediaTime + 30 };
+      const offer = (await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'offer.start', productId: product.id, code: 'SOON', quantity: 3, durationSeconds: 120, at })).body;
+      const { newViewer } = await import('../helpers/harness.ts');
+      const viewer = await newViewer(node);
+      const early = await fetch(`${node.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${viewer.token}` } });
+      expect(early.status).toBe(409);
+      expect(Number(early.headers.get('retry-after'))).toBeGreaterThan(20);
+      expect((await early.json()).reason).toBe('not_started');
+      // An offer for now opens at once.
+      const now = (await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'offer.start', productId: product.id, code: 'NOW', quantity: 3, durationSeconds: 120 })).body;
+      expect((await fetch(`${node.baseUrl}/v1/offers/${now.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${viewer.token}` } })).status).toBe(201);
+    } finally {
+      encoder.stop();
+    }
+  });
+
   it('caps the codec layouts unauthenticated WHEP offers make a show feed, and closes viewer routers left empty', async () => {
     const room = node.lc.registry.get(stream.id)!.room;
     const base = await new WeriftViewer().offer();
