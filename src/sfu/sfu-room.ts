@@ -16,6 +16,10 @@ export interface WebRtcSettings {
 
 export type MediaKind = 'audio' | 'video';
 
+/** Viewers share a router when their payload types and the source's H.264 profile are the same. */
+const layoutOf = (codecs: types.RouterRtpCodecCapability[]): string =>
+  JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType, codec.parameters?.['profile-level-id']]));
+
 interface RouterSlot {
   router: types.Router;
   worker: types.Worker;
@@ -229,7 +233,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
 
   async #chooseSlot(codecs: types.RouterRtpCodecCapability[]): Promise<RouterSlot> {
     const limit = this.settings.viewersPerRouter;
-    const layout = JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType]));
+    const layout = layoutOf(codecs);
     const sameLayout = this.#edges.filter((slot) => slot.layout === layout);
     const open = sameLayout.find((slot) => slot.viewers < limit);
     if (open) return open;
@@ -252,7 +256,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   async #newSlot(avoid: types.Worker[], codecs = SFU_MEDIA_CODECS, worker = this.pool.pick(avoid)): Promise<RouterSlot> {
     const router = await worker.createRouter({ mediaCodecs: codecs });
     this.pool.addLoad(worker, 1);
-    return { router, worker, layout: JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType])), viewers: 0, piped: new Map() };
+    return { router, worker, layout: layoutOf(codecs), viewers: 0, piped: new Map() };
   }
 
   #workerDied(worker: types.Worker): void {

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { buildAnswer, consumerCapabilities, SdpError, type AnswerSection, type ParsedOffer } from './sdp.ts';
-import { viewerRouterCodecs } from './codecs.ts';
+import { viewerMedia } from './codecs.ts';
 import type { MediaKind, SfuRoom } from './sfu-room.ts';
 
 export type WhepViewerEvents = { closed: [] };
@@ -31,8 +31,16 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
       .filter((section) => (section.kind === 'audio' || section.kind === 'video') && section.direction !== 'sendonly' && section.direction !== 'inactive')
       .map((section) => section.kind as MediaKind);
     if (wanted.length === 0) throw new SdpError(400, 'the offer receives no audio or video: send a recvonly offer');
-    const capabilities = consumerCapabilities(offer);
-    const { transport, router, producerIds } = await room.addViewer(wanted, viewerRouterCodecs(capabilities));
+    const media = viewerMedia(consumerCapabilities(offer), {
+      audio: room.producer('audio')?.rtpParameters,
+      video: room.producer('video')?.rtpParameters,
+    });
+    if (media.videoRefusal && wanted.includes('video')) throw new SdpError(406, media.videoRefusal);
+    if (media.routerCodecs.length === 0) {
+      throw new SdpError(406, 'none of the offered codecs can receive this show (video is H.264 or VP8, audio Opus)');
+    }
+    const capabilities = media.consumeCapabilities;
+    const { transport, router, producerIds } = await room.addViewer(wanted, media.routerCodecs);
     const consumers: types.Consumer[] = [];
     try {
       const sections: AnswerSection[] = [];
@@ -54,7 +62,15 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
         // No RTX: mediasoup would pick its payload type itself, outside the viewer's layout.
         const consumer = await transport.consume({ producerId, rtpCapabilities: capabilities, paused: false, mid: section.mid, enableRtx: false });
         consumers.push(consumer);
-        sections.push({ mid: section.mid, rtpParameters: consumer.rtpParameters, direction: 'sendonly', msid: { stream: msidStream, track: consumer.id } });
+        // The answer repeats the viewer's own fmtp for the payload type it receives on (strict
+        // clients drop answer codecs whose profile is not the one they offered for that number).
+        const rtpParameters: types.RtpParameters = {
+          ...consumer.rtpParameters,
+          codecs: consumer.rtpParameters.codecs.map((codec) =>
+            media.answerParameters.has(codec.payloadType) ? { ...codec, parameters: media.answerParameters.get(codec.payloadType) } : codec,
+          ),
+        };
+        sections.push({ mid: section.mid, rtpParameters, direction: 'sendonly', msid: { stream: msidStream, track: consumer.id } });
       }
       if (consumers.length === 0) {
         throw new SdpError(406, 'none of the offered codecs can receive this show (video is H.264 or VP8, audio Opus)');
