@@ -16,6 +16,9 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
   #transport?: types.WebRtcTransport;
   #producers: types.Producer[] = [];
   #closed = false;
+  /** The transport's received bytes, read from the worker every second (its stats are asynchronous). */
+  #bytesReceived = 0;
+  #statsTimer?: NodeJS.Timeout;
 
   constructor(
     readonly remoteAddress: string,
@@ -26,7 +29,7 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
   }
 
   get bytesReceived(): number {
-    return 0;
+    return this.#bytesReceived;
   }
 
   get producers(): readonly types.Producer[] {
@@ -54,6 +57,8 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
       }
       if (this.#producers.length === 0) throw new SdpError(406, 'no supported codec: send Opus audio and H.264 (packetization-mode=1) or VP8 video');
       await transport.connect({ dtlsParameters: this.offer.dtlsParameters });
+      this.#statsTimer = setInterval(() => void this.#readBytesReceived(transport), 1000);
+      this.#statsTimer.unref();
       return buildAnswer({
         offer: this.offer,
         iceParameters: transport.iceParameters,
@@ -74,9 +79,17 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
     this.#lost(reason);
   }
 
+  async #readBytesReceived(transport: types.WebRtcTransport): Promise<void> {
+    if (transport.closed) return;
+    const stats = await transport.getStats().catch(() => []);
+    const bytes = stats.reduce((sum, stat) => sum + (stat.bytesReceived ?? 0), 0);
+    if (bytes > this.#bytesReceived) this.#bytesReceived = bytes;
+  }
+
   #lost(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#statsTimer);
     this.logger.info({ reason }, 'whip publisher gone');
     this.emit('closed');
   }
