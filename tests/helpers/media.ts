@@ -67,17 +67,20 @@ export interface DecodedVideo {
   /** As FFmpeg names it: "High", "Main", "Constrained Baseline", ... */
   profile: string;
   frames: number;
+  /** The stream's frame rate as FFmpeg reads it (r_frame_rate). */
+  frameRate: number;
 }
 
 /** Decodes the first video stream of a file or URL: its size and profile, and how many frames decode. */
 export async function decodeVideo(url: string): Promise<DecodedVideo> {
   const { stdout } = await run(
     'ffprobe',
-    ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,profile,nb_read_frames', '-of', 'json', url],
+    ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,profile,nb_read_frames,r_frame_rate', '-of', 'json', url],
     { timeout: 60_000 },
   );
-  const stream = (JSON.parse(stdout) as { streams: { width: number; height: number; profile: string; nb_read_frames: string }[] }).streams[0]!;
-  return { width: stream.width, height: stream.height, profile: stream.profile, frames: Number.parseInt(stream.nb_read_frames, 10) };
+  const stream = (JSON.parse(stdout) as { streams: { width: number; height: number; profile: string; nb_read_frames: string; r_frame_rate: string }[] }).streams[0]!;
+  const [num, den] = stream.r_frame_rate.split('/').map(Number);
+  return { width: stream.width, height: stream.height, profile: stream.profile, frames: Number.parseInt(stream.nb_read_frames, 10), frameRate: num! / (den || 1) };
 }
 
 /** Decodes every frame; resolves with the number of decoded video frames, rejects on decode errors. */
