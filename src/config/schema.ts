@@ -57,7 +57,7 @@ export const configSchema = z
       .string()
       .regex(/^\d{3,4}(,\d{3,4})*$/, 'a comma-separated list of heights, e.g. 1080,720,480,360')
       .default(DEFAULT_LADDER)
-      .describe('Rendition heights, top first; never above the source.'),
+      .describe('Rendition sizes by the short side (height; width of a portrait source), top first; never above the source.'),
     X264_PRESET: z
       .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'])
       .default(DEFAULT_X264_PRESET)
