@@ -80,14 +80,16 @@ interface SourceCase {
   passthrough: boolean;
   /** The payload type profile (Chromium's offer) the viewer is answered with. */
   answeredProfile: string;
+  /** AAC as the encoder sends it (default 48 kHz mono). */
+  audio?: { sampleRate: number; channels: number };
 }
 
 const CASES: SourceCase[] = [
   // The README's quick-start push and OBS's default: High, no B-frames.
-  { name: 'x264 veryfast zerolatency (High), 1280x720, 30 fps', x264: { preset: 'veryfast' }, size: '1280x720', rate: 30, received: 'High', declared: '64', passthrough: true, answeredProfile: 'f4001f' },
+  { name: 'x264 veryfast zerolatency (High), 1280x720, 30 fps', x264: { preset: 'veryfast' }, size: '1280x720', rate: 30, received: 'High', declared: '64', passthrough: true, answeredProfile: 'f4001f', audio: { sampleRate: 44100, channels: 2 } },
   { name: 'x264 ultrafast (Constrained Baseline), 1280x720, 30 fps', x264: { preset: 'ultrafast' }, size: '1280x720', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: true, answeredProfile: '42e01f' },
-  { name: 'x264 veryfast -profile:v baseline, portrait 720x1280, 30 fps', x264: { preset: 'veryfast', profile: 'baseline' }, size: '720x1280', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: true, answeredProfile: '42e01f' },
-  { name: 'x264 veryfast -profile:v main, 1280x720, 60 fps', x264: { preset: 'veryfast', profile: 'main' }, size: '1280x720', rate: 60, received: 'Main', declared: '4d', passthrough: true, answeredProfile: '4d001f' },
+  { name: 'x264 veryfast -profile:v baseline, portrait 720x1280, 30 fps', x264: { preset: 'veryfast', profile: 'baseline' }, size: '720x1280', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: true, answeredProfile: '42e01f', audio: { sampleRate: 44100, channels: 1 } },
+  { name: 'x264 veryfast -profile:v main, 1280x720, 60 fps', x264: { preset: 'veryfast', profile: 'main' }, size: '1280x720', rate: 60, received: 'Main', declared: '4d', passthrough: true, answeredProfile: '4d001f', audio: { sampleRate: 48000, channels: 2 } },
   { name: 'x264 veryfast -profile:v high, portrait 720x1280, 60 fps', x264: { preset: 'veryfast', profile: 'high' }, size: '720x1280', rate: 60, received: 'High', declared: '64', passthrough: true, answeredProfile: 'f4001f' },
   // x264's defaults (B-frames): WebRTC cannot reorder, so the bridge encodes once (constrained baseline).
   { name: 'x264 veryfast with B-frames (High, no tune), 1280x720, 30 fps', x264: { preset: 'veryfast', tune: null }, size: '1280x720', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: false, answeredProfile: '42e01f' },
@@ -97,7 +99,7 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
   it.concurrent.each(CASES)('$name', async (source) => {
     await slot(async () => {
       const stream = await createStream(source.name);
-      const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30, size: source.size, rate: source.rate, x264: { bitrate: '1500k', ...source.x264 } });
+      const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30, size: source.size, rate: source.rate, audio: source.audio ?? true, x264: { bitrate: '1500k', ...source.x264 } });
       const viewer = new WeriftViewer(CHROMIUM_H264);
       try {
         const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
@@ -123,12 +125,50 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
         const [width, height] = source.size.split('x').map(Number);
         expect({ width: decoded.width, height: decoded.height, profile: decoded.profile }).toEqual({ width, height, profile: source.received });
         expect(decoded.frames).toBeGreaterThan(source.rate * 2);
+        // AAC at 44.1 or 48 kHz, mono or stereo, arrives as Opus.
+        expect(viewer.audioPackets).toBeGreaterThan(50);
       } finally {
         await viewer.close();
         push.stop();
       }
     });
   }, 240_000);
+
+  it('a video-only source gives valid HLS and an answer werift accepts (its audio section inactive)', async () => {
+    const stream = await createStream('video only');
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30, size: '640x360', audio: false, x264: { preset: 'veryfast' } });
+    const viewer = new WeriftViewer(CHROMIUM_H264);
+    try {
+      const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
+      await waitFor('sfu video producer', () => session.room.producer('video'), 10_000);
+      const result = await postSdp(stream.playback.whepUrl, await viewer.offer());
+      expect(result.status).toBe(201);
+      const audio = sdpTransform.parse(result.answer).media.find((media) => media.type === 'audio')!;
+      expect(audio.direction).toBe('inactive');
+      await viewer.accept(result.answer);
+      await waitFor('two seconds of video', () => viewer.video.keyframes > 0 && viewer.videoFrames >= 60, 40_000);
+      const file = path.join(scratch, 'video-only.h264');
+      await viewer.video.save(file);
+      expect(await decodeVideo(file)).toMatchObject({ width: 640, height: 360, profile: 'High' });
+      expect(viewer.audioPackets).toBe(0);
+
+      const master = await waitFor('master playlist', async () => {
+        const response = await fetch(stream.playback.hlsUrl);
+        return response.ok ? response.text() : undefined;
+      }, 30_000);
+      expect(master).toMatch(/CODECS="avc1\.[0-9A-Fa-f]{6}"/);
+      expect(master).not.toContain('mp4a');
+      const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '144p/index.m3u8');
+      const playlist = await (await fetch(playlistUrl)).text();
+      const segment = playlist.split('\n').find((line) => line && !line.startsWith('#'))!;
+      const decoded = await decodeVideo(new URL(segment, playlistUrl).href);
+      expect({ width: decoded.width, height: decoded.height }).toEqual({ width: 256, height: 144 });
+      expect(decoded.frames).toBeGreaterThan(30);
+    } finally {
+      await viewer.close();
+      push.stop();
+    }
+  });
 
   it('answers 406 with the reason to a viewer whose offer has no H.264 for an H.264 show', async () => {
     const stream = await createStream('vp8-only viewer');

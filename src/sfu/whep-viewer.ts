@@ -10,6 +10,33 @@ import type { MediaKind, SfuRoom } from './sfu-room.ts';
 
 export type WhepViewerEvents = { closed: [] };
 
+const NOT_MEDIA = /\/(rtx|red|ulpfec|flexfec-03|cn|telephone-event)$/i;
+
+/** An inactive answer section on the viewer's own first media codec of that section, or undefined when it offered none. */
+function idleSection(offer: ParsedOffer, mid: string): AnswerSection | undefined {
+  const codec = (consumerCapabilities(offer, mid).codecs ?? []).find((candidate) => !NOT_MEDIA.test(candidate.mimeType));
+  if (!codec || codec.preferredPayloadType === undefined) return undefined;
+  return {
+    mid,
+    direction: 'inactive',
+    rtpParameters: {
+      mid,
+      codecs: [
+        {
+          mimeType: codec.mimeType,
+          payloadType: codec.preferredPayloadType,
+          clockRate: codec.clockRate,
+          ...(codec.channels === undefined ? {} : { channels: codec.channels }),
+          parameters: codec.parameters ?? {},
+          rtcpFeedback: [],
+        },
+      ],
+      headerExtensions: [],
+      encodings: [],
+    },
+  };
+}
+
 export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
   readonly id = randomUUID();
   readonly etag = `"${randomUUID()}"`;
@@ -54,6 +81,16 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
         }
         const producerId = producerIds.get(kind);
         const receives = section.direction !== 'sendonly' && section.direction !== 'inactive';
+        if (receives && !producerId && !taken.has(kind)) {
+          // The show has no media of this kind (a video-only encoder): the section is accepted
+          // inactive rather than rejected, so clients that cannot take a rejected section connect.
+          const idle = idleSection(offer, section.mid);
+          if (idle) {
+            taken.add(kind);
+            sections.push(idle);
+            continue;
+          }
+        }
         if (!receives || !producerId || taken.has(kind) || !router.canConsume({ producerId, rtpCapabilities: capabilities })) {
           sections.push({ mid: section.mid, direction: 'inactive', rejected: true });
           continue;

@@ -25,17 +25,21 @@ export interface X264Settings {
 }
 
 /** Pushes a lavfi test pattern (with a tone) over RTMP in real time. */
-export function pushRtmp(url: string, options: { seconds: number; size?: string; rate?: number; audio?: boolean; gopSeconds?: number; x264?: X264Settings }): Encoder {
+export function pushRtmp(
+  url: string,
+  options: { seconds: number; size?: string; rate?: number; audio?: boolean | { sampleRate: number; channels: number }; gopSeconds?: number; x264?: X264Settings },
+): Encoder {
   const rate = options.rate ?? 30;
   const x264 = options.x264 ?? {};
   const args = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '1280x720'}:rate=${rate}`];
-  if (options.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  const audio = options.audio === false ? undefined : options.audio === true || options.audio === undefined ? { sampleRate: 48000, channels: 1 } : options.audio;
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audio.sampleRate}`);
   args.push('-t', String(options.seconds), '-c:v', 'libx264', '-preset', x264.preset ?? 'ultrafast');
   if (x264.tune !== null) args.push('-tune', x264.tune ?? 'zerolatency');
   if (x264.profile) args.push('-profile:v', x264.profile);
   if (x264.bitrate) args.push('-b:v', x264.bitrate, '-maxrate', x264.bitrate, '-bufsize', x264.bitrate);
   args.push('-g', String(rate * (options.gopSeconds ?? 1)), '-pix_fmt', 'yuv420p');
-  if (options.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k');
+  if (audio) args.push('-c:a', 'aac', '-b:a', '96k', '-ac', String(audio.channels));
   args.push('-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
