@@ -114,7 +114,7 @@ export function webrtcRouters(deps: {
       answer = await ingest.connect(outcome.session.room);
     } catch (error) {
       ingest.disconnect('negotiation failed');
-      throw error instanceof SdpError ? new LivecueError('bad_request', error.message) : error;
+      throw error instanceof SdpError ? new LivecueError(error.status === 406 ? 'not_acceptable' : 'bad_request', error.message) : error;
     }
     outcome.session.whipConnected(ingest);
     metrics.publishes.inc({ protocol: 'whip' });
