@@ -24,6 +24,7 @@ const stream = {
       type: 'object',
       properties: {
         rtmpUrl: { type: 'string', description: 'OBS "Server"; publish to rtmpUrl + "/" + streamKey.' },
+        rtmpsUrl: { type: 'string', description: 'The same over TLS (RTMPS); present when RTMPS_PORT is set.' },
         streamKey: { type: 'string', description: 'Only in the response of POST /v1/streams.' },
         whipUrl: { type: 'string' },
       },
