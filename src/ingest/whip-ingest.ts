@@ -5,13 +5,16 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { buildAnswer, producerParameters, SdpError, type AnswerSection, type ParsedOffer } from '../sfu/sdp.ts';
 import type { SfuRoom } from '../sfu/sfu-room.ts';
+import { answerSections, type IcePatchTarget } from '../sfu/trickle-ice.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import type { IngestConnection, IngestConnectionEvents } from './ingest-connection.ts';
 
-export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements IngestConnection {
+export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements IngestConnection, IcePatchTarget {
   readonly protocol = 'whip' as const;
   readonly id = randomUUID();
-  readonly etag = `"${randomUUID()}"`;
+  etag = `"${randomUUID()}"`;
+  remoteUfrag: string;
+  sections: { mid: string; mline: string }[] = [];
   readonly sourceHint = {};
   #transport?: types.WebRtcTransport;
   #producers: types.Producer[] = [];
@@ -26,6 +29,13 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
     private readonly logger: Logger,
   ) {
     super((error, event) => logger.error({ err: error, event }, 'whip listener threw'));
+    this.remoteUfrag = offer.iceParameters.usernameFragment;
+  }
+
+  /** The publisher's transport (set once connect() has run). */
+  get transport(): types.WebRtcTransport {
+    if (!this.#transport) throw new Error('the WHIP session has no transport yet');
+    return this.#transport;
   }
 
   get bytesReceived(): number {
@@ -59,13 +69,15 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
       await transport.connect({ dtlsParameters: this.offer.dtlsParameters });
       this.#statsTimer = setInterval(() => void this.#readBytesReceived(transport), 1000);
       this.#statsTimer.unref();
-      return buildAnswer({
+      const answer = buildAnswer({
         offer: this.offer,
         iceParameters: transport.iceParameters,
         iceCandidates: transport.iceCandidates,
         dtlsParameters: transport.dtlsParameters,
         sections,
       });
+      this.sections = answerSections(answer);
+      return answer;
     } catch (error) {
       transport.close();
       throw error;

@@ -6,6 +6,7 @@ import type { types } from 'mediasoup';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { buildAnswer, consumerCapabilities, SdpError, type AnswerSection, type ParsedOffer } from './sdp.ts';
 import { viewerMedia } from './codecs.ts';
+import { answerSections, type IcePatchTarget } from './trickle-ice.ts';
 import type { MediaKind, SfuRoom } from './sfu-room.ts';
 
 export type WhepViewerEvents = { closed: [] };
@@ -37,19 +38,24 @@ function idleSection(offer: ParsedOffer, mid: string): AnswerSection | undefined
   };
 }
 
-export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
+export class WhepViewer extends TypedEmitter<WhepViewerEvents> implements IcePatchTarget {
   readonly id = randomUUID();
-  readonly etag = `"${randomUUID()}"`;
+  etag = `"${randomUUID()}"`;
+  remoteUfrag: string;
+  readonly sections: { mid: string; mline: string }[];
   #closed = false;
 
   private constructor(
     readonly transport: types.WebRtcTransport,
     readonly consumers: types.Consumer[],
     readonly answer: string,
+    offer: ParsedOffer,
     /** SCTP stream id of the cue channel; the viewer opens it with { negotiated: true, id }. */
     readonly cueStreamId?: number,
   ) {
     super();
+    this.remoteUfrag = offer.iceParameters.usernameFragment;
+    this.sections = answerSections(answer);
     transport.observer.once('close', () => this.close());
   }
 
@@ -130,7 +136,7 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
         sections,
         sctp: application && transport.sctpParameters ? { port: transport.sctpParameters.port, maxMessageSize: transport.sctpParameters.maxMessageSize } : undefined,
       });
-      const viewer = new WhepViewer(transport, consumers, answer, cueStreamId);
+      const viewer = new WhepViewer(transport, consumers, answer, offer, cueStreamId);
       transport.on('dtlsstatechange', (state) => {
         if (state === 'connected') for (const consumer of consumers) if (consumer.kind === 'video') void consumer.requestKeyFrame().catch(() => {});
       });
