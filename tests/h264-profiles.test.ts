@@ -224,6 +224,17 @@ describe('WHIP publishers in any H.264 profile', () => {
       }, 10_000);
       expect(bitrate).toBeGreaterThan(200_000);
       expect(bitrate).toBeLessThan(5_000_000);
+
+      // The same show reaches HLS through the SFU -> FFmpeg bridge.
+      await waitFor('master playlist', async () => (await fetch(stream.playback.hlsUrl)).ok || undefined, 30_000);
+      const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '144p/index.m3u8');
+      const segment = await waitFor('a segment', async () => {
+        const playlist = await (await fetch(playlistUrl)).text();
+        return playlist.split('\n').find((line) => line && !line.startsWith('#'));
+      }, 20_000);
+      const rung = await decodeVideo(new URL(segment, playlistUrl).href);
+      expect({ width: rung.width, height: rung.height }).toEqual({ width: 256, height: 144 });
+      expect(rung.frames).toBeGreaterThan(20);
     } finally {
       await viewer.close();
       await publisher.close();

@@ -65,6 +65,8 @@ export class RtmpBridge {
     private readonly room: SfuRoom,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** The encoder's announced frame rate (FLV metadata), for the keyframe interval of a WebRTC encode. */
+    private readonly sourceFrameRate: () => number | undefined = () => undefined,
   ) {
     room.on('originLost', () => {
       // The producers died with their worker: build them again on the new origin at the next keyframe.
@@ -170,7 +172,8 @@ export class RtmpBridge {
       if (media.passthrough) {
         args.push('-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb');
       } else {
-        const fps = 30;
+        const announced = this.sourceFrameRate();
+        const fps = announced && announced > 0 && announced <= 120 ? Math.round(announced) : 30;
         args.push(
           '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-level:v', '4.1',
           '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps * WEBRTC_GOP_SECONDS), '-b:v', '2500k', '-maxrate', '3000k', '-bufsize', '1500k',
