@@ -75,8 +75,9 @@ interface SourceCase {
   rate: number;
   /** What FFmpeg calls the profile of the stream the viewer receives. */
   received: string;
-  /** The profile-level-id's profile byte the producer declares. */
+  /** The profile-level-id the producer declares: its profile byte, and its level byte when the encoder was given one. */
   declared: string;
+  declaredLevel?: string;
   passthrough: boolean;
   /** The payload type profile (Chromium's offer) the viewer is answered with. */
   answeredProfile: string;
@@ -88,9 +89,9 @@ const CASES: SourceCase[] = [
   // The README's quick-start push and OBS's default: High, no B-frames.
   { name: 'x264 veryfast zerolatency (High), 1280x720, 30 fps', x264: { preset: 'veryfast' }, size: '1280x720', rate: 30, received: 'High', declared: '64', passthrough: true, answeredProfile: 'f4001f', audio: { sampleRate: 44100, channels: 2 } },
   { name: 'x264 ultrafast (Constrained Baseline), 1280x720, 30 fps', x264: { preset: 'ultrafast' }, size: '1280x720', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: true, answeredProfile: '42e01f' },
-  { name: 'x264 veryfast -profile:v baseline, portrait 720x1280, 30 fps', x264: { preset: 'veryfast', profile: 'baseline' }, size: '720x1280', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: true, answeredProfile: '42e01f', audio: { sampleRate: 44100, channels: 1 } },
+  { name: 'x264 veryfast -profile:v baseline -level 3.0, portrait 720x1280, 30 fps', x264: { preset: 'veryfast', profile: 'baseline', level: '3.0' }, size: '720x1280', rate: 30, received: 'Constrained Baseline', declared: '42', declaredLevel: '1e', passthrough: true, answeredProfile: '42e01f', audio: { sampleRate: 44100, channels: 1 } },
   { name: 'x264 veryfast -profile:v main, 1280x720, 60 fps', x264: { preset: 'veryfast', profile: 'main' }, size: '1280x720', rate: 60, received: 'Main', declared: '4d', passthrough: true, answeredProfile: '4d001f', audio: { sampleRate: 48000, channels: 2 } },
-  { name: 'x264 veryfast -profile:v high, portrait 720x1280, 60 fps', x264: { preset: 'veryfast', profile: 'high' }, size: '720x1280', rate: 60, received: 'High', declared: '64', passthrough: true, answeredProfile: 'f4001f' },
+  { name: 'x264 veryfast -profile:v high -level 5.1, portrait 720x1280, 60 fps', x264: { preset: 'veryfast', profile: 'high', level: '5.1' }, size: '720x1280', rate: 60, received: 'High', declared: '64', declaredLevel: '33', passthrough: true, answeredProfile: 'f4001f' },
   // x264's defaults (B-frames): WebRTC cannot reorder, so the bridge encodes once (constrained baseline).
   { name: 'x264 veryfast with B-frames (High, no tune), 1280x720, 30 fps', x264: { preset: 'veryfast', tune: null }, size: '1280x720', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: false, answeredProfile: '42e01f' },
 ];
@@ -106,6 +107,7 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
         const producer = await waitFor('sfu video producer', () => session.room.producer('video'), 10_000);
         const declared = String(producer.rtpParameters.codecs[0]!.parameters!['profile-level-id']);
         expect(declared.slice(0, 2)).toBe(source.declared);
+        if (source.declaredLevel) expect(declared.slice(4)).toBe(source.declaredLevel);
         const bridge = await waitFor('the bridge', () => (session.rtmpBridge!.passthrough === undefined ? undefined : { passthrough: session.rtmpBridge!.passthrough }), 5000);
         expect(bridge.passthrough).toBe(source.passthrough);
 

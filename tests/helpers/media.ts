@@ -22,6 +22,8 @@ export interface X264Settings {
   tune?: string | null;
   /** Video bitrate, e.g. '1500k'; default: x264's CRF. */
   bitrate?: string;
+  /** -level:v (e.g. '3.0', '5.1'); default: the lowest level the picture fits. */
+  level?: string;
 }
 
 /** Pushes a lavfi test pattern (with a tone) over RTMP in real time. */
@@ -37,6 +39,7 @@ export function pushRtmp(
   args.push('-t', String(options.seconds), '-c:v', 'libx264', '-preset', x264.preset ?? 'ultrafast');
   if (x264.tune !== null) args.push('-tune', x264.tune ?? 'zerolatency');
   if (x264.profile) args.push('-profile:v', x264.profile);
+  if (x264.level) args.push('-level:v', x264.level);
   if (x264.bitrate) args.push('-b:v', x264.bitrate, '-maxrate', x264.bitrate, '-bufsize', x264.bitrate);
   args.push('-g', String(rate * (options.gopSeconds ?? 1)), '-pix_fmt', 'yuv420p');
   if (audio) args.push('-c:a', 'aac', '-b:a', '96k', '-ac', String(audio.channels));
