@@ -24,6 +24,8 @@ const STEPS = (process.env.BENCH_VIEWER_STEPS ?? '25,50,100,200,300,400').split(
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 5);
 const SWARMS = env('BENCH_SWARMS', 2);
 const CAPACITY_KBPS = env('BENCH_CAPACITY_KBPS', 1500);
+/** x264 preset of the RTMP camera: veryfast (High, what the README's push and OBS send) by default; ultrafast for constrained baseline. */
+const RTMP_PRESET = process.env.BENCH_RTMP_PRESET ?? 'veryfast';
 /** BENCH_RTMP_AUDIO=0: the RTMP camera sends video only (for the latency/join show). */
 const RTMP_AUDIO = process.env.BENCH_RTMP_AUDIO !== '0';
 /** Which parts run: whip (latency + joins), rtmp (latency + joins), capacity. */
@@ -158,14 +160,14 @@ async function main(): Promise<void> {
     }
     if (PARTS.has('rtmp')) {
       console.log(`RTMP show: latency for ${LATENCY_SECONDS} s, then ${JOINS} joins ...`);
-      rtmp = await runShowPart(() => startRtmpShow(ctx, 'bench rtmp', { audio: RTMP_AUDIO }), (show) => rtmpLatency(ctx, show, LATENCY_SECONDS), (show) => measureJoins(ctx, show, JOINS));
+      rtmp = await runShowPart(() => startRtmpShow(ctx, 'bench rtmp', { audio: RTMP_AUDIO, preset: RTMP_PRESET }), (show) => rtmpLatency(ctx, show, LATENCY_SECONDS), (show) => measureJoins(ctx, show, JOINS));
     }
     if (PARTS.has('capacity') && STEPS.length > 0) {
       console.log(`capacity: RTMP show at ${CAPACITY_KBPS} kbit/s, viewers ${STEPS.join(', ')} in ${SWARMS} child processes ...`);
       let show: Show | undefined;
       try {
-        show = await startRtmpShow(ctx, 'bench capacity', { videoKbps: CAPACITY_KBPS });
-        const source = `RTMP ${WIDTH}x${HEIGHT}@${FPS} x264 ${CAPACITY_KBPS} kbit/s + AAC, passed through as H.264 + Opus`;
+        show = await startRtmpShow(ctx, 'bench capacity', { videoKbps: CAPACITY_KBPS, preset: RTMP_PRESET });
+        const source = `RTMP ${WIDTH}x${HEIGHT}@${FPS} x264 ${RTMP_PRESET} ${CAPACITY_KBPS} kbit/s + AAC, passed through as H.264 + Opus`;
         capacity = await measureCapacity(ctx, show, STEPS, { swarms: SWARMS, stepSeconds: STEP_SECONDS, source });
       } catch (error) {
         capacityError = (error as Error).message;
@@ -196,6 +198,7 @@ async function main(): Promise<void> {
       viewerProcesses: SWARMS,
       capacityKbps: CAPACITY_KBPS,
       rtmpAudio: RTMP_AUDIO,
+      rtmpPreset: RTMP_PRESET,
       // As lib/viewer-swarm.ts reads it.
       viewerReceiveBufferBytes: Number(process.env.BENCH_VIEWER_RCVBUF ?? 2 * 1024 * 1024),
       sfuWorkers: node.sfu!.workers.length,

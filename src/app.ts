@@ -13,6 +13,7 @@ import type { Config } from './config/schema.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { liveSessions, streams as streamsTable } from './db/schema.ts';
 import { RtmpServer } from './ingest/rtmp-server.ts';
+import { rtmpsCertificate } from './ingest/rtmps-certificate.ts';
 import { SessionRegistry } from './live/session-registry.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -71,6 +72,8 @@ export interface Livecue {
   httpPort: number;
   /** 0 on nodes that take no encoders (ROLE api or sfu). */
   rtmpPort: number;
+  /** Set when RTMPS ingest listens. */
+  rtmpsPort?: number;
   /**
    * Graceful drain (SIGTERM): refuse new publishes and viewers (readiness fails), tell this node's
    * WebRTC viewers to reconnect elsewhere, and wait up to DRAIN_SECONDS for its shows to end.
@@ -291,11 +294,30 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const rtmp = takesPublishes ? await RtmpServer.listen({ port: config.RTMP_PORT, host: config.RTMP_HOST, registry, metrics, logger, maxConnections: config.RTMP_MAX_CONNECTIONS }) : undefined;
     if (rtmp) onClose('rtmp server', () => rtmp.close());
     const rtmpPort = rtmp?.port ?? config.RTMP_PORT;
+    const rtmps =
+      takesPublishes && config.RTMPS_PORT !== undefined
+        ? await RtmpServer.listen({
+            port: config.RTMPS_PORT,
+            host: config.RTMP_HOST,
+            registry,
+            metrics,
+            logger,
+            maxConnections: config.RTMP_MAX_CONNECTIONS,
+            tls: await rtmpsCertificate({
+              certFile: config.RTMPS_CERT_FILE,
+              keyFile: config.RTMPS_KEY_FILE,
+              dataDir: config.LIVECUE_DATA_DIR,
+              hostname: config.PUBLIC_URL ? new URL(config.PUBLIC_URL).hostname : 'localhost',
+            }),
+          })
+        : undefined;
+    if (rtmps) onClose('rtmps server', () => rtmps.close());
+    const rtmpsPort = rtmps?.port;
     let draining = false;
 
     const trust = parseTrustProxy(config.TRUST_PROXY);
     const identity = new ViewerIdentity({ shopSecret: config.VIEWER_TOKEN_SECRET, livecueSecret: secretKey.value });
-    let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmpPort });
+    let urls: PublicUrls = publicUrls(config, { http: config.PORT, rtmp: rtmpPort, rtmps: rtmpsPort });
     const playbackSecret = persistentSecret({
       configured: config.PLAYBACK_TOKEN_SECRET,
       dataDir: config.LIVECUE_DATA_DIR,
@@ -382,7 +404,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     });
     const address = server.address();
     const httpPort = typeof address === 'object' && address ? address.port : config.PORT;
-    urls = publicUrls(config, { http: httpPort, rtmp: rtmpPort });
+    urls = publicUrls(config, { http: httpPort, rtmp: rtmpPort, rtmps: rtmpsPort });
     internalUrl ||= `http://${config.HOST !== '0.0.0.0' && config.HOST !== '::' ? config.HOST : (pipe.announcedAddress ?? (pipe.listenIp === '0.0.0.0' ? '127.0.0.1' : pipe.listenIp))}:${httpPort}`;
     // Closed first (cleanups run in reverse), so no new work arrives while sessions flush.
     onClose('webrtc sessions', async () => closeWebrtc());
@@ -399,7 +421,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       const workers = await WorkerHost.start({ config, db: database.db, store, queues, connection: bullRedis, builder, webhooks, logger, publicHlsBase: () => urls.hlsBase });
       onClose('queue workers', () => workers.close());
     }
-    logger.info({ http: urls.api, rtmp: urls.rtmp, nodeId, role: config.ROLE }, 'livecue is up');
+    logger.info({ http: urls.api, rtmp: urls.rtmp, rtmps: urls.rtmps, nodeId, role: config.ROLE }, 'livecue is up');
 
     const drain = async () => {
       if (draining) return;
@@ -430,6 +452,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       adminToken,
       httpPort,
       rtmpPort,
+      rtmpsPort,
       urls,
       routes: routeTable(app),
       drain,

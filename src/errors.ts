@@ -9,8 +9,10 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'not_acceptable'
   | 'conflict'
+  | 'precondition_failed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'precondition_required'
   | 'rate_limited'
   | 'unavailable'
   | 'internal';
@@ -24,8 +26,10 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   not_acceptable: 406,
   conflict: 409,
+  precondition_failed: 412,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  precondition_required: 428,
   rate_limited: 429,
   unavailable: 503,
   internal: 500,

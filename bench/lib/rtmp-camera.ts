@@ -1,5 +1,6 @@
 // An RTMP "camera" for the WebRTC bench: stamped gray bands written by Node in real time, overlaid on a moving
-// test pattern by an FFmpeg x264 encoder (zerolatency, no B-frames, 1 s GOP) with an AAC tone, pushed to livecue.
+// test pattern by an FFmpeg x264 encoder (veryfast: High profile, zerolatency, no B-frames, 1 s GOP) with an AAC
+// tone, pushed to livecue.
 import { spawn } from 'node:child_process';
 import { bandHeight, stampBand } from './frame-clock.ts';
 
@@ -19,9 +20,11 @@ export interface RtmpCameraOptions {
   videoKbps?: number;
   /** With an AAC tone (default); without, FFmpeg's FLV muxer has no audio to interleave the video with. */
   audio?: boolean;
+  /** x264 preset: veryfast (default) gives High, as the README's push and OBS's x264 do; ultrafast gives constrained baseline. */
+  preset?: string;
 }
 
-export function startRtmpCamera(url: string, { width, height, fps, videoKbps, audio = true }: RtmpCameraOptions): RtmpCamera {
+export function startRtmpCamera(url: string, { width, height, fps, videoKbps, audio = true, preset = 'veryfast' }: RtmpCameraOptions): RtmpCamera {
   const band = bandHeight(height);
   const rate = videoKbps ? ['-b:v', `${videoKbps}k`, '-maxrate', `${videoKbps}k`, '-bufsize', `${videoKbps}k`] : [];
   const args = [
@@ -30,7 +33,7 @@ export function startRtmpCamera(url: string, { width, height, fps, videoKbps, au
     ...(audio ? ['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] : []),
     '-filter_complex', `testsrc2=size=${width}x${height}:rate=${fps}[bg];[bg][0:v]overlay=0:0:shortest=1,format=yuv420p[v]`,
     '-map', '[v]', ...(audio ? ['-map', '1:a'] : []),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(fps), '-bf', '0', ...rate,
+    '-c:v', 'libx264', '-preset', preset, '-tune', 'zerolatency', '-g', String(fps), '-bf', '0', ...rate,
     ...(audio ? ['-c:a', 'aac', '-b:a', '128k'] : []),
     '-shortest', '-flush_packets', '1', '-f', 'flv', url,
   ];

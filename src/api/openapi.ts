@@ -24,6 +24,7 @@ const stream = {
       type: 'object',
       properties: {
         rtmpUrl: { type: 'string', description: 'OBS "Server"; publish to rtmpUrl + "/" + streamKey.' },
+        rtmpsUrl: { type: 'string', description: 'The same over TLS (RTMPS); present when RTMPS_PORT is set.' },
         streamKey: { type: 'string', description: 'Only in the response of POST /v1/streams.' },
         whipUrl: { type: 'string' },
       },
@@ -188,7 +189,7 @@ export function openApiDocument(serverUrl: string) {
           responses: { '201': { description: 'The SDP answer' }, '400': problem, '401': problem, '406': problem, '409': problem, '413': problem, '415': problem },
         },
       },
-      '/whip/{streamId}/sessions/{sessionId}': { delete: { summary: 'End a WHIP session', responses: { '200': { description: 'Ended' }, '404': problem } } },
+      '/whip/{streamId}/sessions/{sessionId}': { patch: { summary: 'Trickle ICE candidates (204) or an ICE restart (200, our new credentials; RFC 9725 4.3)', responses: { '200': { description: 'ICE restarted: application/trickle-ice-sdpfrag, new ETag' }, '204': { description: 'Candidates taken' }, '404': problem, '412': problem, '428': problem } }, delete: { summary: 'End a WHIP session', responses: { '200': { description: 'Ended' }, '404': problem } } },
       '/whep/{playbackId}': {
         post: {
           summary: 'WHEP playback: recvonly SDP offer in, 201 + answer + Location (Link names the cue data channel)',
@@ -196,7 +197,7 @@ export function openApiDocument(serverUrl: string) {
           responses: { '201': { description: 'The SDP answer' }, '400': problem, '404': problem, '406': problem, '413': problem, '415': problem },
         },
       },
-      '/whep/{playbackId}/sessions/{sessionId}': { delete: { summary: 'Leave', responses: { '200': { description: 'Left' }, '404': problem } } },
+      '/whep/{playbackId}/sessions/{sessionId}': { patch: { summary: 'Trickle ICE candidates (204) or an ICE restart (200, our new credentials; RFC 9725 4.3)', responses: { '200': { description: 'ICE restarted: application/trickle-ice-sdpfrag, new ETag' }, '204': { description: 'Candidates taken' }, '404': problem, '412': problem, '428': problem } }, delete: { summary: 'Leave', responses: { '200': { description: 'Left' }, '404': problem } } },
       '/live/viewers': { post: { summary: 'Public: a new anonymous viewer: {viewerId, viewerToken, expiresAt}; the token is what chat, votes and claims take', responses: { '201': { description: 'Issued' }, '409': problem, '429': problem } } },
       '/live/{playbackId}/cues': { get: { summary: "Public: the show's cue track", responses: { '200': { description: 'Cues' }, '404': problem } } },
       '/live/{playbackId}/cues/state': { get: { summary: 'Public: the late joiner state, now or at ?mediaTime=', responses: { '200': { description: 'State' }, '404': problem } } },

@@ -43,7 +43,7 @@ export function streamsRouter(deps: {
       private: stream.private,
       playbackId: stream.playbackId,
       createdAt: stream.createdAt.toISOString(),
-      ingest: { rtmpUrl: urls.rtmp, whipUrl: `${urls.api}/whip/${stream.id}` },
+      ingest: { rtmpUrl: urls.rtmp, ...(urls.rtmps ? { rtmpsUrl: urls.rtmps } : {}), whipUrl: `${urls.api}/whip/${stream.id}` },
       playback: {
         hlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/master.m3u8`,
         whepUrl: `${urls.api}/whep/${stream.playbackId}`,

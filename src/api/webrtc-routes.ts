@@ -1,6 +1,6 @@
 // WHIP (RFC 9725) ingest at /whip/<streamId> and WHEP playback at /whep/<playbackId>: one SDP
-// offer/answer exchange each, a session resource to DELETE, CORS for browsers. Trickle ICE is not
-// offered (PATCH answers 405): mediasoup is ICE-lite and its candidates are all in the answer.
+// offer/answer exchange each, a session resource to PATCH (trickle ICE, ICE restart) and DELETE,
+// CORS for browsers. Our candidates are all in the answer (mediasoup is ICE-lite).
 import express, { Router, type Request, type Response } from 'express';
 import { LivecueError, notFound } from '../errors.ts';
 import { WhipIngest } from '../ingest/whip-ingest.ts';
@@ -8,6 +8,7 @@ import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { parseOffer, producerParameters, SdpError, type ParsedOffer } from '../sfu/sdp.ts';
+import { applyIcePatch, TRICKLE_ICE_TYPE, type IcePatchTarget } from '../sfu/trickle-ice.ts';
 import { WhepViewer } from '../sfu/whep-viewer.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
@@ -26,6 +27,7 @@ function cors(res: Response, methods: string): void {
   res.setHeader('Access-Control-Allow-Origin', '*');
   res.setHeader('Access-Control-Allow-Methods', methods);
   res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-Match');
+  res.setHeader('Accept-Patch', TRICKLE_ICE_TYPE);
   res.setHeader('Access-Control-Expose-Headers', 'Location, ETag, Accept-Patch, Link');
 }
 
@@ -61,6 +63,17 @@ export function webrtcRouters(deps: {
 }): { whip: Router; whep: Router; close(): void; sessions(): number } {
   const { streams, registry, logger, metrics } = deps;
   const sdpBody = express.text({ type: 'application/sdp', limit: deps.sdpMaxBytes });
+  const fragmentBody = express.text({ type: TRICKLE_ICE_TYPE, limit: deps.sdpMaxBytes });
+
+  /** RFC 9725 4.3: trickled candidates (204) or an ICE restart (200, our new credentials, a new ETag). */
+  const patchIce = async (session: IcePatchTarget, req: Request, res: Response) => {
+    if (!req.is(TRICKLE_ICE_TYPE)) throw new LivecueError('unsupported_media_type', `send the SDP fragment as Content-Type: ${TRICKLE_ICE_TYPE}`);
+    const ifMatch = req.headers['if-match'];
+    const result = await applyIcePatch(session, typeof req.body === 'string' ? req.body : '', typeof ifMatch === 'string' ? ifMatch : undefined);
+    if (result.status === 204) return void res.status(204).end();
+    res.status(200).type(TRICKLE_ICE_TYPE).setHeader('ETag', result.etag);
+    res.send(result.fragment);
+  };
   const whipSessions = new Map<string, { ingest: WhipIngest; streamId: string }>();
   const whepSessions = new Map<string, { viewer: WhepViewer; playbackId: string }>();
 
@@ -77,13 +90,14 @@ export function webrtcRouters(deps: {
       return undefined;
     });
     if (!forwarded) return false;
+    if (forwarded.etag) res.setHeader('ETag', forwarded.etag);
     res.status(forwarded.status).type(forwarded.contentType).send(forwarded.body);
     return true;
   };
 
   const whip = Router();
   whip.options('/:streamId{/sessions/:sessionId}', (_req, res) => {
-    cors(res, 'POST, DELETE, OPTIONS');
+    cors(res, 'POST, PATCH, DELETE, OPTIONS');
     res.status(204).end();
   });
   whip.post('/:streamId', sdpBody, async (req, res) => {
@@ -114,7 +128,7 @@ export function webrtcRouters(deps: {
       answer = await ingest.connect(outcome.session.room);
     } catch (error) {
       ingest.disconnect('negotiation failed');
-      throw error instanceof SdpError ? new LivecueError('bad_request', error.message) : error;
+      throw error instanceof SdpError ? new LivecueError(error.status === 406 ? 'not_acceptable' : 'bad_request', error.message) : error;
     }
     outcome.session.whipConnected(ingest);
     metrics.publishes.inc({ protocol: 'whip' });
@@ -127,10 +141,13 @@ export function webrtcRouters(deps: {
     res.status(201).type('application/sdp').setHeader('ETag', ingest.etag);
     res.location(`/whip/${streamId}/sessions/${ingest.id}`).send(answer);
   });
-  whip.patch('/:streamId/sessions/:sessionId', (_req, res) => {
-    cors(res, 'POST, DELETE, OPTIONS');
-    res.setHeader('Allow', 'DELETE, OPTIONS');
-    throw new LivecueError('method_not_allowed', 'trickle ICE is not supported: all candidates are in the answer');
+  whip.patch('/:streamId/sessions/:sessionId', fragmentBody, async (req, res) => {
+    cors(res, 'POST, PATCH, DELETE, OPTIONS');
+    const sessionId = String(req.params.sessionId);
+    const entry = SESSION_ID.test(sessionId) ? whipSessions.get(sessionId) : undefined;
+    if (!entry && SESSION_ID.test(sessionId) && (await sendToHolder(sessionId, req, res))) return;
+    if (!entry || entry.streamId !== req.params.streamId) throw notFound('WHIP session');
+    await patchIce(entry.ingest, req, res);
   });
   whip.delete('/:streamId/sessions/:sessionId', async (req, res) => {
     cors(res, 'POST, DELETE, OPTIONS');
@@ -144,7 +161,7 @@ export function webrtcRouters(deps: {
 
   const whep = Router();
   whep.options('/:playbackId{/sessions/:sessionId}', (_req, res) => {
-    cors(res, 'POST, DELETE, OPTIONS');
+    cors(res, 'POST, PATCH, DELETE, OPTIONS');
     res.status(204).end();
   });
   whep.post('/:playbackId', sdpBody, async (req, res) => {
@@ -188,10 +205,13 @@ export function webrtcRouters(deps: {
     if (viewer.cueStreamId !== undefined) res.setHeader('Link', `<urn:livecue:cues>; rel="livecue-cues"; stream-id=${viewer.cueStreamId}`);
     res.location(`/whep/${playbackId}/sessions/${viewer.id}`).send(viewer.answer);
   });
-  whep.patch('/:playbackId/sessions/:sessionId', (_req, res) => {
-    cors(res, 'POST, DELETE, OPTIONS');
-    res.setHeader('Allow', 'DELETE, OPTIONS');
-    throw new LivecueError('method_not_allowed', 'trickle ICE is not supported: all candidates are in the answer');
+  whep.patch('/:playbackId/sessions/:sessionId', fragmentBody, async (req, res) => {
+    cors(res, 'POST, PATCH, DELETE, OPTIONS');
+    const sessionId = String(req.params.sessionId);
+    const entry = SESSION_ID.test(sessionId) ? whepSessions.get(sessionId) : undefined;
+    if (!entry && SESSION_ID.test(sessionId) && (await sendToHolder(sessionId, req, res))) return;
+    if (!entry || entry.playbackId !== req.params.playbackId) throw notFound('WHEP session');
+    await patchIce(entry.viewer, req, res);
   });
   whep.delete('/:playbackId/sessions/:sessionId', async (req, res) => {
     cors(res, 'POST, DELETE, OPTIONS');

@@ -10,17 +10,19 @@ export interface ForwardedResponse {
   status: number;
   contentType: string;
   body: string;
+  etag?: string;
 }
 
 /** Passes the request, as the client sent it (method, auth, body), to another node. */
 export async function forwardTo(internalUrl: string, nodeId: string, req: Request, body?: string): Promise<ForwardedResponse> {
   const headers: Record<string, string> = { [FORWARDED_HEADER]: nodeId };
-  for (const name of ['authorization', 'idempotency-key', 'content-type']) {
+  for (const name of ['authorization', 'idempotency-key', 'content-type', 'if-match']) {
     const value = req.headers[name];
     if (typeof value === 'string') headers[name] = value;
   }
   const response = await fetch(new URL(req.originalUrl, internalUrl), { method: req.method, headers, body, signal: AbortSignal.timeout(10_000) });
-  return { status: response.status, contentType: response.headers.get('content-type') ?? 'application/json', body: await response.text() };
+  const etag = response.headers.get('etag') ?? undefined;
+  return { status: response.status, contentType: response.headers.get('content-type') ?? 'application/json', body: await response.text(), ...(etag ? { etag } : {}) };
 }
 
 export function originForwarder(deps: { directory: OriginDirectory; nodeId: string; logger: Logger }) {
@@ -35,7 +37,7 @@ export function originForwarder(deps: { directory: OriginDirectory; nodeId: stri
   };
 }
 
-/** Which node holds each WHIP/WHEP session, so a DELETE reaching another node is passed to it. */
+/** Which node holds each WHIP/WHEP session, so a PATCH or DELETE reaching another node is passed to it. */
 export interface SessionLocator {
   record(sessionId: string): void;
   drop(sessionId: string): void;
@@ -52,7 +54,8 @@ export function sessionLocator(deps: { directory: OriginDirectory; self: () => N
       if (req.headers[FORWARDED_HEADER]) return undefined;
       const node = await deps.directory.sessionNode(sessionId);
       if (!node || node.nodeId === deps.self().nodeId) return undefined;
-      return forwardTo(node.internalUrl, deps.self().nodeId, req);
+      // A PATCH's SDP fragment goes along (DELETE has no body).
+      return forwardTo(node.internalUrl, deps.self().nodeId, req, typeof req.body === 'string' ? req.body : undefined);
     },
   };
 }

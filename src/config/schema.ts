@@ -30,6 +30,10 @@ export const configSchema = z
     HOST: z.string().default('0.0.0.0').describe('Address the HTTP server listens on.'),
     RTMP_PORT: port.default(DEFAULT_RTMP_PORT).describe('RTMP ingest port (0: any free port).'),
     RTMP_HOST: z.string().default('0.0.0.0').describe('Address the RTMP server listens on.'),
+    RTMPS_PORT: port.optional().describe('RTMPS (RTMP over TLS) ingest port, on RTMP_HOST; customarily 1936 (0: any free port); unset: no RTMPS.'),
+    RTMPS_CERT_FILE: optionalString.describe('PEM certificate (chain) RTMPS presents; unset: a self-signed one made once in the data dir.'),
+    RTMPS_KEY_FILE: optionalString.describe('PEM private key of RTMPS_CERT_FILE.'),
+    RTMPS_PUBLIC_URL: optionalString.describe('Base RTMPS URL given to encoders; default rtmps://<PUBLIC_URL host>:RTMPS_PORT/live.'),
     LIVECUE_DATA_DIR: z.string().default('./data').describe('Embedded database, admin token, transcoder work files and (without S3) the media.'),
     DATABASE_URL: optionalString.describe('postgres:// URL; unset: embedded PGlite in the data dir.'),
     REDIS_URL: optionalString.describe('redis:// URL; unset: livecue starts a redis-server child on a free loopback port.'),
@@ -58,7 +62,7 @@ export const configSchema = z
       .string()
       .regex(/^\d{3,4}(,\d{3,4})*$/, 'a comma-separated list of heights, e.g. 1080,720,480,360')
       .default(DEFAULT_LADDER)
-      .describe('Rendition heights, top first; never above the source.'),
+      .describe('Rendition sizes by the short side (height; width of a portrait source), top first; never above the source.'),
     X264_PRESET: z
       .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'])
       .default(DEFAULT_X264_PRESET)

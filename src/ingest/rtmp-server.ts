@@ -1,6 +1,7 @@
-// The RTMP ingest listener: accepts encoders, checks app and stream key through the session
-// registry, and refuses bad publishes before any media moves.
+// The RTMP ingest listener (plain, or RTMPS over TLS): accepts encoders, checks app and stream key
+// through the session registry, and refuses bad publishes before any media moves.
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -16,16 +17,23 @@ export class RtmpServer {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly maxConnections: number,
+    tls?: { cert: Buffer; key: Buffer },
   ) {
-    this.#server = createServer((socket) => this.#connection(socket));
+    this.#server = tls
+      ? // A TLS handshake that fails or stalls must not hold a socket: 10 s to complete it.
+        createTlsServer({ cert: tls.cert, key: tls.key, handshakeTimeout: 10_000 }, (socket) => this.#connection(socket))
+      : createServer((socket) => this.#connection(socket));
     this.#server.on('error', (error) => logger.error({ err: error }, 'rtmp server error'));
+    this.#server.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'rtmps handshake failed'));
   }
 
-  static async listen(options: { port: number; host: string; registry: SessionRegistry; metrics: Metrics; logger: Logger; maxConnections: number }): Promise<RtmpServer> {
-    const server = new RtmpServer(options.registry, options.metrics, options.logger.child({ component: 'rtmp' }), options.maxConnections);
+  /** Listens for RTMP, or for RTMPS when given a certificate and key. */
+  static async listen(options: { port: number; host: string; registry: SessionRegistry; metrics: Metrics; logger: Logger; maxConnections: number; tls?: { cert: Buffer; key: Buffer } }): Promise<RtmpServer> {
+    const name = options.tls ? 'RTMPS' : 'RTMP';
+    const server = new RtmpServer(options.registry, options.metrics, options.logger.child({ component: options.tls ? 'rtmps' : 'rtmp' }), options.maxConnections, options.tls);
     await new Promise<void>((resolve, reject) => {
       server.#server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'EADDRINUSE' ? new Error(`RTMP port ${options.port} is already in use: set RTMP_PORT`) : error),
+        reject(error.code === 'EADDRINUSE' ? new Error(`${name} port ${options.port} is already in use: set ${name}_PORT`) : error),
       );
       server.#server.listen(options.port, options.host, resolve);
     });

@@ -5,17 +5,23 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { buildAnswer, producerParameters, SdpError, type AnswerSection, type ParsedOffer } from '../sfu/sdp.ts';
 import type { SfuRoom } from '../sfu/sfu-room.ts';
+import { answerSections, type IcePatchTarget } from '../sfu/trickle-ice.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import type { IngestConnection, IngestConnectionEvents } from './ingest-connection.ts';
 
-export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements IngestConnection {
+export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements IngestConnection, IcePatchTarget {
   readonly protocol = 'whip' as const;
   readonly id = randomUUID();
-  readonly etag = `"${randomUUID()}"`;
+  etag = `"${randomUUID()}"`;
+  remoteUfrag: string;
+  sections: { mid: string; mline: string }[] = [];
   readonly sourceHint = {};
   #transport?: types.WebRtcTransport;
   #producers: types.Producer[] = [];
   #closed = false;
+  /** The transport's received bytes, read from the worker every second (its stats are asynchronous). */
+  #bytesReceived = 0;
+  #statsTimer?: NodeJS.Timeout;
 
   constructor(
     readonly remoteAddress: string,
@@ -23,10 +29,17 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
     private readonly logger: Logger,
   ) {
     super((error, event) => logger.error({ err: error, event }, 'whip listener threw'));
+    this.remoteUfrag = offer.iceParameters.usernameFragment;
+  }
+
+  /** The publisher's transport (set once connect() has run). */
+  get transport(): types.WebRtcTransport {
+    if (!this.#transport) throw new Error('the WHIP session has no transport yet');
+    return this.#transport;
   }
 
   get bytesReceived(): number {
-    return 0;
+    return this.#bytesReceived;
   }
 
   get producers(): readonly types.Producer[] {
@@ -54,13 +67,17 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
       }
       if (this.#producers.length === 0) throw new SdpError(406, 'no supported codec: send Opus audio and H.264 (packetization-mode=1) or VP8 video');
       await transport.connect({ dtlsParameters: this.offer.dtlsParameters });
-      return buildAnswer({
+      this.#statsTimer = setInterval(() => void this.#readBytesReceived(transport), 1000);
+      this.#statsTimer.unref();
+      const answer = buildAnswer({
         offer: this.offer,
         iceParameters: transport.iceParameters,
         iceCandidates: transport.iceCandidates,
         dtlsParameters: transport.dtlsParameters,
         sections,
       });
+      this.sections = answerSections(answer);
+      return answer;
     } catch (error) {
       transport.close();
       throw error;
@@ -74,9 +91,17 @@ export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements 
     this.#lost(reason);
   }
 
+  async #readBytesReceived(transport: types.WebRtcTransport): Promise<void> {
+    if (transport.closed) return;
+    const stats = await transport.getStats().catch(() => []);
+    const bytes = stats.reduce((sum, stat) => sum + (stat.bytesReceived ?? 0), 0);
+    if (bytes > this.#bytesReceived) this.#bytesReceived = bytes;
+  }
+
   #lost(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#statsTimer);
     this.logger.info({ reason }, 'whip publisher gone');
     this.emit('closed');
   }

@@ -93,7 +93,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.logger = logger;
     this.room = room;
     const { config, metrics } = deps;
-    if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger);
+    if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger, () => this.#ingest?.sourceHint.frameRate);
     if (deps.restreams) {
       this.restreamer = new Restreamer({ streamId: stream.id, store: deps.restreams, supported: protocol === 'rtmp', ffmpegPath: config.FFMPEG_PATH, destinations: new DestinationPolicy(config.ALLOW_PRIVATE_DESTINATIONS), metrics, logger });
     }

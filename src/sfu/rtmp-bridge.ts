@@ -1,6 +1,6 @@
 // RTMP -> SFU: an FFmpeg fed with the show's FLV tags sends RTP into two PlainTransports of the room.
-// H.264 without B-frames in a profile the router takes is passed through; anything else is encoded
-// once for WebRTC. AAC becomes Opus. FFmpeg sends from fixed local ports, so a restarted FFmpeg
+// H.264 without B-frames in Baseline, Main or High is passed through, declared with the profile-level-id
+// of its own SPS; anything else (B-frames, other profiles, other codecs) is encoded once for WebRTC. AAC becomes Opus. FFmpeg sends from fixed local ports, so a restarted FFmpeg
 // lands on the same producers and viewers keep their consumers.
 import type { types } from 'mediasoup';
 import type { Config } from '../config/schema.ts';
@@ -8,14 +8,13 @@ import { flvFileHeader, type IngestPacket } from '../ingest/ingest-packet.ts';
 import type { Logger } from '../log.ts';
 import { FfmpegRun } from '../transcode/ffmpeg-run.ts';
 import type { SfuRoom } from './sfu-room.ts';
+import { declarableProfileLevelId, spsProfileLevelId } from './h264-profile.ts';
 import { freeRtpPortPair } from './udp-ports.ts';
 
 const VIDEO_PT = 102;
 const AUDIO_PT = 100;
 const VIDEO_SSRC = 0x4c430001;
 const AUDIO_SSRC = 0x4c430002;
-/** Profiles the router's H.264 codecs accept as they are (constrained baseline, main, high). */
-const PASSTHROUGH_PROFILES = new Set([66, 77, 100]);
 /** Keyframe interval of the WebRTC encode: a new viewer waits at most this long for a picture. */
 const WEBRTC_GOP_SECONDS = 1;
 
@@ -26,12 +25,21 @@ export function compositionTimeOffset(tag: Buffer): number {
   return cts & 0x800000 ? cts - 0x1000000 : cts;
 }
 
-/** profile-level-id (RFC 6184) of an FLV AVC sequence header tag. */
+/**
+ * The source's profile-level-id (RFC 6184) from the SPS of an FLV AVC sequence header tag
+ * (AVCDecoderConfigurationRecord), falling back to the record's own copy of those three bytes.
+ */
 export function profileLevelId(videoHeaderTag: Buffer): { profileIdc: number; id: string } | undefined {
   const record = videoHeaderTag.subarray(11 + 5);
   if (record.length < 4 || record[0] !== 1) return undefined;
+  let id: string | undefined;
+  if (record.length >= 8 && (record[5]! & 0x1f) >= 1) {
+    const spsLength = record.readUInt16BE(6);
+    id = spsProfileLevelId(record.subarray(8, 8 + spsLength));
+  }
   const hex = (value: number) => value.toString(16).padStart(2, '0');
-  return { profileIdc: record[1]!, id: `${hex(record[1]!)}${hex(record[2]!)}${hex(record[3]!)}` };
+  id ??= `${hex(record[1]!)}${hex(record[2]!)}${hex(record[3]!)}`;
+  return { profileIdc: parseInt(id.slice(0, 2), 16), id };
 }
 
 interface BridgeMedia {
@@ -57,6 +65,8 @@ export class RtmpBridge {
     private readonly room: SfuRoom,
     private readonly config: Config,
     private readonly logger: Logger,
+    /** The encoder's announced frame rate (FLV metadata), for the keyframe interval of a WebRTC encode. */
+    private readonly sourceFrameRate: () => number | undefined = () => undefined,
   ) {
     room.on('originLost', () => {
       // The producers died with their worker: build them again on the new origin at the next keyframe.
@@ -107,7 +117,10 @@ export class RtmpBridge {
     const router = this.room.router;
     const profile = profileLevelId(this.#videoHeader!.tag);
     const hasBFrames = compositionTimeOffset(keyframe.tag) !== 0;
-    const passthrough = this.#videoHeader!.codecId === 7 && !!profile && PASSTHROUGH_PROFILES.has(profile.profileIdc) && !hasBFrames;
+    // Baseline, Main and High (8-bit 4:2:0) without B-frames pass through under their own profile;
+    // WebRTC has no B-frames (no reordering), and other profiles have no WebRTC decoders.
+    const declared = this.#videoHeader!.codecId === 7 && profile ? declarableProfileLevelId(profile.id) : undefined;
+    const passthrough = declared !== undefined && !hasBFrames;
     // FFmpeg sends RTP and RTCP from fixed ports (no comedia: its RTCP would otherwise claim the tuple).
     const listenInfo = { protocol: 'udp' as const, ip: '127.0.0.1' };
     const videoSourcePort = await freeRtpPortPair();
@@ -124,7 +137,7 @@ export class RtmpBridge {
             mimeType: 'video/H264',
             payloadType: VIDEO_PT,
             clockRate: 90000,
-            parameters: { 'packetization-mode': 1, 'profile-level-id': passthrough ? profile!.id : '42e029', 'level-asymmetry-allowed': 1 },
+            parameters: { 'packetization-mode': 1, 'profile-level-id': passthrough ? declared! : '42e029', 'level-asymmetry-allowed': 1 },
             rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
           },
         ],
@@ -143,7 +156,7 @@ export class RtmpBridge {
       });
       this.room.setProducer('audio', audioProducer);
     }
-    this.logger.info({ passthrough, profile: profile?.id, hasBFrames }, 'rtmp -> sfu bridge ready');
+    this.logger.info({ passthrough, profile: profile?.id, declared: passthrough ? declared : '42e029', hasBFrames }, 'rtmp -> sfu bridge ready');
     return { videoTransport, audioTransport, videoSourcePort, audioSourcePort, passthrough, hasAudio };
   }
 
@@ -159,7 +172,8 @@ export class RtmpBridge {
       if (media.passthrough) {
         args.push('-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb');
       } else {
-        const fps = 30;
+        const announced = this.sourceFrameRate();
+        const fps = announced && announced > 0 && announced <= 120 ? Math.round(announced) : 30;
         args.push(
           '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-level:v', '4.1',
           '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps * WEBRTC_GOP_SECONDS), '-b:v', '2500k', '-maxrate', '3000k', '-bufsize', '1500k',

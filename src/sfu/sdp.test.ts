@@ -392,24 +392,26 @@ describe('producerParameters', () => {
     transport.close();
   });
 
-  it('matches H.264 by profile: main is accepted, baseline and high are not, nor packetization-mode=0', async () => {
-    const main = producerParameters(parseOffer(obsOffer(h264Only('profile-level-id=4d001f;packetization-mode=1')), MAX), router.rtpCapabilities);
-    expect(main.map((p) => p.kind)).toEqual(['audio', 'video']);
-    const transport = await createTransport();
-    await transport.produce({ kind: 'video', rtpParameters: main[1]!.rtpParameters });
-    transport.close();
+  it('matches H.264 by profile: every profile a WebRTC source sends is accepted, packetization-mode=0 is not', async () => {
+    for (const profileLevelId of ['42e01f', '42001f', '4d001f', '4d0032', '640c1f', '64001f', '640033', 'f4001f']) {
+      const params = producerParameters(parseOffer(obsOffer(h264Only(`profile-level-id=${profileLevelId};packetization-mode=1`)), MAX), router.rtpCapabilities);
+      expect(params.map((p) => p.kind)).toEqual(['audio', 'video']);
+      expect(params[1]!.rtpParameters.codecs[0]!.parameters!['profile-level-id']).toBe(profileLevelId);
+      const transport = await createTransport();
+      await transport.produce({ kind: 'video', rtpParameters: params[1]!.rtpParameters });
+      transport.close();
+    }
 
     for (const fmtp of [
-      'profile-level-id=42001f;packetization-mode=1', // baseline (not constrained)
-      'profile-level-id=640c1f;packetization-mode=1', // constrained high
       'profile-level-id=42e01f;packetization-mode=0',
+      'profile-level-id=6e001f;packetization-mode=1', // High 10
     ]) {
       const offer = parseOffer(obsOffer(h264Only(fmtp)), MAX);
       // The video section is left out (rejected in the answer); Opus still goes through.
       expect(producerParameters(offer, router.rtpCapabilities).map((p) => p.mid)).toEqual(['0']);
     }
-    const highOnly = removeLines(obsOffer(h264Only('profile-level-id=640c1f;packetization-mode=1')), /^(m=audio|a=mid:0)/);
-    const error = sdpError(() => producerParameters(parseOffer(highOnly.replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 1'), MAX), router.rtpCapabilities));
+    const modeZeroOnly = removeLines(obsOffer(h264Only('profile-level-id=42e01f;packetization-mode=0')), /^(m=audio|a=mid:0)/);
+    const error = sdpError(() => producerParameters(parseOffer(modeZeroOnly.replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 1'), MAX), router.rtpCapabilities));
     expect([error.status, error.message]).toEqual([
       406,
       'no supported codec: send Opus audio and H.264 (packetization-mode=1) or VP8 video',
@@ -417,7 +419,7 @@ describe('producerParameters', () => {
   });
 
   it('answers a rejected video section with port 0 and only its mid', async () => {
-    const offer = parseOffer(obsOffer(h264Only('profile-level-id=640c1f;packetization-mode=1')), MAX);
+    const offer = parseOffer(obsOffer(h264Only('profile-level-id=42e01f;packetization-mode=0')), MAX);
     const params = producerParameters(offer, router.rtpCapabilities);
     const transport = await createTransport();
     const text = answerFor(offer, transport, params.map(({ mid, rtpParameters }) => ({ mid, rtpParameters, direction: 'recvonly' })));

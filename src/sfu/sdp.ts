@@ -50,6 +50,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import sdpTransform from 'sdp-transform';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
+import { h264Profile } from './h264-profile.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Public types
@@ -397,44 +398,6 @@ function sameFeedback(a: types.RtcpFeedback, b: types.RtcpFeedback): boolean {
   return a.type === b.type && (a.parameter ?? '') === (b.parameter ?? '');
 }
 
-// H.264 profile-level-id (RFC 6184): profile_idc, profile-iop and level_idc bytes. mediasoup only lets a
-// producer codec match a router codec of the same profile, so the profile is derived the same way
-// (constrained baseline can be signalled with profile_idc 0x42, 0x4d or 0x58).
-type H264Profile = 'constrained-baseline' | 'baseline' | 'main' | 'constrained-high' | 'high' | 'predictive-high-444';
-const H264_LEVELS = new Set([10, 11, 12, 13, 20, 21, 22, 30, 31, 32, 40, 41, 42, 50, 51, 52]);
-
-function h264Profile(parameters: Record<string, unknown>): H264Profile | undefined {
-  const value = parameters['profile-level-id'];
-  if (value === undefined || value === '') return 'constrained-baseline'; // RFC 6184 default 42e01f-ish
-  const text = String(value);
-  if (!/^[0-9a-fA-F]{6}$/.test(text)) return undefined;
-  const idc = parseInt(text.slice(0, 2), 16);
-  const iop = parseInt(text.slice(2, 4), 16);
-  const level = parseInt(text.slice(4, 6), 16);
-  if (!H264_LEVELS.has(level)) return undefined;
-  const bit = (n: number) => (iop >> n) & 1;
-  const lowNibbleClear = (iop & 0x0f) === 0;
-  switch (idc) {
-    case 0x42:
-      if (!lowNibbleClear) return undefined;
-      return bit(6) ? 'constrained-baseline' : 'baseline';
-    case 0x4d:
-      if (!lowNibbleClear) return undefined;
-      if (bit(7)) return 'constrained-baseline';
-      return bit(5) ? undefined : 'main';
-    case 0x58:
-      if (!lowNibbleClear || !bit(7)) return undefined;
-      return bit(6) ? 'constrained-baseline' : 'baseline';
-    case 0x64:
-      if (iop === 0x00) return 'high';
-      return iop === 0x0c ? 'constrained-high' : undefined;
-    case 0xf4:
-      return iop === 0x00 ? 'predictive-high-444' : undefined;
-    default:
-      return undefined;
-  }
-}
-
 /** Whether mediasoup's strict codec match would pair the offered codec with this router codec. */
 function matchesRouterCodec(codec: OfferedCodec, cap: types.RouterRtpCodecCapability): boolean {
   const mime = codec.mimeType.toLowerCase();
@@ -444,8 +407,8 @@ function matchesRouterCodec(codec: OfferedCodec, cap: types.RouterRtpCodecCapabi
   if (mime === 'video/h264') {
     const mode = Number(codec.parameters['packetization-mode'] ?? 0);
     if (mode !== Number(capParameters['packetization-mode'] ?? 0)) return false;
-    const profile = h264Profile(codec.parameters);
-    return profile !== undefined && profile === h264Profile(capParameters);
+    const profile = h264Profile(codec.parameters['profile-level-id']);
+    return profile !== undefined && profile === h264Profile(capParameters['profile-level-id']);
   }
   if (mime === 'video/vp9') {
     return Number(codec.parameters['profile-id'] ?? 0) === Number(capParameters['profile-id'] ?? 0);

@@ -23,6 +23,9 @@ const MAX_VIEWER_LAYOUTS = 8;
 const EMPTY_ROUTER_LINGER_MS = 10_000;
 /** How long a connected viewer's ICE may stay disconnected (its peer stopped answering) before it is let go. */
 const DISCONNECTED_GRACE_MS = 15_000;
+/** Viewers share a router when their payload types and the source's H.264 profile are the same. */
+const layoutOf = (codecs: types.RouterRtpCodecCapability[]): string =>
+  JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType, codec.parameters?.['profile-level-id']]));
 
 interface RouterSlot {
   router: types.Router;
@@ -265,7 +268,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
 
   async #chooseSlot(codecs: types.RouterRtpCodecCapability[]): Promise<RouterSlot> {
     const limit = this.settings.viewersPerRouter;
-    const layout = JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType]));
+    const layout = layoutOf(codecs);
     const sameLayout = this.#edges.filter((slot) => slot.layout === layout);
     const open = sameLayout.find((slot) => slot.viewers < limit);
     if (open) return open;
@@ -302,7 +305,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
       throw error;
     }
     this.pool.addLoad(worker, 1);
-    return { router, worker, layout: JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType])), viewers: 0, piped: new Map() };
+    return { router, worker, layout: layoutOf(codecs), viewers: 0, piped: new Map() };
   }
 
   #workerDied(worker: types.Worker): void {

@@ -5,24 +5,57 @@ import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { buildAnswer, consumerCapabilities, SdpError, type AnswerSection, type ParsedOffer } from './sdp.ts';
-import { viewerRouterCodecs } from './codecs.ts';
+import { viewerMedia } from './codecs.ts';
+import { answerSections, type IcePatchTarget } from './trickle-ice.ts';
 import type { MediaKind, SfuRoom } from './sfu-room.ts';
 
 export type WhepViewerEvents = { closed: [] };
 
-export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
+const NOT_MEDIA = /\/(rtx|red|ulpfec|flexfec-03|cn|telephone-event)$/i;
+
+/** An inactive answer section on the viewer's own first media codec of that section, or undefined when it offered none. */
+function idleSection(offer: ParsedOffer, mid: string): AnswerSection | undefined {
+  const codec = (consumerCapabilities(offer, mid).codecs ?? []).find((candidate) => !NOT_MEDIA.test(candidate.mimeType));
+  if (!codec || codec.preferredPayloadType === undefined) return undefined;
+  return {
+    mid,
+    direction: 'inactive',
+    rtpParameters: {
+      mid,
+      codecs: [
+        {
+          mimeType: codec.mimeType,
+          payloadType: codec.preferredPayloadType,
+          clockRate: codec.clockRate,
+          ...(codec.channels === undefined ? {} : { channels: codec.channels }),
+          parameters: codec.parameters ?? {},
+          rtcpFeedback: [],
+        },
+      ],
+      headerExtensions: [],
+      encodings: [],
+    },
+  };
+}
+
+export class WhepViewer extends TypedEmitter<WhepViewerEvents> implements IcePatchTarget {
   readonly id = randomUUID();
-  readonly etag = `"${randomUUID()}"`;
+  etag = `"${randomUUID()}"`;
+  remoteUfrag: string;
+  readonly sections: { mid: string; mline: string }[];
   #closed = false;
 
   private constructor(
     readonly transport: types.WebRtcTransport,
     readonly consumers: types.Consumer[],
     readonly answer: string,
+    offer: ParsedOffer,
     /** SCTP stream id of the cue channel; the viewer opens it with { negotiated: true, id }. */
     readonly cueStreamId?: number,
   ) {
     super();
+    this.remoteUfrag = offer.iceParameters.usernameFragment;
+    this.sections = answerSections(answer);
     transport.observer.once('close', () => this.close());
   }
 
@@ -31,8 +64,16 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
       .filter((section) => (section.kind === 'audio' || section.kind === 'video') && section.direction !== 'sendonly' && section.direction !== 'inactive')
       .map((section) => section.kind as MediaKind);
     if (wanted.length === 0) throw new SdpError(400, 'the offer receives no audio or video: send a recvonly offer');
-    const capabilities = consumerCapabilities(offer);
-    const { transport, router, producerIds } = await room.addViewer(wanted, viewerRouterCodecs(capabilities));
+    const media = viewerMedia(consumerCapabilities(offer), {
+      audio: room.producer('audio')?.rtpParameters,
+      video: room.producer('video')?.rtpParameters,
+    });
+    if (media.videoRefusal && wanted.includes('video')) throw new SdpError(406, media.videoRefusal);
+    if (media.routerCodecs.length === 0) {
+      throw new SdpError(406, 'none of the offered codecs can receive this show (video is H.264 or VP8, audio Opus)');
+    }
+    const capabilities = media.consumeCapabilities;
+    const { transport, router, producerIds } = await room.addViewer(wanted, media.routerCodecs);
     const consumers: types.Consumer[] = [];
     try {
       const sections: AnswerSection[] = [];
@@ -46,6 +87,16 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
         }
         const producerId = producerIds.get(kind);
         const receives = section.direction !== 'sendonly' && section.direction !== 'inactive';
+        if (receives && !producerId && !taken.has(kind)) {
+          // The show has no media of this kind (a video-only encoder): the section is accepted
+          // inactive rather than rejected, so clients that cannot take a rejected section connect.
+          const idle = idleSection(offer, section.mid);
+          if (idle) {
+            taken.add(kind);
+            sections.push(idle);
+            continue;
+          }
+        }
         if (!receives || !producerId || taken.has(kind) || !router.canConsume({ producerId, rtpCapabilities: capabilities })) {
           sections.push({ mid: section.mid, direction: 'inactive', rejected: true });
           continue;
@@ -54,7 +105,15 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
         // No RTX: mediasoup would pick its payload type itself, outside the viewer's layout.
         const consumer = await transport.consume({ producerId, rtpCapabilities: capabilities, paused: false, mid: section.mid, enableRtx: false });
         consumers.push(consumer);
-        sections.push({ mid: section.mid, rtpParameters: consumer.rtpParameters, direction: 'sendonly', msid: { stream: msidStream, track: consumer.id } });
+        // The answer repeats the viewer's own fmtp for the payload type it receives on (strict
+        // clients drop answer codecs whose profile is not the one they offered for that number).
+        const rtpParameters: types.RtpParameters = {
+          ...consumer.rtpParameters,
+          codecs: consumer.rtpParameters.codecs.map((codec) =>
+            media.answerParameters.has(codec.payloadType) ? { ...codec, parameters: media.answerParameters.get(codec.payloadType) } : codec,
+          ),
+        };
+        sections.push({ mid: section.mid, rtpParameters, direction: 'sendonly', msid: { stream: msidStream, track: consumer.id } });
       }
       if (consumers.length === 0) {
         throw new SdpError(406, 'none of the offered codecs can receive this show (video is H.264 or VP8, audio Opus)');
@@ -77,7 +136,7 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> {
         sections,
         sctp: application && transport.sctpParameters ? { port: transport.sctpParameters.port, maxMessageSize: transport.sctpParameters.maxMessageSize } : undefined,
       });
-      const viewer = new WhepViewer(transport, consumers, answer, cueStreamId);
+      const viewer = new WhepViewer(transport, consumers, answer, offer, cueStreamId);
       transport.on('dtlsstatechange', (state) => {
         if (state === 'connected') for (const consumer of consumers) if (consumer.kind === 'video') void consumer.requestKeyFrame().catch(() => {});
       });

@@ -12,6 +12,8 @@ export interface LadderArgsOptions {
   outDir: string;
   /** Input options; default: FLV on stdin. */
   input?: string[];
+  /** The source's frame rate: rungs below it drop frames to their own rate (default: the top rung's). */
+  sourceFrameRate?: number;
 }
 
 const kbps = (bits: number) => `${Math.round(bits / 1000)}k`;
@@ -29,7 +31,12 @@ export function ladderArgs(options: LadderArgsOptions): string[] {
 
   if (encoded.length > 0) {
     const split = `[0:v]split=${encoded.length}${encoded.map((_, i) => `[s${i}]`).join('')}`;
-    const scales = encoded.map((r, i) => `[s${i}]scale=${r.width}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`);
+    const sourceRate = options.sourceFrameRate ?? Math.max(...renditions.map((r) => r.frameRate));
+    const scales = encoded.map((r, i) => {
+      // Rungs at a lower rate than the source (60 fps shows' small rungs) drop frames here.
+      const fps = r.frameRate < sourceRate ? `,fps=${r.frameRate}` : '';
+      return `[s${i}]scale=${r.width}:${r.height}:flags=bicubic${fps},format=yuv420p[v${i}]`;
+    });
     args.push('-filter_complex', [split, ...scales].join(';'));
   }
 

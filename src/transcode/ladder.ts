@@ -48,31 +48,43 @@ export function parseLadderHeights(ladder: string): number[] {
     .sort((a, b) => b - a);
 }
 
+/** Rungs below this short side are not worth twice the frames: a 50/60 fps source gives them 25/30 fps. */
+export const HIGH_FRAME_RATE_MIN_RUNG = 720;
+
+/**
+ * The renditions for a source. Rungs are sizes of the picture's short side, so a portrait source
+ * (1080x1920) keeps its shape: 1080x1920, 720x1280, 480x854, 360x640. Never upscaled: rungs above
+ * the source's short side are dropped, and a source between rungs keeps its own size on top. A high
+ * frame rate source (above 30 fps) keeps its rate on rungs of 720 and up; smaller rungs get half.
+ */
 export function renditionLadder(
   source: SourceInfo,
   options: { heights: number[]; passthrough: boolean },
 ): Rendition[] {
-  const sourceHeight = even(source.height);
+  const portrait = source.width > 0 && source.height > source.width;
+  const sourceShort = even(portrait ? source.width : source.height);
   const frameRate = source.frameRate > 0 && source.frameRate <= 120 ? source.frameRate : 30;
   const top = Math.max(...options.heights);
-  let heights = options.heights.filter((h) => h <= sourceHeight);
-  // A source between two rungs (e.g. 900p) or below them all keeps its own height as the top rung.
-  if (sourceHeight <= top && !heights.includes(sourceHeight)) heights = [sourceHeight, ...heights];
-  if (sourceHeight > top && heights.length === 0) heights = [top];
-  const aspect = source.width > 0 && source.height > 0 ? source.width / source.height : 16 / 9;
+  let rungs = options.heights.filter((h) => h <= sourceShort);
+  // A source between two rungs (e.g. 900p) or below them all keeps its own size as the top rung.
+  if (sourceShort <= top && !rungs.includes(sourceShort)) rungs = [sourceShort, ...rungs];
+  if (sourceShort > top && rungs.length === 0) rungs = [top];
+  // Long side over short side (>= 1), whichever way the picture stands.
+  const elongation = source.width > 0 && source.height > 0 ? Math.max(source.width, source.height) / Math.min(source.width, source.height) : 16 / 9;
 
-  return heights.map((height, index) => {
-    const videoBitrate = referenceBitrate(height, frameRate);
-    const passthrough =
-      index === 0 && options.passthrough && source.videoCodec === 'h264' && height === sourceHeight;
+  return rungs.map((short, index) => {
+    const passthrough = index === 0 && options.passthrough && source.videoCodec === 'h264' && short === sourceShort;
+    const rungRate = frameRate > 30 && short < HIGH_FRAME_RATE_MIN_RUNG && !passthrough ? frameRate / 2 : frameRate;
+    const videoBitrate = referenceBitrate(short, rungRate);
+    const long = even(short * elongation);
     return {
-      name: `${height}p`,
-      width: passthrough ? source.width : even(height * aspect),
-      height,
-      frameRate,
+      name: `${short}p`,
+      width: passthrough ? source.width : portrait ? short : long,
+      height: passthrough ? source.height : portrait ? long : short,
+      frameRate: rungRate,
       videoBitrate,
       maxBitrate: Math.round(videoBitrate * 1.2),
-      audioBitrate: height >= 480 ? 128_000 : 96_000,
+      audioBitrate: short >= 480 ? 128_000 : 96_000,
       passthrough,
     };
   });

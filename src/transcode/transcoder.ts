@@ -173,6 +173,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
           preset: config.X264_PRESET,
           outDir,
           input: pulled?.inputArgs(),
+          sourceFrameRate: source.frameRate,
         }),
         outDir,
         renditions: renditions.map((r) => r.name),

@@ -12,13 +12,37 @@ export interface Encoder {
   stop(): void;
 }
 
+/** How x264 encodes the pushed video: what an encoder's settings turn into. */
+export interface X264Settings {
+  /** Default ultrafast (constrained baseline); superfast and slower give High. */
+  preset?: string;
+  /** -profile:v (baseline, main, high); default: the preset's own choice. */
+  profile?: string;
+  /** Default zerolatency (no B-frames); null for x264's defaults (B-frames). */
+  tune?: string | null;
+  /** Video bitrate, e.g. '1500k'; default: x264's CRF. */
+  bitrate?: string;
+  /** -level:v (e.g. '3.0', '5.1'); default: the lowest level the picture fits. */
+  level?: string;
+}
+
 /** Pushes a lavfi test pattern (with a tone) over RTMP in real time. */
-export function pushRtmp(url: string, options: { seconds: number; size?: string; rate?: number; audio?: boolean; gopSeconds?: number }): Encoder {
+export function pushRtmp(
+  url: string,
+  options: { seconds: number; size?: string; rate?: number; audio?: boolean | { sampleRate: number; channels: number }; gopSeconds?: number; x264?: X264Settings },
+): Encoder {
   const rate = options.rate ?? 30;
+  const x264 = options.x264 ?? {};
   const args = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '1280x720'}:rate=${rate}`];
-  if (options.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
-  args.push('-t', String(options.seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(rate * (options.gopSeconds ?? 1)), '-pix_fmt', 'yuv420p');
-  if (options.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k');
+  const audio = options.audio === false ? undefined : options.audio === true || options.audio === undefined ? { sampleRate: 48000, channels: 1 } : options.audio;
+  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audio.sampleRate}`);
+  args.push('-t', String(options.seconds), '-c:v', 'libx264', '-preset', x264.preset ?? 'ultrafast');
+  if (x264.tune !== null) args.push('-tune', x264.tune ?? 'zerolatency');
+  if (x264.profile) args.push('-profile:v', x264.profile);
+  if (x264.level) args.push('-level:v', x264.level);
+  if (x264.bitrate) args.push('-b:v', x264.bitrate, '-maxrate', x264.bitrate, '-bufsize', x264.bitrate);
+  args.push('-g', String(rate * (options.gopSeconds ?? 1)), '-pix_fmt', 'yuv420p');
+  if (audio) args.push('-c:a', 'aac', '-b:a', '96k', '-ac', String(audio.channels));
   args.push('-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -42,6 +66,28 @@ export async function probe(url: string): Promise<{ streams: ProbedStream[]; dur
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height:format=duration', '-of', 'json', url], { timeout: 30_000 });
   const parsed = JSON.parse(stdout) as { streams: ProbedStream[]; format: { duration?: string } };
   return { streams: parsed.streams, duration: Number(parsed.format.duration ?? 'NaN') };
+}
+
+export interface DecodedVideo {
+  width: number;
+  height: number;
+  /** As FFmpeg names it: "High", "Main", "Constrained Baseline", ... */
+  profile: string;
+  frames: number;
+  /** The stream's frame rate as FFmpeg reads it (r_frame_rate). */
+  frameRate: number;
+}
+
+/** Decodes the first video stream of a file or URL: its size and profile, and how many frames decode. */
+export async function decodeVideo(url: string): Promise<DecodedVideo> {
+  const { stdout } = await run(
+    'ffprobe',
+    ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,profile,nb_read_frames,r_frame_rate', '-of', 'json', url],
+    { timeout: 60_000 },
+  );
+  const stream = (JSON.parse(stdout) as { streams: { width: number; height: number; profile: string; nb_read_frames: string; r_frame_rate: string }[] }).streams[0]!;
+  const [num, den] = stream.r_frame_rate.split('/').map(Number);
+  return { width: stream.width, height: stream.height, profile: stream.profile, frames: Number.parseInt(stream.nb_read_frames, 10), frameRate: num! / (den || 1) };
 }
 
 /** Decodes every frame; resolves with the number of decoded video frames, rejects on decode errors. */

@@ -1,5 +1,5 @@
 // WHEP playback (RFC 9725) of a livecue show: one recvonly offer with the cue data channel, all ICE
-// candidates in it (livecue is ICE-lite and answers PATCH with 405), DELETE on leave.
+// candidates in it (livecue is ICE-lite: no trickle needed), DELETE on leave.
 
 /** The data channel livecue sends cues on; negotiated, so it is in the offer without a round trip. */
 export const CUE_CHANNEL = { label: 'livecue-cues', id: 0 } as const;
