@@ -129,9 +129,12 @@ describe('bounds', () => {
     // Nobody connects: the transports close after ICE_TIMEOUT_SECONDS, their routers once they have stayed empty.
     await waitFor('empty viewer routers closed', () => room.routerCount === 1 || undefined, 30_000);
     expect((await postSdp(stream.playback.whepUrl, shifted(9))).status).toBe(201);
-    // A layout whose payload types sit where mediasoup puts its retransmission codecs is refused clearly, not a 500.
-    const clash = base.replace(/^(m=video \d+ [\w/]+) 97 98$/m, '$1 100 101').replace(/^a=(rtpmap|fmtp|rtcp-fb):97\b/gm, 'a=$1:100').replace(/^a=(rtpmap|fmtp|rtcp-fb):98\b/gm, 'a=$1:101');
-    const refused = await postSdp(stream.playback.whepUrl, clash);
-    expect(refused.status).toBe(406);
+    // Payload types where mediasoup puts its retransmission codecs (100 and up): served, or refused with a reason
+    // when the router cannot take them (it answered 500 once), never an error of the server's.
+    for (const [video, vp8] of [[100, 101], [101, 100], [100, 102]]) {
+      const clash = base.replace(/^(m=video \d+ [\w/]+) 97 98$/m, `$1 ${video} ${vp8}`).replace(/^a=(rtpmap|fmtp|rtcp-fb):97\b/gm, `a=$1:${video}`).replace(/^a=(rtpmap|fmtp|rtcp-fb):98\b/gm, `a=$1:${vp8}`);
+      const answer = await postSdp(stream.playback.whepUrl, clash);
+      expect([201, 406], answer.answer.slice(0, 200)).toContain(answer.status);
+    }
   });
 });
