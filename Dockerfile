@@ -40,8 +40,11 @@ COPY config ./config
 COPY --from=web /app/dist/web ./dist/web
 RUN mkdir -p /data && chown node:node /data
 USER node
+# Sane for every role: WebRTC keeps its loopback default (a media role that should be reached from
+# outside sets WEBRTC_LISTEN_IP and WEBRTC_ANNOUNCED_ADDRESS, as k8s/ingest.yaml and k8s/sfu.yaml
+# do); api and worker pods need neither. The port range matches EXPOSE.
 ENV NODE_ENV=production LIVECUE_DATA_DIR=/data PORT=8080 RTMP_PORT=1935 \
-    MEDIASOUP_WORKER_BIN=/usr/local/bin/mediasoup-worker WEBRTC_LISTEN_IP=0.0.0.0
+    MEDIASOUP_WORKER_BIN=/usr/local/bin/mediasoup-worker WEBRTC_MIN_PORT=40000 WEBRTC_MAX_PORT=40100
 EXPOSE 8080 1935 40000-40100/udp 40000-40100/tcp
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \

@@ -93,7 +93,10 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
   // Each part registers how to close it; they close in reverse order of creation.
   const cleanups: { name: string; close: () => Promise<unknown> }[] = [];
   const onClose = (name: string, close: () => Promise<unknown>) => cleanups.push({ name, close });
+  // Told first when the node stops, before anything closes (e.g. the SFU stops replacing workers).
+  const stopping: (() => void)[] = [];
   const closeAll = async () => {
+    for (const stop of stopping) stop();
     for (const { name, close } of cleanups.reverse()) {
       logger.debug({ part: name }, 'closing');
       await close().catch((error: Error) => logger.error({ err: error, part: name }, 'error while closing'));
@@ -144,6 +147,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       const mediasoup = await loadMediasoup(config.MEDIASOUP_WORKER_BIN);
       const workers = await WorkerPool.create({ mediasoup, size: config.SFU_WORKERS, logger, minPort: config.WEBRTC_MIN_PORT, maxPort: config.WEBRTC_MAX_PORT });
       onClose('mediasoup workers', () => workers.close());
+      stopping.push(() => workers.stopReplacing());
       workers.on('workerDied', () => metrics.sfuWorkerDeaths.inc());
       pool = workers;
     }
@@ -203,13 +207,6 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     };
     const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: pool && { pool, settings: webrtc }, hooks, restreams, acceptsPublishes: takesPublishes });
     onClose('live sessions', () => registry.close());
-    const gauges = setInterval(() => {
-      metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
-      metrics.sfuWorkers.set(pool?.workers.length ?? 0);
-      metrics.originRelays.set(origins?.size ?? 0);
-    }, 2000);
-    gauges.unref();
-    onClose('gauges', async () => clearInterval(gauges));
 
     const products = new ProductStore(database.db);
     const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
@@ -256,6 +253,15 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     // hosted elsewhere to this node's viewers (edges).
     const origins = takesPublishes ? new RelayOrigins({ registry, pipe, generationOf: (streamId) => generations.get(streamId) ?? 0, logger }) : undefined;
     if (origins) onClose('origin relays', async () => origins.closeAll());
+    // Declared after everything it reads: a slow start-up must not let the first tick reach a binding
+    // still in its temporal dead zone.
+    const gauges = setInterval(() => {
+      metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
+      metrics.sfuWorkers.set(pool?.workers.length ?? 0);
+      metrics.originRelays.set(origins?.size ?? 0);
+    }, 2000);
+    gauges.unref();
+    onClose('gauges', async () => clearInterval(gauges));
     const listCues = async (streamId: string) => {
       const stream = await streams.get(streamId);
       return stream ? cues.list(stream) : [];

@@ -94,12 +94,18 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     next();
   });
 
+  // Liveness: the process answers. Never tied to Redis or the database, so an outage of either does
+  // not make Kubernetes restart every pod (and cut every live show); readiness reports those.
+  app.get('/livez', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ status: 'ok' });
+  });
   app.get('/healthz', async (_req, res) => {
     const health = await deps.health();
     res.status(health.ok ? 200 : 503).json({ status: health.ok ? 'ok' : 'degraded', ...health.checks });
   });
   // Readiness: a draining node leaves its Service's endpoints, so new viewers and encoders go elsewhere.
-  app.get('/healthz/ready', async (_req, res) => {
+  app.get(['/healthz/ready', '/readyz'], async (_req, res) => {
     const health = await deps.health();
     const ready = health.ok && !deps.draining();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : deps.draining() ? 'draining' : 'degraded', ...health.checks });

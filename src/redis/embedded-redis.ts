@@ -1,7 +1,8 @@
 // Without REDIS_URL, livecue runs its own redis-server child on a free loopback port.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Logger } from '../log.ts';
+import { spawnOwned } from '../owned-process.ts';
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,7 +27,8 @@ export class EmbeddedRedis {
 
   static async start(options: { binary: string; logger: Logger; port?: number }): Promise<EmbeddedRedis> {
     const port = options.port ?? (await freePort());
-    const child = spawn(
+    // Its own process group: a terminal's Ctrl-C stops livecue, which closes this last.
+    const child = spawnOwned(
       options.binary,
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
