@@ -35,8 +35,9 @@ describe('k8s manifests', () => {
     for (const role of ['ingest', 'sfu', 'api']) {
       const pod = deployment(role).spec.template.spec;
       const container = pod.containers[0];
-      expect(container.readinessProbe.httpGet.path).toBe('/healthz/ready');
-      expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+      // Liveness must not depend on Redis: a Redis restart would otherwise restart every pod.
+      expect(container.livenessProbe.httpGet.path).toBe('/livez');
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds);
       const budget = byKind('PodDisruptionBudget').find((doc) => doc.spec.selector.matchLabels.role === role);
       expect(budget.spec.maxUnavailable).toBe(1);

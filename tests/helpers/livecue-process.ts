@@ -33,6 +33,8 @@ export interface LivecueProcessOptions {
   processGroup?: boolean;
   /** A data dir to use (and keep) instead of a fresh one removed at stop. */
   dataDir?: string;
+  /** The command to run from the repository root, e.g. the image's CMD (`node dist/main.js`); default: src/main.ts under tsx. */
+  command?: string[];
 }
 
 /** `env` is livecue's configuration (DATABASE_URL, REDIS_URL, REDIS_KEY_PREFIX, …); ports default to any free one. */
@@ -40,7 +42,8 @@ export async function startLivecueProcess(env: Record<string, string | number>, 
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'livecue-proc-')));
   const nodeId = String(env.NODE_ID ?? `proc-${randomBase62(6)}`);
   const given = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)]));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
+  const [program, ...args] = options.command ?? ['node', '--import', 'tsx', path.join(ROOT, 'src/main.ts')];
+  const child: ChildProcess = spawn(program === 'node' ? process.execPath : program!, args, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.processGroup ?? false,
