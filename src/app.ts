@@ -201,6 +201,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       ended: async (session: LiveSession, reason: string) => {
         await builder.ensureRow(session.id, session.stream.id);
         await queues.recordings.add('finalize', { sessionId: session.id }, { jobId: session.id });
+        session.logger.info('recording queued');
         await webhooks.emit('stream.ended', { streamId: session.stream.id, sessionId: session.id, reason, mediaSeconds: session.timeline.duration });
         await analytics.showEnded(session.stream.id);
       },

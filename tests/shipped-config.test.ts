@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -17,6 +16,7 @@ import { randomBase62 } from '../src/streams/stream-keys.ts';
 import { createTestDatabase, TEST_REDIS_URL } from './helpers/harness.ts';
 import { startLivecueProcess, type LivecueProcess } from './helpers/livecue-process.ts';
 import { TestS3 } from './helpers/s3.ts';
+import { buildServer } from './helpers/server-build.ts';
 
 const run = promisify(execFile);
 const root = (file: string) => new URL(`../${file}`, import.meta.url);
@@ -84,8 +84,8 @@ let scratch: string;
 const started: LivecueProcess[] = [];
 
 beforeAll(async () => {
-  // The image runs the compiled server (its CMD): build it from the current sources (incremental).
-  await run(process.execPath, [fileURLToPath(root('node_modules/typescript/bin/tsc')), '-p', fileURLToPath(root('tsconfig.build.json'))], { timeout: 120_000 });
+  // The image runs the compiled server (its CMD), built from the current sources.
+  await buildServer();
   [database, s3, scratch] = await Promise.all([createTestDatabase(), TestS3.start(configMap.S3_BUCKET), mkdtemp(path.join(tmpdir(), 'livecue-shipped-'))]);
 });
 

@@ -20,7 +20,11 @@ export class EmbeddedRedis {
   #closing?: Promise<void>;
   readonly url: string;
 
-  private constructor(child: ChildProcess, port: number) {
+  private constructor(
+    child: ChildProcess,
+    port: number,
+    private readonly logger: Logger,
+  ) {
     this.#child = child;
     this.url = `redis://127.0.0.1:${port}`;
   }
@@ -69,7 +73,7 @@ export class EmbeddedRedis {
       options.logger.error({ code, signal }, 'embedded redis-server exited');
     });
     options.logger.info({ port }, 'embedded redis-server started');
-    return new EmbeddedRedis(child, port);
+    return new EmbeddedRedis(child, port, options.logger);
   }
 
   close(): Promise<void> {
@@ -79,6 +83,7 @@ export class EmbeddedRedis {
       const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3000);
       this.#child.once('exit', () => {
         clearTimeout(timer);
+        this.logger.info('embedded redis-server stopped');
         resolve();
       });
       this.#child.kill('SIGTERM');

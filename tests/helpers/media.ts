@@ -13,11 +13,11 @@ export interface Encoder {
 }
 
 /** Pushes a lavfi test pattern (with a tone) over RTMP in real time. */
-export function pushRtmp(url: string, options: { seconds: number; size?: string; rate?: number; audio?: boolean; gopSeconds?: number }): Encoder {
+export function pushRtmp(url: string, options: { seconds: number; size?: string; rate?: number; audio?: boolean; gopSeconds?: number; preset?: string }): Encoder {
   const rate = options.rate ?? 30;
   const args = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '1280x720'}:rate=${rate}`];
   if (options.audio !== false) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
-  args.push('-t', String(options.seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(rate * (options.gopSeconds ?? 1)), '-pix_fmt', 'yuv420p');
+  args.push('-t', String(options.seconds), '-c:v', 'libx264', '-preset', options.preset ?? 'ultrafast', '-tune', 'zerolatency', '-g', String(rate * (options.gopSeconds ?? 1)), '-pix_fmt', 'yuv420p');
   if (options.audio !== false) args.push('-c:a', 'aac', '-b:a', '96k');
   args.push('-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
