@@ -176,6 +176,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     onClose('queue connection', () => bullRedis.quit());
     const queues = createQueues(bullRedis, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
     onClose('queues', () => queues.close());
+    await queues.ready();
     const webhooks = new WebhookService(database.db, queues, logger);
     const builder = new RecordingBuilder({ db: database.db, store, config, logger });
     const announce = (session: LiveSession) =>

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   const store = createObjectStore(config);
   const connection = bullConnection(config.REDIS_URL, logger);
   const queues = createQueues(connection, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
+  await queues.ready();
   const webhooks = new WebhookService(database.db, queues, logger);
   const builder = new RecordingBuilder({ db: database.db, store, config, logger });
   const urls = publicUrls(config, { http: config.PORT, rtmp: config.RTMP_PORT });
