@@ -19,7 +19,6 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { EmbeddedRedis } from './redis/embedded-redis.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
-import { S3ObjectStore } from './storage/s3-store.ts';
 import { StreamStore } from './streams/stream-store.ts';
 import type { WebRtcSettings } from './sfu/sfu-room.ts';
 import { loadMediasoup, WorkerPool } from './sfu/worker-pool.ts';
@@ -136,8 +135,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     await redis.connect();
     onClose('redis client', () => redis.quit());
 
-    const store = createObjectStore(config);
-    if (store instanceof S3ObjectStore) await store.ensureBucket();
+    const store = await createObjectStore(config, { ensureBucket: true });
     onClose('object store', () => store.close());
 
     // What this node does (ROLE): hosting shows needs the SFU; an api node runs no mediasoup at all.

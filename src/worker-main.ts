@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     throw new ConfigError('a separate worker process shares the database and Redis of the livecue nodes: set DATABASE_URL and REDIS_URL');
   }
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.LIVECUE_DATA_DIR });
-  const store = createObjectStore(config);
+  const store = await createObjectStore(config);
   const connection = bullConnection(config.REDIS_URL, logger);
   const queues = createQueues(connection, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
   await queues.ready();

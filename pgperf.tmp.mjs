@@ -1,0 +1,14 @@
+import { PGlite } from '@electric-sql/pglite';
+import { mkdtempSync } from 'node:fs';
+const dir = mkdtempSync('/tmp/pgp-');
+let t = Date.now();
+const db = await PGlite.create(dir, { startParams: ["--single","-F","-O","-j","-c","search_path=public","-c","exit_on_error=false","-c","log_checkpoints=false","-c","max_worker_processes=0","-c","max_parallel_workers=0","-c","max_parallel_workers_per_gather=0","-c","io_method=sync","-c","max_parallel_maintenance_workers=0","-c","shared_buffers=16MB","-c","work_mem=2MB","-c","maintenance_work_mem=16MB","-c","wal_buffers=512kB"] });
+const open = Date.now() - t;
+await db.exec('create table s(id text primary key, n int, at timestamptz default now(), body text)');
+t = Date.now();
+for (let i = 0; i < 2000; i++) await db.query('insert into s(id, n, body) values ($1, $2, $3) on conflict do nothing', ['k' + i, i, 'x'.repeat(200)]);
+const ins = Date.now() - t;
+t = Date.now();
+for (let i = 0; i < 2000; i++) await db.query('select * from s where id = $1', ['k' + i]);
+const sel = Date.now() - t;
+console.log({ open, ins, sel, rss: Math.round(process.memoryUsage().rss/1048576) });
