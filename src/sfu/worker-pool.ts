@@ -24,7 +24,7 @@ export function cachedWorkerBinary(): string {
  * names the own-session wrapper, which execs the real worker out of the terminal's process group.
  */
 export async function loadMediasoup(workerBinary?: string): Promise<Mediasoup> {
-  const requested = workerBinary ?? process.env.MEDIASOUP_WORKER_BIN ?? cachedWorkerBinary();
+  const requested = workerBinary || process.env.MEDIASOUP_WORKER_BIN || cachedWorkerBinary();
   // A child of a livecue process inherits the wrapper as MEDIASOUP_WORKER_BIN: the target is the worker.
   const binary = path.resolve(requested) === OWN_SESSION_WRAPPER ? (process.env[OWN_SESSION_TARGET_ENV] ?? cachedWorkerBinary()) : requested;
   if (!existsSync(binary)) {
