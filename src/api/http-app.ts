@@ -166,7 +166,8 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger, access: deps.access }),
   );
 
-  app.use(pagesRouter({ webRoot: decodeURIComponent(new URL('../../dist/web', import.meta.url).pathname) }));
+  const { api, hlsBase } = deps.urls();
+  app.use(pagesRouter({ webRoot: decodeURIComponent(new URL('../../dist/web', import.meta.url).pathname), cdnBaseUrl: hlsBase !== api ? hlsBase : undefined }));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return { app, close: () => webrtc.close(), webrtcSessions: () => webrtc.sessions() };
