@@ -43,6 +43,7 @@ import { RestreamStore } from './restream/restream-store.ts';
 import { resolveSecretKey, SecretBox } from './security/secret-box.ts';
 import { randomBytes } from 'node:crypto';
 import { PlaybackAccess } from './api/playback-access.ts';
+import { remoteSessions } from './api/session-view.ts';
 import { ClaimsEndpoint } from './api/claims-endpoint.ts';
 import { ApiTokenStore } from './security/api-tokens.ts';
 import { persistentSecret } from './security/persistent-secret.ts';
@@ -301,6 +302,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
         edges,
         forward: originForwarder({ directory, nodeId, logger }),
         sessions: sessionLocator({ directory, self: () => ({ nodeId, internalUrl }), logger }),
+        nodeId,
+        remoteSession: remoteSessions({ directory, nodeId, clusterToken: clusterToken(secretKey.value), logger }),
       },
       draining: () => draining,
       products,

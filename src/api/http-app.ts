@@ -38,6 +38,7 @@ import { webrtcRouters } from './webrtc-routes.ts';
 import { internalRouter } from './internal-routes.ts';
 import type { EdgeRelays, RelayOrigins } from '../sfu/pipe-relay.ts';
 import type { ForwardedResponse, SessionLocator } from '../cluster/forward.ts';
+import type { SessionView } from './session-view.ts';
 
 export interface HttpAppDeps {
   adminToken: string;
@@ -57,6 +58,10 @@ export interface HttpAppDeps {
     edges?: EdgeRelays;
     forward: (streamId: string, req: express.Request) => Promise<ForwardedResponse | undefined>;
     sessions: SessionLocator;
+    /** This node's NODE_ID. */
+    nodeId: string;
+    /** The live session of a show another node holds. */
+    remoteSession: (streamId: string) => Promise<SessionView | undefined>;
   };
   /** True once the node drains: it stops taking new publishes and viewers (readiness fails). */
   draining: () => boolean;
@@ -134,7 +139,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);
   app.use('/whep', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whep);
 
-  app.use('/internal/v1', internalRouter({ clusterToken: deps.cluster.token, origins: deps.cluster.origins }));
+  app.use('/internal/v1', internalRouter({ clusterToken: deps.cluster.token, origins: deps.cluster.origins, registry: deps.registry, nodeId: deps.cluster.nodeId }));
 
   app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, products: deps.products, access: deps.access }));
 
@@ -163,7 +168,16 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/streams/:id/restreams', restreamsRouter({ restreams: deps.restreams, streams: deps.streams, registry: deps.registry, logger: deps.logger }));
   app.use(
     '/v1/streams',
-    streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger, access: deps.access }),
+    streamsRouter({
+      streams: deps.streams,
+      registry: deps.registry,
+      store: deps.store,
+      urls: deps.urls,
+      logger: deps.logger,
+      access: deps.access,
+      nodeId: deps.cluster.nodeId,
+      remoteSession: deps.cluster.remoteSession,
+    }),
   );
 
   const { api, hlsBase } = deps.urls();
