@@ -40,7 +40,10 @@ function dockerImage(): { env: Record<string, string>; cmd: string[]; healthchec
 const k8s = (file: string) => parseAllDocuments(readFileSync(root(`k8s/${file}`), 'utf8')).map((doc) => doc.toJS());
 const resources = (parse(readFileSync(root('k8s/kustomization.yaml'), 'utf8')) as { resources: string[] }).resources.flatMap(k8s);
 const configMap = resources.find((doc) => doc.kind === 'ConfigMap').data as Record<string, string>;
-const secret = k8s('secret.example.yaml')[0].stringData as Record<string, string>;
+/** The example Secret, its CHANGE_ME placeholders filled in as an operator must (livecue refuses them). */
+const secret = Object.fromEntries(
+  Object.entries(k8s('secret.example.yaml')[0].stringData as Record<string, string>).map(([name, value]) => [name, value.replace(/CHANGE_ME\w*/g, `filled-in-${name.toLowerCase()}-0123456789abcdef`)]),
+);
 
 /** Plausible values for what the kubelet fills in from the pod (downward API). */
 const FIELD_VALUES: Record<string, (role: string) => string> = {
