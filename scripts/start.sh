@@ -8,4 +8,7 @@ apt_ensure ffmpeg redis-server ca-certificates
 mediasoup_ensure
 npm_ensure
 npm run build:web
-exec npm start
+npm run build
+# One Node process running the compiled server: Ctrl-C reaches livecue itself, which stops its
+# children (redis-server, FFmpeg, mediasoup workers: each in its own process group) in order.
+exec node dist/main.js

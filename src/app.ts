@@ -20,7 +20,6 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { EmbeddedRedis } from './redis/embedded-redis.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import type { ObjectStore } from './storage/object-store.ts';
-import { S3ObjectStore } from './storage/s3-store.ts';
 import { StreamStore } from './streams/stream-store.ts';
 import type { WebRtcSettings } from './sfu/sfu-room.ts';
 import { loadMediasoup, WorkerPool } from './sfu/worker-pool.ts';
@@ -45,6 +44,7 @@ import { RestreamStore } from './restream/restream-store.ts';
 import { resolveSecretKey, SecretBox } from './security/secret-box.ts';
 import { randomBytes } from 'node:crypto';
 import { PlaybackAccess } from './api/playback-access.ts';
+import { remoteSessions } from './api/session-view.ts';
 import { ClaimsEndpoint } from './api/claims-endpoint.ts';
 import { routeTable, type RouteEntry } from './api/route-table.ts';
 import { ApiTokenStore } from './security/api-tokens.ts';
@@ -102,7 +102,10 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
   // Each part registers how to close it; they close in reverse order of creation.
   const cleanups: { name: string; close: () => Promise<unknown> }[] = [];
   const onClose = (name: string, close: () => Promise<unknown>) => cleanups.push({ name, close });
+  // Told first when the node stops, before anything closes (e.g. the SFU stops replacing workers).
+  const stopping: (() => void)[] = [];
   const closeAll = async () => {
+    for (const stop of stopping) stop();
     for (const { name, close } of cleanups.reverse()) {
       logger.debug({ part: name }, 'closing');
       await close().catch((error: Error) => logger.error({ err: error, part: name }, 'error while closing'));
@@ -156,8 +159,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     await redis.connect();
     onClose('redis client', () => redis.quit());
 
-    const store = createObjectStore(config);
-    if (store instanceof S3ObjectStore) await store.ensureBucket();
+    const store = await createObjectStore(config, { ensureBucket: true });
     onClose('object store', () => store.close());
 
     // What this node does (ROLE): hosting shows needs the SFU; an api node runs no mediasoup at all.
@@ -167,6 +169,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       const mediasoup = await loadMediasoup(config.MEDIASOUP_WORKER_BIN);
       const workers = await WorkerPool.create({ mediasoup, size: config.SFU_WORKERS, logger, minPort: config.WEBRTC_MIN_PORT, maxPort: config.WEBRTC_MAX_PORT });
       onClose('mediasoup workers', () => workers.close());
+      stopping.push(() => workers.stopReplacing());
       workers.on('workerDied', () => metrics.sfuWorkerDeaths.inc());
       pool = workers;
     }
@@ -195,6 +198,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     onClose('queue connection', () => bullRedis.quit());
     const queues = createQueues(bullRedis, config.REDIS_KEY_PREFIX, config.RECORDING_ATTEMPTS);
     onClose('queues', () => queues.close());
+    await queues.ready();
     const destinations = new DestinationPolicy(config.ALLOW_PRIVATE_DESTINATIONS);
     const webhooks = new WebhookService(database.db, queues, logger, destinations);
     const builder = new RecordingBuilder({ db: database.db, store, config, logger });
@@ -221,19 +225,13 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       ended: async (session: LiveSession, reason: string) => {
         await builder.ensureRow(session.id, session.stream.id);
         await queues.recordings.add('finalize', { sessionId: session.id }, { jobId: session.id });
+        session.logger.info('recording queued');
         await webhooks.emit('stream.ended', { streamId: session.stream.id, sessionId: session.id, reason, mediaSeconds: session.timeline.duration });
         await analytics.showEnded(session.stream.id);
       },
     };
     const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: pool && { pool, settings: webrtc }, hooks, restreams, acceptsPublishes: takesPublishes });
     onClose('live sessions', () => registry.close());
-    const gauges = setInterval(() => {
-      metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
-      metrics.sfuWorkers.set(pool?.workers.length ?? 0);
-      metrics.originRelays.set(origins?.size ?? 0);
-    }, 2000);
-    gauges.unref();
-    onClose('gauges', async () => clearInterval(gauges));
 
     const products = new ProductStore(database.db);
     const hub = await CueHub.start(redis, config.REDIS_KEY_PREFIX, logger);
@@ -282,6 +280,15 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     // hosted elsewhere to this node's viewers (edges).
     const origins = takesPublishes ? new RelayOrigins({ registry, pipe, generationOf: (streamId) => generations.get(streamId) ?? 0, logger }) : undefined;
     if (origins) onClose('origin relays', async () => origins.closeAll());
+    // Declared after everything it reads: a slow start-up must not let the first tick reach a binding
+    // still in its temporal dead zone.
+    const gauges = setInterval(() => {
+      metrics.uploadSpoolBytes.set(registry.all().reduce((sum, session) => sum + session.spoolBytes, 0));
+      metrics.sfuWorkers.set(pool?.workers.length ?? 0);
+      metrics.originRelays.set(origins?.size ?? 0);
+    }, 2000);
+    gauges.unref();
+    onClose('gauges', async () => clearInterval(gauges));
     const listCues = async (streamId: string) => {
       const stream = await streams.get(streamId);
       return stream ? cues.list(stream) : [];
@@ -346,6 +353,8 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
         edges,
         forward: originForwarder({ directory, nodeId, logger }),
         sessions: sessionLocator({ directory, self: () => ({ nodeId, internalUrl }), logger }),
+        nodeId,
+        remoteSession: remoteSessions({ directory, nodeId, clusterToken: clusterToken(secretKey.value), logger }),
       },
       draining: () => draining,
       products,

@@ -132,6 +132,13 @@ describe('livecue across processes', () => {
     const listed = await call(ingest, 'GET', `/v1/streams/${stream.id}/cues`);
     expect(listed.body.cues.map((c: { id: string }) => c.id)).toContain(cue.body.id);
 
+    // The api node (what the console talks to) shows the show's live session, held by the ingest node.
+    const onApi = await call(api, 'GET', `/v1/streams/${stream.id}`);
+    expect(onApi.body).toMatchObject({ status: 'live', session: { encoderConnected: true, nodeId: 'node-ingest', renditions: [{ name: '360p' }] } });
+    expect(onApi.body.session.id).toBe((await call(ingest, 'GET', `/v1/streams/${stream.id}`)).body.session.id);
+    const listedOnApi = await call(api, 'GET', '/v1/streams');
+    expect(listedOnApi.body.streams.find((entry: { id: string }) => entry.id === stream.id).session.nodeId).toBe('node-ingest');
+
     // Drain the edge: it stops being ready, tells its viewers to move, and exits once they have.
     process.kill(edge.pid, 'SIGTERM');
     await waitFor('the reconnect notice', () => viewer.messages.some((message) => JSON.parse(message.text).control === 'reconnect'), 10_000);

@@ -35,8 +35,9 @@ describe('k8s manifests', () => {
     for (const role of ['ingest', 'sfu', 'api']) {
       const pod = deployment(role).spec.template.spec;
       const container = pod.containers[0];
-      expect(container.readinessProbe.httpGet.path).toBe('/healthz/ready');
-      expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+      // Liveness must not depend on Redis: a Redis restart would otherwise restart every pod.
+      expect(container.livenessProbe.httpGet.path).toBe('/livez');
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds);
       const budget = byKind('PodDisruptionBudget').find((doc) => doc.spec.selector.matchLabels.role === role);
       expect(budget.spec.maxUnavailable).toBe(1);
@@ -56,12 +57,24 @@ describe('k8s manifests', () => {
     const rtmp = byKind('Service').find((service) => service.metadata.name === 'livecue-rtmp');
     expect(rtmp.spec.selector.role).toBe('ingest');
     expect(rtmp.spec.ports[0]).toMatchObject({ port: 1935, protocol: 'TCP' });
-    const paths = byKind('Ingress')[0].spec.rules[0].http.paths.map((path: { path: string; backend: { service: { name: string } } }) => [path.path, path.backend.service.name]);
-    expect(paths).toEqual([
-      ['/whep', 'livecue-sfu-http'],
-      ['/whip', 'livecue-ingest-http'],
-      ['/', 'livecue-api-http'],
-    ]);
+  });
+
+  it('route public paths from outside to the role serving them, and never /internal, /metrics or the probes', () => {
+    type IngressPath = { path: string; pathType: 'Prefix' | 'Exact'; backend: { service: { name: string } } };
+    const paths = byKind('Ingress')[0].spec.rules[0].http.paths as IngressPath[];
+    // Kubernetes' matching: Exact is the whole path; Prefix matches whole path elements; the longest wins.
+    const route = (url: string) =>
+      paths
+        .filter(({ path, pathType }) => (pathType === 'Exact' ? url === path : path === '/' || url === path || url.startsWith(`${path.replace(/\/$/, '')}/`)))
+        .sort((a, b) => b.path.length - a.path.length)[0]?.backend.service.name;
+    expect(route('/whep/abcdefgh12')).toBe('livecue-sfu-http');
+    expect(route('/whip/str_abc')).toBe('livecue-ingest-http');
+    for (const url of ['/v1/streams', '/v1/offers/cue_1/claims', '/hls/abcdefgh12/master.m3u8', '/live/abcdefgh12/events', '/watch/abcdefgh12', '/console', '/assets/watch-1.js', '/openapi.json']) {
+      expect(route(url), url).toBe('livecue-api-http');
+    }
+    for (const url of ['/internal/v1/relays', '/internal', '/metrics', '/healthz', '/livez', '/readyz', '/healthz/ready', '/v1x']) {
+      expect(route(url), url).toBeUndefined();
+    }
   });
 
   it('scale workers on the recording queue and sfu pods on viewers', () => {
@@ -90,5 +103,7 @@ describe('k8s manifests', () => {
       expect(config.S3_BUCKET).toBe('livecue-media');
       expect(config.DATABASE_URL).toMatch(/^postgres:\/\//);
     }
+    // Behind the Ingress the client is the address it forwards: rate limits and caps key on it.
+    expect(configMap.TRUST_PROXY).toBe('1');
   });
 });

@@ -840,3 +840,56 @@ describe('viewer engagement', () => {
     }
   });
 });
+
+describe('the viewer page behind a CDN (CDN_BASE_URL)', () => {
+  it('plays HLS from the CDN, which its Content-Security-Policy allows, and nothing of /hls from its own origin', async () => {
+    // The CDN: another origin (localhost, not 127.0.0.1) pulling /hls from livecue, counting what it serves.
+    const pulled: string[] = [];
+    let origin = '';
+    const cdn = express().use('/hls', async (req, res) => {
+      pulled.push(req.originalUrl);
+      const upstream = await fetch(`${origin}${req.originalUrl}`);
+      res.status(upstream.status);
+      for (const header of ['content-type', 'cache-control', 'access-control-allow-origin']) {
+        const value = upstream.headers.get(header);
+        if (value) res.setHeader(header, value);
+      }
+      res.send(Buffer.from(await upstream.arrayBuffer()));
+    });
+    const cdnServer = cdn.listen(0, '127.0.0.1');
+    await once(cdnServer, 'listening');
+    const cdnBase = `http://localhost:${(cdnServer.address() as AddressInfo).port}`;
+    const cdnNode = await startTestNode({ CDN_BASE_URL: cdnBase, RECONNECT_WINDOW_SECONDS: 1 });
+    origin = cdnNode.baseUrl;
+    const context = await newContext();
+    const ownOriginHls: string[] = [];
+    context.on('request', (request) => {
+      if (request.url().startsWith(`${cdnNode.baseUrl}/hls/`)) ownOriginHls.push(request.url());
+    });
+    const { body: cdnStream } = await cdnNode.api('POST', '/v1/streams', { title: 'behind a CDN' });
+    expect(cdnStream.playback.hlsUrl).toBe(`${cdnBase}/hls/${cdnStream.playbackId}/master.m3u8`);
+    const push = pushFrameCoded(`${cdnStream.ingest.rtmpUrl.replace('localhost', '127.0.0.1')}/${cdnStream.ingest.streamKey}`, 60);
+    try {
+      const response = await fetch(`${cdnNode.baseUrl}/watch/${cdnStream.playbackId}`);
+      const csp = response.headers.get('content-security-policy')!;
+      expect(csp).toContain(`media-src 'self' blob: ${cdnBase}`);
+      expect(csp).toContain(`connect-src 'self' ${cdnBase}`);
+      expect(await response.text()).toContain(`<meta name="livecue-hls-base" content="${cdnBase}" />`);
+      await waitFor('the show on the CDN', async () => (await fetch(`${cdnBase}/hls/${cdnStream.playbackId}/master.m3u8`)).ok || undefined, 20_000);
+
+      const page = await openViewer(context, `${cdnNode.baseUrl}/watch/${cdnStream.playbackId}?mode=hls`);
+      await page.waitForSelector('body[data-path="hls"]', { timeout: 15_000 });
+      await page.waitForFunction(() => document.querySelector('video')!.currentTime > 1, undefined, { timeout: 30_000 });
+      expect(pulled.some((url) => url.endsWith('/master.m3u8'))).toBe(true);
+      expect(pulled.some((url) => url.endsWith('.ts'))).toBe(true);
+      expect(ownOriginHls).toEqual([]);
+      expect(await cspViolations(page)).toEqual([]);
+    } finally {
+      push.stop();
+      await context.close();
+      await cdnNode.stop();
+      cdnServer.close();
+    }
+  });
+});
+

@@ -159,7 +159,7 @@ describe('recording jobs under failure', () => {
     const workers: ChildProcess[] = [];
     const startWorker = () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {
-        env: { ...process.env, DATABASE_URL: api.lc.config.DATABASE_URL, REDIS_URL: redis.url, REDIS_KEY_PREFIX: api.lc.config.REDIS_KEY_PREFIX, LIVECUE_DATA_DIR: api.dataDir, LOG_LEVEL: 'warn', SWEEP_SECONDS: '2', WORKER_LOCK_SECONDS: '4', RECORDING_MP4: 'true' },
+        env: { ...process.env, PORT: '0', DATABASE_URL: api.lc.config.DATABASE_URL, REDIS_URL: redis.url, REDIS_KEY_PREFIX: api.lc.config.REDIS_KEY_PREFIX, LIVECUE_DATA_DIR: api.dataDir, LOG_LEVEL: 'warn', SWEEP_SECONDS: '2', WORKER_LOCK_SECONDS: '4', RECORDING_MP4: 'true' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       workers.push(child);

@@ -45,6 +45,7 @@ import { webrtcRouters } from './webrtc-routes.ts';
 import { internalRouter } from './internal-routes.ts';
 import type { EdgeRelays, RelayOrigins } from '../sfu/pipe-relay.ts';
 import type { ForwardedResponse, SessionLocator } from '../cluster/forward.ts';
+import type { SessionView } from './session-view.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
@@ -66,6 +67,10 @@ export interface HttpAppDeps {
     edges?: EdgeRelays;
     forward: (streamId: string, req: express.Request) => Promise<ForwardedResponse | undefined>;
     sessions: SessionLocator;
+    /** This node's NODE_ID. */
+    nodeId: string;
+    /** The live session of a show another node holds. */
+    remoteSession: (streamId: string) => Promise<SessionView | undefined>;
   };
   /** True once the node drains: it stops taking new publishes and viewers (readiness fails). */
   draining: () => boolean;
@@ -120,12 +125,18 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     next();
   });
 
+  // Liveness: the process answers. Never tied to Redis or the database, so an outage of either does
+  // not make Kubernetes restart every pod (and cut every live show); readiness reports those.
+  app.get('/livez', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ status: 'ok' });
+  });
   app.get('/healthz', async (_req, res) => {
     const health = await deps.health();
     res.status(health.ok ? 200 : 503).json({ status: health.ok ? 'ok' : 'degraded', ...health.checks });
   });
   // Readiness: a draining node leaves its Service's endpoints, so new viewers and encoders go elsewhere.
-  app.get('/healthz/ready', async (_req, res) => {
+  app.get(['/healthz/ready', '/readyz'], async (_req, res) => {
     const health = await deps.health();
     const ready = health.ok && !deps.draining();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : deps.draining() ? 'draining' : 'degraded', ...health.checks });
@@ -164,7 +175,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);
   app.use('/whep', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whep);
 
-  app.use('/internal/v1', internalRouter({ clusterToken: deps.cluster.token, origins: deps.cluster.origins }));
+  app.use('/internal/v1', internalRouter({ clusterToken: deps.cluster.token, origins: deps.cluster.origins, registry: deps.registry, nodeId: deps.cluster.nodeId }));
 
   // A viewer without the shop's token gets an anonymous id and the token that proves it: chat, votes and
   // claims take the token, never a bare id (ids are shown in chat, so anyone could reuse one).
@@ -202,10 +213,20 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/streams/:id/restreams', restreamsRouter({ restreams: deps.restreams, streams: deps.streams, registry: deps.registry, logger: deps.logger, destinations: deps.destinations }));
   app.use(
     '/v1/streams',
-    streamsRouter({ streams: deps.streams, registry: deps.registry, store: deps.store, urls: deps.urls, logger: deps.logger, access: deps.access }),
+    streamsRouter({
+      streams: deps.streams,
+      registry: deps.registry,
+      store: deps.store,
+      urls: deps.urls,
+      logger: deps.logger,
+      access: deps.access,
+      nodeId: deps.cluster.nodeId,
+      remoteSession: deps.cluster.remoteSession,
+    }),
   );
 
-  app.use(pagesRouter({ webRoot: decodeURIComponent(new URL('../../dist/web', import.meta.url).pathname) }));
+  const { api, hlsBase } = deps.urls();
+  app.use(pagesRouter({ webRoot: decodeURIComponent(new URL('../../dist/web', import.meta.url).pathname), cdnBaseUrl: hlsBase !== api ? hlsBase : undefined }));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return { app, close: () => webrtc.close(), webrtcSessions: () => webrtc.sessions() };

@@ -1,6 +1,6 @@
 // The web pages livecue serves from its own origin: the viewer page (/watch/<playbackId>), the host
 // console (/console) and their bundle (/assets), built from web/ by `npm run build:web`.
-import { stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import express, { Router, type Response } from 'express';
 
@@ -13,29 +13,38 @@ const PLAYBACK_ID = /^[A-Za-z0-9]{8,64}$/;
 /**
  * Everything loads from livecue itself (no CDN); media plays from MSE blobs (hls.js, whose worker is
  * a blob too) or a MediaStream; 'self' covers the cue WebSocket on the same host and port (CSP 3);
- * product pictures come from the shop's https: origin.
+ * product pictures come from the shop's https: origin. With CDN_BASE_URL the viewer page plays HLS
+ * (playlists and segments fetched by hls.js, posters and seek previews) from the CDN's origin too.
  */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' https: data:",
-  "media-src 'self' blob:",
-  "worker-src 'self' blob:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join('; ');
+function contentSecurityPolicy(mediaOrigin?: string): string {
+  const media = mediaOrigin ? ` ${mediaOrigin}` : '';
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' https: data:${media}`,
+    `media-src 'self' blob:${media}`,
+    "worker-src 'self' blob:",
+    `connect-src 'self'${media}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
 
-function securityHeaders(res: Response, options: { embeddable: boolean }): void {
+function securityHeaders(res: Response, options: { embeddable: boolean; mediaOrigin?: string }): void {
   // The viewer page may be embedded in a shop's page; the console never.
-  res.setHeader('Content-Security-Policy', `${CONTENT_SECURITY_POLICY}; frame-ancestors ${options.embeddable ? '*' : "'none'"}`);
+  res.setHeader('Content-Security-Policy', `${contentSecurityPolicy(options.mediaOrigin)}; frame-ancestors ${options.embeddable ? '*' : "'none'"}`);
   if (!options.embeddable) res.setHeader('X-Frame-Options', 'DENY');
   res.setHeader('Referrer-Policy', 'no-referrer');
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
   res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
 }
+
+/** Where the viewer page finds the HLS base (read by web/src/watch/main.ts), set only with CDN_BASE_URL. */
+export const HLS_BASE_META = 'livecue-hls-base';
+
+const escapeAttribute = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const NOT_BUILT_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>livecue: pages not built</title></head>
@@ -47,29 +56,34 @@ then reload this page.</p>
 </body></html>
 `;
 
-export function pagesRouter(options: { webRoot: string }): Router {
+/** `cdnBaseUrl`: CDN_BASE_URL, where viewers fetch /hls/… from instead of livecue's own origin. */
+export function pagesRouter(options: { webRoot: string; cdnBaseUrl?: string }): Router {
   const webRoot = path.resolve(options.webRoot);
   const router = Router();
+  const cdnBase = options.cdnBaseUrl?.replace(/\/+$/, '');
+  const mediaOrigin = cdnBase ? new URL(cdnBase).origin : undefined;
 
-  const sendPage = async (res: Response, file: string, embeddable: boolean) => {
-    securityHeaders(res, { embeddable });
+  const sendPage = async (res: Response, file: string, options: { embeddable: boolean; mediaOrigin?: string; hlsBase?: string }) => {
+    securityHeaders(res, options);
     const absolute = path.join(webRoot, file);
-    const built = await stat(absolute).then((info) => info.isFile(), () => false);
-    if (!built) {
+    const html = await readFile(absolute, 'utf8').catch(() => undefined);
+    if (html === undefined) {
       res.status(503).setHeader('Cache-Control', 'no-store').setHeader('Retry-After', '60').type('html').send(NOT_BUILT_HTML);
       return;
     }
     res.setHeader('Cache-Control', PAGE_CACHE_CONTROL);
-    res.type('html').sendFile(absolute);
+    // The HLS base rides in a <meta> (no inline script: the CSP allows none).
+    const meta = options.hlsBase ? `<meta name="${HLS_BASE_META}" content="${escapeAttribute(options.hlsBase)}" />\n  ` : '';
+    res.type('html').send(meta ? html.replace('</head>', `${meta}</head>`) : html);
   };
 
   router.get('/watch/:playbackId', async (req, res, next) => {
     // An id that cannot exist gets the API's 404, not a page that fails later.
     if (!PLAYBACK_ID.test(req.params.playbackId)) return next();
-    await sendPage(res, 'watch.html', true);
+    await sendPage(res, 'watch.html', { embeddable: true, mediaOrigin, hlsBase: cdnBase });
   });
   router.get('/console', async (_req, res) => {
-    await sendPage(res, 'console.html', false);
+    await sendPage(res, 'console.html', { embeddable: false });
   });
   router.use(
     '/assets',

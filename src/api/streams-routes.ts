@@ -9,6 +9,7 @@ import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import type { PublicUrls } from './urls.ts';
 import { MAX_TOKEN_SECONDS } from '../security/playback-tokens.ts';
 import type { PlaybackAccess } from './playback-access.ts';
+import { sessionView, type SessionView } from './session-view.ts';
 
 const title = z.string().trim().min(1, 'title must not be empty').max(200, 'title is at most 200 characters');
 export const createStreamBody = z.strictObject({
@@ -29,13 +30,23 @@ export function streamsRouter(deps: {
   urls: () => PublicUrls;
   logger: Logger;
   access: PlaybackAccess;
+  /** This node's NODE_ID, named in the sessions it holds. */
+  nodeId: string;
+  /** The session of a show another node holds (absent: only this node's sessions are shown). */
+  remoteSession?: (streamId: string) => Promise<SessionView | undefined>;
 }): Router {
   const router = Router();
   const { streams, registry } = deps;
 
-  const view = (stream: StreamRow) => {
+  /** A live show's session: this node's, or asked of the node holding it (any api node shows it). */
+  const sessionOf = async (stream: StreamRow): Promise<SessionView | undefined> => {
+    const local = registry.get(stream.id);
+    if (local) return sessionView(local, deps.nodeId);
+    return stream.status === 'live' ? deps.remoteSession?.(stream.id) : undefined;
+  };
+
+  const view = (stream: StreamRow, session?: SessionView) => {
     const urls = deps.urls();
-    const session = registry.get(stream.id);
     return {
       id: stream.id,
       title: stream.title,
@@ -48,25 +59,10 @@ export function streamsRouter(deps: {
         hlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/master.m3u8`,
         whepUrl: `${urls.api}/whep/${stream.playbackId}`,
       },
-      ...(session && {
-        session: {
-          id: session.id,
-          encoderConnected: session.connected,
-          reconnects: session.reconnects,
-          playable: session.playable,
-          mediaSeconds: Number(session.timeline.duration.toFixed(3)),
-          renditions: session.transcoder.renditions.map(({ name, width, height, videoBitrate, frameRate, passthrough }) => ({
-            name,
-            width,
-            height,
-            videoBitrate,
-            frameRate,
-            passthrough,
-          })),
-        },
-      }),
+      ...(session && { session }),
     };
   };
+  const viewWithSession = async (stream: StreamRow) => view(stream, await sessionOf(stream));
 
   const streamOf = async (req: Request) => {
     const id = String(req.params.id);
@@ -86,11 +82,11 @@ export function streamsRouter(deps: {
   });
 
   router.get('/', async (_req, res) => {
-    res.json({ streams: (await streams.list()).map(view) });
+    res.json({ streams: await Promise.all((await streams.list()).map(viewWithSession)) });
   });
 
   router.get('/:id', async (req, res) => {
-    res.json(view(await streamOf(req)));
+    res.json(await viewWithSession(await streamOf(req)));
   });
 
   router.delete('/:id', async (req, res) => {
@@ -109,7 +105,7 @@ export function streamsRouter(deps: {
     const changes = updateStreamBody.parse(req.body ?? {});
     const updated = await streams.update(stream.id, changes);
     deps.access.forget(stream.playbackId);
-    res.json(view(updated!));
+    res.json(await viewWithSession(updated!));
   });
 
   /** A signed, expiring playback URL set for one viewer (needed for private streams). */

@@ -26,4 +26,16 @@ describe('configuration', () => {
   it('refuses a missing config file named by LIVECUE_CONFIG', () => {
     expect(() => loadConfig({ LIVECUE_CONFIG: '/nonexistent/livecue.json' })).toThrow(/does not exist/);
   });
+
+  it('asks for announced addresses only in roles that run WebRTC', () => {
+    for (const ROLE of ['api', 'worker']) {
+      expect(parseConfig({ ROLE, WEBRTC_LISTEN_IP: '0.0.0.0' }).ROLE).toBe(ROLE);
+    }
+    for (const ROLE of ['all', 'ingest', 'sfu']) {
+      expect(() => parseConfig({ ROLE, WEBRTC_LISTEN_IP: '0.0.0.0' })).toThrow(/WEBRTC_ANNOUNCED_ADDRESS: required when WEBRTC_LISTEN_IP is 0.0.0.0/);
+      expect(() => parseConfig({ ROLE, PIPE_LISTEN_IP: '0.0.0.0' })).toThrow(/PIPE_ANNOUNCED_ADDRESS: required when the pipes bind 0.0.0.0/);
+      expect(parseConfig({ ROLE, WEBRTC_LISTEN_IP: '0.0.0.0', WEBRTC_ANNOUNCED_ADDRESS: '203.0.113.5' }).ROLE).toBe(ROLE);
+    }
+    expect(() => parseConfig({ ROLE: 'api', WEBRTC_MIN_PORT: '5000', WEBRTC_MAX_PORT: '4000' })).toThrow(/must not exceed WEBRTC_MAX_PORT/);
+  });
 });

@@ -22,6 +22,9 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+/** Roles that run mediasoup: they bind WebRTC sockets and the node-to-node media pipes. */
+export const rolesWithWebRtc: ReadonlySet<string> = new Set(['all', 'ingest', 'sfu']);
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 export const configSchema = z
@@ -122,18 +125,21 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, context) => {
+    for (const key of ['LIVECUE_ADMIN_TOKEN', 'LIVECUE_SECRET_KEY', 'PLAYBACK_TOKEN_SECRET', 'VIEWER_TOKEN_SECRET', 'METRICS_TOKEN', 'S3_SECRET_ACCESS_KEY'] as const) {
+      if (config[key] && /change[_-]?me/i.test(config[key])) context.addIssue({ code: 'custom', path: [key], message: 'is still the example placeholder: set a real secret' });
+    }
+    if (config.WEBRTC_MIN_PORT > config.WEBRTC_MAX_PORT) {
+      context.addIssue({ code: 'custom', path: ['WEBRTC_MIN_PORT'], message: 'must not exceed WEBRTC_MAX_PORT' });
+    }
+    // Only roles that run mediasoup (WebRTC and the node-to-node pipes) need addresses others reach;
+    // an api or worker node binds no WebRTC socket, so one image ENV serves every role.
+    if (!rolesWithWebRtc.has(config.ROLE)) return;
     if (config.WEBRTC_LISTEN_IP === '0.0.0.0' && !config.WEBRTC_ANNOUNCED_ADDRESS) {
       context.addIssue({ code: 'custom', path: ['WEBRTC_ANNOUNCED_ADDRESS'], message: 'required when WEBRTC_LISTEN_IP is 0.0.0.0 (the address viewers reach)' });
     }
     const pipeIp = config.PIPE_LISTEN_IP ?? config.WEBRTC_LISTEN_IP;
     if (pipeIp === '0.0.0.0' && !config.PIPE_ANNOUNCED_ADDRESS && !config.WEBRTC_ANNOUNCED_ADDRESS) {
       context.addIssue({ code: 'custom', path: ['PIPE_ANNOUNCED_ADDRESS'], message: 'required when the pipes bind 0.0.0.0 (the address other nodes reach)' });
-    }
-    for (const key of ['LIVECUE_ADMIN_TOKEN', 'LIVECUE_SECRET_KEY', 'PLAYBACK_TOKEN_SECRET', 'VIEWER_TOKEN_SECRET', 'METRICS_TOKEN', 'S3_SECRET_ACCESS_KEY'] as const) {
-      if (config[key] && /change[_-]?me/i.test(config[key])) context.addIssue({ code: 'custom', path: [key], message: 'is still the example placeholder: set a real secret' });
-    }
-    if (config.WEBRTC_MIN_PORT > config.WEBRTC_MAX_PORT) {
-      context.addIssue({ code: 'custom', path: ['WEBRTC_MIN_PORT'], message: 'must not exceed WEBRTC_MAX_PORT' });
     }
   });
 

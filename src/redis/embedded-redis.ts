@@ -1,7 +1,8 @@
 // Without REDIS_URL, livecue runs its own redis-server child on a free loopback port.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Logger } from '../log.ts';
+import { spawnOwned } from '../owned-process.ts';
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -19,14 +20,19 @@ export class EmbeddedRedis {
   #closing?: Promise<void>;
   readonly url: string;
 
-  private constructor(child: ChildProcess, port: number) {
+  private constructor(
+    child: ChildProcess,
+    port: number,
+    private readonly logger: Logger,
+  ) {
     this.#child = child;
     this.url = `redis://127.0.0.1:${port}`;
   }
 
   static async start(options: { binary: string; logger: Logger; port?: number }): Promise<EmbeddedRedis> {
     const port = options.port ?? (await freePort());
-    const child = spawn(
+    // Its own process group: a terminal's Ctrl-C stops livecue, which closes this last.
+    const child = spawnOwned(
       options.binary,
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -67,7 +73,7 @@ export class EmbeddedRedis {
       options.logger.error({ code, signal }, 'embedded redis-server exited');
     });
     options.logger.info({ port }, 'embedded redis-server started');
-    return new EmbeddedRedis(child, port);
+    return new EmbeddedRedis(child, port, options.logger);
   }
 
   close(): Promise<void> {
@@ -77,6 +83,7 @@ export class EmbeddedRedis {
       const timer = setTimeout(() => this.#child.kill('SIGKILL'), 3000);
       this.#child.once('exit', () => {
         clearTimeout(timer);
+        this.logger.info('embedded redis-server stopped');
         resolve();
       });
       this.#child.kill('SIGTERM');

@@ -1,17 +1,16 @@
 // SFU -> HLS: consumes the show's producers over PlainTransports to local UDP ports and describes
 // them in an SDP file FFmpeg reads, so WHIP shows get the same ladder as RTMP shows. Keyframes are
 // requested when FFmpeg starts so segments begin on a picture.
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
+import { execFileOwned } from '../owned-process.ts';
 import type { SourceInfo } from '../transcode/ladder.ts';
 import type { SfuRoom } from './sfu-room.ts';
 import { freeRtpPortPair } from './udp-ports.ts';
 
-const run = promisify(execFile);
+const run = execFileOwned;
 
 function sdpSection(consumer: types.Consumer, port: number): string[] {
   const codec = consumer.rtpParameters.codecs[0]!;

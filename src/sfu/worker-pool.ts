@@ -5,6 +5,7 @@ import { homedir, cpus } from 'node:os';
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
+import { OWN_SESSION_TARGET_ENV, OWN_SESSION_WRAPPER, ownSessionCommand } from '../owned-process.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { SFU_MEDIA_CODECS } from './codecs.ts';
 
@@ -18,13 +19,20 @@ export function cachedWorkerBinary(): string {
   return path.join(cacheDir, `mediasoup-worker-${MEDIASOUP_VERSION}`, 'mediasoup-worker');
 }
 
-/** mediasoup reads MEDIASOUP_WORKER_BIN when it is first loaded, so it is set before the import. */
+/**
+ * mediasoup reads MEDIASOUP_WORKER_BIN when it is first loaded, so it is set before the import. It
+ * names the own-session wrapper, which execs the real worker out of the terminal's process group.
+ */
 export async function loadMediasoup(workerBinary?: string): Promise<Mediasoup> {
-  const binary = workerBinary ?? process.env.MEDIASOUP_WORKER_BIN ?? cachedWorkerBinary();
+  const requested = workerBinary || process.env.MEDIASOUP_WORKER_BIN || cachedWorkerBinary();
+  // A child of a livecue process inherits the wrapper as MEDIASOUP_WORKER_BIN: the target is the worker.
+  const binary = path.resolve(requested) === OWN_SESSION_WRAPPER ? (process.env[OWN_SESSION_TARGET_ENV] ?? cachedWorkerBinary()) : requested;
   if (!existsSync(binary)) {
     throw new Error(`mediasoup-worker not found at ${binary}: run scripts/build-mediasoup-worker.sh or set MEDIASOUP_WORKER_BIN`);
   }
-  process.env.MEDIASOUP_WORKER_BIN = binary;
+  const { command, env } = ownSessionCommand(binary);
+  Object.assign(process.env, env);
+  process.env.MEDIASOUP_WORKER_BIN = command;
   return import('mediasoup');
 }
 
@@ -36,6 +44,7 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   #workers: types.Worker[] = [];
   #next = 0;
   #closed = false;
+  #stopping = false;
   #load = new Map<types.Worker, number>();
   /** What every router of the pool accepts (they all use SFU_MEDIA_CODECS). */
   routerCapabilities!: types.RtpCapabilities;
@@ -76,6 +85,14 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
     this.#load.set(worker, (this.#load.get(worker) ?? 0) + delta);
   }
 
+  /**
+   * The node is stopping: a worker that dies from now on is not replaced (its rooms close with the
+   * node). The workers themselves are closed last, by close(), after the rooms on them.
+   */
+  stopReplacing(): void {
+    this.#stopping = true;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     for (const worker of this.#workers) worker.close();
@@ -95,10 +112,13 @@ export class WorkerPool extends TypedEmitter<WorkerPoolEvents> {
   }
 
   async #died(worker: types.Worker, error: Error): Promise<void> {
-    this.logger.error({ pid: worker.pid, err: error }, 'mediasoup worker died; replacing it');
     this.#workers = this.#workers.filter((w) => w !== worker);
     this.#load.delete(worker);
-    if (this.#closed) return;
+    if (this.#closed || this.#stopping) {
+      this.logger.warn({ pid: worker.pid, err: error }, 'mediasoup worker died while the node stops; not replacing it');
+      return;
+    }
+    this.logger.error({ pid: worker.pid, err: error }, 'mediasoup worker died; replacing it');
     try {
       this.#workers.push(await this.#spawn());
     } catch (spawnError) {

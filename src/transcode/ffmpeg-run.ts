@@ -1,9 +1,10 @@
 // One FFmpeg process of a transcoder: FLV in on stdin, HLS files out, progress on stdout.
 // It reports each finished segment of each rendition by polling FFmpeg's own media playlists.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../log.ts';
+import { spawnOwned } from '../owned-process.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import { parseMediaPlaylist } from './playlist.ts';
 
@@ -89,7 +90,8 @@ export class FfmpegRun extends TypedEmitter<FfmpegRunEvents> {
     logger: Logger;
   }): Promise<FfmpegRun> {
     for (const name of options.renditions) mkdirSync(path.join(options.outDir, name), { recursive: true });
-    const child = spawn(options.ffmpegPath, options.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group: on Ctrl-C livecue ends its input itself, so the last segment is whole.
+    const child = spawnOwned(options.ffmpegPath, options.args, { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (error: NodeJS.ErrnoException) =>

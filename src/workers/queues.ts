@@ -41,6 +41,8 @@ export interface Queues {
   recordings: Queue<RecordingJob>;
   webhooks: Queue<WebhookJob>;
   maintenance: Queue;
+  /** Resolves once every queue's connection is set up (closing before that races BullMQ's own set-up). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,9 @@ export function createQueues(connection: ConnectionOptions, prefix: string, reco
     recordings,
     webhooks,
     maintenance,
+    async ready() {
+      await Promise.all([recordings.waitUntilReady(), webhooks.waitUntilReady(), maintenance.waitUntilReady()]);
+    },
     async close() {
       await Promise.all([recordings.close(), webhooks.close(), maintenance.close()]);
     },

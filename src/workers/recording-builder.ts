@@ -2,13 +2,11 @@
 // re-encoded): VOD playlists with discontinuities and the show's cues, a master playlist, a poster,
 // a thumbnail sprite with its WebVTT track, the cue track as JSON and an optional MP4 remux.
 // Running it twice gives the same result: every output is written under the recording's own keys.
-import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Config } from '../config/schema.ts';
 import { cueMessage } from '../cues/cue-store.ts';
@@ -16,11 +14,12 @@ import type { Db } from '../db/database.ts';
 import { cues as cuesTable, liveSessions, recordings, renditions as renditionsTable, segments as segmentsTable, streams } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { execFileOwned } from '../owned-process.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 import { cueDateRange, PLAYLIST_CONTENT_TYPE, SEGMENT_CACHE_CONTROL } from '../transcode/hls-packager.ts';
 import { avc1CodecOfSegment, renderMasterPlaylist, renderMediaPlaylist, type MediaSegment } from '../transcode/playlist.ts';
 
-const run = promisify(execFile);
+const run = execFileOwned;
 const IMMUTABLE = SEGMENT_CACHE_CONTROL;
 const THUMB_WIDTH = 160;
 const SPRITE_COLUMNS = 10;

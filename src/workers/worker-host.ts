@@ -55,6 +55,9 @@ export class WorkerHost {
       worker.on('error', (error) => logger.warn({ err: error }, 'queue worker error'));
       host.#workers.push(worker);
     }
+    // Started means ready: a stop that came while BullMQ still set up its connections would leave its
+    // set-up commands failing on a closed connection (unhandled rejections).
+    await Promise.all(host.#workers.map((worker) => worker.waitUntilReady()));
     // The database is the record of what is pending: the sweep queues it again (jobs are keyed by
     // session, so a job still in Redis is not doubled) and a Redis that lost its data loses no show.
     // It runs on a timer of the process, not a Redis schedule, for the same reason.

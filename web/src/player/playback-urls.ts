@@ -1,14 +1,18 @@
-// Where a show's media, cues and product cards are, relative to the page's own origin. A private
-// stream's signed playback token goes in the HLS path (so the playlists' relative URLs keep it) and
-// as ?token= everywhere else.
+// Where a show's media, cues and product cards are: relative to the page's own origin, except HLS
+// when livecue runs behind a CDN (CDN_BASE_URL: the page is given the base). A private stream's signed
+// playback token goes in the HLS path (so the playlists' relative URLs keep it) and as ?token=
+// everywhere else.
 
 export class PlaybackUrls {
   readonly playbackId: string;
   readonly #token: string | undefined;
+  /** '' (this origin) or the CDN's base URL, without a trailing slash. */
+  readonly #hlsBase: string;
 
-  constructor(playbackId: string, token?: string) {
+  constructor(playbackId: string, token?: string, hlsBase?: string) {
     this.playbackId = playbackId;
     this.#token = token || undefined;
+    this.#hlsBase = (hlsBase ?? '').replace(/\/+$/, '');
   }
 
   get #id(): string {
@@ -20,7 +24,7 @@ export class PlaybackUrls {
   }
 
   hlsMaster(): string {
-    return this.#token ? `/hls/${this.#id}/t/${encodeURIComponent(this.#token)}/master.m3u8` : `/hls/${this.#id}/master.m3u8`;
+    return this.#hlsBase + (this.#token ? `/hls/${this.#id}/t/${encodeURIComponent(this.#token)}/master.m3u8` : `/hls/${this.#id}/master.m3u8`);
   }
 
   /** `viewer`: the page's viewer id, so analytics count it once across paths; `preview`: the host's own preview, not counted. */
@@ -43,11 +47,12 @@ export class PlaybackUrls {
   }
 
   /**
-   * A URL livecue gave for this show's media (PUBLIC_URL or CDN_BASE_URL in front), as a path on this
-   * page's origin: the page's Content-Security-Policy allows its own origin only, and livecue serves
-   * /hls/<playbackId>/… itself, as for the live playlists. Undefined for anything that is not this show's.
+   * A URL livecue gave for this show's media (PUBLIC_URL or CDN_BASE_URL in front), as the page may
+   * fetch it: on the CDN when the page was given one (its CSP allows that origin), else as a path on
+   * this page's origin (livecue serves /hls/<playbackId>/… itself). Undefined for anything that is not
+   * this show's media.
    */
-  onThisOrigin(url: unknown): string | undefined {
+  mediaUrl(url: unknown): string | undefined {
     if (typeof url !== 'string' || url === '') return undefined;
     let parsed: URL;
     try {
@@ -56,7 +61,12 @@ export class PlaybackUrls {
       return undefined;
     }
     const at = parsed.pathname.indexOf(`/hls/${this.#id}/`);
-    return at < 0 ? undefined : parsed.pathname.slice(at) + parsed.search;
+    if (at < 0) return undefined;
+    const mediaPath = parsed.pathname.slice(at) + parsed.search;
+    if (!this.#hlsBase) return mediaPath;
+    const base = new URL(this.#hlsBase, location.href);
+    // The CDN's own path prefix (if any) stays in front of /hls/….
+    return `${base.origin}${base.pathname.replace(/\/+$/, '')}${mediaPath}`;
   }
 
   product(productId: string): string {

@@ -83,7 +83,9 @@ class Viewer implements ViewerApi {
   constructor(playbackId: string, identity: ViewerIdentity) {
     this.playbackId = playbackId;
     // A private stream's page is opened with its signed playback token: /watch/<playbackId>?token=…
-    this.#urls = new PlaybackUrls(playbackId, this.#params.get('token') ?? undefined);
+    // With CDN_BASE_URL, livecue names the CDN in a <meta>: HLS plays from there (src/api/pages.ts).
+    const hlsBase = document.querySelector<HTMLMetaElement>('meta[name="livecue-hls-base"]')?.content || undefined;
+    this.#urls = new PlaybackUrls(playbackId, this.#params.get('token') ?? undefined, hlsBase);
     this.#catalog = new ProductCatalog(this.#urls, () => {
       this.#render();
       this.#timeline?.refresh();

@@ -8,7 +8,7 @@ export interface Recording {
   id: string;
   /** Seconds; the cues' mediaTime is the position on this timeline (video.currentTime). */
   durationSeconds: number | undefined;
-  /** Paths on this page's origin (see PlaybackUrls.onThisOrigin). */
+  /** Where the page fetches them (see PlaybackUrls.mediaUrl). */
   hlsUrl: string;
   posterUrl: string | undefined;
   thumbnailsVttUrl: string | undefined;
@@ -29,8 +29,8 @@ export async function lookUpReplay(urls: PlaybackUrls): Promise<ReplayLookup> {
   if (response?.status === 401 || response?.status === 403) return { kind: 'forbidden' };
   if (!response?.ok) return { kind: 'not-ready' };
   const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
-  const hlsUrl = urls.onThisOrigin(body?.hlsUrl);
-  const cuesUrl = urls.onThisOrigin(body?.cuesUrl);
+  const hlsUrl = urls.mediaUrl(body?.hlsUrl);
+  const cuesUrl = urls.mediaUrl(body?.cuesUrl);
   if (!body || typeof body.recordingId !== 'string' || !hlsUrl) return { kind: 'not-ready' };
   const [recordingCues, showCues] = await Promise.all([
     cuesUrl ? fetch(cuesUrl).then((r) => (r.ok ? r.json() : undefined)).then(cuesOf, () => []) : Promise.resolve([]),
@@ -48,8 +48,8 @@ export async function lookUpReplay(urls: PlaybackUrls): Promise<ReplayLookup> {
       id: body.recordingId,
       durationSeconds: duration,
       hlsUrl,
-      posterUrl: urls.onThisOrigin(body.posterUrl),
-      thumbnailsVttUrl: urls.onThisOrigin(body.thumbnailsVttUrl),
+      posterUrl: urls.mediaUrl(body.posterUrl),
+      thumbnailsVttUrl: urls.mediaUrl(body.thumbnailsVttUrl),
       cues: recordingCues,
     },
   };
