@@ -24,7 +24,7 @@ let scratch: string;
 const answers: string[] = [];
 
 beforeAll(async () => {
-  [sender, platform] = await Promise.all([startTestNode({ RECONNECT_WINDOW_SECONDS: 2, SFU_WORKERS: 1 }), startTestNode({ RECONNECT_WINDOW_SECONDS: 5, SFU_WORKERS: 1 })]);
+  [sender, platform] = await Promise.all([startTestNode({ RECONNECT_WINDOW_SECONDS: 2, SFU_WORKERS: 1 }), startTestNode({ RECONNECT_WINDOW_SECONDS: 5, SFU_WORKERS: 1, RTMPS_PORT: 0 })]);
   scratch = await mkdtemp(path.join(tmpdir(), 'livecue-restream-'));
 });
 
@@ -382,6 +382,25 @@ describe('restreaming a live show', () => {
     await waitFor('platform resumed', () => platformSession.reconnects === 1 && platformSession.connected, 10_000);
     expect(await second.exited).toBe(0);
     await waitFor('show ended', async () => (await api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
+  });
+
+  it('refuses an RTMPS target whose certificate the system does not trust, and says so', async () => {
+    // The platform's RTMPS listener presents a self-signed certificate: FFmpeg on its own would send the show anyway.
+    const source = await createStream(sender, 'to an untrusted rtmps target');
+    const target = await createStream(platform, 'self-signed');
+    const created = await api('POST', `/v1/streams/${source.id}/restreams`, { url: `rtmps://localhost:${platform.lc.rtmpsPort}/live`, streamKey: target.ingest.streamKey, name: 'untrusted' });
+    expect(created.status).toBe(201);
+    const push = pushRtmp(`${source.ingest.rtmpUrl}/${source.ingest.streamKey}`, { seconds: 20, size: '320x180' });
+    try {
+      const failed = await waitFor('the certificate refused', async () => {
+        const view = await restream(source.id, created.body.id);
+        return view.lastError && /certificate/.test(view.lastError) ? view : undefined;
+      }, 20_000);
+      expect(failed.status).not.toBe('live');
+      expect(platform.lc.registry.get(target.id)).toBeUndefined();
+    } finally {
+      push.stop();
+    }
   });
 
   it('says unsupported for the targets of a WHIP show', async () => {

@@ -10,6 +10,9 @@ describe('restream FFmpeg', () => {
     expect(args.join(' ')).toContain('-map 0:v:0 -map 0:a:0');
     expect(args.slice(args.indexOf('-rtmp_app'), args.indexOf('-rtmp_app') + 4)).toEqual(['-rtmp_app', 'app/instance', '-rtmp_playpath', 'KEY?x=1']);
     expect(restreamArgs(parseTargetUrl('rtmp://h/a'), 'k', false)).not.toContain('0:a:0');
+    // RTMPS targets must show a certificate the system trusts, for the name they were given.
+    expect(args.join(' ')).toContain('-tls_verify 1 -ca_file /etc/ssl/certs/ca-certificates.crt -verifyhost live.example.com');
+    expect(restreamArgs(parseTargetUrl('rtmp://h/a'), 'k', false)).not.toContain('-tls_verify');
   });
 
   it('reports the cause of a failure, not what FFmpeg said while closing', () => {

@@ -21,6 +21,8 @@ const STABLE_RUN_MS = 10_000;
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** FFmpeg gives up on a platform that stops reading or answering for this long (microseconds). */
 const RW_TIMEOUT_US = 10_000_000;
+/** The system's trusted CAs (Debian's ca-certificates, in the image too): RTMPS targets must present a valid certificate. */
+export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 const STOP_TIMEOUT_MS = 2000;
 
 /** The sequence headers of the show, which every new FFmpeg needs before its first keyframe. */
@@ -46,6 +48,8 @@ export function restreamArgs(endpoint: TargetEndpoint, streamKey: string, hasAud
     '-f', 'flv', '-i', 'pipe:0',
     '-map', '0:v:0', ...(hasAudio ? ['-map', '0:a:0'] : []), '-c', 'copy',
     '-rw_timeout', String(RW_TIMEOUT_US), '-flvflags', 'no_duration_filesize',
+    // FFmpeg's TLS checks nothing unless told: the chain against the system CAs, and the name the target gave.
+    ...(endpoint.protocol === 'rtmps' ? ['-tls_verify', '1', '-ca_file', SYSTEM_CA_FILE, '-verifyhost', endpoint.host] : []),
     '-rtmp_app', endpoint.app, '-rtmp_playpath', streamKey,
     '-f', 'flv', endpoint.serverUrl,
   ];
@@ -62,6 +66,9 @@ export function lastErrorOf(stderr: string, code: number | null, signal: NodeJS.
   const lines = stderr.split('\n');
   if (stderr.length >= STDERR_TAIL_CHARS) lines.shift();
   const said = lines.map((line) => line.replace(/\[[^\]]* @ 0x[0-9a-f]+\]\s*/g, '').trim()).filter(Boolean);
+  // A certificate the target presented and FFmpeg refused is said plainly: the operator must fix the URL or the target.
+  const certificate = said.find((line) => /certificate|SSL routines|tls: /i.test(line));
+  if (certificate) return `the target's TLS certificate was not accepted: ${certificate} (${signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${code}`})`.slice(0, 500);
   const cause = said.filter((line) => !AFTERMATH.test(line)).at(-1) ?? said.at(-1);
   const exit = signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${code}`;
   // Network failures read alike whatever their kind: told apart (refused, timed out, reset), they would let
