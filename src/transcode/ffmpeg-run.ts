@@ -91,7 +91,10 @@ export class FfmpegRun extends TypedEmitter<FfmpegRunEvents> {
   }): Promise<FfmpegRun> {
     for (const name of options.renditions) mkdirSync(path.join(options.outDir, name), { recursive: true });
     // Its own process group: on Ctrl-C livecue ends its input itself, so the last segment is whole.
-    const child = spawnOwned(options.ffmpegPath, options.args, { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
+    // FFmpeg reads its stdin for keyboard commands unless it is the input: in a session of its own, a pulled run (RTP
+    // described by an SDP file) that did so never produced a segment. -nostdin unless the media comes in on stdin.
+    const args = options.args.includes('pipe:0') ? options.args : ['-nostdin', ...options.args];
+    const child = spawnOwned(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (error: NodeJS.ErrnoException) =>
