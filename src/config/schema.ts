@@ -81,7 +81,7 @@ export const configSchema = z
     WEBRTC_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40000).describe('Lowest UDP/TCP port for WebRTC.'),
     WEBRTC_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999).describe('Highest UDP/TCP port for WebRTC.'),
     VIEWERS_PER_ROUTER: z.coerce.number().int().min(1).default(150).describe('WHEP viewers on one router before new viewers go to a router on another worker (pipeToRouter).'),
-    ICE_TIMEOUT_SECONDS: z.coerce.number().min(1).default(15).describe('A WHIP/WHEP session whose ICE/DTLS never connects is closed after this.'),
+    ICE_TIMEOUT_SECONDS: z.coerce.number().min(1).default(15).describe('A WHIP/WHEP session whose ICE/DTLS never connects, or whose peer stopped answering (ICE disconnected), is closed after this.'),
     SDP_MAX_BYTES: z.coerce.number().int().min(1024).default(64 * 1024).describe('Largest SDP offer accepted (413 past it).'),
     CUE_RATE_PER_SECOND: z.coerce.number().min(1).max(10_000).default(50).describe('Cues one stream may take per second (bursts of twice that); 429 past it.'),
     ROLE: z

@@ -21,8 +21,6 @@ export type MediaKind = 'audio' | 'video';
 const MAX_VIEWER_LAYOUTS = 8;
 /** How long an empty viewer router is kept for the next viewer before it is closed. */
 const EMPTY_ROUTER_LINGER_MS = 10_000;
-/** How long a connected viewer's ICE may stay disconnected (its peer stopped answering) before it is let go. */
-const DISCONNECTED_GRACE_MS = 15_000;
 /** Viewers share a router when their payload types and the source's H.264 profile are the same. */
 const layoutOf = (codecs: types.RouterRtpCodecCapability[]): string =>
   JSON.stringify(codecs.map((codec) => [codec.mimeType, codec.preferredPayloadType, codec.parameters?.['profile-level-id']]));
@@ -222,8 +220,9 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     transport.on('dtlsstatechange', (state) => {
       if (state === 'failed' || state === 'closed') transport.close();
     });
-    // A viewer that connected and then vanished (no consent checks: closed laptop, lost network) is let go
-    // once ICE stays disconnected, instead of holding its consumers for the rest of the show.
+    // A viewer that connected and then vanished (its consent checks stop: closed laptop, lost network; mediasoup
+    // says disconnected after 30 s) is let go once ICE stays disconnected ICE_TIMEOUT_SECONDS more, instead of
+    // holding its consumers for the rest of the show.
     let gone: NodeJS.Timeout | undefined;
     transport.on('icestatechange', (state) => {
       clearTimeout(gone);
@@ -232,7 +231,7 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
       gone = setTimeout(() => {
         this.logger.info({ transportId: transport.id }, 'closing a WebRTC transport whose peer went away');
         transport.close();
-      }, DISCONNECTED_GRACE_MS);
+      }, this.settings.iceTimeoutMs);
       gone.unref();
     });
     transport.observer.once('close', () => clearTimeout(gone));
