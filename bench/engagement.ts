@@ -711,6 +711,8 @@ async function main(): Promise<void> {
       MESSAGES_PER_ADDRESS_PER_SECOND: BENCH_RATE_LIMIT,
       // Viewers sign their tokens with it, as livecue signs anonymous viewers.
       LIVECUE_SECRET_KEY: BENCH_LIVECUE_SECRET_KEY,
+      // The shop's webhook receiver runs on this machine.
+      ALLOW_PRIVATE_DESTINATIONS: true,
       CUE_RATE_PER_SECOND: 1000,
       ...(database ? { DATABASE_URL: database.url } : {}),
     },
