@@ -17,7 +17,6 @@ import { bandHeight, readStamp, stampBand } from './lib/frame-clock.ts';
 const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CONCURRENT = process.env.BENCH_CONCURRENT === '1';
 const WARMUP_SECONDS = 5;
-const FPS = 30;
 const PLAYLIST_POLL_MS = 100;
 const SAMPLE_MS = 1000;
 /** Decoded frames are scaled to this size before the stamp is read, whatever the rendition. */
@@ -37,12 +36,18 @@ interface Source {
   name: string;
   width: number;
   height: number;
+  fps: number;
 }
 
-const SOURCES: Source[] = [
-  { name: '720p30', width: 1280, height: 720 },
-  { name: '1080p30', width: 1920, height: 1080 },
+/** The default pair; BENCH_SOURCES=all adds 60 fps and a phone held upright (their ladders cost more, or differently). */
+const ALL_SOURCES: Source[] = [
+  { name: '720p30', width: 1280, height: 720, fps: 30 },
+  { name: '1080p30', width: 1920, height: 1080, fps: 30 },
+  { name: '720p60', width: 1280, height: 720, fps: 60 },
+  { name: 'portrait 1080x1920 30', width: 1080, height: 1920, fps: 30 },
 ];
+const SOURCES: Source[] =
+  process.env.BENCH_SOURCES === 'all' ? ALL_SOURCES : process.env.BENCH_SOURCES ? ALL_SOURCES.filter((source) => process.env.BENCH_SOURCES!.split(',').includes(source.name)) : ALL_SOURCES.slice(0, 2);
 
 interface Stats {
   count: number;
@@ -115,16 +120,16 @@ interface Encoder {
  * moving test pattern (so the ladder encodes realistic motion, not a still image), with a tone, pushed as RTMP.
  */
 function startEncoder(url: string, source: Source): Encoder {
-  const { width, height } = source;
+  const { width, height, fps } = source;
   const band = bandHeight(height);
   const args = [
     '-hide_banner', '-loglevel', 'error',
-    '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${band}`, '-r', String(FPS), '-i', 'pipe:0',
+    '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${band}`, '-r', String(fps), '-i', 'pipe:0',
     // Paced by -re: lavfi would otherwise produce audio as fast as it can.
     '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-filter_complex', `testsrc2=size=${width}x${height}:rate=${FPS}[bg];[bg][0:v]overlay=0:0:shortest=1,format=yuv420p[v]`,
+    '-filter_complex', `testsrc2=size=${width}x${height}:rate=${fps}[bg];[bg][0:v]overlay=0:0:shortest=1,format=yuv420p[v]`,
     '-map', '[v]', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(FPS),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(fps),
     '-c:a', 'aac', '-b:a', '128k',
     '-shortest', '-f', 'flv', url,
   ];
@@ -143,13 +148,13 @@ function startEncoder(url: string, source: Source): Encoder {
   let pacing: NodeJS.Timeout | undefined;
   const pump = () => {
     // Frames are due by wall clock; a late timer writes the frames it owes, each stamped when written.
-    const due = Math.floor(((Date.now() - wallStart) * FPS) / 1000) + 1;
+    const due = Math.floor(((Date.now() - wallStart) * fps) / 1000) + 1;
     while (frames < due && child.stdin.writable) {
       child.stdin.write(stampBand(Date.now(), width, height));
       frames++;
     }
     maxBacklogFrames = Math.max(maxBacklogFrames, Math.floor(child.stdin.writableLength / frameBytes));
-    pacing = setTimeout(pump, Math.max(1, wallStart + (frames * 1000) / FPS - Date.now()));
+    pacing = setTimeout(pump, Math.max(1, wallStart + (frames * 1000) / fps - Date.now()));
   };
   pump();
 
@@ -535,7 +540,7 @@ async function main(): Promise<void> {
       warmupSeconds: WARMUP_SECONDS,
       playlistPollMs: PLAYLIST_POLL_MS,
       concurrent: CONCURRENT,
-      encoder: `libx264 ultrafast zerolatency, gop ${FPS}, ${FPS} fps, testsrc2 + time stamp band, aac 128k`,
+      encoder: `libx264 ultrafast zerolatency, 1 s gop, each source's frame rate, testsrc2 + time stamp band, aac 128k`,
       segmentSeconds: config.SEGMENT_SECONDS,
       liveWindowSegments: config.LIVE_WINDOW_SEGMENTS,
       ladder: config.LADDER,
