@@ -230,7 +230,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
         await analytics.showEnded(session.stream.id);
       },
     };
-    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: pool && { pool, settings: webrtc }, hooks, restreams, acceptsPublishes: takesPublishes });
+    const registry = new SessionRegistry({ config, db: database.db, streams, store, metrics, logger, nodeId, sfu: pool && { pool, settings: webrtc }, hooks, restreams: { store: restreams, destinations }, acceptsPublishes: takesPublishes });
     onClose('live sessions', () => registry.close());
 
     const products = new ProductStore(database.db);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newAdminToken } from '../src/streams/stream-keys.ts';
-import { waitFor } from './helpers/harness.ts';
+import { processAlive, waitFor } from './helpers/harness.ts';
 import { startLivecueProcess, type LivecueProcess } from './helpers/livecue-process.ts';
 import { pushRtmp, type Encoder } from './helpers/media.ts';
 import { buildServer } from './helpers/server-build.ts';
@@ -31,14 +31,6 @@ function childrenOf(pid: number): { pid: number; command: string }[] {
   return children;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const level = (line: string) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0);
 const messageIndex = (lines: string[], text: string) => lines.findIndex((line) => line.includes(`"msg":"${text}"`));
@@ -93,7 +85,7 @@ describe('a clean stop', () => {
     expect(queuedAt).toBeGreaterThan(stopAt);
     expect(messageIndex(lines, 'embedded redis-server stopped')).toBeGreaterThan(queuedAt);
     // No child outlives livecue.
-    await waitFor('children gone', () => children.every((child) => !alive(child.pid)), 10_000);
+    await waitFor('children gone', () => children.every((child) => !processAlive(child.pid)), 10_000);
 
     const second = await startLivecueProcess(env, { dataDir, command });
     nodes.push(second);

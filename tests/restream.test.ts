@@ -11,7 +11,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions, restreamTargets, segments } from '../src/db/schema.ts';
 import { randomBase62 } from '../src/streams/stream-keys.ts';
-import { freePort, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { freePort, processAlive, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, probe, pushRtmp } from './helpers/media.ts';
 import { postSdp, WrtcPublisher } from './helpers/webrtc.ts';
 
@@ -106,14 +106,6 @@ async function videoPacketHashes(file: string): Promise<string[]> {
     .map((line) => line.split(',').at(-1)!.trim());
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const awkwardKey = () => `live_${randomBase62(12)}-Q2x9?auth=${randomBase62(16)}&x=1`;
 
@@ -330,11 +322,11 @@ describe('restreaming a live show', () => {
       expect(await metric(sender, 'livecue_restream_restarts_total')).toBe(restartsBefore + 1);
       const firstPid = session.restreamer!.target(target.body.id)!.pid!;
       expect(firstPid).not.toBe(killedPid);
-      expect(alive(firstPid)).toBe(true);
+      expect(processAlive(firstPid)).toBe(true);
 
       const disabled = await api('PATCH', base, { enabled: false });
       expect(disabled.body).toMatchObject({ enabled: false, status: 'idle' });
-      expect(alive(firstPid)).toBe(false);
+      expect(processAlive(firstPid)).toBe(false);
       expect(session.restreamer!.target(target.body.id)).toBeUndefined();
 
       const enabled = await api('PATCH', base, { enabled: true });
@@ -344,7 +336,7 @@ describe('restreaming a live show', () => {
       expect(secondPid).not.toBe(firstPid);
 
       expect((await api('DELETE', base)).status).toBe(204);
-      expect(alive(secondPid)).toBe(false);
+      expect(processAlive(secondPid)).toBe(false);
       expect((await api('GET', base)).status).toBe(404);
       expect(await restreamsOf(stream.id)).toEqual([]);
       expect(await metric(sender, 'livecue_restream_targets', '{state="live"}')).toBe(0);
@@ -370,7 +362,7 @@ describe('restreaming a live show', () => {
     expect(await first.exited).toBe(0);
     await waitFor('encoder gone', () => !session.connected, 5000, 50);
     expect(session.restreamer!.target(target.body.id)!.pid).toBeUndefined();
-    await waitFor('restream ffmpeg ended', () => !alive(firstPid), 5000, 50);
+    await waitFor('restream ffmpeg ended', () => !processAlive(firstPid), 5000, 50);
     expect((await restream(stream.id, target.body.id)).status).toBe('connecting');
 
     const second = pushRtmp(url, { seconds: 6 });

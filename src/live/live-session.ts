@@ -1,6 +1,6 @@
 // One live show: opened by an accepted publish, it owns the media timeline, the transcoder, the HLS
 // packager and the upload queue; it survives encoder drops for the reconnect window, then ends.
-import { DestinationPolicy } from '../security/destinations.ts';
+import type { DestinationPolicy } from '../security/destinations.ts';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,8 +40,8 @@ export interface LiveSessionDeps {
   sfu?: { pool: WorkerPool; settings: WebRtcSettings };
   /** Told when a show starts and once it has ended (recording, webhooks). */
   hooks?: { started(session: LiveSession): Promise<void>; ended(session: LiveSession, reason: string): Promise<void> };
-  /** The stream's restream targets (other platforms the show is sent to). */
-  restreams?: RestreamStore;
+  /** The stream's restream targets (other platforms the show is sent to), and where they may point. */
+  restreams?: { store: RestreamStore; destinations: DestinationPolicy };
 }
 
 export type LiveSessionEvents = {
@@ -95,7 +95,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     const { config, metrics } = deps;
     if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger, () => this.#ingest?.sourceHint.frameRate);
     if (deps.restreams) {
-      this.restreamer = new Restreamer({ streamId: stream.id, store: deps.restreams, supported: protocol === 'rtmp', ffmpegPath: config.FFMPEG_PATH, destinations: new DestinationPolicy(config.ALLOW_PRIVATE_DESTINATIONS), metrics, logger });
+      this.restreamer = new Restreamer({ streamId: stream.id, store: deps.restreams.store, supported: protocol === 'rtmp', ffmpegPath: config.FFMPEG_PATH, destinations: deps.restreams.destinations, metrics, logger });
     }
     this.#workDir = path.join(config.LIVECUE_DATA_DIR, 'work', id);
     mkdirSync(this.#workDir, { recursive: true });

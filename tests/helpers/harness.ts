@@ -145,3 +145,13 @@ export async function newViewer(node: { baseUrl: string }): Promise<TestViewer> 
   const issued = (await response.json()) as { viewerId: string; viewerToken: string };
   return { id: issued.viewerId, token: issued.viewerToken };
 }
+
+/** Whether a process is still running (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
