@@ -116,6 +116,11 @@ export class FfmpegRun extends TypedEmitter<FfmpegRunEvents> {
   }
 
   /** Ends the input: FFmpeg writes its last segment and exits. */
+  /** Kills a run that is stuck: it dies (`died`), so its owner restarts it as after a crash. */
+  abort(): void {
+    this.#child.kill('SIGKILL');
+  }
+
   endInput(): void {
     this.#stopping = true;
     if (this.#child.stdin.writable) this.#child.stdin.end();

@@ -11,6 +11,9 @@ import { ladderArgs } from './ffmpeg-args.ts';
 import { FfmpegRun, MAX_STDIN_BACKLOG_BYTES, type FinishedSegment } from './ffmpeg-run.ts';
 import { parseLadderHeights, renditionLadder, type Rendition, type SourceInfo } from './ladder.ts';
 
+/** The least a pulled run gets to write its first segment before it is restarted. */
+const FIRST_PULLED_SEGMENT_MS = 10_000;
+
 export interface RunInfo {
   run: number;
   /** Wall-clock time (ms) at which the run's first frame arrived. */
@@ -199,6 +202,17 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
       ffmpeg.on('exited', () => void rm(outDir, { recursive: true, force: true }).catch(() => {}));
       this.emit('runStarted', info);
       if (pulled) {
+        // A pulled source (WHIP over RTP) whose FFmpeg writes no segment in this long is stuck on its start (it
+        // waits on stream parameters it never got): a fresh run asks the source for a keyframe again.
+        const firstSegmentMs = Math.max(FIRST_PULLED_SEGMENT_MS, config.SEGMENT_SECONDS * 4000);
+        const watchdog = setTimeout(() => {
+          logger.warn({ run, waitedMs: firstSegmentMs }, 'no segment from the pulled source yet; restarting ffmpeg');
+          ffmpeg.abort();
+        }, firstSegmentMs);
+        watchdog.unref();
+        ffmpeg.once('segment', () => clearTimeout(watchdog));
+        ffmpeg.once('died', () => clearTimeout(watchdog));
+        ffmpeg.once('exited', () => clearTimeout(watchdog));
         await pulled.start();
         return;
       }
