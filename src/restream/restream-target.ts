@@ -22,6 +22,8 @@ const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** FFmpeg gives up on a platform that stops reading or answering for this long (microseconds). */
 const RW_TIMEOUT_US = 10_000_000;
 /** The system's trusted CAs (Debian's ca-certificates, in the image too): RTMPS targets must present a valid certificate. */
+/** A start takes a few tens of ms; at 60 fps with audio this is several seconds of packets. */
+const MAX_PACKETS_WHILE_STARTING = 500;
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 const STOP_TIMEOUT_MS = 2000;
 
@@ -83,6 +85,8 @@ export class RestreamTarget {
   readonly revision: string;
   #run?: FfmpegRun;
   #starting = false;
+  /** Packets that arrived while FFmpeg was starting: written after the keyframe, so the copy has no gap. */
+  #arrivedWhileStarting: Buffer[] = [];
   #closed = false;
   #closing?: Promise<void>;
   #failures = 0;
@@ -154,7 +158,11 @@ export class RestreamTarget {
     if (packet.kind === 'metadata' || packet.kind === 'audio-header' || packet.kind === 'video-header') return;
     const run = this.#run;
     if (!run) {
-      if (packet.kind === 'video-key' && headers.video && !this.#starting && Date.now() >= this.#notBefore) void this.#start(packet, headers);
+      if (this.#starting) {
+        if (this.#arrivedWhileStarting.length < MAX_PACKETS_WHILE_STARTING) this.#arrivedWhileStarting.push(packet.tag);
+      } else if (packet.kind === 'video-key' && headers.video && Date.now() >= this.#notBefore) {
+        void this.#start(packet, headers);
+      }
       return;
     }
     if (run.backlogBytes > MAX_BACKLOG_BYTES) {
@@ -188,6 +196,7 @@ export class RestreamTarget {
 
   async #start(keyframe: IngestPacket, headers: ShowHeaders): Promise<void> {
     this.#starting = true;
+    this.#arrivedWhileStarting = [];
     const input = this.#input;
     try {
       const hasAudio = headers.audio !== undefined;
@@ -225,10 +234,12 @@ export class RestreamTarget {
       if (headers.audio) run.write(headers.audio);
       run.write(headers.video!);
       run.write(keyframe.tag);
+      for (const tag of this.#arrivedWhileStarting) run.write(tag);
     } catch (error) {
       this.#failed(this.#scrub(`cannot start ffmpeg: ${(error as Error).message}`));
     } finally {
       this.#starting = false;
+      this.#arrivedWhileStarting = [];
     }
   }
 
