@@ -1,7 +1,8 @@
 // A small typed event emitter whose emit isolates listeners: a throwing listener is reported,
 // never allowed to break the lifecycle of the object that emitted.
 
-type Listener<Args extends unknown[]> = (...args: Args) => void;
+/** A listener may be async: `emitSerial` waits for it, `emit` does not (its rejection is reported either way). */
+type Listener<Args extends unknown[]> = (...args: Args) => void | Promise<void>;
 
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   #listeners = new Map<keyof Events, Set<Listener<never[]>>>();
@@ -37,7 +38,19 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
     if (!set) return;
     for (const listener of [...set]) {
       try {
-        (listener as unknown as Listener<Events[K]>)(...args);
+        const result = (listener as unknown as Listener<Events[K]>)(...args);
+        if (result instanceof Promise) result.catch((error: unknown) => this.#onListenerError(error, event));
+      } catch (error) {
+        this.#onListenerError(error, event);
+      }
+    }
+  }
+
+  /** Runs the listeners one after another, waiting for each (what one does may be what the next relies on). */
+  protected async emitSerial<K extends keyof Events>(event: K, ...args: Events[K]): Promise<void> {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        await (listener as unknown as Listener<Events[K]>)(...args);
       } catch (error) {
         this.#onListenerError(error, event);
       }

@@ -222,7 +222,7 @@ describe('restreaming a live show', () => {
     const startedAt = Date.now();
     await waitFor('second target live', async () => (await restream(stream.id, during.body.id)).status === 'live', 10_000);
     expect(Date.now() - startedAt).toBeLessThan(5000);
-    expect(session.restreamer!.target(during.body.id)!.pid).toBeGreaterThan(0);
+    expect(sender.lc.restreams.of(stream.id)!.target(during.body.id)!.pid).toBeGreaterThan(0);
 
     expect(await push.exited).toBe(0);
     await waitFor('show ended', async () => (await api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
@@ -312,7 +312,7 @@ describe('restreaming a live show', () => {
     try {
       const session = await waitFor('live session', () => sender.lc.registry.get(stream.id), 10_000);
       await waitFor('target live', async () => (await restream(stream.id, target.body.id)).status === 'live', 15_000);
-      const killedPid = session.restreamer!.target(target.body.id)!.pid!;
+      const killedPid = sender.lc.restreams.of(stream.id)!.target(target.body.id)!.pid!;
       const restartsBefore = await metric(sender, 'livecue_restream_restarts_total');
       // An FFmpeg that dies is started again (after 0.5 s, at a keyframe).
       process.kill(killedPid, 'SIGKILL');
@@ -320,19 +320,19 @@ describe('restreaming a live show', () => {
       expect((await restream(stream.id, target.body.id)).lastError).toMatch(/SIGKILL/);
       await waitFor('target live again', async () => (await restream(stream.id, target.body.id)).status === 'live', 10_000);
       expect(await metric(sender, 'livecue_restream_restarts_total')).toBe(restartsBefore + 1);
-      const firstPid = session.restreamer!.target(target.body.id)!.pid!;
+      const firstPid = sender.lc.restreams.of(stream.id)!.target(target.body.id)!.pid!;
       expect(firstPid).not.toBe(killedPid);
       expect(processAlive(firstPid)).toBe(true);
 
       const disabled = await api('PATCH', base, { enabled: false });
       expect(disabled.body).toMatchObject({ enabled: false, status: 'idle' });
       expect(processAlive(firstPid)).toBe(false);
-      expect(session.restreamer!.target(target.body.id)).toBeUndefined();
+      expect(sender.lc.restreams.of(stream.id)!.target(target.body.id)).toBeUndefined();
 
       const enabled = await api('PATCH', base, { enabled: true });
       expect(enabled.body).toMatchObject({ enabled: true, status: 'connecting' });
       await waitFor('target live again', async () => (await restream(stream.id, target.body.id)).status === 'live', 15_000);
-      const secondPid = session.restreamer!.target(target.body.id)!.pid!;
+      const secondPid = sender.lc.restreams.of(stream.id)!.target(target.body.id)!.pid!;
       expect(secondPid).not.toBe(firstPid);
 
       expect((await api('DELETE', base)).status).toBe(204);
@@ -358,10 +358,10 @@ describe('restreaming a live show', () => {
     const session = await waitFor('live session', () => sender.lc.registry.get(stream.id), 10_000);
     await waitFor('target live', async () => (await restream(stream.id, target.body.id)).status === 'live', 15_000);
     const platformSession = await waitFor('show on the platform', () => platform.lc.registry.get(onPlatform.id), 10_000);
-    const firstPid = session.restreamer!.target(target.body.id)!.pid!;
+    const firstPid = sender.lc.restreams.of(stream.id)!.target(target.body.id)!.pid!;
     expect(await first.exited).toBe(0);
     await waitFor('encoder gone', () => !session.connected, 5000, 50);
-    expect(session.restreamer!.target(target.body.id)!.pid).toBeUndefined();
+    expect(sender.lc.restreams.of(stream.id)!.target(target.body.id)!.pid).toBeUndefined();
     await waitFor('restream ffmpeg ended', () => !processAlive(firstPid), 5000, 50);
     expect((await restream(stream.id, target.body.id)).status).toBe('connecting');
 

@@ -1,10 +1,15 @@
-// The admin token (configured, or generated once and kept in the data dir) and Bearer header parsing.
+// The admin token (configured, or generated once and kept in the data dir), and the tokens requests carry.
 import { persistentSecret } from '../security/persistent-secret.ts';
 import { newAdminToken } from '../streams/stream-keys.ts';
 
 export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return match?.[1];
+}
+
+/** A viewer's playback token: `?token=`, or `Authorization: Bearer` (WHEP players send the latter). */
+export function playbackToken(req: { query: Record<string, unknown>; headers: { authorization?: string } }): string | undefined {
+  return typeof req.query.token === 'string' ? req.query.token : bearerToken(req.headers.authorization);
 }
 
 /**

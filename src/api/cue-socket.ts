@@ -11,7 +11,7 @@ import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { stateAt } from './cues-routes.ts';
-import type { PlaybackAccess } from './playback-access.ts';
+import type { PlaybackAccess } from '../security/playback-access.ts';
 import type { EngagementService } from '../engagement/engagement-service.ts';
 import type { Viewer, ViewerIdentity } from '../offers/viewer-identity.ts';
 import { z } from 'zod';
@@ -177,7 +177,7 @@ export function attachCueSocket(
     void deps.streams.getByPlaybackId(playbackId).then(
       (stream) => {
         if (!stream) return refuse(socket, '404 Not Found');
-        if (stream.private && !deps.access.signer.verify(playbackId, url.searchParams.get('token') ?? undefined)) return refuse(socket, '403 Forbidden');
+        if (!deps.access.mayPlay(stream, url.searchParams.get('token') ?? undefined)) return refuse(socket, '403 Forbidden');
         if (socket.destroyed) return;
         wss.handleUpgrade(req, socket, head, (ws) => {
           let set = clients.get(playbackId);

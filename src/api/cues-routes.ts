@@ -8,7 +8,8 @@ import { badRequest, LivecueError, notFound } from '../errors.ts';
 import type { SessionRegistry } from '../live/session-registry.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { productView, type ProductStore } from '../products/product-store.ts';
-import { PlaybackAccess } from './playback-access.ts';
+import type { PlaybackAccess } from '../security/playback-access.ts';
+import { playbackToken } from './admin-auth.ts';
 import type { ForwardedResponse } from '../cluster/forward.ts';
 
 /** The state of a show at a media time (default: now), from its cues. */
@@ -67,13 +68,7 @@ export function cuesRouter(deps: {
 export function publicCuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry; products: ProductStore; access: PlaybackAccess }): Router {
   const router = Router();
   const streamOf = async (req: Request) => {
-    const playbackId = String(req.params.playbackId);
-    const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await deps.streams.getByPlaybackId(playbackId) : undefined;
-    if (!stream) throw notFound('stream');
-    if (stream.private && !deps.access.signer.verify(playbackId, PlaybackAccess.tokenOf(req))) {
-      throw new LivecueError('forbidden', 'this stream is private: add its playback token as ?token=');
-    }
-    return stream;
+    return deps.access.playableStream(String(req.params.playbackId), playbackToken(req));
   };
   router.use((_req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', '*');

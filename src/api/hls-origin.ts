@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from '../log.ts';
 import { assertSafeKey, type ByteRange, type ObjectStore } from '../storage/object-store.ts';
 import { sendProblem } from './problem.ts';
-import type { PlaybackAccess } from './playback-access.ts';
+import type { PlaybackAccess } from '../security/playback-access.ts';
 
 const PLAYBACK_ID = /^[A-Za-z0-9]{8,64}$/;
 

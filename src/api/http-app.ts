@@ -16,8 +16,8 @@ import { authenticate, requires } from './access.ts';
 import { clientAddress } from './client-address.ts';
 import type { ProxyTrust } from '../config/trust-proxy.ts';
 import type { ViewerIdentity } from '../offers/viewer-identity.ts';
-import { isPublicAddress, type DestinationPolicy } from '../security/destinations.ts';
-import type { PlaybackAccess } from './playback-access.ts';
+import type { DestinationPolicy } from '../security/destinations.ts';
+import type { PlaybackAccess } from '../security/playback-access.ts';
 import { RateLimiter } from '../rate-limit.ts';
 import { LivecueError } from '../errors.ts';
 import type { ApiTokenStore } from '../security/api-tokens.ts';
@@ -33,21 +33,20 @@ import { hlsOrigin } from './hls-origin.ts';
 import { openApiDocument } from './openapi.ts';
 import { pagesRouter } from './pages.ts';
 import { errorHandler, notFoundHandler, sendProblem } from './problem.ts';
-import { bearerToken } from './admin-auth.ts';
-import { createHash, timingSafeEqual } from 'node:crypto';
 
 import { streamsRouter } from './streams-routes.ts';
 import type { RestreamStore } from '../restream/restream-store.ts';
 import { restreamsRouter } from './restreams-routes.ts';
 import type { PublicUrls } from './urls.ts';
-import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { webrtcRouters } from './webrtc-routes.ts';
 import { internalRouter } from './internal-routes.ts';
-import type { EdgeRelays, RelayOrigins } from '../sfu/pipe-relay.ts';
+import type { RelayOrigins } from '../sfu/pipe-relay.ts';
+import type { WebRtcSessions } from '../live/webrtc-sessions.ts';
+import type { Restreams } from '../restream/restreams.ts';
+import { healthRouter } from './health-routes.ts';
 import type { ForwardedResponse, SessionLocator } from '../cluster/forward.ts';
 import type { SessionView } from './session-view.ts';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 export interface HttpAppDeps {
   adminToken: string;
@@ -58,13 +57,12 @@ export interface HttpAppDeps {
   logger: Logger;
   urls: () => PublicUrls;
   health: () => Promise<{ ok: boolean; checks: Record<string, string> }>;
-  /** Absent on nodes that serve no WebRTC (role api). */
-  pool?: WorkerPool;
+  /** The WHIP publishers and WHEP viewers this node holds. */
+  webrtc: WebRtcSessions;
   /** Node-to-node parts: relays of shows to other nodes' viewers, cue forwarding. */
   cluster: {
     token: string;
     origins?: RelayOrigins;
-    edges?: EdgeRelays;
     forward: (streamId: string, req: express.Request) => Promise<ForwardedResponse | undefined>;
     sessions: SessionLocator;
     /** This node's NODE_ID. */
@@ -80,6 +78,8 @@ export interface HttpAppDeps {
   db: Db;
   webhooks: WebhookService;
   restreams: RestreamStore;
+  /** The restreams of the shows live on this node. */
+  running: Restreams;
   access: PlaybackAccess;
   tokens: ApiTokenStore;
   offers: OfferService;
@@ -106,7 +106,7 @@ function rateLimit(perSecond: number, what: string, trust: ProxyTrust): RequestH
   };
 }
 
-export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(): void; webrtcSessions(): number } {
+export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -125,52 +125,12 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
     next();
   });
 
-  // Liveness: the process answers. Never tied to Redis or the database, so an outage of either does
-  // not make Kubernetes restart every pod (and cut every live show); readiness reports those.
-  app.get('/livez', (_req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    res.json({ status: 'ok' });
-  });
-  app.get('/healthz', async (_req, res) => {
-    const health = await deps.health();
-    res.status(health.ok ? 200 : 503).json({ status: health.ok ? 'ok' : 'degraded', ...health.checks });
-  });
-  // Readiness: a draining node leaves its Service's endpoints, so new viewers and encoders go elsewhere.
-  app.get(['/healthz/ready', '/readyz'], async (_req, res) => {
-    const health = await deps.health();
-    const ready = health.ok && !deps.draining();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : deps.draining() ? 'draining' : 'degraded', ...health.checks });
-  });
-  // Metrics name shows, offers and load: with METRICS_TOKEN they need it (or the admin token); without, only a
-  // scraper on this machine or the private network gets them, never a client that came through a proxy.
-  const metricsTokens = [deps.metricsToken, deps.adminToken].filter((token): token is string => Boolean(token)).map(sha256);
-  app.get('/metrics', async (req, res) => {
-    const presented = bearerToken(req.headers.authorization);
-    const byToken = presented !== undefined && metricsTokens.some((digest) => timingSafeEqual(digest, sha256(presented)));
-    const peer = req.socket.remoteAddress ?? '';
-    const internal = !deps.metricsToken && !isPublicAddress(peer) && !req.headers['x-forwarded-for'] && !req.headers.forwarded;
-    if (!byToken && !internal) {
-      return sendProblem(res, 401, deps.metricsToken ? 'send the metrics token as Authorization: Bearer <token>' : 'metrics are served to local and private-network scrapers only (set METRICS_TOKEN to scrape from elsewhere)', { code: 'unauthorized' });
-    }
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  app.use(healthRouter(deps));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(deps.urls().api));
   });
   app.use('/hls', hlsOrigin({ store: deps.store, logger: deps.logger, access: deps.access }));
-  const webrtc = webrtcRouters({
-    streams: deps.streams,
-    registry: deps.registry,
-    pool: deps.pool,
-    edges: deps.cluster.edges,
-    sessions: deps.cluster.sessions,
-    draining: deps.draining,
-    metrics: deps.metrics,
-    logger: deps.logger,
-    sdpMaxBytes: deps.sdpMaxBytes,
-    access: deps.access,
-    analytics: deps.analytics,
-  });
+  const webrtc = webrtcRouters({ sessions: deps.webrtc, locator: deps.cluster.sessions, logger: deps.logger, sdpMaxBytes: deps.sdpMaxBytes });
   const signalingLimit = rateLimit(deps.limits.signalingPerSecond, 'WHIP/WHEP', deps.trust);
   app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);
   app.use('/whep', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whep);
@@ -210,7 +170,7 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
   app.use('/v1/recordings', recordingRoutes.byId);
   app.use('/v1/webhooks', recordingRoutes.webhooks);
-  app.use('/v1/streams/:id/restreams', restreamsRouter({ restreams: deps.restreams, streams: deps.streams, registry: deps.registry, logger: deps.logger, destinations: deps.destinations }));
+  app.use('/v1/streams/:id/restreams', restreamsRouter({ restreams: deps.restreams, streams: deps.streams, running: deps.running, logger: deps.logger, destinations: deps.destinations }));
   app.use(
     '/v1/streams',
     streamsRouter({
@@ -229,5 +189,5 @@ export function createHttpApp(deps: HttpAppDeps): { app: express.Express; close(
   app.use(pagesRouter({ webRoot: decodeURIComponent(new URL('../../dist/web', import.meta.url).pathname), cdnBaseUrl: hlsBase !== api ? hlsBase : undefined }));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
-  return { app, close: () => webrtc.close(), webrtcSessions: () => webrtc.sessions() };
+  return app;
 }

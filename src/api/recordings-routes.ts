@@ -1,7 +1,8 @@
 // Recordings (replays) and webhook endpoints.
 import { Router, type Request } from 'express';
 import { and, desc, eq } from 'drizzle-orm';
-import { PlaybackAccess } from './playback-access.ts';
+import type { PlaybackAccess } from '../security/playback-access.ts';
+import { playbackToken } from './admin-auth.ts';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { recordings } from '../db/schema.ts';
@@ -70,12 +71,8 @@ export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: S
   const replay = Router();
   replay.get('/:playbackId/replay', async (req, res) => {
     const playbackId = String(req.params.playbackId);
-    const stream = /^[A-Za-z0-9]{8,64}$/.test(playbackId) ? await deps.streams.getByPlaybackId(playbackId) : undefined;
-    if (!stream) throw notFound('stream');
-    const token = PlaybackAccess.tokenOf(req);
-    if (stream.private && !deps.access.signer.verify(playbackId, token)) {
-      throw new LivecueError('forbidden', 'this stream is private: add its playback token as ?token=');
-    }
+    const token = playbackToken(req);
+    const stream = await deps.access.playableStream(playbackId, token);
     const [row] = await db
       .select()
       .from(recordings)

@@ -3,7 +3,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { conflict, LivecueError, notFound } from '../errors.ts';
-import type { SessionRegistry } from '../live/session-registry.ts';
+import type { Restreams } from '../restream/restreams.ts';
 import type { Logger } from '../log.ts';
 import { MAX_RESTREAMS_PER_STREAM, type RestreamStatus, type RestreamStore, type RestreamTargetRow } from '../restream/restream-store.ts';
 import type { TargetState } from '../restream/restream-target.ts';
@@ -41,14 +41,14 @@ export const updateRestreamBody = z
 const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
 const RESTREAM_ID = /^rst_[A-Za-z0-9]{16}$/;
 
-export function restreamsRouter(deps: { restreams: RestreamStore; streams: StreamStore; registry: SessionRegistry; logger: Logger; destinations: DestinationPolicy }): Router {
+export function restreamsRouter(deps: { restreams: RestreamStore; streams: StreamStore; running: Restreams; logger: Logger; destinations: DestinationPolicy }): Router {
   /** A target on this machine or the private network is refused unless ALLOW_PRIVATE_DESTINATIONS. */
   const checkDestination = (url: string | undefined) => {
     const problem = url === undefined ? undefined : deps.destinations.hostProblem(new URL(url).hostname);
     if (problem) throw new LivecueError('validation_failed', `invalid request: url ${problem} (ALLOW_PRIVATE_DESTINATIONS is off)`);
   };
   const router = Router({ mergeParams: true });
-  const { restreams, registry } = deps;
+  const { restreams } = deps;
 
   const streamOf = async (req: Request): Promise<StreamRow> => {
     const id = String(req.params.id);
@@ -63,11 +63,11 @@ export function restreamsRouter(deps: { restreams: RestreamStore; streams: Strea
     return target;
   };
   /** Applies a change to the show now, when this node is sending it (other nodes follow within seconds). */
-  const applyNow = (stream: StreamRow) => registry.get(stream.id)?.restreamer?.sync();
+  const applyNow = (stream: StreamRow) => deps.running.of(stream.id)?.sync();
 
   const view = (stream: StreamRow, target: RestreamTargetRow) => {
     // The node sending the show knows best; otherwise what that node last wrote, while the show is live.
-    const running: TargetState | undefined = registry.get(stream.id)?.restreamer?.target(target.id)?.state;
+    const running: TargetState | undefined = deps.running.of(stream.id)?.target(target.id)?.state;
     const stored: TargetState = { status: target.status as RestreamStatus, lastError: target.lastError ?? undefined, since: target.statusSince };
     const state: TargetState = running ?? (target.enabled && stream.status === 'live' ? stored : { ...stored, status: 'idle' });
     return {

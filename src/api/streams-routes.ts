@@ -8,7 +8,7 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import type { PublicUrls } from './urls.ts';
 import { MAX_TOKEN_SECONDS } from '../security/playback-tokens.ts';
-import type { PlaybackAccess } from './playback-access.ts';
+import type { PlaybackAccess } from '../security/playback-access.ts';
 import { sessionView, type SessionView } from './session-view.ts';
 
 const title = z.string().trim().min(1, 'title must not be empty').max(200, 'title is at most 200 characters');

@@ -1,6 +1,5 @@
 // One live show: opened by an accepted publish, it owns the media timeline, the transcoder, the HLS
 // packager and the upload queue; it survives encoder drops for the reconnect window, then ends.
-import type { DestinationPolicy } from '../security/destinations.ts';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,8 +21,6 @@ import { presentationTime, Transcoder, type RunInfo } from '../transcode/transco
 import { TypedEmitter } from '../typed-emitter.ts';
 import { RtmpBridge } from '../sfu/rtmp-bridge.ts';
 import { RtpExport } from '../sfu/rtp-export.ts';
-import type { RestreamStore } from '../restream/restream-store.ts';
-import { Restreamer } from '../restream/restreamer.ts';
 import { SfuRoom, type WebRtcSettings } from '../sfu/sfu-room.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
 import { MediaTimeline } from './media-timeline.ts';
@@ -38,15 +35,17 @@ export interface LiveSessionDeps {
   nodeId: string;
   /** Absent on a node that runs no mediasoup workers (role api), which takes no publishes. */
   sfu?: { pool: WorkerPool; settings: WebRtcSettings };
-  /** Told when a show starts and once it has ended (recording, webhooks). */
-  hooks?: { started(session: LiveSession): Promise<void>; ended(session: LiveSession, reason: string): Promise<void> };
-  /** The stream's restream targets (other platforms the show is sent to), and where they may point. */
-  restreams?: { store: RestreamStore; destinations: DestinationPolicy };
+  /** Awaited once the show has ended and flushed, before `closed` (the registry tells its listeners). */
+  ended?: (session: LiveSession, reason: string) => Promise<void>;
 }
 
 export type LiveSessionEvents = {
   /** The first master playlist is in storage: HLS viewers can start. */
   playable: [];
+  /** Each packet from the encoder, after the transcoder and the SFU bridge had it (restreams follow these). */
+  packet: [IngestPacket];
+  /** The encoder left (it may come back within the reconnect window). */
+  inputEnded: [];
   closed: [{ reason: string }];
 };
 
@@ -60,8 +59,6 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   readonly room: SfuRoom;
   /** RTMP shows reach the SFU through this bridge; WHIP shows produce into the room directly. */
   readonly rtmpBridge?: RtmpBridge;
-  /** Copies the show to the stream's restream targets (RTMP shows; a WHIP show's targets say unsupported). */
-  readonly restreamer?: Restreamer;
   #ingest?: IngestConnection;
   #detachIngest?: () => void;
   #reconnectTimer?: NodeJS.Timeout;
@@ -94,9 +91,6 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.room = room;
     const { config, metrics } = deps;
     if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger, () => this.#ingest?.sourceHint.frameRate);
-    if (deps.restreams) {
-      this.restreamer = new Restreamer({ streamId: stream.id, store: deps.restreams.store, supported: protocol === 'rtmp', ffmpegPath: config.FFMPEG_PATH, destinations: deps.restreams.destinations, metrics, logger });
-    }
     this.#workDir = path.join(config.LIVECUE_DATA_DIR, 'work', id);
     mkdirSync(this.#workDir, { recursive: true });
     this.#uploads = new UploadQueue({
@@ -152,9 +146,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     try {
       const room = await SfuRoom.create(sfu.pool, sfu.settings, deps.logger.child({ streamId: stream.id, sessionId: id }));
       await deps.streams.setStatus(stream.id, 'live');
-      const session = new LiveSession(id, stream, ingest.protocol, deps, ingest, room);
-      void deps.hooks?.started(session).catch((error: Error) => session.logger.error({ err: error }, 'session start hook failed'));
-      return session;
+      return new LiveSession(id, stream, ingest.protocol, deps, ingest, room);
     } catch (error) {
       await deps.db.delete(liveSessions).where(eq(liveSessions.id, id));
       throw error;
@@ -253,7 +245,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       if (packet.kind === 'video' || packet.kind === 'video-key') this.#newestVideoPts = presentationTime(packet);
       this.transcoder.write(packet);
       this.rtmpBridge?.write(packet);
-      this.restreamer?.write(packet);
+      this.emit('packet', packet);
     };
     const onClosed = () => this.#ingestLost();
     ingest.on('packet', onPacket);
@@ -273,7 +265,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.deps.metrics.ingestBitrate.remove({ stream_id: this.stream.id, protocol: this.protocol });
     void this.transcoder.endInput();
     void this.rtmpBridge?.endInput();
-    void this.restreamer?.endInput();
+    this.emit('inputEnded');
     this.#rtpExport?.close();
     this.#rtpExport = undefined;
     const windowMs = this.deps.config.RECONNECT_WINDOW_SECONDS * 1000;
@@ -297,7 +289,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#detachIngest?.();
     this.#ingest = undefined;
     ingest?.disconnect('session ended');
-    await Promise.all([this.transcoder.close(), this.rtmpBridge?.close(), this.restreamer?.close()]);
+    if (ingest) this.emit('inputEnded');
+    await Promise.all([this.transcoder.close(), this.rtmpBridge?.close()]);
     this.#rtpExport?.close();
     this.room.close();
     const complete = await this.#packager.finish(FINAL_UPLOAD_TIMEOUT_MS);
@@ -319,7 +312,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     metrics.transcoderSpeed.remove({ stream_id: this.stream.id });
     await rm(this.#workDir, { recursive: true, force: true }).catch(() => {});
     this.logger.info({ reason, reconnects: this.#reconnects, mediaSeconds: this.timeline.duration }, 'live session ended');
-    await this.deps.hooks?.ended(this, reason).catch((error: Error) => this.logger.error({ err: error }, 'session end hook failed'));
+    await this.deps.ended?.(this, reason).catch((error: Error) => this.logger.error({ err: error }, 'a listener of the show\'s end failed'));
     this.emit('closed', { reason });
   }
 

@@ -11,7 +11,6 @@ import type { OriginDirectory, OriginRecord } from '../cluster/origin-directory.
 import type { CueHub } from '../cues/cue-hub.ts';
 import type { CueMessage } from '../cues/cue-schema.ts';
 import { LivecueError } from '../errors.ts';
-import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { SfuRoom, type MediaKind, type WebRtcSettings } from './sfu-room.ts';
@@ -64,7 +63,13 @@ export class RelayOrigins {
   #timer: NodeJS.Timeout;
 
   constructor(
-    private readonly deps: { registry: SessionRegistry; pipe: PipeSettings; generationOf: (streamId: string) => number; logger: Logger },
+    private readonly deps: {
+      /** The room of a show hosted on this node, and the live session it belongs to. */
+      showOf: (streamId: string) => { sessionId: string; room: SfuRoom } | undefined;
+      pipe: PipeSettings;
+      generationOf: (streamId: string) => number;
+      logger: Logger;
+    },
   ) {
     this.#timer = setInterval(() => this.#expire(), RELAY_TTL_MS / 3);
     this.#timer.unref();
@@ -75,10 +80,10 @@ export class RelayOrigins {
   }
 
   async open(request: z.infer<typeof relayRequest>): Promise<RelayOffer> {
-    const session = this.deps.registry.get(request.streamId);
-    if (!session || session.room.closed) throw new LivecueError('not_found', 'the stream is not live on this node');
-    if (request.sessionId && request.sessionId !== session.id) throw new LivecueError('conflict', 'that live session has ended');
-    const room = session.room;
+    const show = this.deps.showOf(request.streamId);
+    if (!show || show.room.closed) throw new LivecueError('not_found', 'the stream is not live on this node');
+    if (request.sessionId && request.sessionId !== show.sessionId) throw new LivecueError('conflict', 'that live session has ended');
+    const room = show.room;
     const producers = (['video', 'audio'] as const).map((kind) => room.producer(kind)).filter((producer) => producer !== undefined);
     if (producers.length === 0) throw new LivecueError('not_found', 'the show has no media yet');
     const transport = await room.router.createPipeTransport({ listenInfo: pipeListenInfo(this.deps.pipe), enableSrtp: request.srtpParameters !== undefined });
@@ -95,7 +100,7 @@ export class RelayOrigins {
       this.deps.logger.info({ streamId: request.streamId, relayId, edge: `${request.ip}:${request.port}` }, 'media relay to an edge node opened');
       return {
         relayId,
-        sessionId: session.id,
+        sessionId: show.sessionId,
         generation: this.deps.generationOf(request.streamId),
         ...pipeAddress(transport, this.deps.pipe),
         srtpParameters: transport.srtpParameters,

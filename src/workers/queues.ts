@@ -69,3 +69,14 @@ export function createQueues(connection: ConnectionOptions, prefix: string, reco
     },
   };
 }
+
+/** A finished show becomes a replay: its recording row exists at once (listed as processing) and a worker builds it. */
+export async function queueRecording(
+  queues: Queues,
+  recordings: { ensureRow(sessionId: string, streamId: string): Promise<unknown> },
+  show: { sessionId: string; streamId: string },
+): Promise<void> {
+  await recordings.ensureRow(show.sessionId, show.streamId);
+  // One job per session: a repeated end (retry, another node) does not build it twice.
+  await queues.recordings.add('finalize', { sessionId: show.sessionId }, { jobId: show.sessionId });
+}
