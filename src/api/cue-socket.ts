@@ -4,7 +4,7 @@
 import { RateLimiter } from '../rate-limit.ts';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { CueHub } from '../cues/cue-hub.ts';
 import type { CueService } from '../cues/cue-service.ts';
 import type { SessionRegistry } from '../live/session-registry.ts';
@@ -58,54 +58,96 @@ function reply(ws: WebSocket, text: string): void {
   ws.send(text);
 }
 
-export function attachCueSocket(
-  server: Server,
-  deps: {
-    hub: CueHub;
-    cues: CueService;
-    streams: StreamStore;
-    registry: SessionRegistry;
-    logger: Logger;
-    access: PlaybackAccess;
-    engagement: EngagementService;
-    /** The stream's open offers and their units left, for the first message. */
-    stock?: (streamId: string) => Promise<{ id: string; quantity: number; remaining: number }[]>;
-    /** Claims sent on the socket (`{"type":"claim","offerId":…}`); without it they are engagement messages (refused). */
-    claims?: ClaimsEndpoint;
-    /** Proves who a viewer is (?viewerToken=: the shop's token, or one livecue issued). */
-    identity: ViewerIdentity;
-    /** New connections per second per client address. */
-    connectsPerSecond: number;
-    metrics?: Metrics;
-    /** Messages per second from one client address, over all its sockets and viewer ids. */
-    messagesPerAddressPerSecond: number;
-    /** Sockets open at once per client address. */
-    maxSocketsPerAddress: number;
-    /** Which proxies' X-Forwarded-For names the client (TRUST_PROXY). */
-    trust: ProxyTrust;
-  },
-): { close(): void } {
-  const connects = new RateLimiter(deps.connectsPerSecond, deps.connectsPerSecond * 2);
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
-  const clients = new Map<string, Set<WebSocket>>();
-  const perAddress = new Map<string, number>();
-  // Viewer ids are free to get, so what one address may send is limited too, not only what one id may.
-  const addressMessages = new RateLimiter(deps.messagesPerAddressPerSecond, deps.messagesPerAddressPerSecond * 2);
-  const alive = new WeakSet<WebSocket>();
-  const heartbeatGroup = new WeakMap<WebSocket, number>();
+export interface CueSocketDeps {
+  hub: CueHub;
+  cues: CueService;
+  streams: StreamStore;
+  registry: SessionRegistry;
+  logger: Logger;
+  access: PlaybackAccess;
+  engagement: EngagementService;
+  /** The stream's open offers and their units left, for the first message. */
+  stock?: (streamId: string) => Promise<{ id: string; quantity: number; remaining: number }[]>;
+  /** Claims sent on the socket (`{"type":"claim","offerId":…}`); without it they are engagement messages (refused). */
+  claims?: ClaimsEndpoint;
+  /** Proves who a viewer is (?viewerToken=: the shop's token, or one livecue issued). */
+  identity: ViewerIdentity;
+  /** New connections per second per client address. */
+  connectsPerSecond: number;
+  metrics?: Metrics;
+  /** Messages per second from one client address, over all its sockets and viewer ids. */
+  messagesPerAddressPerSecond: number;
+  /** Sockets open at once per client address. */
+  maxSocketsPerAddress: number;
+  /** Which proxies' X-Forwarded-For names the client (TRUST_PROXY). */
+  trust: ProxyTrust;
+}
 
+export function attachCueSocket(server: Server, deps: CueSocketDeps): { close(): void } {
+  return new ViewerSockets(server, deps);
+}
+
+/** The viewers' sockets of one node: who is connected to which show, what they send, and what they get. */
+class ViewerSockets {
+  readonly #connects: RateLimiter;
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  readonly #clients = new Map<string, Set<WebSocket>>();
+  readonly #perAddress = new Map<string, number>();
+  // Viewer ids are free to get, so what one address may send is limited too, not only what one id may.
+  readonly #addressMessages: RateLimiter;
+  readonly #claimLimit = new RateLimiter(CLAIMS_PER_SECOND, CLAIMS_PER_SECOND * 2);
+  readonly #alive = new WeakSet<WebSocket>();
+  readonly #heartbeatGroup = new WeakMap<WebSocket, number>();
   // Each message is serialised and framed once per node, then written to every viewer of the show.
-  const fanout = new SocketFanout((playbackId) => clients.get(playbackId), MAX_BUFFERED_BYTES);
-  // A viewer too far behind to take a cue is dropped (it reconnects and gets the state); chat and stock are skipped.
-  const onCue = (playbackId: string, cue: unknown) => fanout.send(playbackId, JSON.stringify({ type: 'cue', cue }), { mustDeliver: true });
-  deps.hub.on('cue', onCue);
-  const onOffer = (playbackId: string, offer: unknown) => fanout.send(playbackId, JSON.stringify({ type: 'offer', offer }));
-  deps.hub.on('offer', onOffer);
-  const onEvent = (playbackId: string, event: unknown) => fanout.send(playbackId, JSON.stringify(event));
-  deps.hub.on('event', onEvent);
-  // What a viewer gets first: the show's state and cues, the open offers' stock and the open poll's tally (both
-  // announced only when they change), and the viewer's own vote in that poll.
-  const stateMessage = async (stream: StreamRow, viewer?: Viewer) => {
+  readonly #fanout = new SocketFanout((playbackId) => this.#clients.get(playbackId), MAX_BUFFERED_BYTES);
+  readonly #heartbeat: NodeJS.Timeout;
+  readonly #unsubscribe: () => void;
+  #connected = 0;
+  #tick = 0;
+
+  constructor(
+    private readonly server: Server,
+    private readonly deps: CueSocketDeps,
+  ) {
+    this.#connects = new RateLimiter(deps.connectsPerSecond, deps.connectsPerSecond * 2);
+    this.#addressMessages = new RateLimiter(deps.messagesPerAddressPerSecond, deps.messagesPerAddressPerSecond * 2);
+    // A viewer too far behind to take a cue is dropped (it reconnects and gets the state); chat and stock are skipped.
+    const onCue = (playbackId: string, cue: unknown) => this.#fanout.send(playbackId, JSON.stringify({ type: 'cue', cue }), { mustDeliver: true });
+    const onOffer = (playbackId: string, offer: unknown) => this.#fanout.send(playbackId, JSON.stringify({ type: 'offer', offer }));
+    const onEvent = (playbackId: string, event: unknown) => this.#fanout.send(playbackId, JSON.stringify(event));
+    const onResync = () => this.#resync();
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head);
+    deps.hub.on('cue', onCue);
+    deps.hub.on('offer', onOffer);
+    deps.hub.on('event', onEvent);
+    deps.hub.on('resync', onResync);
+    server.on('upgrade', onUpgrade);
+    this.#unsubscribe = () => {
+      deps.hub.off('cue', onCue);
+      deps.hub.off('offer', onOffer);
+      deps.hub.off('event', onEvent);
+      deps.hub.off('resync', onResync);
+      server.off('upgrade', onUpgrade);
+    };
+    // Each socket is pinged once per HEARTBEAT_MS, in one of HEARTBEAT_GROUPS groups a tick apart: pinging thousands
+    // of viewers at once held the event loop (and every claim and chat message waiting on it) for ~100 ms.
+    this.#heartbeat = setInterval(() => this.#ping(), HEARTBEAT_MS / HEARTBEAT_GROUPS);
+    this.#heartbeat.unref();
+  }
+
+  close(): void {
+    clearInterval(this.#heartbeat);
+    this.#unsubscribe();
+    for (const set of this.#clients.values()) for (const ws of set) ws.terminate();
+    this.#wss.close();
+  }
+
+  /**
+   * What a viewer gets first: the show's state and cues, the open offers' stock and the open poll's tally (both
+   * announced only when they change), and the viewer's own vote in that poll.
+   */
+  async #stateMessage(stream: StreamRow, viewer?: Viewer): Promise<string> {
+    const { deps } = this;
     const [cues, offers] = await Promise.all([deps.cues.list(stream), deps.stock ? deps.stock(stream.id).catch(() => []) : []]);
     const state = stateAt(deps.registry, stream, cues, undefined);
     const pollId = state.poll?.pollId;
@@ -116,41 +158,24 @@ export function attachCueSocket(
         )
       : [];
     return JSON.stringify({ type: 'state', state, cues, offers, polls });
-  };
-  // After a Redis outage, what was published meanwhile never arrived: every viewer gets the state again.
-  const onResync = () => {
-    for (const [playbackId, set] of clients) {
-      void deps.streams
+  }
+
+  /** After a Redis outage, what was published meanwhile never arrived: every viewer gets the state again. */
+  #resync(): void {
+    for (const [playbackId, set] of this.#clients) {
+      void this.deps.streams
         .getByPlaybackId(playbackId)
         .then(async (stream) => {
           if (!stream) return;
-          const text = await stateMessage(stream);
+          const text = await this.#stateMessage(stream);
           for (const socket of set) reply(socket, text);
         })
-        .catch((error: Error) => deps.logger.warn({ err: error, playbackId }, 'cannot resync viewers'));
+        .catch((error: Error) => this.deps.logger.warn({ err: error, playbackId }, 'cannot resync viewers'));
     }
-  };
-  deps.hub.on('resync', onResync);
+  }
 
-  // A claim on the socket gets the HTTP endpoint's status and body back, with the client's ref to match it.
-  const claimLimit = new RateLimiter(CLAIMS_PER_SECOND, CLAIMS_PER_SECOND * 2);
-  const claimOnSocket = async (ws: WebSocket, message: unknown, viewer: Viewer | undefined) => {
-    const parsed = socketClaim.safeParse(message);
-    if (!parsed.success) {
-      reply(ws, JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}`, ...echoRef(message) }));
-      return;
-    }
-    const { offerId, idempotencyKey, ref } = parsed.data;
-    const waitMs = viewer ? claimLimit.take(viewer.id) : 0;
-    const answer: ClaimAnswer =
-      waitMs > 0
-        ? { status: 429, body: problemBody(429, 'too many claims; slow down', { code: 'rate_limited', retryAfterMs: waitMs }) }
-        : await deps.claims!.place(offerId, viewer, idempotencyKey);
-    reply(ws, JSON.stringify({ type: 'claim', ref: ref ?? null, status: answer.status, body: answer.body }));
-  };
-
-  let connected = 0;
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  /** Admits an upgrade to /live/<playbackId>/events, within the per-address bounds, or answers and closes it. */
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     // Only the request target's path and query are read: any other form (absolute, `//`, `*`) is not a viewer socket.
     const target = req.url ?? '';
@@ -159,127 +184,132 @@ export function attachCueSocket(
     // livecue has no other upgrade endpoint: anything else is answered and closed, never left holding a socket.
     if (!url || !match) return refuse(socket, '404 Not Found');
     const playbackId = match[1]!;
-    const address = clientAddress(req, deps.trust);
-    const waitMs = connects.take(address);
+    const address = clientAddress(req, this.deps.trust);
+    const waitMs = this.#connects.take(address);
     if (waitMs > 0) return refuse(socket, '429 Too Many Requests', `Retry-After: ${Math.ceil(waitMs / 1000)}\r\n`);
-    if ((perAddress.get(address) ?? 0) >= deps.maxSocketsPerAddress) return refuse(socket, '429 Too Many Requests');
+    if ((this.#perAddress.get(address) ?? 0) >= this.deps.maxSocketsPerAddress) return refuse(socket, '429 Too Many Requests');
     // Counted from now (the lookup below is async), so a burst cannot pass the cap while it waits.
-    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     let counted = true;
-    const uncount = () => {
+    socket.once('close', () => {
       if (!counted) return;
       counted = false;
-      const left = (perAddress.get(address) ?? 1) - 1;
-      if (left > 0) perAddress.set(address, left);
-      else perAddress.delete(address);
-    };
-    socket.once('close', uncount);
-    void deps.streams.getByPlaybackId(playbackId).then(
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
+    });
+    void this.deps.streams.getByPlaybackId(playbackId).then(
       (stream) => {
         if (!stream) return refuse(socket, '404 Not Found');
-        if (!deps.access.mayPlay(stream, url.searchParams.get('token') ?? undefined)) return refuse(socket, '403 Forbidden');
+        if (!this.deps.access.mayPlay(stream, url.searchParams.get('token') ?? undefined)) return refuse(socket, '403 Forbidden');
         if (socket.destroyed) return;
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          let set = clients.get(playbackId);
-          if (!set) clients.set(playbackId, (set = new Set()));
-          // In the audience at once (nothing published from now on is missed), but its state is its first message.
-          fanout.hold(ws);
-          set.add(ws);
-          deps.metrics?.viewerSockets.inc();
-          alive.add(ws);
-          heartbeatGroup.set(ws, connected++ % HEARTBEAT_GROUPS);
-          ws.on('pong', () => alive.add(ws));
-          const viewer = deps.identity.verify(url.searchParams.get('viewerToken'));
-          ws.on('message', (data, isBinary) => {
-            if (isBinary) return ws.close(1003, 'binary frames are not accepted');
-            if (addressMessages.take(address) > 0) return reply(ws, JSON.stringify({ type: 'error', error: 'slow down: too many messages from this address' }));
-            let message: unknown;
-            try {
-              message = JSON.parse(data.toString());
-            } catch {
-              reply(ws, JSON.stringify({ type: 'error', error: 'malformed JSON' }));
-              return ws.close(1007, 'malformed JSON');
-            }
-            if ((message as { type?: unknown } | null)?.type === 'claim' && deps.claims) {
-              void claimOnSocket(ws, message, viewer);
-              return;
-            }
-            // A message may carry a ref of the client's: an error it causes says it (the rest is engagement's).
-            const echo = echoRef(message);
-            let forEngagement = message;
-            if (echo.ref !== undefined) {
-              const { ref: _ref, ...rest } = message as Record<string, unknown>;
-              forEngagement = rest;
-            }
-            void deps.engagement.handle(playbackId, stream.id, viewer, forEngagement).then(
-              (outcome) => {
-                if (outcome.ok) return;
-                reply(ws, JSON.stringify({ type: 'error', error: outcome.error, ...echo }));
-                if (outcome.close) ws.close(outcome.close.code, outcome.close.reason);
-              },
-              (error: Error) => deps.logger.warn({ err: error }, 'engagement message failed'),
-            );
-          });
-          ws.on('close', () => {
-            deps.metrics?.viewerSockets.dec();
-            set.delete(ws);
-            if (set.size === 0) clients.delete(playbackId);
-          });
-          ws.on('error', () => ws.terminate());
-          // Held messages wait for the state, so the state may not take long: a database that does not answer
-          // closes the socket and the viewer reconnects and asks again (without its state it would be out of step).
-          let stateTimer: NodeJS.Timeout | undefined;
-          void Promise.race([
-            stateMessage(stream, viewer),
-            new Promise<never>((_, reject) => (stateTimer = setTimeout(() => reject(new Error(`no show state within ${STATE_TIMEOUT_MS} ms`)), STATE_TIMEOUT_MS))),
-          ])
-            .then(
-              (text) => fanout.greet(ws, text),
-              (error: Error) => {
-                deps.logger.warn({ err: error, playbackId }, 'cannot send the show state');
-                ws.close(1011, 'show state unavailable; reconnect');
-              },
-            )
-            .finally(() => clearTimeout(stateTimer));
-        });
+        const viewer = this.deps.identity.verify(url.searchParams.get('viewerToken'));
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#join(ws, { stream, playbackId, address, viewer }));
       },
       (error: Error) => {
-        deps.logger.error({ err: error }, 'cue socket upgrade failed');
+        this.deps.logger.error({ err: error }, 'cue socket upgrade failed');
         socket.destroy();
       },
     );
-  };
-  server.on('upgrade', onUpgrade);
+  }
 
-  // Each socket is pinged once per HEARTBEAT_MS, in one of HEARTBEAT_GROUPS groups a tick apart: pinging thousands of
-  // viewers at once held the event loop (and every claim and chat message waiting on it) for ~100 ms.
-  let tick = 0;
-  const heartbeat = setInterval(() => {
-    const due = tick++ % HEARTBEAT_GROUPS;
-    for (const set of clients.values()) {
+  /** A new viewer socket: in the audience at once (nothing published from now on is missed), its state first. */
+  #join(ws: WebSocket, who: { stream: StreamRow; playbackId: string; address: string; viewer: Viewer | undefined }): void {
+    const { deps } = this;
+    const { playbackId } = who;
+    let set = this.#clients.get(playbackId);
+    if (!set) this.#clients.set(playbackId, (set = new Set()));
+    const audience = set;
+    this.#fanout.hold(ws);
+    audience.add(ws);
+    deps.metrics?.viewerSockets.inc();
+    this.#alive.add(ws);
+    this.#heartbeatGroup.set(ws, this.#connected++ % HEARTBEAT_GROUPS);
+    ws.on('pong', () => this.#alive.add(ws));
+    ws.on('message', (data, isBinary) => this.#message(ws, who, data, isBinary));
+    ws.on('close', () => {
+      deps.metrics?.viewerSockets.dec();
+      audience.delete(ws);
+      if (audience.size === 0) this.#clients.delete(playbackId);
+    });
+    ws.on('error', () => ws.terminate());
+    // Held messages wait for the state, so the state may not take long: a database that does not answer
+    // closes the socket and the viewer reconnects and asks again (without its state it would be out of step).
+    let stateTimer: NodeJS.Timeout | undefined;
+    void Promise.race([
+      this.#stateMessage(who.stream, who.viewer),
+      new Promise<never>((_, reject) => (stateTimer = setTimeout(() => reject(new Error(`no show state within ${STATE_TIMEOUT_MS} ms`)), STATE_TIMEOUT_MS))),
+    ])
+      .then(
+        (text) => this.#fanout.greet(ws, text),
+        (error: Error) => {
+          deps.logger.warn({ err: error, playbackId }, 'cannot send the show state');
+          ws.close(1011, 'show state unavailable; reconnect');
+        },
+      )
+      .finally(() => clearTimeout(stateTimer));
+  }
+
+  /** A viewer's message: a claim, or chat, a reaction or a vote for engagement. */
+  #message(ws: WebSocket, who: { stream: StreamRow; playbackId: string; address: string; viewer: Viewer | undefined }, data: RawData, isBinary: boolean): void {
+    if (isBinary) return ws.close(1003, 'binary frames are not accepted');
+    if (this.#addressMessages.take(who.address) > 0) return reply(ws, JSON.stringify({ type: 'error', error: 'slow down: too many messages from this address' }));
+    let message: unknown;
+    try {
+      message = JSON.parse(data.toString());
+    } catch {
+      reply(ws, JSON.stringify({ type: 'error', error: 'malformed JSON' }));
+      return ws.close(1007, 'malformed JSON');
+    }
+    if ((message as { type?: unknown } | null)?.type === 'claim' && this.deps.claims) {
+      void this.#claim(ws, message, who.viewer, this.deps.claims);
+      return;
+    }
+    // A message may carry a ref of the client's: an error it causes says it (the rest is engagement's).
+    const echo = echoRef(message);
+    let forEngagement = message;
+    if (echo.ref !== undefined) {
+      const { ref: _ref, ...rest } = message as Record<string, unknown>;
+      forEngagement = rest;
+    }
+    void this.deps.engagement.handle(who.playbackId, who.stream.id, who.viewer, forEngagement).then(
+      (outcome) => {
+        if (outcome.ok) return;
+        reply(ws, JSON.stringify({ type: 'error', error: outcome.error, ...echo }));
+        if (outcome.close) ws.close(outcome.close.code, outcome.close.reason);
+      },
+      (error: Error) => this.deps.logger.warn({ err: error }, 'engagement message failed'),
+    );
+  }
+
+  /** A claim on the socket gets the HTTP endpoint's status and body back, with the client's ref to match it. */
+  async #claim(ws: WebSocket, message: unknown, viewer: Viewer | undefined, claims: ClaimsEndpoint): Promise<void> {
+    const parsed = socketClaim.safeParse(message);
+    if (!parsed.success) {
+      reply(ws, JSON.stringify({ type: 'error', error: `invalid claim: ${parsed.error.issues[0]?.message ?? 'unknown'}`, ...echoRef(message) }));
+      return;
+    }
+    const { offerId, idempotencyKey, ref } = parsed.data;
+    const waitMs = viewer ? this.#claimLimit.take(viewer.id) : 0;
+    const answer: ClaimAnswer =
+      waitMs > 0
+        ? { status: 429, body: problemBody(429, 'too many claims; slow down', { code: 'rate_limited', retryAfterMs: waitMs }) }
+        : await claims.place(offerId, viewer, idempotencyKey);
+    reply(ws, JSON.stringify({ type: 'claim', ref: ref ?? null, status: answer.status, body: answer.body }));
+  }
+
+  #ping(): void {
+    const due = this.#tick++ % HEARTBEAT_GROUPS;
+    for (const set of this.#clients.values()) {
       for (const ws of set) {
-        if (heartbeatGroup.get(ws) !== due) continue;
-        if (!alive.has(ws)) {
+        if (this.#heartbeatGroup.get(ws) !== due) continue;
+        if (!this.#alive.has(ws)) {
           ws.terminate();
           continue;
         }
-        alive.delete(ws);
+        this.#alive.delete(ws);
         ws.ping();
       }
     }
-  }, HEARTBEAT_MS / HEARTBEAT_GROUPS);
-  heartbeat.unref();
-
-  return {
-    close() {
-      clearInterval(heartbeat);
-      deps.hub.off('cue', onCue);
-      deps.hub.off('offer', onOffer);
-      deps.hub.off('event', onEvent);
-      deps.hub.off('resync', onResync);
-      server.off('upgrade', onUpgrade);
-      for (const set of clients.values()) for (const ws of set) ws.terminate();
-      wss.close();
-    },
-  };
+  }
 }

@@ -787,6 +787,162 @@ function sessionId(): string {
   return String(randomInt(1, 2 ** 47) * 64 + randomInt(0, 64));
 }
 
+/** The transport half of every accepted m-section: ICE, DTLS and our candidates (all of them: ICE-lite). */
+type RtpParameters = types.RtpParameters;
+
+interface AnswerTransport {
+  port: number;
+  connection: { version: number; ip: string };
+  attributes: () => Partial<SdpMedia>;
+}
+
+function answerTransport(input: BuildAnswerInput): AnswerTransport {
+  const fingerprint = input.dtlsParameters.fingerprints.find((fp) => fp.algorithm === 'sha-256') ?? input.dtlsParameters.fingerprints[0];
+  if (!fingerprint) throw new Error('buildAnswer: the local DTLS parameters have no fingerprint');
+  // The remote role decides ours: the client (actpass/active) gets a passive (DTLS server) answer.
+  const setup = input.offer.dtlsParameters.role === 'server' ? 'active' : 'passive';
+  const candidates = input.iceCandidates.map((candidate, i) => ({
+    foundation: candidate.foundation || `c${i}`,
+    component: 1,
+    transport: candidate.protocol,
+    priority: candidate.priority,
+    ip: candidate.address || candidate.ip,
+    port: candidate.port,
+    type: candidate.type,
+    ...(candidate.protocol === 'tcp' ? { tcptype: candidate.tcpType ?? 'passive' } : {}),
+  }));
+  const defaultCandidate = candidates.find((candidate) => candidate.transport === 'udp') ?? candidates[0];
+  return {
+    port: defaultCandidate?.port ?? 9,
+    connection: defaultCandidate ? { version: defaultCandidate.ip.includes(':') ? 6 : 4, ip: defaultCandidate.ip } : { version: 4, ip: '0.0.0.0' },
+    attributes: () => ({
+      iceUfrag: input.iceParameters.usernameFragment,
+      icePwd: input.iceParameters.password,
+      fingerprint: { type: fingerprint.algorithm, hash: fingerprint.value },
+      setup,
+      candidates: candidates.map((candidate) => ({ ...candidate })),
+      endOfCandidates: 'end-of-candidates',
+    }),
+  };
+}
+
+function rejectedSection(offered: OfferSection): SdpMedia {
+  return {
+    type: offered.media.type,
+    port: 0,
+    protocol: offered.media.protocol,
+    payloads: String(offered.media.payloads ?? (offered.kind === 'application' ? 'webrtc-datachannel' : '0')),
+    connection: { version: 4, ip: '0.0.0.0' },
+    mid: offered.mid,
+    rtp: [],
+    fmtp: [],
+  };
+}
+
+function dataSection(offered: OfferSection, transport: AnswerTransport, sctp: NonNullable<BuildAnswerInput['sctp']>): SdpMedia {
+  return {
+    type: 'application',
+    port: transport.port,
+    protocol: offered.media.protocol,
+    payloads: 'webrtc-datachannel',
+    connection: transport.connection,
+    mid: offered.mid,
+    ...transport.attributes(),
+    sctpPort: sctp.port,
+    maxMessageSize: sctp.maxMessageSize,
+    rtp: [],
+    fmtp: [],
+  };
+}
+
+/** The checks that catch a programming mistake in what the SFU answers for an m-section. */
+function checkAnswerSection(offered: OfferSection, answer: AnswerSection): RtpParameters {
+  if (!allowedAnswerDirections(offered.direction).includes(answer.direction)) {
+    throw new Error(`buildAnswer: m-section "${offered.mid}" was offered ${offered.direction}; it cannot be answered ${answer.direction}`);
+  }
+  const rtp = answer.rtpParameters;
+  if (!rtp || rtp.codecs.length === 0) throw new Error(`buildAnswer: accepted m-section "${offered.mid}" needs rtpParameters with codecs`);
+  if (rtp.mid !== undefined && rtp.mid !== offered.mid && (rtp.headerExtensions ?? []).some((ext) => ext.uri === MID_URI)) {
+    throw new Error(`buildAnswer: rtpParameters.mid "${rtp.mid}" differs from the offer's mid "${offered.mid}": pass { mid } to transport.consume()`);
+  }
+  return rtp;
+}
+
+function addCodecs(section: SdpMedia, rtp: RtpParameters): void {
+  for (const codec of rtp.codecs) {
+    const slash = codec.mimeType.indexOf('/');
+    section.rtp.push({
+      payload: codec.payloadType,
+      codec: codec.mimeType.slice(slash + 1),
+      rate: codec.clockRate,
+      ...(codec.channels !== undefined && codec.channels > 1 ? { encoding: codec.channels } : {}),
+    });
+    const config = formatFmtp(codec.parameters);
+    if (config !== '') section.fmtp.push({ payload: codec.payloadType, config });
+    for (const fb of codec.rtcpFeedback ?? []) {
+      section.rtcpFb?.push({ payload: codec.payloadType, type: fb.type, ...(fb.parameter ? { subtype: fb.parameter } : {}) });
+    }
+  }
+}
+
+/** What we send: our stream and track ids, and each encoding's SSRC (with its RTX pair). */
+function addSendStreams(section: SdpMedia, offered: OfferSection, answer: AnswerSection, rtp: RtpParameters): void {
+  const msid = answer.msid ?? { stream: 'livecue', track: `${offered.kind}-${offered.mid}` };
+  section.msid = [{ id: msid.stream, appdata: msid.track }];
+  const cname = rtp.rtcp?.cname ?? 'livecue';
+  const ssrcs: NonNullable<SdpMedia['ssrcs']> = [];
+  const ssrcGroups: NonNullable<SdpMedia['ssrcGroups']> = [];
+  for (const encoding of rtp.encodings ?? []) {
+    if (encoding.ssrc === undefined) continue;
+    ssrcs.push({ id: encoding.ssrc, attribute: 'cname', value: cname });
+    if (encoding.rtx) {
+      ssrcs.push({ id: encoding.rtx.ssrc, attribute: 'cname', value: cname });
+      ssrcGroups.push({ semantics: 'FID', ssrcs: `${encoding.ssrc} ${encoding.rtx.ssrc}` });
+    }
+  }
+  if (ssrcs.length > 0) section.ssrcs = ssrcs;
+  if (ssrcGroups.length > 0) section.ssrcGroups = ssrcGroups;
+}
+
+/** Receiving rid simulcast: mirror the offer's stream order with the rids we accepted (RFC 8853). */
+function addReceivedSimulcast(section: SdpMedia, offered: OfferSection, rtp: RtpParameters): void {
+  const rids = new Set((rtp.encodings ?? []).map((encoding) => encoding.rid).filter((rid) => rid !== undefined));
+  const sim = offered.media.simulcast;
+  const sendList = sim?.dir1 === 'send' ? sim.list1 : sim?.dir2 === 'send' ? sim.list2 : undefined;
+  if (rids.size === 0 || sendList === undefined) return;
+  const order = String(sendList)
+    .split(';')
+    .map((stream) => (stream.split(',')[0] ?? '').trim().replace(/^~/, ''))
+    .filter((rid) => rids.has(rid));
+  section.rids = order.map((rid) => ({ id: rid, direction: 'recv' }));
+  section.simulcast = { dir1: 'recv', list1: order.join(';') };
+}
+
+function rtpSection(offered: OfferSection, answer: AnswerSection, input: BuildAnswerInput, transport: AnswerTransport): SdpMedia {
+  const rtp = checkAnswerSection(offered, answer);
+  const section: SdpMedia = {
+    type: offered.media.type,
+    port: transport.port,
+    protocol: offered.media.protocol,
+    payloads: rtp.codecs.map((codec) => codec.payloadType).join(' '),
+    connection: transport.connection,
+    mid: offered.mid,
+    direction: answer.direction,
+    ...transport.attributes(),
+    rtcpMux: 'rtcp-mux',
+    ...(offered.media.rtcpRsize !== undefined ? { rtcpRsize: 'rtcp-rsize' as const } : {}),
+    ...(input.offer.extmapAllowMixed ? { extmapAllowMixed: 'extmap-allow-mixed' as const } : {}),
+    ext: (rtp.headerExtensions ?? []).map((ext) => ({ value: ext.id, uri: ext.uri })),
+    rtp: [],
+    fmtp: [],
+    rtcpFb: [],
+  };
+  addCodecs(section, rtp);
+  if (answer.direction === 'sendonly') addSendStreams(section, offered, answer, rtp);
+  else if (answer.direction === 'recvonly') addReceivedSimulcast(section, offered, rtp);
+  return section;
+}
+
 /**
  * Builds the SDP answer. Throws a plain Error for programming mistakes (an answer section whose mid is not
  * in the offer, an accepted RTP section without rtpParameters, a direction the offer does not allow, a
@@ -801,165 +957,18 @@ export function buildAnswer(input: BuildAnswerInput): string {
     }
     byMid.set(section.mid, section);
   }
-
-  const fingerprint =
-    input.dtlsParameters.fingerprints.find((fp) => fp.algorithm === 'sha-256') ?? input.dtlsParameters.fingerprints[0];
-  if (!fingerprint) throw new Error('buildAnswer: the local DTLS parameters have no fingerprint');
-  // The remote role decides ours: the client (actpass/active) gets a passive (DTLS server) answer.
-  const setup = offer.dtlsParameters.role === 'server' ? 'active' : 'passive';
-
-  const candidates = input.iceCandidates.map((candidate, i) => ({
-    foundation: candidate.foundation || `c${i}`,
-    component: 1,
-    transport: candidate.protocol,
-    priority: candidate.priority,
-    ip: candidate.address || candidate.ip,
-    port: candidate.port,
-    type: candidate.type,
-    ...(candidate.protocol === 'tcp' ? { tcptype: candidate.tcpType ?? 'passive' } : {}),
-  }));
-  const defaultCandidate = candidates.find((candidate) => candidate.transport === 'udp') ?? candidates[0];
-  const connection = defaultCandidate
-    ? { version: defaultCandidate.ip.includes(':') ? 6 : 4, ip: defaultCandidate.ip }
-    : { version: 4, ip: '0.0.0.0' };
-  const port = defaultCandidate?.port ?? 9;
-
-  const transportAttributes = (): Partial<SdpMedia> => ({
-    iceUfrag: input.iceParameters.usernameFragment,
-    icePwd: input.iceParameters.password,
-    fingerprint: { type: fingerprint.algorithm, hash: fingerprint.value },
-    setup,
-    candidates: candidates.map((candidate) => ({ ...candidate })),
-    endOfCandidates: 'end-of-candidates',
-  });
-
-  const rejected = (offered: OfferSection): SdpMedia => ({
-    type: offered.media.type,
-    port: 0,
-    protocol: offered.media.protocol,
-    payloads: String(offered.media.payloads ?? (offered.kind === 'application' ? 'webrtc-datachannel' : '0')),
-    connection: { version: 4, ip: '0.0.0.0' },
-    mid: offered.mid,
-    rtp: [],
-    fmtp: [],
-  });
-
+  const transport = answerTransport(input);
   const media: SdpMedia[] = [];
   const acceptedMids: string[] = [];
   for (const offered of offer.sections) {
     const answer = byMid.get(offered.mid);
-
-    if (offered.kind === 'application') {
-      if (!offered.usable || !input.sctp || answer?.rejected) {
-        media.push(rejected(offered));
-        continue;
-      }
-      acceptedMids.push(offered.mid);
-      media.push({
-        type: 'application',
-        port,
-        protocol: offered.media.protocol,
-        payloads: 'webrtc-datachannel',
-        connection,
-        mid: offered.mid,
-        ...transportAttributes(),
-        sctpPort: input.sctp.port,
-        maxMessageSize: input.sctp.maxMessageSize,
-        rtp: [],
-        fmtp: [],
-      });
+    const accepted = offered.kind === 'application' ? offered.usable && input.sctp && !answer?.rejected : answer && !answer.rejected && offered.usable;
+    if (!accepted) {
+      media.push(rejectedSection(offered));
       continue;
     }
-
-    if (!answer || answer.rejected || !offered.usable) {
-      media.push(rejected(offered));
-      continue;
-    }
-    if (!allowedAnswerDirections(offered.direction).includes(answer.direction)) {
-      throw new Error(
-        `buildAnswer: m-section "${offered.mid}" was offered ${offered.direction}; it cannot be answered ${answer.direction}`,
-      );
-    }
-    const rtp = answer.rtpParameters;
-    if (!rtp || rtp.codecs.length === 0) {
-      throw new Error(`buildAnswer: accepted m-section "${offered.mid}" needs rtpParameters with codecs`);
-    }
-    const headerExtensions = rtp.headerExtensions ?? [];
-    if (rtp.mid !== undefined && rtp.mid !== offered.mid && headerExtensions.some((ext) => ext.uri === MID_URI)) {
-      throw new Error(
-        `buildAnswer: rtpParameters.mid "${rtp.mid}" differs from the offer's mid "${offered.mid}": pass { mid } to transport.consume()`,
-      );
-    }
-
-    const section: SdpMedia = {
-      type: offered.media.type,
-      port,
-      protocol: offered.media.protocol,
-      payloads: rtp.codecs.map((codec) => codec.payloadType).join(' '),
-      connection,
-      mid: offered.mid,
-      direction: answer.direction,
-      ...transportAttributes(),
-      rtcpMux: 'rtcp-mux',
-      ...(offered.media.rtcpRsize !== undefined ? { rtcpRsize: 'rtcp-rsize' as const } : {}),
-      ...(offer.extmapAllowMixed ? { extmapAllowMixed: 'extmap-allow-mixed' as const } : {}),
-      ext: headerExtensions.map((ext) => ({ value: ext.id, uri: ext.uri })),
-      rtp: [],
-      fmtp: [],
-      rtcpFb: [],
-    };
-    for (const codec of rtp.codecs) {
-      const slash = codec.mimeType.indexOf('/');
-      section.rtp.push({
-        payload: codec.payloadType,
-        codec: codec.mimeType.slice(slash + 1),
-        rate: codec.clockRate,
-        ...(codec.channels !== undefined && codec.channels > 1 ? { encoding: codec.channels } : {}),
-      });
-      const config = formatFmtp(codec.parameters);
-      if (config !== '') section.fmtp.push({ payload: codec.payloadType, config });
-      for (const fb of codec.rtcpFeedback ?? []) {
-        section.rtcpFb?.push({
-          payload: codec.payloadType,
-          type: fb.type,
-          ...(fb.parameter ? { subtype: fb.parameter } : {}),
-        });
-      }
-    }
-
-    const encodings = rtp.encodings ?? [];
-    if (answer.direction === 'sendonly') {
-      const msid = answer.msid ?? { stream: 'livecue', track: `${offered.kind}-${offered.mid}` };
-      section.msid = [{ id: msid.stream, appdata: msid.track }];
-      const cname = rtp.rtcp?.cname ?? 'livecue';
-      const ssrcs: NonNullable<SdpMedia['ssrcs']> = [];
-      const ssrcGroups: NonNullable<SdpMedia['ssrcGroups']> = [];
-      for (const encoding of encodings) {
-        if (encoding.ssrc === undefined) continue;
-        ssrcs.push({ id: encoding.ssrc, attribute: 'cname', value: cname });
-        if (encoding.rtx) {
-          ssrcs.push({ id: encoding.rtx.ssrc, attribute: 'cname', value: cname });
-          ssrcGroups.push({ semantics: 'FID', ssrcs: `${encoding.ssrc} ${encoding.rtx.ssrc}` });
-        }
-      }
-      if (ssrcs.length > 0) section.ssrcs = ssrcs;
-      if (ssrcGroups.length > 0) section.ssrcGroups = ssrcGroups;
-    } else if (answer.direction === 'recvonly') {
-      // Receiving rid simulcast: mirror the offer's stream order with the rids we accepted (RFC 8853).
-      const rids = new Set(encodings.map((encoding) => encoding.rid).filter((rid) => rid !== undefined));
-      const sim = offered.media.simulcast;
-      const sendList = sim?.dir1 === 'send' ? sim.list1 : sim?.dir2 === 'send' ? sim.list2 : undefined;
-      if (rids.size > 0 && sendList !== undefined) {
-        const order = String(sendList)
-          .split(';')
-          .map((stream) => (stream.split(',')[0] ?? '').trim().replace(/^~/, ''))
-          .filter((rid) => rids.has(rid));
-        section.rids = order.map((rid) => ({ id: rid, direction: 'recv' }));
-        section.simulcast = { dir1: 'recv', list1: order.join(';') };
-      }
-    }
+    media.push(offered.kind === 'application' ? dataSection(offered, transport, input.sctp!) : rtpSection(offered, answer!, input, transport));
     acceptedMids.push(offered.mid);
-    media.push(section);
   }
 
   const session: SessionDescription = {
