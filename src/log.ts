@@ -37,6 +37,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
             if (arg instanceof Error) {
               const copy = new Error(redactSecrets(arg.message));
               copy.name = arg.name;
+              copy.stack = arg.stack === undefined ? undefined : redactSecrets(arg.stack);
               return copy;
             }
             return arg;
@@ -45,7 +46,17 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         },
       },
       serializers: {
-        err: (error: Error) => ({ type: error.name, message: redactSecrets(error.message) }),
+        // A logged error keeps its stack (where the bug is) and its code, with any secret in them redacted.
+        err: (error: unknown) => {
+          if (!(error instanceof Error)) return { message: redactSecrets(String(error)) };
+          const code = (error as { code?: unknown }).code;
+          return {
+            type: error.name,
+            message: redactSecrets(error.message),
+            ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+            ...(error.stack ? { stack: redactSecrets(error.stack) } : {}),
+          };
+        },
       },
     },
     destination,

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { TurnBatch } from '../turn-batch.ts';
 import type { CueMessage } from '../cues/cue-schema.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { readLua } from '../redis/lua.ts';
 
 export type ViewerPath = 'webrtc' | 'hls' | 'replay';
 export type Counter = 'chat' | 'reactions' | 'votes' | 'cues';
@@ -43,151 +44,13 @@ export const clickTarget = {
 
 const minuteOf = (at: number) => Math.floor(at / 60_000) * 60_000;
 
-/**
- * One beat of one viewer: the time since its previous beat (when within the window) is watch time,
- * and exposure of the product pinned on the live paths; the viewer joins the pin's audience; the
- * minute's peak of concurrent viewers is kept. ARGV[7] = '1': the viewer leaves (WebRTC DELETE).
- */
-const BEAT_SCRIPT = `
-local base, path, viewer = KEYS[1], ARGV[1], ARGV[2]
-local now, window, keep, minute = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-local leaving = ARGV[7] == '1'
-local beats = base .. ':beats:' .. path
-local prev = tonumber(redis.call('ZSCORE', beats, viewer))
-local credited = 0
-if prev and now > prev and now - prev <= window then credited = now - prev end
-if leaving then
-  redis.call('ZREM', beats, viewer)
-else
-  redis.call('ZADD', beats, now, viewer)
-  redis.call('EXPIRE', beats, keep)
-end
-local minuteKey = base .. ':' .. minute
-if credited > 0 then
-  redis.call('HINCRBY', base .. ':watch', path, credited)
-  redis.call('EXPIRE', base .. ':watch', keep)
-  redis.call('HINCRBY', minuteKey, 'watchMs', credited)
-end
-if path ~= 'replay' then
-  local pin = redis.call('GET', base .. ':pin')
-  if pin then
-    local pinKey = base .. ':pin:' .. pin
-    if not leaving then
-      redis.call('SADD', pinKey .. ':viewers', viewer)
-      redis.call('EXPIRE', pinKey .. ':viewers', keep)
-    end
-    local since = tonumber(redis.call('HGET', pinKey, 'at')) or now
-    local exposed = math.min(credited, now - since)
-    if exposed > 0 then redis.call('HINCRBY', pinKey, 'exposureMs', exposed) end
-  end
-end
-local total = 0
-for _, p in ipairs({'webrtc', 'hls', 'replay'}) do
-  local key = base .. ':beats:' .. p
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - window))
-  total = total + redis.call('ZCARD', key)
-end
-if (tonumber(redis.call('HGET', minuteKey, 'peakViewers')) or 0) < total then
-  redis.call('HSET', minuteKey, 'peakViewers', total)
-end
-redis.call('EXPIRE', minuteKey, keep)
-redis.call('ZADD', base .. ':minutes', minute, minute)
-redis.call('EXPIRE', base .. ':minutes', keep)
-return credited`;
+const BEAT_SCRIPT = readLua(new URL('./lua/beat.lua', import.meta.url));
 
-/**
- * A product pinned, unpinned (ARGV[3]: only when it is the one pinned; '' for any) or the show ended.
- * Ending a pin credits each live viewer's exposure since its last beat; a new pin's audience starts
- * with everyone watching live at that moment.
- */
-const PIN_SCRIPT = `
-local base, mode, cueId, productId = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-local now, window, keep = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local current = redis.call('GET', base .. ':pin')
-local function endCurrent()
-  if not current then return end
-  local pinKey = base .. ':pin:' .. current
-  local since = tonumber(redis.call('HGET', pinKey, 'at')) or now
-  local exposure = 0
-  for _, p in ipairs({'webrtc', 'hls'}) do
-    local entries = redis.call('ZRANGEBYSCORE', base .. ':beats:' .. p, now - window, '+inf', 'WITHSCORES')
-    for i = 2, #entries, 2 do
-      local from = math.max(tonumber(entries[i]), since)
-      if now > from then exposure = exposure + (now - from) end
-    end
-  end
-  if exposure > 0 then redis.call('HINCRBY', pinKey, 'exposureMs', exposure) end
-  redis.call('HSET', pinKey, 'endedAt', now)
-  redis.call('DEL', base .. ':pin')
-  current = false
-end
-if mode == 'pin' then
-  endCurrent()
-  local pinKey = base .. ':pin:' .. cueId
-  redis.call('HSET', pinKey, 'productId', productId, 'at', now)
-  redis.call('EXPIRE', pinKey, keep)
-  redis.call('SET', base .. ':pin', cueId, 'EX', keep)
-  redis.call('ZADD', base .. ':pins', now, cueId)
-  redis.call('EXPIRE', base .. ':pins', keep)
-  redis.call('HSET', base .. ':latest-pin', productId, cueId)
-  redis.call('EXPIRE', base .. ':latest-pin', keep)
-  local audience = pinKey .. ':viewers'
-  for _, p in ipairs({'webrtc', 'hls'}) do
-    local watching = redis.call('ZRANGEBYSCORE', base .. ':beats:' .. p, now - window, '+inf')
-    for i = 1, #watching, 1000 do
-      redis.call('SADD', audience, unpack(watching, i, math.min(i + 999, #watching)))
-    end
-  end
-  redis.call('EXPIRE', audience, keep)
-elseif mode == 'unpin' then
-  if current and (productId == '' or redis.call('HGET', base .. ':pin:' .. current, 'productId') == productId) then endCurrent() end
-else
-  endCurrent()
-end
-return 1`;
+const PIN_SCRIPT = readLua(new URL('./lua/pin.lua', import.meta.url));
 
-/**
- * A tap on a pinned product's card: the pin named by its cue id, or else the product's pin showing
- * now, or else its newest pin (a replay). 0: no such pin; 1: a repeat tap; 2: the viewer's first.
- */
-const CLICK_SCRIPT = `
-local base, cueId, productId, viewer = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-local keep, minute = tonumber(ARGV[4]), ARGV[5]
-if cueId == '' then
-  local current = redis.call('GET', base .. ':pin')
-  if current and redis.call('HGET', base .. ':pin:' .. current, 'productId') == productId then cueId = current
-  else cueId = redis.call('HGET', base .. ':latest-pin', productId) end
-  if not cueId then return 0 end
-end
-local pinKey = base .. ':pin:' .. cueId
-local pinned = redis.call('HGET', pinKey, 'productId')
-if not pinned or (productId ~= '' and pinned ~= productId) then return 0 end
-redis.call('HINCRBY', pinKey, 'taps', 1)
-local first = redis.call('SADD', pinKey .. ':clickers', viewer)
-redis.call('EXPIRE', pinKey .. ':clickers', keep)
-local minuteKey = base .. ':' .. minute
-redis.call('HINCRBY', minuteKey, 'taps', 1)
-redis.call('EXPIRE', minuteKey, keep)
-redis.call('ZADD', base .. ':minutes', minute, minute)
-return first + 1`;
+const CLICK_SCRIPT = readLua(new URL('./lua/click.lua', import.meta.url));
 
-/** A claim: counted in its minute, and for the pin showing now when it is the claimed product's. */
-const CLAIM_SCRIPT = `
-local base, productId = KEYS[1], ARGV[1]
-local now, keep, minute, count = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5] or '1')
-local minuteKey = base .. ':' .. minute
-redis.call('HINCRBY', minuteKey, 'claims', count)
-redis.call('EXPIRE', minuteKey, keep)
-redis.call('ZADD', base .. ':minutes', minute, minute)
-local current = redis.call('GET', base .. ':pin')
-if current then
-  local pinKey = base .. ':pin:' .. current
-  if redis.call('HGET', pinKey, 'productId') == productId then
-    redis.call('HINCRBY', pinKey, 'claims', count)
-    redis.call('HSETNX', pinKey, 'firstClaimAt', now)
-  end
-end
-return 1`;
+const CLAIM_SCRIPT = readLua(new URL('./lua/claim.lua', import.meta.url));
 
 /** How many distinct members the given sets hold together, without sending them to the client. */
 const UNION_COUNT_SCRIPT = `return #redis.call('SUNION', unpack(KEYS))`;

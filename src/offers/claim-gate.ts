@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TurnBatch } from '../turn-batch.ts';
+import { readLua } from '../redis/lua.ts';
 
 /** What the gate decided for one claim. */
 export type GateDecision =
@@ -53,76 +54,13 @@ const keysOf = (offerId: string) => {
   return [`${base}:stock`, `${base}:returned`, `${base}:holders`, `${base}:keys`, `${base}:pending`];
 };
 
-const TAKE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local viewer, key, claimId, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-if key ~= '' then
-  local byKey = redis.call('HGET', KEYS[4], key)
-  if byKey then return {'held', byKey, 'key'} end
-end
-local byViewer = redis.call('HGET', KEYS[3], viewer)
-if byViewer then return {'held', byViewer, 'viewer'} end
-local stock = redis.call('HMGET', KEYS[1], 'quantity', 'issued', 'closed', 'endsAt', 'expiresAt', 'opensAt')
-local endsAt = tonumber(stock[4])
-if stock[3] == '1' or (endsAt > 0 and endsAt <= now) then return {'ended'} end
-local opensAt = tonumber(stock[6]) or 0
-if opensAt > now then return {'not_started', tostring(opensAt)} end
-local quantity, issued = tonumber(stock[1]), tonumber(stock[2])
-local unit = redis.call('SPOP', KEYS[2])
-if not unit then
-  if issued >= quantity then return {'sold_out'} end
-  issued = issued + 1
-  unit = issued
-  redis.call('HSET', KEYS[1], 'issued', issued)
-end
-redis.call('HSET', KEYS[3], viewer, claimId)
-if key ~= '' then redis.call('HSET', KEYS[4], key, claimId) end
-redis.call('ZADD', KEYS[5], now, claimId .. '|' .. unit .. '|' .. viewer)
-for i = 3, 5 do redis.call('PEXPIREAT', KEYS[i], stock[5]) end
-return {'reserved', tostring(unit), tostring(quantity - issued + redis.call('SCARD', KEYS[2]))}
-`;
+const TAKE = readLua(new URL('./lua/take.lua', import.meta.url));
 
-// ARGV: quantity, closed, endsAt, expiresAt, opensAt (epoch ms), then unit, viewer, claim id of every live claim.
-const OPEN = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-local held, top = {}, 0
-for i = 6, #ARGV, 3 do
-  local unit = tonumber(ARGV[i])
-  held[unit] = true
-  if unit > top then top = unit end
-  redis.call('HSET', KEYS[3], ARGV[i + 1], ARGV[i + 2])
-end
-for unit = 1, top do
-  if not held[unit] then redis.call('SADD', KEYS[2], unit) end
-end
-redis.call('HSET', KEYS[1], 'quantity', ARGV[1], 'issued', top, 'closed', ARGV[2], 'endsAt', ARGV[3], 'expiresAt', ARGV[4], 'opensAt', ARGV[5])
-for i = 1, 3 do redis.call('PEXPIREAT', KEYS[i], ARGV[4]) end
-return 1
-`;
+const OPEN = readLua(new URL('./lua/open.lua', import.meta.url));
 
-// ARGV: claim id, unit, viewer, idempotency key, give the unit back (1/0), forget the key (1/0).
-const RELEASE = `
-local claimId, unit, viewer, key = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-redis.call('ZREM', KEYS[5], claimId .. '|' .. ARGV[2] .. '|' .. viewer)
-if redis.call('HGET', KEYS[3], viewer) == claimId then redis.call('HDEL', KEYS[3], viewer) end
-if ARGV[6] == '1' and key ~= '' and redis.call('HGET', KEYS[4], key) == claimId then redis.call('HDEL', KEYS[4], key) end
-if ARGV[5] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
-  -- Units above issued are still in the counter's range: free already.
-  local stock = redis.call('HMGET', KEYS[1], 'issued', 'expiresAt')
-  if unit <= tonumber(stock[1]) then
-    redis.call('SADD', KEYS[2], unit)
-    redis.call('PEXPIREAT', KEYS[2], stock[2])
-  end
-end
-return 1
-`;
+const RELEASE = readLua(new URL('./lua/release.lua', import.meta.url));
 
-const REMAINING = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local stock = redis.call('HMGET', KEYS[1], 'quantity', 'issued')
-return tonumber(stock[1]) - tonumber(stock[2]) + redis.call('SCARD', KEYS[2])
-`;
+const REMAINING = readLua(new URL('./lua/remaining.lua', import.meta.url));
 
 class Script {
   readonly sha: string;

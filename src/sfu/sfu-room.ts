@@ -46,7 +46,6 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
   #origin!: RouterSlot;
   #edges: RouterSlot[] = [];
   #producers = new Map<MediaKind, types.Producer>();
-  #transports = new Set<types.WebRtcTransport>();
   #closed = false;
   /** Cues enter the SFU here (a DirectTransport's DataProducer) and reach viewers as SCTP messages. */
   #cueChannel?: { transport: types.DirectTransport; producer: types.DataProducer };
@@ -206,8 +205,6 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
       numSctpStreams: { OS: 16, MIS: 16 },
       initialAvailableOutgoingBitrate: 1_500_000,
     });
-    this.#transports.add(transport);
-    transport.observer.once('close', () => this.#transports.delete(transport));
     // A session whose ICE/DTLS never completes is closed, so abandoned offers leak nothing.
     const timer = setTimeout(() => {
       if (transport.dtlsState !== 'connected') {

@@ -49,7 +49,7 @@ export class WorkerHost {
     const recordingsWorker = new Worker<RecordingJob>(RECORDING_QUEUE, (job) => host.#buildRecording(job), { ...common, concurrency: config.WORKER_CONCURRENCY });
     recordingsWorker.on('failed', (job, error) => void host.#recordingFailed(job, error));
     const webhookWorker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => host.#deliver(job), { ...common, concurrency: 8 });
-    webhookWorker.on('failed', (job, error) => logger.warn({ deliveryIds: job?.data.deliveries?.map((d) => d.deliveryId), attempts: job?.attemptsMade, err: error }, 'webhook delivery failed'));
+    webhookWorker.on('failed', (job, error) => logger.warn({ deliveryIds: job?.data.deliveries.map((d) => d.deliveryId), attempts: job?.attemptsMade, err: error }, 'webhook delivery failed'));
     const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, (job) => host.#maintain(job.name), { ...common, concurrency: 1 });
     for (const worker of [recordingsWorker, webhookWorker, maintenanceWorker]) {
       worker.on('error', (error) => logger.warn({ err: error }, 'queue worker error'));
@@ -94,8 +94,7 @@ export class WorkerHost {
 
   async #deliver(job: Job<WebhookJob>): Promise<void> {
     const { endpointId } = job.data;
-    // A job queued by a version that sent one delivery per job carries the delivery's fields itself.
-    const deliveries = job.data.deliveries ?? [job.data as unknown as WebhookDelivery];
+    const { deliveries } = job.data;
     const endpoint = await this.deps.webhooks.endpoint(endpointId);
     if (!endpoint) return; // Deleted since: nothing to deliver.
     // A lone delivery fails with its job, which BullMQ retries with backoff.
