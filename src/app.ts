@@ -31,6 +31,7 @@ import type { WorkerPool } from './sfu/worker-pool.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import type { StreamStore } from './streams/stream-store.ts';
 import { queueRecording, type Queues } from './workers/queues.ts';
+import { RecordingStore } from './workers/recording-store.ts';
 import { startCommerce, type Commerce } from './app/commerce.ts';
 import { startFoundation } from './app/foundation.ts';
 import { serveHttp } from './app/http.ts';
@@ -123,7 +124,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       destinations: jobs.destinations,
       identity,
       metricsToken: config.METRICS_TOKEN,
-      db: base.database.db,
+      recordings: new RecordingStore(base.database.db, base.store),
       webhooks: jobs.webhooks,
       restreams: media.restreamStore,
       running: media.restreams,

@@ -2,12 +2,10 @@
 // (POST /live/<playbackId>/beat) that count HLS and replay viewers and their watch time, and taps on
 // the pinned product card (POST /live/<playbackId>/click; also {"type":"click"} on the viewers' socket).
 import { Router, type Request, type Response } from 'express';
-import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { clickTarget, type Analytics } from '../analytics/analytics.ts';
 import { pinReport, productReports, showSummary } from '../analytics/show-summary.ts';
-import type { Db } from '../db/database.ts';
-import { liveSessions, offerClaims, offers } from '../db/schema.ts';
+import type { OfferService } from '../offers/offer-service.ts';
 import { notFound } from '../errors.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 
@@ -21,7 +19,7 @@ const beatBody = z.strictObject({
 
 const clickBody = z.strictObject({ viewerId, ...clickTarget }).refine((body) => body.cueId || body.productId, 'name the pin (cueId) or the product (productId)');
 
-export function analyticsRouters(deps: { analytics: Analytics; streams: StreamStore; db: Db }) {
+export function analyticsRouters(deps: { analytics: Analytics; streams: StreamStore; offers: OfferService }) {
   const admin = Router({ mergeParams: true });
   admin.get('/', async (req: Request, res) => {
     const id = String((req.params as Record<string, string>).id);
@@ -33,8 +31,8 @@ export function analyticsRouters(deps: { analytics: Analytics; streams: StreamSt
       deps.analytics.perMinute(stream.id),
       deps.analytics.watchTime(stream.id),
       deps.analytics.pins(stream.id),
-      offersOf(deps.db, stream.id),
-      liveSecondsOf(deps.db, stream.id, now),
+      deps.offers.claimReport(stream.id),
+      deps.streams.liveSeconds(stream.id, now),
     ]);
     const pins = pinStats.map((pin) => pinReport(pin, now));
     const distinct = new Map<string, { views: number; clicks: number }>();
@@ -94,30 +92,4 @@ export function analyticsRouters(deps: { analytics: Analytics; streams: StreamSt
     res.status(204).end();
   });
   return { admin, beats };
-}
-
-/** The stream's offers with how many claims they drew (whatever became of them) and when the first came. */
-function offersOf(db: Db, streamId: string) {
-  return db
-    .select({
-      id: offers.id,
-      productId: offers.productId,
-      quantity: offers.quantity,
-      remaining: offers.remaining,
-      createdAt: offers.createdAt,
-      claims: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} in ('reserved', 'confirmed', 'expired', 'cancelled'))`.mapWith(Number),
-      confirmed: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} = 'confirmed')`.mapWith(Number),
-      firstClaimAt: sql<string | null>`min(${offerClaims.createdAt})`,
-    })
-    .from(offers)
-    .leftJoin(offerClaims, eq(offerClaims.offerId, offers.id))
-    .where(eq(offers.streamId, streamId))
-    .groupBy(offers.id)
-    .orderBy(asc(offers.createdAt));
-}
-
-/** Seconds the stream's shows have been live, a show still on counting up to now. */
-async function liveSecondsOf(db: Db, streamId: string, now: number): Promise<number> {
-  const sessions = await db.select({ startedAt: liveSessions.startedAt, endedAt: liveSessions.endedAt }).from(liveSessions).where(eq(liveSessions.streamId, streamId));
-  return sessions.reduce((sum, session) => sum + ((session.endedAt?.getTime() ?? now) - session.startedAt.getTime()) / 1000, 0);
 }

@@ -10,7 +10,7 @@ import type { CueService } from '../cues/cue-service.ts';
 import { productsRouter } from './products-routes.ts';
 import { cuesRouter, publicCuesRouter } from './cues-routes.ts';
 import { recordingsRouters } from './recordings-routes.ts';
-import type { Db } from '../db/database.ts';
+import type { RecordingStore } from '../workers/recording-store.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
 import { authenticate, requires } from './access.ts';
 import { clientAddress } from './client-address.ts';
@@ -75,7 +75,8 @@ export interface HttpAppDeps {
   sdpMaxBytes: number;
   products: ProductStore;
   cues: CueService;
-  db: Db;
+  /** The replays as the API reads them. */
+  recordings: RecordingStore;
   webhooks: WebhookService;
   restreams: RestreamStore;
   /** The restreams of the shows live on this node. */
@@ -160,9 +161,9 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use('/v1/offers', offerRoutes.offers);
   app.use('/v1/streams/:id', moderationRouter({ streams: deps.streams, engagement: deps.engagement }));
   app.use('/v1/claims', offerRoutes.claims);
-  const recordingRoutes = recordingsRouters({ db: deps.db, store: deps.store, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase, access: deps.access });
+  const recordingRoutes = recordingsRouters({ recordings: deps.recordings, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase, access: deps.access });
   app.use('/live', recordingRoutes.replay);
-  const analyticsRoutes = analyticsRouters({ analytics: deps.analytics, streams: deps.streams, db: deps.db });
+  const analyticsRoutes = analyticsRouters({ analytics: deps.analytics, streams: deps.streams, offers: deps.offers });
   // Player beats and taps are public: limited per client address like the API.
   const beatLimit = rateLimit(deps.limits.apiPerSecond, 'player report', deps.trust);
   app.use('/live', (req, res, next) => (req.method === 'POST' ? beatLimit(req, res, next) : next()), express.json({ limit: '1kb' }), analyticsRoutes.beats);

@@ -1,38 +1,34 @@
 // Recordings (replays) and webhook endpoints.
 import { Router, type Request } from 'express';
-import { and, desc, eq } from 'drizzle-orm';
 import type { PlaybackAccess } from '../security/playback-access.ts';
 import { playbackToken } from './admin-auth.ts';
 import { z } from 'zod';
-import type { Db } from '../db/database.ts';
-import { recordings } from '../db/schema.ts';
 import { LivecueError, notFound } from '../errors.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
 import { WEBHOOK_EVENTS } from '../workers/queues.ts';
 import { recordingView } from '../workers/recording-view.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
-import { deleteRecordingMedia } from '../workers/worker-host.ts';
+import type { RecordingStore } from '../workers/recording-store.ts';
 
 const createWebhookBody = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048),
   events: z.array(z.enum(WEBHOOK_EVENTS as [string, ...string[]])).min(1).optional(),
 });
 
-export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: StreamStore; webhooks: WebhookService; hlsBase: () => string; access: PlaybackAccess }) {
-  const { db } = deps;
+export function recordingsRouters(deps: { recordings: RecordingStore; streams: StreamStore; webhooks: WebhookService; hlsBase: () => string; access: PlaybackAccess }) {
+  const { recordings } = deps;
   const byStream = Router({ mergeParams: true });
   byStream.get('/', async (req, res) => {
     const stream = await deps.streams.get(String((req.params as Record<string, string>).id));
     if (!stream) throw notFound(`stream ${(req.params as Record<string, string>).id}`);
-    const rows = await db.select().from(recordings).where(eq(recordings.streamId, stream.id)).orderBy(desc(recordings.createdAt));
+    const rows = await recordings.ofStream(stream.id);
     res.json({ recordings: rows.map((row) => recordingView(row, deps.hlsBase())) });
   });
 
   const byId = Router();
   const recordingOf = async (req: Request) => {
     const id = String(req.params.id);
-    const [row] = /^rec_[A-Za-z0-9]{16}$/.test(id) ? await db.select().from(recordings).where(eq(recordings.id, id)) : [];
+    const row = await recordings.get(id);
     if (!row) throw notFound(`recording ${id}`);
     return row;
   };
@@ -42,7 +38,7 @@ export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: S
   byId.delete('/:id', async (req, res) => {
     const row = await recordingOf(req);
     if (row.status === 'queued' || row.status === 'processing') throw new LivecueError('conflict', 'the recording is being built; delete it once it is ready or failed');
-    await deleteRecordingMedia(db, deps.store, row);
+    await recordings.deleteMedia(row);
     res.status(204).end();
   });
 
@@ -73,12 +69,7 @@ export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: S
     const playbackId = String(req.params.playbackId);
     const token = playbackToken(req);
     const stream = await deps.access.playableStream(playbackId, token);
-    const [row] = await db
-      .select()
-      .from(recordings)
-      .where(and(eq(recordings.streamId, stream.id), eq(recordings.status, 'ready')))
-      .orderBy(desc(recordings.readyAt))
-      .limit(1);
+    const row = await recordings.newestReady(stream.id);
     if (!row) throw notFound('replay (none is ready yet)');
     const base = stream.private ? `${deps.hlsBase()}/hls/${playbackId}/t/${token}` : `${deps.hlsBase()}/hls/${playbackId}`;
     const view = recordingView(row, deps.hlsBase());

@@ -4,7 +4,7 @@
 // is the record and the final guard: no number of concurrent claims on any number of nodes
 // oversells, even when Redis lost the gate. Units come back when a claim expires or is cancelled.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { and, eq, getTableColumns, inArray, isNull, lte, or, gt, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, isNull, lte, or, gt, sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { CueMessage } from '../cues/cue-schema.ts';
 import type { Db } from '../db/database.ts';
@@ -197,6 +197,26 @@ export class OfferService {
   }
 
   /** The offer with `remaining` counted from its live claims now. */
+  /** The stream's offers with how many claims they drew (whatever became of them) and when the first came. */
+  claimReport(streamId: string) {
+    return this.deps.db
+    .select({
+      id: offers.id,
+      productId: offers.productId,
+      quantity: offers.quantity,
+      remaining: offers.remaining,
+      createdAt: offers.createdAt,
+      claims: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} in ('reserved', 'confirmed', 'expired', 'cancelled'))`.mapWith(Number),
+      confirmed: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} = 'confirmed')`.mapWith(Number),
+      firstClaimAt: sql<string | null>`min(${offerClaims.createdAt})`,
+    })
+    .from(offers)
+    .leftJoin(offerClaims, eq(offerClaims.offerId, offers.id))
+    .where(eq(offers.streamId, streamId))
+    .groupBy(offers.id)
+    .orderBy(asc(offers.createdAt));
+  }
+
   async get(offerId: string): Promise<OfferRow | undefined> {
     const [offer] = await this.deps.db
       .select({

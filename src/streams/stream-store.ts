@@ -1,7 +1,7 @@
 // Streams and their keys in the database: create, read, delete, rotate, and authenticate a publish.
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
-import { streamKeys, streams } from '../db/schema.ts';
+import { liveSessions, streamKeys, streams } from '../db/schema.ts';
 import { randomBase62, hashSecret, newPlaybackId, newStreamId, newStreamKey, secretMatches, STREAM_KEY_SHAPE } from './stream-keys.ts';
 
 export type StreamStatus = 'idle' | 'live' | 'ended';
@@ -42,6 +42,12 @@ export class StreamStore {
   async update(id: string, changes: { title?: string; private?: boolean }): Promise<StreamRow | undefined> {
     const [row] = await this.db.update(streams).set({ ...changes, updatedAt: new Date() }).where(eq(streams.id, id)).returning();
     return row;
+  }
+
+  /** Seconds the stream's shows have been live, a show still on counting up to now. */
+  async liveSeconds(streamId: string, now: number): Promise<number> {
+    const sessions = await this.db.select({ startedAt: liveSessions.startedAt, endedAt: liveSessions.endedAt }).from(liveSessions).where(eq(liveSessions.streamId, streamId));
+    return sessions.reduce((sum, session) => sum + ((session.endedAt?.getTime() ?? now) - session.startedAt.getTime()) / 1000, 0);
   }
 
   async setStatus(id: string, status: StreamStatus): Promise<void> {
