@@ -23,7 +23,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   once<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
     const wrapper = (...args: Events[K]) => {
       this.off(event, wrapper);
-      listener(...args);
+      return listener(...args);
     };
     return this.on(event, wrapper);
   }

@@ -295,7 +295,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.room.close();
     const complete = await this.#packager.finish(FINAL_UPLOAD_TIMEOUT_MS);
     if (!complete) this.logger.error('object storage did not take the last segments in time');
-    await this.#uploads.close();
+    this.#uploads.close();
     const endedAt = new Date();
     this.#persist('session end', async () => {
       await db.update(liveSessions).set({ endedAt, endReason: reason }).where(eq(liveSessions.id, this.id));

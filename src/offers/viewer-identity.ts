@@ -9,8 +9,6 @@ export interface Viewer {
   name?: string;
 }
 
-const ANONYMOUS_ID = /^[A-Za-z0-9_-]{8,64}$/;
-
 export function signViewerToken(secret: string, viewer: { sub: string; name?: string; exp: number }): string {
   const body = Buffer.from(JSON.stringify(viewer)).toString('base64url');
   return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
