@@ -1,12 +1,9 @@
 // Child processes livecue owns (redis-server, FFmpeg, the mediasoup workers) run in a session and
 // process group of their own: a terminal's Ctrl-C (SIGINT to the whole foreground group) reaches
 // livecue alone, which then stops them itself, after what uses them is closed.
-import { execFile, spawn, type ChildProcess, type ExecFileOptions, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
 
 /**
  * A wrapper that execs its target (LIVECUE_OWN_SESSION_TARGET) under setsid, keeping the pid: for
@@ -40,14 +37,68 @@ export function spawnOwned(command: string, args: readonly string[], options: Sp
   return track(spawn(command, args, { ...options, detached: true }));
 }
 
-/** `execFile` (promisified) in a session of its own: a short job (a thumbnail, a probe) is not cut by Ctrl-C either. */
-export function execFileOwned(command: string, args: readonly string[], options: ExecFileOptions = {}): Promise<{ stdout: string; stderr: string }> {
-  const result = execFileAsync(command, args, { ...options, encoding: 'utf8', detached: true } as ExecFileOptions & { encoding: 'utf8' }) as Promise<{
-    stdout: string;
-    stderr: string;
-  }> & { child: ChildProcess };
-  track(result.child);
-  return result;
+/** A short job that outlived its `timeout`: its whole process group was killed. */
+export class OwnedProcessTimeout extends Error {
+  constructor(
+    readonly command: string,
+    readonly timeoutMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(`${path.basename(command)} did not finish within ${timeoutMs / 1000} s; its process group was killed`, options);
+  }
+}
+
+export interface OwnedJobOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Kills the job's whole process group (SIGKILL), not only its first process, and rejects with OwnedProcessTimeout. */
+  timeout?: number;
+  /** Output (stdout or stderr) beyond this many bytes kills the job, as execFile's maxBuffer does. */
+  maxBuffer?: number;
+}
+
+/**
+ * `execFile`, promisified, in a session of its own: a short job (a thumbnail, a probe) is not cut by Ctrl-C either.
+ * (execFile itself drops `detached`, so its children stayed in livecue's process group.)
+ */
+export function execFileOwned(command: string, args: readonly string[], options: OwnedJobOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  const maxBuffer = options.maxBuffer ?? 1024 * 1024;
+  return new Promise((resolve, reject) => {
+    const child = spawnOwned(command, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = { stdout: '', stderr: '' };
+    let failure: Error | undefined;
+    const fail = (error: Error) => {
+      failure ??= error;
+      killGroup(child);
+    };
+    for (const name of ['stdout', 'stderr'] as const) {
+      child[name]!.on('data', (chunk: Buffer) => {
+        output[name] += chunk.toString();
+        if (output[name].length > maxBuffer) fail(new Error(`${path.basename(command)} wrote more than ${maxBuffer} bytes to ${name}`));
+      });
+    }
+    const timer = options.timeout ? setTimeout(() => fail(new OwnedProcessTimeout(command, options.timeout!)), options.timeout) : undefined;
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (failure) return reject(failure);
+      if (code === 0) return resolve(output);
+      const error = new Error(`Command failed: ${[command, ...args].join(' ')}\n${output.stderr}`);
+      reject(Object.assign(error, { code, signal, ...output }));
+    });
+  });
+}
+
+/** The child leads its own group (setsid), so the group's id is its pid. */
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
 }
 
 /** The script and environment that run `binary` in its own session when spawned by someone else. */

@@ -1,7 +1,7 @@
 // Watches what reaches livecue's ingest in-process: wraps SessionRegistry.publish to time every video FLV tag as the session receives it.
 import type { Livecue } from '../../src/app.ts';
 import type { IngestConnection } from '../../src/ingest/ingest-connection.ts';
-import type { IngestPacket } from '../../src/ingest/ingest-packet.ts';
+import type { IngestPacket } from '../../src/media/ingest-packet.ts';
 
 export interface VideoArrival {
   /** FLV decode timestamp (ms, the encoder's clock). */

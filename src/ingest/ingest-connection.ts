@@ -1,7 +1,7 @@
 // What every ingest (RTMP now, WHIP later) hands to a live session: a stream of packets and an end.
-import type { SourceInfo } from '../transcode/ladder.ts';
+import type { IngestPacket } from '../media/ingest-packet.ts';
+import type { SourceInfo } from '../media/source-info.ts';
 import type { TypedEmitter } from '../typed-emitter.ts';
-import type { IngestPacket } from './ingest-packet.ts';
 
 export type IngestConnectionEvents = {
   packet: [IngestPacket];

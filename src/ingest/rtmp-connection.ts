@@ -3,10 +3,11 @@
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.ts';
-import type { SourceInfo } from '../transcode/ladder.ts';
+import { flvTag } from '../media/flv-tag.ts';
+import type { IngestPacket, IngestPacketKind } from '../media/ingest-packet.ts';
+import type { SourceInfo } from '../media/source-info.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
 import type { IngestConnection, IngestConnectionEvents } from './ingest-connection.ts';
-import type { IngestPacket, IngestPacketKind } from './ingest-packet.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +39,6 @@ interface NmsRtmp {
 }
 
 const Rtmp = require('node-media-server/src/protocol/rtmp.js') as new () => NmsRtmp;
-const Flv = require('node-media-server/src/protocol/flv.js') as { createMessage(packet: NmsAvPacket): Buffer };
 const { decodeAmf0Data } = require('node-media-server/src/protocol/amf.js') as {
   decodeAmf0Data(data: Buffer): { cmd?: string; dataObj?: Record<string, unknown> | null };
 };
@@ -191,7 +191,7 @@ export class RtmpConnection extends TypedEmitter<IngestConnectionEvents> impleme
     const kind = KIND_BY_FLAG[packet.flags];
     if (!kind || this.#state === 'closed' || this.#state === 'handshake') return;
     if (kind === 'metadata') this.#readMetadata(packet);
-    const ingestPacket: IngestPacket = { kind, tag: Flv.createMessage(packet), dts: packet.dts, codecId: packet.codec_id };
+    const ingestPacket: IngestPacket = { kind, tag: flvTag(packet.codec_type, packet.dts, packet.data.subarray(0, packet.size)), dts: packet.dts, codecId: packet.codec_id };
     if (this.#state === 'deciding') {
       if (this.#held.length < MAX_HELD_PACKETS) this.#held.push(ingestPacket);
       return;

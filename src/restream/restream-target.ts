@@ -4,11 +4,12 @@
 // target is disabled or deleted. The key goes to FFmpeg as the RTMP publish name, never in a URL
 // that FFmpeg would print, and everything FFmpeg says is scrubbed of it.
 import type { DestinationPolicy } from '../security/destinations.ts';
-import { tmpdir } from 'node:os';
-import { flvFileHeader, type IngestPacket } from '../ingest/ingest-packet.ts';
+import { FfmpegProcess, STDERR_TAIL_CHARS } from '../ffmpeg/ffmpeg-process.ts';
+import { FfmpegSupervisor, type RestartPolicy } from '../ffmpeg/ffmpeg-supervisor.ts';
 import type { Logger } from '../log.ts';
+import { flvStreamStart, type SequenceHeaders } from '../media/flv-tag.ts';
+import type { IngestPacket } from '../media/ingest-packet.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { FfmpegRun } from '../transcode/ffmpeg-run.ts';
 import type { RestreamStatus } from './restream-store.ts';
 import { scrubbingLogger, secretScrubber, type Scrub } from './secret-scrubber.ts';
 import { maskedUrl, parseTargetUrl, type TargetEndpoint } from './target-url.ts';
@@ -21,17 +22,20 @@ const STABLE_RUN_MS = 10_000;
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
 /** FFmpeg gives up on a platform that stops reading or answering for this long (microseconds). */
 const RW_TIMEOUT_US = 10_000_000;
-/** The system's trusted CAs (Debian's ca-certificates, in the image too): RTMPS targets must present a valid certificate. */
 /** A start takes a few tens of ms; at 60 fps with audio this is several seconds of packets. */
 const MAX_PACKETS_WHILE_STARTING = 500;
+/** The system's trusted CAs (Debian's ca-certificates, in the image too): RTMPS targets must present a valid certificate. */
 export const SYSTEM_CA_FILE = '/etc/ssl/certs/ca-certificates.crt';
 const STOP_TIMEOUT_MS = 2000;
+/** Backoff 0.5 s doubling to 30 s, from the start again after a run that stayed live STABLE_RUN_MS; packets kept while FFmpeg starts. */
+const TARGET_RETRIES: RestartPolicy = {
+  backoffMs: (failures) => Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_FIRST_MS * 2 ** (failures - 1)),
+  stableAfterMs: STABLE_RUN_MS,
+  writesKeptWhileStarting: MAX_PACKETS_WHILE_STARTING,
+};
 
 /** The sequence headers of the show, which every new FFmpeg needs before its first keyframe. */
-export interface ShowHeaders {
-  audio?: Buffer;
-  video?: Buffer;
-}
+export type ShowHeaders = SequenceHeaders;
 
 export interface TargetState {
   status: RestreamStatus;
@@ -57,8 +61,6 @@ export function restreamArgs(endpoint: TargetEndpoint, streamKey: string, hasAud
   ];
 }
 
-/** FFmpeg's stderr tail is cut to this many characters; its first line may then be a fragment. */
-const STDERR_TAIL_CHARS = 2000;
 const NETWORK_FAILURE = /connection refused|timed out|no route to host|unreachable|cannot open connection|connection reset|broken pipe|failed to resolve|name or service not known|input\/output error|end of file/i;
 /** What FFmpeg says after the real error, while closing the output. */
 const AFTERMATH = /^(Error writing trailer|Error closing file|Conversion failed)/;
@@ -66,6 +68,7 @@ const AFTERMATH = /^(Error writing trailer|Error closing file|Conversion failed)
 /** The line of FFmpeg's stderr that says what went wrong, without FFmpeg's "[rtmp @ 0x…]" prefixes. */
 export function lastErrorOf(stderr: string, code: number | null, signal: NodeJS.Signals | null): string {
   const lines = stderr.split('\n');
+  // The tail is cut to STDERR_TAIL_CHARS characters: its first line may then be a fragment.
   if (stderr.length >= STDERR_TAIL_CHARS) lines.shift();
   const said = lines.map((line) => line.replace(/\[[^\]]* @ 0x[0-9a-f]+\]\s*/g, '').trim()).filter(Boolean);
   // A certificate the target presented and FFmpeg refused is said plainly: the operator must fix the URL or the target.
@@ -79,21 +82,15 @@ export function lastErrorOf(stderr: string, code: number | null, signal: NodeJS.
   return (told ? `${told} (${exit})` : exit).slice(0, 500);
 }
 
+/** The target's host is not one a restream may reach (DestinationPolicy): said as is, and retried. */
+class TargetRefused extends Error {}
+
 export class RestreamTarget {
   readonly id: string;
   /** Changes when the URL or the key changes: the target is then started over. */
   readonly revision: string;
-  #run?: FfmpegRun;
-  #starting = false;
-  /** Packets that arrived while FFmpeg was starting: written after the keyframe, so the copy has no gap. */
-  #arrivedWhileStarting: Buffer[] = [];
-  #closed = false;
+  readonly #ffmpeg: FfmpegSupervisor;
   #closing?: Promise<void>;
-  #failures = 0;
-  #notBefore = 0;
-  #liveSince?: number;
-  /** Counts encoder departures: a run started for an encoder that has since left is not kept. */
-  #input = 0;
   #state: TargetState;
   readonly #endpoint?: TargetEndpoint;
   readonly #streamKey?: string;
@@ -131,6 +128,8 @@ export class RestreamTarget {
     this.#scrub = secretScrubber({ key, urls: [options.target.url, endpoint?.serverUrl ?? ''], masked });
     this.#logger = scrubbingLogger(options.logger.child({ restreamId: this.id, target: masked }), this.#scrub);
     this.#ffmpegLogger = this.#logger.child({ component: 'restream-ffmpeg' });
+    this.#ffmpeg = new FfmpegSupervisor(TARGET_RETRIES, this.#logger);
+    this.#ffmpeg.on('died', ({ code, signal, stderr }) => this.#retrying(this.#scrub(lastErrorOf(stderr, code, signal))));
     if (options.streamKey instanceof Error) problem = `the stream key cannot be opened: ${options.streamKey.message}`;
     this.#state = { status: 'idle', since: new Date() };
     if (!options.supported) {
@@ -150,109 +149,82 @@ export class RestreamTarget {
 
   /** The running FFmpeg's pid. */
   get pid(): number | undefined {
-    return this.#run?.pid;
+    return this.#ffmpeg.current?.pid;
   }
 
   write(packet: IngestPacket, headers: ShowHeaders): void {
-    if (this.#closed || !this.#endpoint) return;
+    if (this.#ffmpeg.closed || !this.#endpoint) return;
     if (packet.kind === 'metadata' || packet.kind === 'audio-header' || packet.kind === 'video-header') return;
-    const run = this.#run;
+    const run = this.#ffmpeg.current;
     if (!run) {
-      if (this.#starting) {
-        if (this.#arrivedWhileStarting.length < MAX_PACKETS_WHILE_STARTING) this.#arrivedWhileStarting.push(packet.tag);
-      } else if (packet.kind === 'video-key' && headers.video && Date.now() >= this.#notBefore) {
-        void this.#start(packet, headers);
-      }
+      // Packets that arrive while FFmpeg starts are kept and written after the keyframe, so the copy has no gap.
+      if (this.#ffmpeg.starting) this.#ffmpeg.write(packet.tag);
+      else if (packet.kind === 'video-key' && headers.video && this.#ffmpeg.canStart) void this.#start(packet, headers);
       return;
     }
     if (run.backlogBytes > MAX_BACKLOG_BYTES) {
-      this.#run = undefined;
-      void run.stop(STOP_TIMEOUT_MS);
-      return this.#failed('the platform does not take the show as fast as it is made (its input backed up); started over at a keyframe');
+      this.#ffmpeg.fail();
+      return this.#retrying('the platform does not take the show as fast as it is made (its input backed up); started over at a keyframe');
     }
-    run.write(packet.tag);
+    this.#ffmpeg.write(packet.tag);
     if (this.#state.status === 'live') this.options.metrics.restreamBytes.inc(packet.tag.length);
   }
 
   /** The encoder left: stop FFmpeg (the platform sees the show end); it starts again with the encoder. */
   async endInput(): Promise<void> {
-    this.#input++;
-    const run = this.#run;
-    this.#run = undefined;
     if (this.#state.status === 'live') this.#setState('connecting');
-    await run?.stop(STOP_TIMEOUT_MS);
+    await this.#ffmpeg.stop();
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#closed = true;
-      const run = this.#run;
-      this.#run = undefined;
-      await run?.stop(STOP_TIMEOUT_MS);
+      await this.#ffmpeg.close();
       this.#setState('idle', this.#state.lastError);
     })();
     return this.#closing;
   }
 
   async #start(keyframe: IngestPacket, headers: ShowHeaders): Promise<void> {
-    this.#starting = true;
-    this.#arrivedWhileStarting = [];
-    const input = this.#input;
+    const hasAudio = headers.audio !== undefined;
     try {
-      const hasAudio = headers.audio !== undefined;
-      const endpoint = this.#endpoint!;
-      let address: string;
-      try {
-        address = await this.options.destinations.resolve(endpoint.host);
-      } catch (error) {
-        return void this.#failed(this.#scrub(`target host refused: ${(error as Error).message}`));
-      }
-      if (this.#closed || input !== this.#input) return;
-      // Plain RTMP connects to the address just checked; RTMPS keeps the name for TLS (SNI and the certificate).
-      const target = endpoint.protocol === 'rtmp' ? { ...endpoint, serverUrl: `rtmp://${address.includes(':') ? `[${address}]` : address}:${endpoint.port}/${endpoint.app}` } : endpoint;
-      const run = await FfmpegRun.start({
-        ffmpegPath: this.options.ffmpegPath,
-        args: restreamArgs(target, this.#streamKey!, hasAudio),
-        outDir: tmpdir(),
-        renditions: [],
-        logger: this.#ffmpegLogger,
-      });
-      if (this.#closed || input !== this.#input) return void run.stop(STOP_TIMEOUT_MS);
-      this.#run = run;
-      run.on('progress', () => {
-        if (this.#run !== run || this.#state.status === 'live') return;
-        this.#liveSince = Date.now();
+      const run = await this.#ffmpeg.start((signal) => this.#launch(hasAudio, signal), flvStreamStart(headers, keyframe.tag, hasAudio));
+      run?.on('progress', () => {
+        if (this.#ffmpeg.current !== run || this.#state.status === 'live') return;
+        this.#ffmpeg.healthy();
         this.#setState('live', this.#state.lastError);
-        this.#logger.info({ attempt: this.#failures + 1 }, 'restream is live');
+        this.#logger.info({ attempt: this.#ffmpeg.failures + 1 }, 'restream is live');
       });
-      run.on('died', ({ code, signal, stderr }) => {
-        if (this.#run !== run) return;
-        this.#run = undefined;
-        this.#failed(this.#scrub(lastErrorOf(stderr, code, signal)));
-      });
-      run.write(flvFileHeader(hasAudio, true));
-      if (headers.audio) run.write(headers.audio);
-      run.write(headers.video!);
-      run.write(keyframe.tag);
-      for (const tag of this.#arrivedWhileStarting) run.write(tag);
     } catch (error) {
-      this.#failed(this.#scrub(`cannot start ffmpeg: ${(error as Error).message}`));
-    } finally {
-      this.#starting = false;
-      this.#arrivedWhileStarting = [];
+      this.#retrying(error instanceof TargetRefused ? error.message : this.#scrub(`cannot start ffmpeg: ${(error as Error).message}`));
     }
   }
 
-  #failed(reason: string): void {
-    if (this.#closed) return;
-    if (this.#liveSince !== undefined && Date.now() - this.#liveSince >= STABLE_RUN_MS) this.#failures = 0;
-    this.#liveSince = undefined;
-    this.#failures++;
-    const delayMs = Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_FIRST_MS * 2 ** (this.#failures - 1));
-    this.#notBefore = Date.now() + delayMs;
+  /** Checks where the target points (a name may change its address), then starts FFmpeg towards it. */
+  async #launch(hasAudio: boolean, signal: AbortSignal): Promise<FfmpegProcess | undefined> {
+    const endpoint = this.#endpoint!;
+    let address: string;
+    try {
+      address = await this.options.destinations.resolve(endpoint.host);
+    } catch (error) {
+      throw new TargetRefused(this.#scrub(`target host refused: ${(error as Error).message}`));
+    }
+    if (signal.aborted) return undefined;
+    // Plain RTMP connects to the address just checked; RTMPS keeps the name for TLS (SNI and the certificate).
+    const target = endpoint.protocol === 'rtmp' ? { ...endpoint, serverUrl: `rtmp://${address.includes(':') ? `[${address}]` : address}:${endpoint.port}/${endpoint.app}` } : endpoint;
+    return FfmpegProcess.start({
+      ffmpegPath: this.options.ffmpegPath,
+      args: restreamArgs(target, this.#streamKey!, hasAudio),
+      logger: this.#ffmpegLogger,
+      stopTimeoutMs: STOP_TIMEOUT_MS,
+    });
+  }
+
+  /** The run failed (the supervisor counted it): the target says why and waits out the backoff. */
+  #retrying(reason: string): void {
+    if (this.#ffmpeg.closed) return;
     this.options.metrics.restreamRestarts.inc();
     this.#setState('retrying', reason);
-    this.#logger.warn({ reason, failures: this.#failures, retryInMs: delayMs }, 'restream failed; starting again at the first keyframe after the backoff');
+    this.#logger.warn({ reason, failures: this.#ffmpeg.failures, retryInMs: this.#ffmpeg.retryInMs }, 'restream failed; starting again at the first keyframe after the backoff');
   }
 
   #setState(status: RestreamStatus, lastError?: string): void {

@@ -3,7 +3,7 @@
 // (sync()), changes made through another node within SYNC_INTERVAL_MS. Each target's state is written
 // back, so every node's API can tell how the show's restreams are doing.
 import type { DestinationPolicy } from '../security/destinations.ts';
-import type { IngestPacket } from '../ingest/ingest-packet.ts';
+import type { IngestPacket } from '../media/ingest-packet.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { RestreamStore } from './restream-store.ts';

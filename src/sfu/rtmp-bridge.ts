@@ -4,9 +4,11 @@
 // lands on the same producers and viewers keep their consumers.
 import type { types } from 'mediasoup';
 import type { Config } from '../config/schema.ts';
-import { flvFileHeader, type IngestPacket } from '../ingest/ingest-packet.ts';
+import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
+import { FfmpegSupervisor, type RestartPolicy } from '../ffmpeg/ffmpeg-supervisor.ts';
 import type { Logger } from '../log.ts';
-import { FfmpegRun } from '../transcode/ffmpeg-run.ts';
+import { avcConfiguration, compositionTimeOffset, FLV_CODEC_H264, flvStreamStart } from '../media/flv-tag.ts';
+import type { IngestPacket } from '../media/ingest-packet.ts';
 import type { SfuRoom } from './sfu-room.ts';
 import { declarableProfileLevelId, spsProfileLevelId } from './h264-profile.ts';
 import { freeRtpPortPair } from './udp-ports.ts';
@@ -18,27 +20,21 @@ const AUDIO_SSRC = 0x4c430002;
 /** Keyframe interval of the WebRTC encode: a new viewer waits at most this long for a picture. */
 const WEBRTC_GOP_SECONDS = 1;
 
-/** The composition time offset of an FLV AVC video tag: non-zero means B-frames (pts != dts). */
-export function compositionTimeOffset(tag: Buffer): number {
-  if (tag.length < 16) return 0;
-  const cts = tag.readUIntBE(11 + 2, 3);
-  return cts & 0x800000 ? cts - 0x1000000 : cts;
-}
+/** FFmpeg input queued beyond this is dropped: a live WebRTC picture is worth more than a late one. */
+const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
+/** The encoder left: FFmpeg gets this long to end before SIGTERM (and as long again before SIGKILL). */
+const STOP_TIMEOUT_MS = 1000;
+/** Backoff 0.5 s, 1 s, 2 s ... capped at 8 s; a start that fails waits 5 s; the restart comes at the next keyframe after it. */
+const BRIDGE_RESTARTS: RestartPolicy = { backoffMs: (failures) => Math.min(8000, 250 * 2 ** Math.min(failures, 5)), startErrorDelayMs: 5000 };
 
 /**
  * The source's profile-level-id (RFC 6184) from the SPS of an FLV AVC sequence header tag
  * (AVCDecoderConfigurationRecord), falling back to the record's own copy of those three bytes.
  */
 export function profileLevelId(videoHeaderTag: Buffer): { profileIdc: number; id: string } | undefined {
-  const record = videoHeaderTag.subarray(11 + 5);
-  if (record.length < 4 || record[0] !== 1) return undefined;
-  let id: string | undefined;
-  if (record.length >= 8 && (record[5]! & 0x1f) >= 1) {
-    const spsLength = record.readUInt16BE(6);
-    id = spsProfileLevelId(record.subarray(8, 8 + spsLength));
-  }
-  const hex = (value: number) => value.toString(16).padStart(2, '0');
-  id ??= `${hex(record[1]!)}${hex(record[2]!)}${hex(record[3]!)}`;
+  const configuration = avcConfiguration(videoHeaderTag);
+  if (!configuration) return undefined;
+  const id = (configuration.sps && spsProfileLevelId(configuration.sps)) ?? configuration.recordProfileLevelId;
   return { profileIdc: parseInt(id.slice(0, 2), 16), id };
 }
 
@@ -52,14 +48,11 @@ interface BridgeMedia {
 }
 
 export class RtmpBridge {
-  #run?: FfmpegRun;
-  #starting = false;
-  #closed = false;
+  readonly #ffmpeg: FfmpegSupervisor;
   #audioHeader?: Buffer;
   #videoHeader?: IngestPacket;
-  #restartNotBefore = 0;
-  #restarts = 0;
   #media?: BridgeMedia;
+  #closing?: Promise<void>;
 
   constructor(
     private readonly room: SfuRoom,
@@ -68,16 +61,17 @@ export class RtmpBridge {
     /** The encoder's announced frame rate (FLV metadata), for the keyframe interval of a WebRTC encode. */
     private readonly sourceFrameRate: () => number | undefined = () => undefined,
   ) {
+    this.#ffmpeg = new FfmpegSupervisor(BRIDGE_RESTARTS, logger);
+    this.#ffmpeg.on('died', ({ code, signal }) => this.logger.error({ code, signal }, 'rtmp -> sfu bridge ffmpeg died; restarting at the next keyframe'));
     room.on('originLost', () => {
       // The producers died with their worker: build them again on the new origin at the next keyframe.
       this.#media = undefined;
-      void this.#run?.stop();
-      this.#run = undefined;
+      void this.#ffmpeg.stop();
     });
   }
 
   get pid(): number | undefined {
-    return this.#run?.pid;
+    return this.#ffmpeg.current?.pid;
   }
 
   get passthrough(): boolean | undefined {
@@ -85,32 +79,31 @@ export class RtmpBridge {
   }
 
   write(packet: IngestPacket): void {
-    if (this.#closed) return;
+    if (this.#ffmpeg.closed) return;
     if (packet.kind === 'audio-header') this.#audioHeader = packet.tag;
     if (packet.kind === 'video-header') this.#videoHeader = packet;
     if (packet.kind === 'metadata') return;
-    if (!this.#run) {
-      if (packet.kind === 'video-key' && this.#videoHeader && !this.#starting && Date.now() >= this.#restartNotBefore) {
-        void this.#start(packet);
-      }
+    const ffmpeg = this.#ffmpeg.current;
+    if (!ffmpeg) {
+      if (packet.kind === 'video-key' && this.#videoHeader && this.#ffmpeg.canStart) void this.#start(packet);
       return;
     }
-    if (this.#run.backlogBytes > 8 * 1024 * 1024) return;
-    this.#run.write(packet.tag);
+    if (ffmpeg.backlogBytes > MAX_BACKLOG_BYTES) return;
+    this.#ffmpeg.write(packet.tag);
   }
 
   /** The encoder left: stop FFmpeg; the producers stay so viewers resume when it comes back. */
-  async endInput(): Promise<void> {
-    const run = this.#run;
-    this.#run = undefined;
-    await run?.stop(1000);
+  endInput(): Promise<void> {
+    return this.#ffmpeg.stop();
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.endInput();
-    this.#media?.videoTransport.close();
-    this.#media?.audioTransport.close();
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#ffmpeg.close();
+      this.#media?.videoTransport.close();
+      this.#media?.audioTransport.close();
+    })();
+    return this.#closing;
   }
 
   async #prepareMedia(keyframe: IngestPacket): Promise<BridgeMedia> {
@@ -119,7 +112,7 @@ export class RtmpBridge {
     const hasBFrames = compositionTimeOffset(keyframe.tag) !== 0;
     // Baseline, Main and High (8-bit 4:2:0) without B-frames pass through under their own profile;
     // WebRTC has no B-frames (no reordering), and other profiles have no WebRTC decoders.
-    const declared = this.#videoHeader!.codecId === 7 && profile ? declarableProfileLevelId(profile.id) : undefined;
+    const declared = this.#videoHeader!.codecId === FLV_CODEC_H264 && profile ? declarableProfileLevelId(profile.id) : undefined;
     const passthrough = declared !== undefined && !hasBFrames;
     // FFmpeg sends RTP and RTCP from fixed ports (no comedia: its RTCP would otherwise claim the tuple).
     const listenInfo = { protocol: 'udp' as const, ip: '127.0.0.1' };
@@ -161,50 +154,42 @@ export class RtmpBridge {
   }
 
   async #start(keyframe: IngestPacket): Promise<void> {
-    this.#starting = true;
-    try {
+    const launch = async () => {
       this.#media ??= await this.#prepareMedia(keyframe);
-      const media = this.#media;
-      const rtpUrl = (transport: types.PlainTransport, sourcePort: number) =>
-        `rtp://127.0.0.1:${transport.tuple.localPort}?localrtpport=${sourcePort}&localrtcpport=${sourcePort + 1}` +
-        `&rtcpport=${transport.rtcpTuple!.localPort}&pkt_size=1200`;
-      const args = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-fflags', 'nobuffer', '-f', 'flv', '-i', 'pipe:0', '-map', '0:v:0'];
-      if (media.passthrough) {
-        args.push('-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb');
-      } else {
-        const announced = this.sourceFrameRate();
-        const fps = announced && announced > 0 && announced <= 120 ? Math.round(announced) : 30;
-        args.push(
-          '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-level:v', '4.1',
-          '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps * WEBRTC_GOP_SECONDS), '-b:v', '2500k', '-maxrate', '3000k', '-bufsize', '1500k',
-        );
-      }
-      args.push('-an', '-f', 'rtp', '-payload_type', String(VIDEO_PT), '-ssrc', String(VIDEO_SSRC), rtpUrl(media.videoTransport, media.videoSourcePort));
-      if (media.hasAudio) {
-        args.push(
-          '-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '96k', '-ar', '48000', '-ac', '2', '-application', 'lowdelay',
-          '-f', 'rtp', '-payload_type', String(AUDIO_PT), '-ssrc', String(AUDIO_SSRC), rtpUrl(media.audioTransport, media.audioSourcePort),
-        );
-      }
-      const run = await FfmpegRun.start({ ffmpegPath: this.config.FFMPEG_PATH, args, outDir: '/tmp', renditions: [], logger: this.logger.child({ bridge: 'rtmp-sfu' }) });
-      if (this.#closed) return void run.stop();
-      this.#run = run;
-      run.on('died', ({ code, signal }) => {
-        if (this.#run === run) this.#run = undefined;
-        if (this.#closed) return;
-        this.#restarts++;
-        this.#restartNotBefore = Date.now() + Math.min(8000, 250 * 2 ** Math.min(this.#restarts, 5));
-        this.logger.error({ code, signal }, 'rtmp -> sfu bridge ffmpeg died; restarting at the next keyframe');
-      });
-      run.write(flvFileHeader(media.hasAudio, true));
-      if (media.hasAudio && this.#audioHeader) run.write(this.#audioHeader);
-      run.write(this.#videoHeader!.tag);
-      run.write(keyframe.tag);
+      const args = bridgeArgs(this.#media, this.sourceFrameRate());
+      return FfmpegProcess.start({ ffmpegPath: this.config.FFMPEG_PATH, args, logger: this.logger.child({ bridge: 'rtmp-sfu' }), stopTimeoutMs: STOP_TIMEOUT_MS });
+    };
+    try {
+      // The media is known only once prepared: the stream's first input is built when the launch returns.
+      const process = await this.#ffmpeg.start(launch);
+      if (process) for (const data of flvStreamStart({ audio: this.#audioHeader, video: this.#videoHeader!.tag }, keyframe.tag, this.#media!.hasAudio)) process.write(data);
     } catch (error) {
       this.logger.error({ err: error }, 'cannot start the rtmp -> sfu bridge');
-      this.#restartNotBefore = Date.now() + 5000;
-    } finally {
-      this.#starting = false;
     }
   }
+}
+
+/** FFmpeg's command line: FLV on stdin, video (passed through or encoded once for WebRTC) and Opus out as RTP. */
+function bridgeArgs(media: BridgeMedia, announcedFrameRate: number | undefined): string[] {
+  const rtpUrl = (transport: types.PlainTransport, sourcePort: number) =>
+    `rtp://127.0.0.1:${transport.tuple.localPort}?localrtpport=${sourcePort}&localrtcpport=${sourcePort + 1}` +
+    `&rtcpport=${transport.rtcpTuple!.localPort}&pkt_size=1200`;
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', '-fflags', 'nobuffer', '-f', 'flv', '-i', 'pipe:0', '-map', '0:v:0'];
+  if (media.passthrough) {
+    args.push('-c:v', 'copy', '-bsf:v', 'h264_mp4toannexb');
+  } else {
+    const fps = announcedFrameRate && announcedFrameRate > 0 && announcedFrameRate <= 120 ? Math.round(announcedFrameRate) : 30;
+    args.push(
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-level:v', '4.1',
+      '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps * WEBRTC_GOP_SECONDS), '-b:v', '2500k', '-maxrate', '3000k', '-bufsize', '1500k',
+    );
+  }
+  args.push('-an', '-f', 'rtp', '-payload_type', String(VIDEO_PT), '-ssrc', String(VIDEO_SSRC), rtpUrl(media.videoTransport, media.videoSourcePort));
+  if (media.hasAudio) {
+    args.push(
+      '-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '96k', '-ar', '48000', '-ac', '2', '-application', 'lowdelay',
+      '-f', 'rtp', '-payload_type', String(AUDIO_PT), '-ssrc', String(AUDIO_SSRC), rtpUrl(media.audioTransport, media.audioSourcePort),
+    );
+  }
+  return args;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { execFileOwned } from '../owned-process.ts';
-import type { SourceInfo } from '../transcode/ladder.ts';
+import type { SourceInfo } from '../media/source-info.ts';
 import type { SfuRoom } from './sfu-room.ts';
 import { freeRtpPortPair } from './udp-ports.ts';
 

@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import type { MediaTimeline, TimelineSpan } from '../live/media-timeline.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { UploadQueue } from '../storage/upload-queue.ts';
-import type { FinishedSegment } from './ffmpeg-run.ts';
+import type { FinishedSegment } from './segment-watcher.ts';
 import type { Rendition } from './ladder.ts';
 import type { CueMessage } from '../cues/cue-schema.ts';
 import { avc1CodecOfSegment, renderMasterPlaylist, renderMediaPlaylist, type DateRange, type MediaSegment } from './playlist.ts';

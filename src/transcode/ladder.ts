@@ -1,4 +1,5 @@
 // The rendition ladder chosen for a source: never upscaled, bitrates by size and frame rate.
+import type { SourceInfo } from '../media/source-info.ts';
 
 export interface Rendition {
   /** e.g. "720p"; also the folder of the rendition's playlist and segments. */
@@ -11,13 +12,6 @@ export interface Rendition {
   audioBitrate: number;
   /** The source's own video, copied without re-encoding. */
   passthrough: boolean;
-}
-
-export interface SourceInfo {
-  width: number;
-  height: number;
-  frameRate: number;
-  videoCodec: 'h264' | 'other';
 }
 
 /** Reference bitrates at 30 fps (bits/s); other sizes scale with the pixel count. */

@@ -3,7 +3,7 @@
 // a thumbnail sprite with its WebVTT track, the cue track as JSON and an optional MP4 remux.
 // Running it twice gives the same result: every output is written under the recording's own keys.
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,15 +11,14 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Config } from '../config/schema.ts';
 import { cueMessage } from '../cues/cue-store.ts';
 import type { Db } from '../db/database.ts';
+import { ffmpegJobTimeoutMs, runFfmpegJob } from '../ffmpeg/ffmpeg-job.ts';
 import { cues as cuesTable, liveSessions, recordings, renditions as renditionsTable, segments as segmentsTable, streams } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { execFileOwned } from '../owned-process.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 import { cueDateRange, PLAYLIST_CONTENT_TYPE, SEGMENT_CACHE_CONTROL } from '../transcode/hls-packager.ts';
 import { avc1CodecOfSegment, renderMasterPlaylist, renderMediaPlaylist, type MediaSegment } from '../transcode/playlist.ts';
 
-const run = execFileOwned;
 const IMMUTABLE = SEGMENT_CACHE_CONTROL;
 const THUMB_WIDTH = 160;
 const SPRITE_COLUMNS = 10;
@@ -176,7 +175,6 @@ export class RecordingBuilder {
     assets: RecordingAssets,
   ): Promise<void> {
     const { config, store } = this.deps;
-    const ffmpeg = config.FFMPEG_PATH;
     const at = (rows: typeof small, seconds: number) => {
       const row = rows.find((candidate) => seconds < (candidate.mediaStartMs + candidate.durationMs) / 1000) ?? rows.at(-1)!;
       return { row, offset: Math.max(0, Math.min(seconds - row.mediaStartMs / 1000, row.durationMs / 1000 - 0.05)) };
@@ -186,7 +184,8 @@ export class RecordingBuilder {
     const posterSegment = await this.#download(poster.row.objectKey, path.join(work, 'poster.ts'));
     const posterFile = path.join(work, 'poster.jpg');
     // Output seeking (after -i): input seeking into a segment that starts mid-timeline can yield nothing.
-    await run(ffmpeg, ['-v', 'error', '-y', '-i', posterSegment, '-ss', poster.offset.toFixed(3), '-frames:v', '1', '-q:v', '3', posterFile]);
+    const posterArgs = ['-v', 'error', '-y', '-i', posterSegment, '-ss', poster.offset.toFixed(3), '-frames:v', '1', '-q:v', '3', posterFile];
+    await this.#ffmpeg('poster', posterArgs, poster.row.durationMs / 1000);
     assets.poster = `${prefix}/poster.jpg`;
     await store.put(assets.poster, await readFile(posterFile), { contentType: 'image/jpeg', cacheControl: IMMUTABLE });
 
@@ -195,7 +194,7 @@ export class RecordingBuilder {
     const times: number[] = [];
     for (let t = 0; t < durationSeconds; t += interval) times.push(t);
     const thumbsDir = path.join(work, 'thumbs');
-    await run('mkdir', ['-p', thumbsDir]);
+    await mkdir(thumbsDir, { recursive: true });
     const downloaded = new Map<string, string>();
     for (const [index, t] of times.entries()) {
       const { row, offset } = at(small, t);
@@ -204,13 +203,15 @@ export class RecordingBuilder {
         file = await this.#download(row.objectKey, path.join(work, `thumb-src-${downloaded.size}.ts`));
         downloaded.set(row.objectKey, file);
       }
-      await run(ffmpeg, ['-v', 'error', '-y', '-i', file, '-ss', offset.toFixed(3), '-frames:v', '1', '-vf', `scale=${THUMB_WIDTH}:${thumbHeight}`, path.join(thumbsDir, `t${String(index).padStart(5, '0')}.jpg`)]);
+      const thumbFile = path.join(thumbsDir, `t${String(index).padStart(5, '0')}.jpg`);
+      await this.#ffmpeg('thumbnail', ['-v', 'error', '-y', '-i', file, '-ss', offset.toFixed(3), '-frames:v', '1', '-vf', `scale=${THUMB_WIDTH}:${thumbHeight}`, thumbFile], row.durationMs / 1000);
     }
     const thumbs = (await readdir(thumbsDir)).filter((name) => name.endsWith('.jpg')).sort();
     const columns = Math.min(SPRITE_COLUMNS, thumbs.length);
     const rows = Math.ceil(thumbs.length / columns);
     const spriteFile = path.join(work, 'sprite.jpg');
-    await run(ffmpeg, ['-v', 'error', '-y', '-framerate', '1', '-i', path.join(thumbsDir, 't%05d.jpg'), '-vf', `tile=${columns}x${rows}`, '-frames:v', '1', '-q:v', '4', spriteFile]);
+    const spriteArgs = ['-v', 'error', '-y', '-framerate', '1', '-i', path.join(thumbsDir, 't%05d.jpg'), '-vf', `tile=${columns}x${rows}`, '-frames:v', '1', '-q:v', '4', spriteFile];
+    await this.#ffmpeg('thumbnail sprite', spriteArgs, thumbs.length);
     assets.sprite = `${prefix}/thumbnails.jpg`;
     await store.put(assets.sprite, await readFile(spriteFile), { contentType: 'image/jpeg', cacheControl: IMMUTABLE });
 
@@ -224,6 +225,11 @@ export class RecordingBuilder {
     await store.put(assets.thumbnailsVtt, Buffer.from(vtt.join('\n')), { contentType: 'text/vtt', cacheControl: IMMUTABLE });
   }
 
+  /** One FFmpeg job, killed with its process group if it outlasts its media's time: the build then fails and is retried. */
+  #ffmpeg(what: string, args: string[], mediaSeconds: number, maxBuffer?: number): Promise<void> {
+    return runFfmpegJob({ ffmpegPath: this.deps.config.FFMPEG_PATH, what, args, timeoutMs: ffmpegJobTimeoutMs(mediaSeconds), maxBuffer });
+  }
+
   /** One MP4 of the top rendition, remuxed (stream copy) across its discontinuities. */
   async #mp4(work: string, prefix: string, top: (typeof segmentsTable.$inferSelect)[]): Promise<string> {
     const files: string[] = [];
@@ -231,9 +237,8 @@ export class RecordingBuilder {
     const list = path.join(work, 'concat.txt');
     await writeFile(list, files.map((file) => `file '${file}'`).join('\n'));
     const output = path.join(work, 'show.mp4');
-    await run(this.deps.config.FFMPEG_PATH, ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', output], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const remuxArgs = ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', output];
+    await this.#ffmpeg('mp4', remuxArgs, top.reduce((sum, row) => sum + row.durationMs, 0) / 1000, 16 * 1024 * 1024);
     const key = `${prefix}/show.mp4`;
     await this.deps.store.putFile(key, output, { contentType: 'video/mp4', cacheControl: IMMUTABLE });
     return key;
