@@ -2,7 +2,7 @@
 // never allowed to break the lifecycle of the object that emitted.
 
 /** A listener may be async: `emitSerial` waits for it, `emit` does not (its rejection is reported either way). */
-type Listener<Args extends unknown[]> = (...args: Args) => void | Promise<void>;
+type Listener<Args extends unknown[]> = (...args: Args) => unknown;
 
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   #listeners = new Map<keyof Events, Set<Listener<never[]>>>();
