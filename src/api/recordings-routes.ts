@@ -2,21 +2,15 @@
 import { Router, type Request } from 'express';
 import { and, desc, eq } from 'drizzle-orm';
 import { PlaybackAccess } from './playback-access.ts';
-import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { recordings } from '../db/schema.ts';
 import { LivecueError, notFound } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
-import { WEBHOOK_EVENTS } from '../workers/queues.ts';
 import { recordingView } from '../workers/recording-view.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
 import { deleteRecordingMedia } from '../workers/worker-host.ts';
-
-const createWebhookBody = z.strictObject({
-  url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048),
-  events: z.array(z.enum(WEBHOOK_EVENTS as [string, ...string[]])).min(1).optional(),
-});
+import { createWebhookBody } from '../contract/webhooks.ts';
 
 export function recordingsRouters(deps: { db: Db; store: ObjectStore; streams: StreamStore; webhooks: WebhookService; hlsBase: () => string; access: PlaybackAccess }) {
   const { db } = deps;
