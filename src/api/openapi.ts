@@ -2,7 +2,7 @@
 // contract (src/contract), so every operation's parameters, bodies and answers are the schemas the
 // routes validate with.
 import { z } from 'zod';
-import { API_OPERATIONS } from '../contract/operations.ts';
+import { API_OPERATIONS, NAMED_SCHEMAS } from '../contract/operations.ts';
 import type { Answer, Operation, RawBody } from '../contract/operation.ts';
 import { problem, PROBLEM_CONTENT_TYPE } from '../contract/problem.ts';
 
@@ -18,8 +18,28 @@ const SCOPE_NOTE = {
 
 /** Requests are described as clients send them (defaults optional), answers as livecue writes them. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    // format: date-time says it; zod's 400-character pattern for it would repeat on every instant.
+    override: ({ jsonSchema: described }) => {
+      if (described.format === 'date-time') delete described.pattern;
+    },
+  }) as JsonSchema;
   return rest;
+}
+
+/** Named schemas become components/schemas entries, written once and referred to by $ref. */
+class Components {
+  readonly schemas: Record<string, JsonSchema> = { Problem: jsonSchema(problem, 'output') };
+  readonly #names = new Map<z.ZodType, string>(Object.entries(NAMED_SCHEMAS).map(([name, schema]) => [schema, name]));
+
+  of(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+    const name = this.#names.get(schema);
+    if (name === undefined) return jsonSchema(schema, io);
+    this.schemas[name] ??= jsonSchema(schema, io);
+    return { $ref: `#/components/schemas/${name}` };
+  }
 }
 
 const isRaw = (body: z.ZodType | RawBody): body is RawBody => 'contentType' in body && typeof body.contentType === 'string';
@@ -37,43 +57,44 @@ function parameters(operation: Operation): JsonSchema[] {
   return [...path, ...query];
 }
 
-function requestBody(body: Operation['body']): JsonSchema | undefined {
+function requestBody(body: Operation['body'], components: Components): JsonSchema | undefined {
   if (!body) return undefined;
   if (isRaw(body)) return { required: true, description: body.description, content: { [body.contentType]: { schema: { type: 'string' } } } };
-  return { required: true, content: { 'application/json': { schema: jsonSchema(body, 'input') } } };
+  return { required: true, content: { 'application/json': { schema: components.of(body, 'input') } } };
 }
 
-function answer({ description, schema, raw }: Answer): JsonSchema {
-  if (schema) return { description, content: { 'application/json': { schema: jsonSchema(schema, 'output') } } };
+function answer({ description, schema, raw }: Answer, components: Components): JsonSchema {
+  if (schema) return { description, content: { 'application/json': { schema: components.of(schema, 'output') } } };
   if (raw) return { description, content: { [raw.contentType]: { schema: { type: 'string', description: raw.description } } } };
   return { description };
 }
 
-function responses(operation: Operation): JsonSchema {
+function responses(operation: Operation, components: Components): JsonSchema {
   const answers: JsonSchema = {};
-  for (const [status, described] of Object.entries(operation.answers)) answers[status] = answer(described);
+  for (const [status, described] of Object.entries(operation.answers)) answers[status] = answer(described, components);
   for (const status of operation.problems) {
     answers[String(status)] ??= { description: `Refused (${PROBLEM_CONTENT_TYPE})`, content: { [PROBLEM_CONTENT_TYPE]: { schema: PROBLEM_REF } } };
   }
   return answers;
 }
 
-function operationObject(operation: Operation): JsonSchema {
+function operationObject(operation: Operation, components: Components): JsonSchema {
   const params = parameters(operation);
-  const body = requestBody(operation.body);
+  const body = requestBody(operation.body, components);
   return {
     summary: operation.summary,
     ...(operation.access !== 'public' && { description: SCOPE_NOTE[operation.access], security: [{ bearerToken: [] }] }),
     ...(params.length > 0 && { parameters: params }),
     ...(body && { requestBody: body }),
-    responses: responses(operation),
+    responses: responses(operation, components),
   };
 }
 
 /** The document for the API as served from `serverUrl`. */
 export function openApiDocument(serverUrl: string) {
+  const components = new Components();
   const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const operation of API_OPERATIONS) (paths[operation.path] ??= {})[operation.method] = operationObject(operation);
+  for (const operation of API_OPERATIONS) (paths[operation.path] ??= {})[operation.method] = operationObject(operation, components);
   return {
     openapi: '3.1.0',
     info: {
@@ -84,7 +105,7 @@ export function openApiDocument(serverUrl: string) {
     servers: [{ url: serverUrl }],
     components: {
       securitySchemes: { bearerToken: { type: 'http', scheme: 'bearer', description: 'The admin token, or an API token (POST /v1/tokens)' } },
-      schemas: { Problem: jsonSchema(problem, 'output') },
+      schemas: components.schemas,
     },
     paths,
   };

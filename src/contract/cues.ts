@@ -110,4 +110,9 @@ export const cueOperations: Operation[] = [
     method: 'get', path: '/live/{playbackId}/cues/state', summary: 'Public: the late joiner state, now or at ?mediaTime=', access: 'public', params: { playbackId },
     query: cueStateQuery.extend(playbackTokenQuery.shape), answers: { 200: { description: 'State', schema: cueState } }, problems: [400, ...publicProblems],
   },
+  {
+    method: 'get', path: '/live/{playbackId}/events', access: 'public', params: { playbackId }, query: playbackTokenQuery,
+    summary: 'The viewers\' WebSocket (served ahead of Express): the state, then every cue as {"type":"cue","cue":…}, offer stock, chat, reactions and poll tallies; takes chat, reactions, votes and claims',
+    answers: { 101: { description: 'Switching protocols' } }, problems: [403, 404, 429],
+  },
 ];
