@@ -38,6 +38,8 @@ function expectDocumented(answer: { status: number; body: unknown }, method: Htt
 
 let node: TestNode;
 let push: Encoder | undefined;
+/** The live show the answers come from (set by the first answers test). */
+let show: { stream: { id: string; playbackId: string }; productId: string; claimId: string } | undefined;
 
 beforeAll(async () => {
   node = await startTestNode({ SFU_WORKERS: 1 });
@@ -111,10 +113,52 @@ describe('the OpenAPI document', () => {
     expectDocumented(viewer, 'post', '/live/viewers');
     const claim = await fetch(`${node.baseUrl}/v1/offers/${offerCue.body.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${viewer.body.viewerToken}` } });
     expect(claim.status).toBe(201);
-    expectDocumented({ status: claim.status, body: await claim.json() }, 'post', '/v1/offers/{id}/claims');
+    const claimed = await claim.json();
+    expectDocumented({ status: claim.status, body: claimed }, 'post', '/v1/offers/{id}/claims');
+    show = { stream, productId: product.body.id, claimId: claimed.id };
 
     const refused = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin' });
     expect(refused.status).toBe(400);
     expect(problem.safeParse(refused.body).success).toBe(true);
+  });
+
+  it('matches what the other operations answer', async () => {
+    const { stream, productId, claimId } = show!;
+    const check = async (method: HttpMethod, template: string, path: string, body?: unknown) => {
+      const answer = await node.api(method.toUpperCase(), path, body);
+      expect(answer.status, `${method.toUpperCase()} ${path}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+      expectDocumented(answer, method, template);
+      return answer.body;
+    };
+    await check('patch', '/v1/streams/{id}', `/v1/streams/${stream.id}`, { title: 'contract, renamed' });
+    await check('post', '/v1/streams/{id}/playback-tokens', `/v1/streams/${stream.id}/playback-tokens`, {});
+    const decoy = await check('post', '/v1/streams', '/v1/streams', { title: 'decoy' });
+    await check('post', '/v1/streams/{id}/rotate-key', `/v1/streams/${decoy.id}/rotate-key`);
+
+    await check('get', '/v1/products', '/v1/products');
+    await check('get', '/v1/products/{id}', `/v1/products/${productId}`);
+    await check('patch', '/v1/products/{id}', `/v1/products/${productId}`, { inventory: 12 });
+    await check('get', '/live/{playbackId}/products/{productId}', `/live/${stream.playbackId}/products/${productId}`);
+    await check('get', '/live/{playbackId}/cues', `/live/${stream.playbackId}/cues`);
+    await check('get', '/live/{playbackId}/cues/state', `/live/${stream.playbackId}/cues/state`);
+    await check('get', '/v1/streams/{id}/cues/state', `/v1/streams/${stream.id}/cues/state?mediaTime=0.5`);
+    await check('post', '/v1/claims/{id}/confirm', `/v1/claims/${claimId}/confirm`);
+
+    await check('get', '/v1/streams/{id}/analytics', `/v1/streams/${stream.id}/analytics`);
+    await check('get', '/v1/streams/{id}/recordings', `/v1/streams/${stream.id}/recordings`);
+    await check('put', '/v1/streams/{id}/chat-settings', `/v1/streams/${stream.id}/chat-settings`, { slowModeSeconds: 5 });
+    await check('get', '/v1/streams/{id}/questions', `/v1/streams/${stream.id}/questions`);
+    await check('get', '/v1/streams/{id}/polls/{pollId}', `/v1/streams/${stream.id}/polls/q1`);
+
+    await check('post', '/v1/webhooks', '/v1/webhooks', { url: 'http://127.0.0.1:9/hooks', events: ['offer.claimed'] });
+    await check('get', '/v1/webhooks', '/v1/webhooks');
+    await check('post', '/v1/tokens', '/v1/tokens', { name: 'shop backend', scopes: ['cues'] });
+    await check('get', '/v1/tokens', '/v1/tokens');
+    const target = await check('post', '/v1/streams/{id}/restreams', `/v1/streams/${stream.id}/restreams`, { url: 'rtmp://127.0.0.1:9/live', streamKey: 'secret-key', enabled: false });
+    await check('get', '/v1/streams/{id}/restreams', `/v1/streams/${stream.id}/restreams`);
+    await check('patch', '/v1/streams/{id}/restreams/{restreamId}', `/v1/streams/${stream.id}/restreams/${target.id}`, { name: 'elsewhere' });
+    await check('get', '/v1/streams/{id}/restreams/{restreamId}', `/v1/streams/${stream.id}/restreams/${target.id}`);
+
+    for (const path of ['/livez', '/healthz', '/healthz/ready', '/readyz']) await check('get', path, path);
   });
 });
