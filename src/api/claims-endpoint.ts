@@ -24,7 +24,6 @@ const OFFER_ID = /^cue_[A-Za-z0-9]{16}$/;
 /** A claim body is two short fields. */
 const MAX_BODY_BYTES = 1024;
 
-
 export interface ClaimAnswer {
   status: number;
   body: Record<string, unknown>;
