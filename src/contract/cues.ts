@@ -84,6 +84,9 @@ export type CueState = z.infer<typeof cueState>;
 /** ?mediaTime=: the state at that moment of the show instead of now. */
 export const cueStateQuery = z.object({ mediaTime: z.coerce.number<unknown>().nonnegative().optional() });
 
+/** Idempotency-Key: a retried request with the same key gets the first one's answer (200) instead of acting twice. */
+export const idempotencyHeader = { 'Idempotency-Key': z.string().min(1).max(128).optional().describe('A retry with the same key answers what the first request did') };
+
 /** ?token=: the playback token a private stream's public URLs carry. */
 export const playbackTokenQuery = z.object({ token: z.string().optional().describe('Playback token (private streams)') });
 
@@ -93,7 +96,7 @@ const publicProblems = [403, 404];
 export const cueOperations: Operation[] = [
   {
     method: 'post', path: '/v1/streams/{id}/cues', summary: 'Place a commerce cue on the live timeline (Idempotency-Key honoured)', access: 'cues', params: { id: streamId },
-    body: cueBody,
+    headers: idempotencyHeader, body: cueBody,
     answers: { 201: { description: 'Placed', schema: cueMessage }, 200: { description: 'Already placed (same idempotency key)', schema: cueMessage } },
     problems: [...adminProblems, 400, 409, 413, 415],
   },

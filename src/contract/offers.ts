@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { claimId, cueId, instant, productId, streamId } from './ids.ts';
 import { API_PROBLEMS, type Operation } from './operation.ts';
+import { idempotencyHeader } from './cues.ts';
 
 export const claimBody = z.strictObject({
   idempotencyKey: z.string().min(1).max(128).optional(),
@@ -36,7 +37,7 @@ export const offerOperations: Operation[] = [
     answers: { 200: { description: 'Offer', schema: offerView } }, problems: [...API_PROBLEMS, 404],
   },
   {
-    method: 'post', path: '/v1/offers/{id}/claims', access: 'public', params: { id: cueId }, body: claimBody,
+    method: 'post', path: '/v1/offers/{id}/claims', access: 'public', params: { id: cueId }, headers: idempotencyHeader, body: claimBody,
     summary:
       'A viewer claims one unit (Authorization: Bearer <viewer token>: one livecue issued, POST /live/viewers, or the shop\'s; Idempotency-Key honoured). The same claim can be sent on the viewers\' WebSocket as {"type":"claim","offerId","ref"}.',
     answers: { 201: { description: 'Reserved', schema: placedClaim }, 200: { description: 'The viewer already holds a claim', schema: placedClaim } },

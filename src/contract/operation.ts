@@ -29,6 +29,8 @@ export interface Operation {
   /** Path parameters with a pattern; others are plain strings. */
   params?: Record<string, z.ZodType>;
   query?: z.ZodObject;
+  /** Request headers the operation reads besides Authorization and Content-Type. */
+  headers?: Record<string, z.ZodType>;
   body?: z.ZodType | RawBody;
   /** Successful answers by status. */
   answers: Record<number, Answer>;
