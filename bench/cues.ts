@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
 import { benchConfig, machineInfo, tunedFromEnv } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
-import { CueScheduler, parseCueMessage, type CueMessage } from '../src/player/cue-scheduler.ts';
+import { CueScheduler, parseCueMessage, type CueMessage } from '../web/src/player/cue-scheduler.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { CueListeners } from './lib/cue-listeners-client.ts';
 import type { CollectResult } from './lib/cue-listeners.ts';

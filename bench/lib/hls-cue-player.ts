@@ -1,7 +1,7 @@
 // A simulated HLS player for cue timing: follows one live media playlist, keeps its cues (EXT-X-DATERANGE), decodes every new segment's frames with their PTS and stamp, and places each frame on the EXT-X-PROGRAM-DATE-TIME timeline.
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cueFromDateRange, type CueMessage } from '../../src/player/cue-scheduler.ts';
+import { cueFromDateRange, type CueMessage } from '../../web/src/player/cue-scheduler.ts';
 import { readStamp } from './frame-clock.ts';
 
 export interface HlsFrame {

@@ -20,9 +20,8 @@
 // several nodes never see each other half-done. The scripts derive these keys from the stream's base
 // key (KEYS[1]): they need one Redis (or one cluster slot per stream, the base key as a hash tag).
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import { TurnBatch } from '../turn-batch.ts';
-import type { CueMessage } from '../cues/cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { readLua } from '../redis/lua.ts';
 
@@ -35,12 +34,6 @@ export const BEAT_WINDOW_MS = 30_000;
 /** How often a node vouches for the WebRTC viewers connected to it (well inside the window). */
 const WEBRTC_REFRESH_MS = 10_000;
 const KEEP_SECONDS = 7 * 86_400;
-
-/** What a tap on a product card names: the pin (its cue id) or the product (its pin showing now, else its newest). */
-export const clickTarget = {
-  cueId: z.string().regex(/^cue_[A-Za-z0-9]{16}$/, 'the product.pin cue id (cue_...)').optional(),
-  productId: z.string().regex(/^prd_[A-Za-z0-9]{16}$/, 'a product id (prd_...)').optional(),
-};
 
 const minuteOf = (at: number) => Math.floor(at / 60_000) * 60_000;
 

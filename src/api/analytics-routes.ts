@@ -2,22 +2,12 @@
 // (POST /live/<playbackId>/beat) that count HLS and replay viewers and their watch time, and taps on
 // the pinned product card (POST /live/<playbackId>/click; also {"type":"click"} on the viewers' socket).
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
-import { clickTarget, type Analytics } from '../analytics/analytics.ts';
+import type { Analytics } from '../analytics/analytics.ts';
 import { pinReport, productReports, showSummary } from '../analytics/show-summary.ts';
 import type { OfferService } from '../offers/offer-service.ts';
 import { notFound } from '../errors.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
-
-const viewerId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'an anonymous viewer id of 8-64 letters, digits, _ or -');
-
-const beatBody = z.strictObject({
-  viewerId,
-  path: z.enum(['hls', 'replay']),
-  leaving: z.boolean().optional().describe('The player stops (page closed, switched path): its watch time up to now counts, then it no longer does.'),
-});
-
-const clickBody = z.strictObject({ viewerId, ...clickTarget }).refine((body) => body.cueId || body.productId, 'name the pin (cueId) or the product (productId)');
+import { beatBody, clickBody } from '../contract/analytics.ts';
 
 export function analyticsRouters(deps: { analytics: Analytics; streams: StreamStore; offers: OfferService }) {
   const admin = Router({ mergeParams: true });

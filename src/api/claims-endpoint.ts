@@ -13,6 +13,7 @@ import { RateLimiter } from '../rate-limit.ts';
 import { bearerToken } from './admin-auth.ts';
 import { problemBody, problemOf } from './problem.ts';
 import { clientAddress } from './client-address.ts';
+import { claimBody } from '../contract/offers.ts';
 import type { ProxyTrust } from '../config/trust-proxy.ts';
 
 /** The claims counter's outcomes (livecue_claims_total{outcome}): a small fixed set. */
@@ -22,10 +23,6 @@ const CLAIM_PATH = /^\/v1\/offers\/([^/?]*)\/claims\/?(?:\?.*)?$/;
 const OFFER_ID = /^cue_[A-Za-z0-9]{16}$/;
 /** A claim body is two short fields. */
 const MAX_BODY_BYTES = 1024;
-
-const claimBody = z.strictObject({
-  idempotencyKey: z.string().min(1).max(128).optional(),
-});
 
 export interface ClaimAnswer {
   status: number;

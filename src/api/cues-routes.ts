@@ -1,8 +1,9 @@
 // Commerce cues: placed by the shop's backend (/v1/streams/:id/cues, admin token) and read by
 // players (/live/<playbackId>/cues, public like the playback URLs).
 import { Router, type Request } from 'express';
-import { foldCueState } from '../cues/cue-state.ts';
-import { cueBody, type CueMessage } from '../cues/cue-schema.ts';
+import { cueStateAt } from '../contract/cue-fold.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
+import { cueBody, cueStateQuery } from '../contract/cues.ts';
 import type { CueService } from '../cues/cue-service.ts';
 import { badRequest, LivecueError, notFound } from '../errors.ts';
 import type { SessionRegistry } from '../live/session-registry.ts';
@@ -16,13 +17,14 @@ import type { ForwardedResponse } from '../cluster/forward.ts';
 export function stateAt(registry: SessionRegistry, stream: StreamRow, cues: CueMessage[], mediaTimeParam: unknown) {
   const session = registry.get(stream.id);
   if (mediaTimeParam !== undefined) {
-    const mediaTime = Number(mediaTimeParam);
-    if (!Number.isFinite(mediaTime) || mediaTime < 0) throw badRequest('mediaTime must be a number of seconds >= 0');
+    const query = cueStateQuery.safeParse({ mediaTime: mediaTimeParam });
+    if (!query.success || query.data.mediaTime === undefined) throw badRequest('mediaTime must be a number of seconds >= 0');
+    const mediaTime = query.data.mediaTime;
     const wallClock = session?.timeline.wallClockAt(mediaTime, { extrapolate: true }) ?? cues.filter((cue) => cue.mediaTime <= mediaTime).map((cue) => Date.parse(cue.wallClock) + (mediaTime - cue.mediaTime) * 1000).at(-1) ?? Date.now();
-    return foldCueState(cues, { mediaTime, wallClock });
+    return cueStateAt(cues, { mediaTime, wallClock });
   }
   const now = session?.now() ?? { mediaTime: Number.POSITIVE_INFINITY, wallClock: Date.now() };
-  return foldCueState(cues, now);
+  return cueStateAt(cues, now);
 }
 
 export function cuesRouter(deps: {

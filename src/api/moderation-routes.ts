@@ -1,12 +1,9 @@
 // Host moderation of a stream's chat: mute, delete, slow mode, Q&A (answered), poll tallies.
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import type { EngagementService } from '../engagement/engagement-service.ts';
 import { notFound } from '../errors.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
-
-const muteBody = z.strictObject({ viewerId: z.string().min(1).max(128) });
-const chatSettingsBody = z.strictObject({ slowModeSeconds: z.number().int().min(0).max(3600) });
+import { chatSettingsBody, muteBody } from '../contract/engagement.ts';
 
 export function moderationRouter(deps: { streams: StreamStore; engagement: EngagementService }): Router {
   const router = Router({ mergeParams: true });

@@ -1,7 +1,8 @@
 // /v1/products: the catalogue cues refer to.
 import { Router, type Request } from 'express';
 import { badRequest, LivecueError, notFound } from '../errors.ts';
-import { createProductBody, productView, updateProductBody, type ProductStore } from '../products/product-store.ts';
+import { productView, type ProductStore } from '../products/product-store.ts';
+import { createProductBody, updateProductBody } from '../contract/products.ts';
 
 const PRODUCT_ID = /^prd_[A-Za-z0-9]{16}$/;
 

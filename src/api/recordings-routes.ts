@@ -2,18 +2,12 @@
 import { Router, type Request } from 'express';
 import type { PlaybackAccess } from '../security/playback-access.ts';
 import { playbackToken } from './admin-auth.ts';
-import { z } from 'zod';
 import { LivecueError, notFound } from '../errors.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
-import { WEBHOOK_EVENTS } from '../workers/queues.ts';
 import { recordingView } from '../workers/recording-view.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
 import type { RecordingStore } from '../workers/recording-store.ts';
-
-const createWebhookBody = z.strictObject({
-  url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048),
-  events: z.array(z.enum(WEBHOOK_EVENTS as [string, ...string[]])).min(1).optional(),
-});
+import { createWebhookBody } from '../contract/webhooks.ts';
 
 export function recordingsRouters(deps: { recordings: RecordingStore; streams: StreamStore; webhooks: WebhookService; hlsBase: () => string; access: PlaybackAccess }) {
   const { recordings } = deps;

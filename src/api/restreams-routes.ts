@@ -1,42 +1,15 @@
 // /v1/streams/:id/restreams: the other platforms (YouTube, Twitch, Facebook, any RTMP or RTMPS server)
 // a stream's show is sent to while it is live. A target's stream key goes in and never comes back out.
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import { conflict, LivecueError, notFound } from '../errors.ts';
 import type { Restreams } from '../restream/restreams.ts';
 import type { Logger } from '../log.ts';
 import { MAX_RESTREAMS_PER_STREAM, type RestreamStatus, type RestreamStore, type RestreamTargetRow } from '../restream/restream-store.ts';
 import type { TargetState } from '../restream/restream-target.ts';
-import { maskedUrl, targetUrlProblem } from '../restream/target-url.ts';
+import { maskedUrl } from '../restream/target-url.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import type { DestinationPolicy } from '../security/destinations.ts';
-
-const targetUrl = z
-  .string()
-  .trim()
-  .max(2048, 'is at most 2048 characters')
-  .superRefine((value, context) => {
-    const problem = targetUrlProblem(value);
-    if (problem) context.addIssue({ code: 'custom', message: problem });
-  });
-// Messages never repeat the key: a problem+json body must not carry it.
-const targetKey = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(1024, 'is at most 1024 characters')
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (copy it from the platform as it is)');
-const targetName = z.string().trim().min(1, 'must not be empty').max(100, 'is at most 100 characters');
-
-export const createRestreamBody = z.strictObject({
-  url: targetUrl,
-  streamKey: targetKey,
-  name: targetName.optional(),
-  enabled: z.boolean().optional(),
-});
-
-export const updateRestreamBody = z
-  .strictObject({ url: targetUrl.optional(), streamKey: targetKey.optional(), name: targetName.optional(), enabled: z.boolean().optional() })
-  .refine((body) => Object.keys(body).length > 0, 'send at least one of enabled, name, url, streamKey');
+import { createRestreamBody, updateRestreamBody } from '../contract/restreams.ts';
 
 const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
 const RESTREAM_ID = /^rst_[A-Za-z0-9]{16}$/;

@@ -1,25 +1,14 @@
 // /v1/streams: create, list, read, delete streams and rotate their keys.
 import { Router, type Request } from 'express';
-import { z } from 'zod';
 import { badRequest, LivecueError, notFound } from '../errors.ts';
 import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import type { PublicUrls } from './urls.ts';
-import { MAX_TOKEN_SECONDS } from '../security/playback-tokens.ts';
 import type { PlaybackAccess } from '../security/playback-access.ts';
 import { sessionView, type SessionView } from './session-view.ts';
-
-const title = z.string().trim().min(1, 'title must not be empty').max(200, 'title is at most 200 characters');
-export const createStreamBody = z.strictObject({
-  title,
-  private: z.boolean().optional().describe('Play only with signed playback tokens'),
-});
-export const updateStreamBody = z.strictObject({ title: title.optional(), private: z.boolean().optional() });
-const playbackTokenBody = z.strictObject({
-  expiresInSeconds: z.number().int().min(10).max(MAX_TOKEN_SECONDS).default(3600),
-});
+import { createStreamBody, playbackTokenBody, updateStreamBody } from '../contract/streams.ts';
 
 const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
 

@@ -1,7 +1,8 @@
 // /v1/tokens (admin token only): scoped API tokens for the operator's systems.
 import { Router } from 'express';
 import { LivecueError, notFound } from '../errors.ts';
-import { createTokenBody, tokenView, type ApiTokenStore } from '../security/api-tokens.ts';
+import { tokenView, type ApiTokenStore } from '../security/api-tokens.ts';
+import { createTokenBody } from '../contract/tokens.ts';
 
 export function tokensRouter(tokens: ApiTokenStore): Router {
   const router = Router();

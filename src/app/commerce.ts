@@ -3,7 +3,7 @@
 import { Analytics } from '../analytics/analytics.ts';
 import type { Config } from '../config/schema.ts';
 import { CueHub } from '../cues/cue-hub.ts';
-import type { CueMessage } from '../cues/cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 import { CueService } from '../cues/cue-service.ts';
 import { CueStore } from '../cues/cue-store.ts';
 import { EngagementService } from '../engagement/engagement-service.ts';

@@ -5,7 +5,7 @@ import { OriginAnnouncer } from '../cluster/origin-announcer.ts';
 import { OriginDirectory } from '../cluster/origin-directory.ts';
 import { clusterToken } from '../cluster/cluster-auth.ts';
 import type { CueHub } from '../cues/cue-hub.ts';
-import type { CueMessage } from '../cues/cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 import { RtmpServer } from '../ingest/rtmp-server.ts';
 import { rtmpsCertificate } from '../ingest/rtmps-certificate.ts';
 import { SessionRegistry } from '../live/session-registry.ts';

@@ -3,7 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import { TypedEmitter } from '../typed-emitter.ts';
-import type { CueMessage } from './cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 
 /** What else rides the viewers' event channel: offer stock as it changes. */
 export interface OfferStock {

@@ -8,11 +8,18 @@ import { randomBase62 } from '../streams/stream-keys.ts';
 import { RateLimiter } from '../rate-limit.ts';
 import type { StreamRow } from '../streams/stream-store.ts';
 import type { CueHub } from './cue-hub.ts';
-import { payloadOf, type CueBody, type CueMessage } from './cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
+import type { CueBody } from '../contract/cues.ts';
 import { cueMessage, type CueStore } from './cue-store.ts';
 
 /** How far ahead of the live edge a cue may be placed (a scheduled reveal, not a show's worth of cues queued up). */
 const MAX_CUE_LEAD_SECONDS = 600;
+
+/** Splits a request into the cue's payload and its timing fields. */
+function payloadOf(body: CueBody): Record<string, unknown> {
+  const { type: _type, at: _at, idempotencyKey: _key, ...payload } = body as CueBody & Record<string, unknown>;
+  return payload;
+}
 
 export class CueService {
   #limiter: RateLimiter;

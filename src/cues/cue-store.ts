@@ -3,7 +3,7 @@ import { and, asc, eq, lte, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { cues } from '../db/schema.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
-import type { CueMessage, CueType } from './cue-schema.ts';
+import type { CueMessage, CueType } from '../contract/cue-message.ts';
 
 export type CueRow = typeof cues.$inferSelect;
 

@@ -7,9 +7,10 @@ import type { CueHub } from '../cues/cue-hub.ts';
 import type { Logger } from '../log.ts';
 import type { Viewer } from '../offers/viewer-identity.ts';
 import { RateLimiter } from '../rate-limit.ts';
-import { clickTarget, type Analytics } from '../analytics/analytics.ts';
+import type { Analytics } from '../analytics/analytics.ts';
+import { clickTarget } from '../contract/analytics.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
-import type { CueMessage } from '../cues/cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 
 export const REACTIONS = ['❤️', '🔥', '😂', '😮', '👏', '🛍️'] as const;
 

@@ -9,7 +9,7 @@ import type { Db } from '../db/database.ts';
 import { liveSessions, renditions as renditionsTable, segments as segmentsTable } from '../db/schema.ts';
 import type { IngestConnection } from '../ingest/ingest-connection.ts';
 import type { IngestPacket } from '../media/ingest-packet.ts';
-import type { CueMessage } from '../cues/cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { and, asc, eq, getTableColumns, inArray, isNull, lte, or, gt, sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
-import type { CueMessage } from '../cues/cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 import type { Db } from '../db/database.ts';
 import { cues, offerClaims, offers } from '../db/schema.ts';
 import { LivecueError, notFound } from '../errors.ts';

@@ -1,29 +1,12 @@
 // The operator's product catalogue in the database.
 import { desc, eq } from 'drizzle-orm';
-import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { products } from '../db/schema.ts';
 import { conflict } from '../errors.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
+import type { ProductInput } from '../contract/products.ts';
 
 export type ProductRow = typeof products.$inferSelect;
-
-const url = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048);
-
-export const productFields = {
-  sku: z.string().trim().min(1).max(64),
-  title: z.string().trim().min(1).max(200),
-  price: z.number().nonnegative().max(10_000_000).describe('Price in major units, e.g. 19.99'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR or USD'),
-  imageUrl: url.nullable().optional(),
-  productUrl: url.nullable().optional(),
-  inventory: z.number().int().nonnegative().nullable().optional(),
-};
-
-export const createProductBody = z.strictObject(productFields);
-export const updateProductBody = z.strictObject(productFields).partial();
-
-export type ProductInput = z.infer<typeof createProductBody>;
 
 const toMinor = (price: number) => Math.round(price * 100);
 

@@ -1,18 +1,12 @@
 // Scoped API tokens for the operator's systems: `read`, `write` (everything but token management) and
 // `cues` (place cues, nothing else: for the shop's backend). Stored as SHA-256 hashes.
 import { and, desc, eq, isNull } from 'drizzle-orm';
-import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { apiTokens } from '../db/schema.ts';
 import { hashSecret, randomBase62 } from '../streams/stream-keys.ts';
+import type { Scope } from '../contract/tokens.ts';
 
-export const SCOPES = ['read', 'write', 'cues'] as const;
-export type Scope = (typeof SCOPES)[number];
-
-export const createTokenBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  scopes: z.array(z.enum(SCOPES)).min(1),
-});
+export type { Scope };
 
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
 

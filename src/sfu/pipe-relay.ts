@@ -9,7 +9,7 @@ import type { types } from 'mediasoup';
 import { z } from 'zod';
 import type { OriginDirectory, OriginRecord } from '../cluster/origin-directory.ts';
 import type { CueHub } from '../cues/cue-hub.ts';
-import type { CueMessage } from '../cues/cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 import { LivecueError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';

@@ -8,7 +8,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { UploadQueue } from '../storage/upload-queue.ts';
 import type { FinishedSegment } from './segment-watcher.ts';
 import type { Rendition } from './ladder.ts';
-import type { CueMessage } from '../cues/cue-schema.ts';
+import type { CueMessage } from '../contract/cue-message.ts';
 import { avc1CodecOfSegment, renderMasterPlaylist, renderMediaPlaylist, type DateRange, type MediaSegment } from './playlist.ts';
 import type { RunInfo } from './transcoder.ts';
 

@@ -2,6 +2,7 @@
 import type { Logger } from '../log.ts';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { WebhookEvent } from '../contract/webhooks.ts';
 
 export const RECORDING_QUEUE = 'recordings';
 export const WEBHOOK_QUEUE = 'webhooks';
@@ -27,8 +28,8 @@ export interface WebhookJob {
   deliveries: WebhookDelivery[];
 }
 
-export type WebhookEvent = 'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed' | 'offer.claimed' | 'offer.sold_out';
-export const WEBHOOK_EVENTS: WebhookEvent[] = ['stream.live', 'stream.ended', 'recording.ready', 'recording.failed', 'offer.claimed', 'offer.sold_out'];
+// The events live in the API contract (src/contract/webhooks.ts): endpoints subscribe to them by name.
+export { WEBHOOK_EVENTS, type WebhookEvent } from '../contract/webhooks.ts';
 
 /** BullMQ wants its own connections with no per-request retry limit. */
 export function bullConnection(url: string, logger?: Logger): Redis {

@@ -1,4 +1,6 @@
 // The admin API as the console uses it: Bearer token from the sign-in form, problem+json errors.
+import type { CueMessage } from '../../../src/contract/cue-message.ts';
+import type { CueState } from '../../../src/contract/cues.ts';
 import type { Product } from '../player/product.ts';
 
 export interface StreamView {
@@ -23,22 +25,11 @@ export interface StreamView {
 
 export type { Product };
 
-export interface Cue {
-  id: string;
-  seq: number;
-  type: string;
-  payload: Record<string, unknown>;
-  mediaTime: number;
-  wallClock: string;
-  duration?: number;
-}
+/** A cue as the API answers it (the contract's). */
+export type Cue = CueMessage;
 
-export interface CueState {
-  pinnedProduct: ({ productId: string } & Record<string, unknown>) | null;
-  offer: ({ productId: string; secondsLeft: number | null } & Record<string, unknown>) | null;
-  poll: ({ pollId: string; question?: string } & Record<string, unknown>) | null;
-  lastAnnouncement: { text: string } | null;
-}
+/** What is open on the show now: the server's fold of its cues (the contract's one fold, src/contract/cue-fold.ts). */
+export type { CueState };
 
 export interface Recording {
   id: string;

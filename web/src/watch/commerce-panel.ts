@@ -2,7 +2,7 @@
 // an offer with its countdown (live: its units left and a claim button), a poll (live: votes and the
 // tally), the last announcement. Sections are rebuilt only when what they show changes; countdowns,
 // stock, claims and tallies update in place, so a click never lands on a replaced button.
-import type { CommerceState, OpenItem } from '../../../src/player/cue-scheduler.ts';
+import type { CommerceState, OpenItem } from '../player/cue-scheduler.ts';
 import { h, replaceChildren } from '../ui/element.ts';
 import { formatClock, formatPrice } from '../ui/format.ts';
 import { OfferClaims, type ClaimOutcome } from './offer-claims.ts';

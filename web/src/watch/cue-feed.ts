@@ -1,6 +1,6 @@
 // Cues for viewers without the WebRTC data channel (HLS): over livecue's WebSocket, the show's cues at
 // once on connect, then each new one (the scheduler drops duplicates); and the show's whole cue track.
-import { cueFromSocketMessage, parseCueMessage, type CueMessage } from '../../../src/player/cue-scheduler.ts';
+import { cueFromSocketMessage, parseCueMessage, type CueMessage } from '../player/cue-scheduler.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 
 /** Cues from a `{"type":"state",…,"cues":[…]}` greeting or a `{"type":"cue",…}` message. */

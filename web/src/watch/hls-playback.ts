@@ -11,7 +11,7 @@ import {
   nativeHlsPosition,
   replayPosition,
   type CueMessage,
-} from '../../../src/player/cue-scheduler.ts';
+} from '../player/cue-scheduler.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { fetchCueTrack, type CueFeed } from './cue-feed.ts';
 import type { Playback } from './playback.ts';

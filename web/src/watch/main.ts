@@ -2,7 +2,7 @@
 // ?mode=hls), the show's recording once the show has ended (or ?replay=1); commerce cues in sync with
 // the picture. While the show is live the viewer takes part over one socket: chat, reactions, poll
 // votes, claims on offers.
-import type { CueMessage } from '../../../src/player/cue-scheduler.ts';
+import type { CueMessage } from '../player/cue-scheduler.ts';
 import { byId } from '../ui/element.ts';
 import { formatLatency } from '../ui/format.ts';
 import { ChatPanel } from './chat-panel.ts';

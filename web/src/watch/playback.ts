@@ -1,5 +1,5 @@
 // What the viewer page plays through: WebRTC, live HLS or a replay, each with its own cue clock.
-import type { CueMessage, CueScheduler } from '../../../src/player/cue-scheduler.ts';
+import type { CueMessage, CueScheduler } from '../player/cue-scheduler.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 
 export type PlaybackPath = 'webrtc' | 'hls' | 'replay';

@@ -1,6 +1,6 @@
 // The show's recording (its full replay), from livecue's public GET /live/<playbackId>/replay: 404
 // until a worker has built it, a few seconds after the show ends.
-import { parseCueMessage, type CueMessage } from '../../../src/player/cue-scheduler.ts';
+import { parseCueMessage, type CueMessage } from '../player/cue-scheduler.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { fetchCueTrack } from './cue-feed.ts';
 

@@ -1,7 +1,7 @@
 // Replay controls: play/pause, a seek bar with a marker at each product's moment and a thumbnail
 // preview of the time under the pointer, and a product list that jumps to the moment each product was
 // pinned.
-import type { CueMessage } from '../../../src/player/cue-scheduler.ts';
+import type { CueMessage } from '../player/cue-scheduler.ts';
 import { h, replaceChildren } from '../ui/element.ts';
 import { formatClock } from '../ui/format.ts';
 import { safeWebUrl, type ProductCatalog } from './product-catalog.ts';

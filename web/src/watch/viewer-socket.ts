@@ -2,7 +2,7 @@
 // on every live path: the show's cues for the HLS path (WebRTC has its data channel) and the show's
 // conversation (chat, reactions, poll tallies, offer stock) with this viewer's own messages, votes and
 // claims. Reconnects with backoff; each connection starts with the show's state. A replay needs none.
-import type { CueMessage } from '../../../src/player/cue-scheduler.ts';
+import type { CueMessage } from '../player/cue-scheduler.ts';
 import { TypedEmitter } from '../../../src/typed-emitter.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { cuesFromEventMessage, type CueFeed } from './cue-feed.ts';

@@ -1,6 +1,6 @@
 // Live playback over WebRTC (WHEP): sub-second latency, cues over the data channel and, for what was
 // placed before joining, the show's cue track.
-import { CueScheduler, cueFromSocketMessage, webRtcPosition, type CueMessage } from '../../../src/player/cue-scheduler.ts';
+import { CueScheduler, cueFromSocketMessage, webRtcPosition, type CueMessage } from '../player/cue-scheduler.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { PlayoutDelay } from '../player/playout-delay.ts';
 import { WhepError, WhepSession } from '../player/whep-client.ts';

@@ -1,30 +1,8 @@
-// Player-side commerce cues: parse them from HLS date ranges, sockets or replay files, fire each one when the picture reaches its moment, and fold them into the state a late joiner needs.
+// Player-side commerce cues: parse them from HLS date ranges, sockets or replay files, fire each one when the picture reaches its moment, and fold them (with the contract's one fold) into the state a late joiner needs.
+import { CUE_TYPES, type CueMessage, type CueType } from '../../../src/contract/cue-message.ts';
+import { foldCues, type FoldMoment, type OpenCue } from '../../../src/contract/cue-fold.ts';
 
-export const CUE_TYPES = [
-  'product.pin',
-  'product.unpin',
-  'offer.start',
-  'offer.end',
-  'poll.open',
-  'poll.close',
-  'announcement',
-  'custom',
-] as const;
-
-export type CueType = (typeof CUE_TYPES)[number];
-
-export interface CueMessage {
-  id: string;
-  seq: number;
-  type: CueType;
-  payload: Record<string, unknown>;
-  /** Seconds on the live session's media timeline (reconnect gaps removed). */
-  mediaTime: number;
-  /** ISO 8601 time of the frame the cue belongs to, on the EXT-X-PROGRAM-DATE-TIME timeline. */
-  wallClock: string;
-  /** Seconds, when the cue has a natural duration (e.g. an offer with a deadline). */
-  duration?: number;
-}
+export { CUE_TYPES, type CueMessage, type CueType };
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
@@ -180,52 +158,10 @@ interface Entry {
   done: boolean;
 }
 
-/** An unpin/end/close names what it closes, or closes whatever is open. */
-function closes(open: Entry | undefined, close: CueMessage, key: string): boolean {
-  const id = close.payload[key];
-  return id === undefined || open?.cue.payload[key] === id;
-}
-
-interface Folded {
-  pinned?: Entry | undefined;
-  offer?: Entry | undefined;
-  poll?: Entry | undefined;
-  announcements: CueMessage[];
-}
-
-/** Replays the cues at or before the position, in seq order, into what is open at that moment. */
-function fold(entries: readonly Entry[], position: number): Folded {
-  const folded: Folded = { announcements: [] };
-  for (const entry of entries) {
-    if (entry.at > position) continue;
-    const { cue } = entry;
-    switch (cue.type) {
-      case 'product.pin':
-        folded.pinned = entry;
-        break;
-      case 'product.unpin':
-        if (closes(folded.pinned, cue, 'productId')) folded.pinned = undefined;
-        break;
-      case 'offer.start':
-        folded.offer = entry;
-        break;
-      case 'offer.end':
-        if (closes(folded.offer, cue, 'offerId')) folded.offer = undefined;
-        break;
-      case 'poll.open':
-        folded.poll = entry;
-        break;
-      case 'poll.close':
-        if (closes(folded.poll, cue, 'pollId')) folded.poll = undefined;
-        break;
-      case 'announcement':
-        folded.announcements.push(cue);
-        break;
-      case 'custom':
-        break;
-    }
-  }
-  return folded;
+/** The open cue's payload as the page shows it, with its deadline when it has a duration. */
+function openItem({ cue, remainingSeconds }: OpenCue): OpenItem {
+  if (remainingSeconds === undefined) return { ...cue.payload, cueId: cue.id };
+  return { ...cue.payload, cueId: cue.id, endsAt: Date.parse(cue.wallClock) + cue.duration! * 1000, remainingSeconds };
 }
 
 function insertBySeq(entries: Entry[], entry: Entry): void {
@@ -310,22 +246,19 @@ export class CueScheduler {
   pinnedCueId(): string | undefined {
     const position = this.#position();
     if (position === undefined) return undefined;
-    const pinned = fold(this.#entries, position).pinned;
-    return pinned && this.#openItem(pinned, position) ? pinned.cue.id : undefined;
+    return foldCues(this.#entries, this.#moment(position)).pinned?.cue.id;
   }
 
   /** The commerce state as of the current position, from every cue at or before it, fired or not. */
   state(): CommerceState {
     const position = this.#position();
     if (position === undefined) return { announcements: [] };
-    const folded = fold(this.#entries, position);
+    const folded = foldCues(this.#entries, this.#moment(position));
     const state: CommerceState = { announcements: folded.announcements.slice(-this.#announcementLimit) };
-    const pinned = this.#openItem(folded.pinned, position);
+    const pinned = folded.pinned && openItem(folded.pinned);
     if (pinned && typeof pinned.productId === 'string') state.pinnedProduct = { ...pinned, productId: pinned.productId };
-    const offer = this.#openItem(folded.offer, position);
-    if (offer) state.offer = offer;
-    const poll = this.#openItem(folded.poll, position);
-    if (poll) state.poll = poll;
+    if (folded.offer) state.offer = openItem(folded.offer);
+    if (folded.poll) state.poll = openItem(folded.poll);
     return state;
   }
 
@@ -338,14 +271,10 @@ export class CueScheduler {
     for (const entry of this.#entries) entry.done = entry.at < position;
   }
 
-  /** The item's payload, with its deadline when it has a duration; undefined once that has passed. */
-  #openItem(entry: Entry | undefined, position: number): OpenItem | undefined {
-    if (!entry) return undefined;
-    const { cue } = entry;
-    if (cue.duration === undefined) return { ...cue.payload, cueId: cue.id };
-    const remainingSeconds = cue.duration - (position - entry.at) / this.#timeline.unitsPerSecond;
-    if (remainingSeconds <= 0) return undefined;
-    return { ...cue.payload, cueId: cue.id, endsAt: Date.parse(cue.wallClock) + cue.duration * 1000, remainingSeconds };
+  /** Entries reached by the position, their durations measured on the source's timeline. */
+  #moment(position: number): FoldMoment<Entry> {
+    const unitsPerSecond = this.#timeline.unitsPerSecond;
+    return { cueOf: (entry) => entry.cue, reached: (entry) => entry.at <= position, secondsSince: (entry) => (position - entry.at) / unitsPerSecond };
   }
 
   #emit(cue: CueMessage, lateBySeconds: number): void {
