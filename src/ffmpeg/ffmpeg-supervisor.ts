@@ -91,7 +91,7 @@ export class FfmpegSupervisor extends TypedEmitter<FfmpegSupervisorEvents> {
       const process = await launch(launching.signal);
       if (!process) return undefined;
       if (launching.signal.aborted) {
-        this.#track(process.close());
+        void this.#track(process.close());
         return undefined;
       }
       this.#current = process;
