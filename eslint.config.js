@@ -30,7 +30,7 @@ const layering = [
   restrict(['src/*.ts'], [upward]),
   // The entry points start the composition root.
   { files: ['src/main.ts', 'src/worker-main.ts', 'src/app.ts'], rules: { 'no-restricted-imports': 'off' } },
-  restrict(['web/**'], [{ group: ['**/src/**', '!**/src/contract/**'], message: 'browser code imports only the shared contract from the server tree' }]),
+  restrict(['web/**'], [{ regex: '^(\\.\\./)+src/(?!contract/)', message: 'browser code imports only the shared contract from the server tree' }]),
 ];
 
 export default tseslint.config(

@@ -3,7 +3,7 @@
 // sale thousands of viewers claim within seconds, so the HTTP endpoint is served by Node's own
 // server ahead of Express: Express's middleware chain cost more CPU per claim than the claim itself.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
+import { type z } from 'zod';
 import { LivecueError, notFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';

@@ -46,7 +46,7 @@ export function recordingsRouters(deps: { recordings: RecordingStore; streams: S
   webhooks.post('/', async (req, res) => {
     if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
     const body = createWebhookBody.parse(req.body ?? {});
-    const row = await deps.webhooks.create(body.url, body.events as never);
+    const row = await deps.webhooks.create(body.url, body.events);
     // The secret is shown once, here; receivers verify Livecue-Signature with it.
     res.status(201).json({ ...endpointView(row), secret: row.secret });
   });

@@ -2,7 +2,7 @@
 // hears every cue of its show.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import type { CueMessage } from '../contract/cue-message.ts';
 
 /** What else rides the viewers' event channel: offer stock as it changes. */

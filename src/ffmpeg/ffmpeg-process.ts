@@ -4,7 +4,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from '../log.ts';
 import { spawnOwned } from '../owned-process.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 
 export interface FfmpegExit {
   code: number | null;

@@ -3,7 +3,7 @@
 // before the backoff of its last failure is over, stopped when the input ends, given up on after
 // too many failures. The owner's RestartPolicy says how long to wait and when to give up.
 import type { Logger } from '../log.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import type { FfmpegExit, FfmpegProcess } from './ffmpeg-process.ts';
 
 export interface RestartPolicy {

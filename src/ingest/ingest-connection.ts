@@ -1,7 +1,8 @@
 // What every ingest (RTMP now, WHIP later) hands to a live session: a stream of packets and an end.
+import type { Logger } from '../log.ts';
 import type { IngestPacket } from '../media/ingest-packet.ts';
 import type { SourceInfo } from '../media/source-info.ts';
-import type { TypedEmitter } from '../typed-emitter.ts';
+import type { TypedEmitter } from '../contract/typed-emitter.ts';
 
 export type IngestConnectionEvents = {
   packet: [IngestPacket];
@@ -16,4 +17,15 @@ export interface IngestConnection extends TypedEmitter<IngestConnectionEvents> {
   readonly sourceHint: Partial<SourceInfo>;
   readonly bytesReceived: number;
   disconnect(reason: string): void;
+}
+
+/**
+ * What decides a publish, as ingest sees it: the live session registry (src/live) starts or resumes the show,
+ * or refuses with a reason. Ingest only hands the connection over.
+ */
+export interface PublishGate {
+  publish(
+    streamKey: string,
+    ingest: IngestConnection,
+  ): Promise<{ accepted: true; resumed: boolean; session: { logger: Logger } } | { accepted: false; reason: string }>;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import { flvTag } from '../media/flv-tag.ts';
 import type { IngestPacket, IngestPacketKind } from '../media/ingest-packet.ts';
 import type { SourceInfo } from '../media/source-info.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import type { IngestConnection, IngestConnectionEvents } from './ingest-connection.ts';
 
 const require = createRequire(import.meta.url);
@@ -203,7 +203,7 @@ export class RtmpConnection extends TypedEmitter<IngestConnectionEvents> impleme
     try {
       const metadata = decodeAmf0Data(packet.data).dataObj;
       if (!metadata) return;
-      const number = (key: string) => (typeof metadata[key] === 'number' ? (metadata[key] as number) : undefined);
+      const number = (key: string) => (typeof metadata[key] === 'number' ? (metadata[key]) : undefined);
       this.sourceHint.width = number('width');
       this.sourceHint.height = number('height');
       this.sourceHint.frameRate = number('framerate') ?? number('fps');

@@ -2,7 +2,7 @@
 // through the session registry, and refuses bad publishes before any media moves.
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import type { SessionRegistry } from '../live/session-registry.ts';
+import type { PublishGate } from './ingest-connection.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { RTMP_APP, RtmpConnection, type PublishRequest } from './rtmp-connection.ts';
@@ -13,7 +13,7 @@ export class RtmpServer {
   #closing?: Promise<void>;
 
   private constructor(
-    private readonly registry: SessionRegistry,
+    private readonly registry: PublishGate,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly maxConnections: number,
@@ -28,7 +28,7 @@ export class RtmpServer {
   }
 
   /** Listens for RTMP, or for RTMPS when given a certificate and key. */
-  static async listen(options: { port: number; host: string; registry: SessionRegistry; metrics: Metrics; logger: Logger; maxConnections: number; tls?: { cert: Buffer; key: Buffer } }): Promise<RtmpServer> {
+  static async listen(options: { port: number; host: string; registry: PublishGate; metrics: Metrics; logger: Logger; maxConnections: number; tls?: { cert: Buffer; key: Buffer } }): Promise<RtmpServer> {
     const name = options.tls ? 'RTMPS' : 'RTMP';
     const server = new RtmpServer(options.registry, options.metrics, options.logger.child({ component: options.tls ? 'rtmps' : 'rtmp' }), options.maxConnections, options.tls);
     await new Promise<void>((resolve, reject) => {

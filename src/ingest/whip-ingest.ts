@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import { buildAnswer, producerParameters, SdpError, type AnswerSection, type ParsedOffer } from '../sfu/sdp.ts';
 import type { SfuRoom } from '../sfu/sfu-room.ts';
 import { answerSections, type IcePatchTarget } from '../sfu/trickle-ice.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import type { IngestConnection, IngestConnectionEvents } from './ingest-connection.ts';
 
 export class WhipIngest extends TypedEmitter<IngestConnectionEvents> implements IngestConnection, IcePatchTarget {

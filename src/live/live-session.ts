@@ -19,12 +19,12 @@ import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { HlsPackager, type StoredSegment } from '../transcode/hls-packager.ts';
 import { presentationTime } from '../media/flv-tag.ts';
 import { Transcoder, type RunInfo } from '../transcode/transcoder.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import { RtmpBridge } from '../sfu/rtmp-bridge.ts';
 import { RtpExport } from '../sfu/rtp-export.ts';
 import { SfuRoom, type WebRtcSettings } from '../sfu/sfu-room.ts';
 import type { WorkerPool } from '../sfu/worker-pool.ts';
-import { MediaTimeline } from './media-timeline.ts';
+import { MediaTimeline } from '../media/media-timeline.ts';
 
 export interface LiveSessionDeps {
   config: Config;

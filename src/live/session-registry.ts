@@ -4,7 +4,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { liveSessions } from '../db/schema.ts';
 import type { IngestConnection } from '../ingest/ingest-connection.ts';
 import type { StreamStore } from '../streams/stream-store.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import { LiveSession, type LiveSessionDeps } from './live-session.ts';
 
 export type PublishRefusal = 'unknown_key' | 'already_live' | 'unavailable';

@@ -108,7 +108,10 @@ export class Restreamer {
       } catch (error) {
         streamKey = error as Error;
       }
+      // Not const: the constructor reports its first state through onState, which reads `target` before the
+      // assignment completes (a const would be in its temporal dead zone there).
       let target: RestreamTarget | undefined;
+      // eslint-disable-next-line prefer-const
       target = new RestreamTarget({
         target: record,
         revision,

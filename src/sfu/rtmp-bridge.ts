@@ -130,7 +130,7 @@ export class RtmpBridge {
             mimeType: 'video/H264',
             payloadType: VIDEO_PT,
             clockRate: 90000,
-            parameters: { 'packetization-mode': 1, 'profile-level-id': passthrough ? declared! : '42e029', 'level-asymmetry-allowed': 1 },
+            parameters: { 'packetization-mode': 1, 'profile-level-id': passthrough ? declared : '42e029', 'level-asymmetry-allowed': 1 },
             rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }],
           },
         ],

@@ -4,7 +4,7 @@
 import { LivecueError } from '../errors.ts';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import { SFU_MEDIA_CODECS } from './codecs.ts';
 import type { WorkerPool } from './worker-pool.ts';
 

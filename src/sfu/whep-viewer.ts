@@ -3,7 +3,7 @@
 // once so the first picture arrives without waiting for the next GOP.
 import { randomUUID } from 'node:crypto';
 import type { types } from 'mediasoup';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import { buildAnswer, consumerCapabilities, SdpError, type AnswerSection, type ParsedOffer } from './sdp.ts';
 import { viewerMedia } from './codecs.ts';
 import { answerSections, type IcePatchTarget } from './trickle-ice.ts';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../log.ts';
 import { OWN_SESSION_TARGET_ENV, OWN_SESSION_WRAPPER, ownSessionCommand } from '../owned-process.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import { SFU_MEDIA_CODECS } from './codecs.ts';
 
 export const MEDIASOUP_VERSION = '3.19.3';

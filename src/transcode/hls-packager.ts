@@ -3,7 +3,7 @@
 // then (once every rendition has one) the master playlist.
 import { readFileSync, rmSync } from 'node:fs';
 import type { Logger } from '../log.ts';
-import type { MediaTimeline, TimelineSpan } from '../live/media-timeline.ts';
+import type { MediaTimeline, TimelineSpan } from '../media/media-timeline.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { UploadQueue } from '../storage/upload-queue.ts';
 import type { FinishedSegment } from './segment-watcher.ts';

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import type { Logger } from '../log.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import { parseMediaPlaylist } from './playlist.ts';
 
 export interface FinishedSegment {

@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { FLV_CODEC_H264, flvStreamStart, parseAvcSequenceHeader, presentationTime } from '../media/flv-tag.ts';
 import type { IngestPacket } from '../media/ingest-packet.ts';
 import type { SourceInfo } from '../media/source-info.ts';
-import { TypedEmitter } from '../typed-emitter.ts';
+import { TypedEmitter } from '../contract/typed-emitter.ts';
 import { ladderArgs } from './ffmpeg-args.ts';
 import { parseLadderHeights, renditionLadder, type Rendition } from './ladder.ts';
 import { SegmentWatcher, type FinishedSegment } from './segment-watcher.ts';

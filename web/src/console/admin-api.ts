@@ -6,7 +6,8 @@ import type { Product } from '../player/product.ts';
 export interface StreamView {
   id: string;
   title: string;
-  status: 'idle' | 'live' | 'ended' | string;
+  /** idle, live or ended (a newer server may add states: shown as they come). */
+  status: string;
   playbackId: string;
   /** Plays only with a signed playback token. */
   private?: boolean;

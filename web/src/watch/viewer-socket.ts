@@ -3,7 +3,7 @@
 // conversation (chat, reactions, poll tallies, offer stock) with this viewer's own messages, votes and
 // claims. Reconnects with backoff; each connection starts with the show's state. A replay needs none.
 import type { CueMessage } from '../player/cue-scheduler.ts';
-import { TypedEmitter } from '../../../src/typed-emitter.ts';
+import { TypedEmitter } from '../../../src/contract/typed-emitter.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { cuesFromEventMessage, type CueFeed } from './cue-feed.ts';
 

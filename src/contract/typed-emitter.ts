@@ -1,5 +1,6 @@
 // A small typed event emitter whose emit isolates listeners: a throwing listener is reported,
-// never allowed to break the lifecycle of the object that emitted.
+// never allowed to break the lifecycle of the object that emitted. It has no dependencies, so the
+// server's objects and the pages' (the viewer socket) share it from the contract.
 
 /** A listener may be async: `emitSerial` waits for it, `emit` does not (its rejection is reported either way). */
 type Listener<Args extends unknown[]> = (...args: Args) => unknown;
@@ -16,7 +17,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
     let set = this.#listeners.get(event);
     if (!set) this.#listeners.set(event, (set = new Set()));
-    set.add(listener as unknown as Listener<never[]>);
+    set.add(listener);
     return this;
   }
 
@@ -29,7 +30,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   }
 
   off<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {
-    this.#listeners.get(event)?.delete(listener as unknown as Listener<never[]>);
+    this.#listeners.get(event)?.delete(listener);
     return this;
   }
 
