@@ -7,15 +7,30 @@ import { readdirSync } from 'node:fs';
 
 /** What each folder of src may not import (gitignore-style patterns over the import path), and why. */
 const layers = [
-  { folders: ['storage', 'db', 'transcode', 'sfu', 'ingest', 'media', 'ffmpeg'], forbid: ['**/api/**'], why: 'storage, db, transcode, sfu and ingest never import the HTTP layer (src/api)' },
+  {
+    folders: ['storage', 'db', 'transcode', 'sfu', 'ingest', 'media', 'ffmpeg'],
+    forbid: ['**/api/**'],
+    why: 'storage, db, transcode, sfu and ingest never import the HTTP layer (src/api)',
+  },
   { folders: ['workers'], forbid: ['**/sfu/**', '**/ingest/**', '**/api/**'], why: 'workers never import the SFU, ingest or the HTTP layer' },
-  { folders: ['sfu'], forbid: ['**/live/**', '**/transcode/**', '**/ingest/**'], why: 'the SFU knows rooms and peers, not live sessions, transcoders or encoders' },
+  {
+    folders: ['sfu'],
+    forbid: ['**/live/**', '**/transcode/**', '**/ingest/**'],
+    why: 'the SFU knows rooms and peers, not live sessions, transcoders or encoders',
+  },
   { folders: ['ingest'], forbid: ['**/transcode/**', '**/live/**'], why: 'ingest hands packets on (WHIP into an SFU room): it knows no transcoder or session' },
-  { folders: ['transcode'], forbid: ['**/ingest/**', '**/sfu/**', '**/live/**'], why: 'the transcoder reads media: it knows no encoder connection, SFU or session' },
+  {
+    folders: ['transcode'],
+    forbid: ['**/ingest/**', '**/sfu/**', '**/live/**'],
+    why: 'the transcoder reads media: it knows no encoder connection, SFU or session',
+  },
   { folders: ['storage', 'db', 'media', 'contract', 'ffmpeg'], forbid: ['**/live/**', '**/workers/**'], why: 'shared modules depend on nothing above them' },
 ];
 /** Nothing in src reaches up into the composition root, the benches, the tests or the browser code. */
-const upward = { group: ['**/app.ts', '**/app/**', '**/bench/**', '**/tests/**', '**/web/**'], message: 'src never imports the composition root, bench/, tests/ or web/' };
+const upward = {
+  group: ['**/app.ts', '**/app/**', '**/bench/**', '**/tests/**', '**/web/**'],
+  message: 'src never imports the composition root, bench/, tests/ or web/',
+};
 const srcFolders = readdirSync(new URL('./src', import.meta.url), { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && entry.name !== 'app')
   .map((entry) => entry.name);
@@ -47,7 +62,10 @@ export default tseslint.config(
       // mark it `void` where the code handles its outcome.
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true }],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       // Values from JSON, SDP and the network are typed at the edge with zod; these rules add noise, not safety, there.
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -73,7 +73,12 @@ export interface Livecue {
 /** What happens when a show starts and when it ends, beyond the show itself. */
 function followShows(registry: SessionRegistry, jobs: Jobs, commerce: Commerce): void {
   registry.on('sessionStarted', (session: LiveSession) =>
-    jobs.webhooks.emit('stream.live', { streamId: session.stream.id, sessionId: session.id, playbackId: session.stream.playbackId, protocol: session.protocol }),
+    jobs.webhooks.emit('stream.live', {
+      streamId: session.stream.id,
+      sessionId: session.id,
+      playbackId: session.stream.playbackId,
+      protocol: session.protocol,
+    }),
   );
   // In this order, each awaited: the recording is queued before anything else is told the show ended.
   registry.on('sessionEnded', async (session) => {
@@ -113,7 +118,16 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const { nodeId } = base;
     const cluster = clusterToken(base.secretKey);
     const locator = sessionLocator({ directory: media.directory, self: () => ({ nodeId, internalUrl: media.internalUrl.value }), logger });
-    const webrtc: WebRtcSessions = new WebRtcSessions({ ...media, edges, locator, draining: (): boolean => drain.draining, access, analytics: commerce.analytics, metrics: base.metrics, logger });
+    const webrtc: WebRtcSessions = new WebRtcSessions({
+      ...media,
+      edges,
+      locator,
+      draining: (): boolean => drain.draining,
+      access,
+      analytics: commerce.analytics,
+      metrics: base.metrics,
+      logger,
+    });
     life.onClose('webrtc sessions', async () => webrtc.close());
     const app = createHttpApp({
       ...commerce,
@@ -189,6 +203,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
 
 /** How other nodes reach this one's HTTP port when INTERNAL_URL is not set. */
 function internalUrlOf(config: Config, pipe: { listenIp: string; announcedAddress?: string }, port: number): string {
-  const host = config.HOST !== '0.0.0.0' && config.HOST !== '::' ? config.HOST : (pipe.announcedAddress ?? (pipe.listenIp === '0.0.0.0' ? '127.0.0.1' : pipe.listenIp));
+  const host =
+    config.HOST !== '0.0.0.0' && config.HOST !== '::' ? config.HOST : (pipe.announcedAddress ?? (pipe.listenIp === '0.0.0.0' ? '127.0.0.1' : pipe.listenIp));
   return `http://${host}:${port}`;
 }

@@ -16,7 +16,7 @@ describe('logs', () => {
     expect(redactSecrets(`x ${key} y`)).toBe('x lck_[redacted] y');
   });
 
-  it('keep an error\'s stack and code, redacted', () => {
+  it("keep an error's stack and code, redacted", () => {
     const lines: string[] = [];
     const logger = createLogger('debug', new Writable({ write: (chunk, _e, done) => (lines.push(chunk.toString()), done()) }));
     const error = Object.assign(new Error('refused lck_AbCdEfGhIjKlMnOpQrStUvWxYz012345'), { code: 'ECONNREFUSED' });

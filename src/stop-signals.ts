@@ -6,7 +6,11 @@ import type { Logger } from './log.ts';
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
 
-export function installStopSignals(options: { logger: Logger; stop: (signal: StopSignal) => Promise<void>; forceAfterMs: (signal: StopSignal) => number }): void {
+export function installStopSignals(options: {
+  logger: Logger;
+  stop: (signal: StopSignal) => Promise<void>;
+  forceAfterMs: (signal: StopSignal) => number;
+}): void {
   let stopping: StopSignal | undefined;
   const onSignal = (signal: StopSignal) => {
     if (stopping) {

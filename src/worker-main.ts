@@ -26,7 +26,10 @@ function healthServer(connection: Redis, stopping: () => boolean): Server {
     if (url === '/livez') return reply(200, { status: 'ok' });
     if (url !== '/healthz' && url !== '/readyz' && url !== '/healthz/ready') return reply(404, { status: 'not found' });
     connection.ping().then(
-      () => (url === '/healthz' || !stopping() ? reply(200, { status: url === '/healthz' ? 'ok' : 'ready', redis: 'ok' }) : reply(503, { status: 'stopping', redis: 'ok' })),
+      () =>
+        url === '/healthz' || !stopping()
+          ? reply(200, { status: url === '/healthz' ? 'ok' : 'ready', redis: 'ok' })
+          : reply(503, { status: 'stopping', redis: 'ok' }),
       () => reply(503, { status: 'degraded', redis: 'unreachable' }),
     );
   });

@@ -127,7 +127,12 @@ export class Analytics {
     else if (counter === 'reactions') this.#metrics?.reactions.inc(n);
     else if (counter === 'votes') this.#metrics?.pollVotes.inc(n);
     const key = `${base(streamId)}:${minuteOf(at)}`;
-    await this.#redis.multi().hincrby(key, counter, n).expire(key, KEEP_SECONDS).zadd(`${base(streamId)}:minutes`, minuteOf(at), String(minuteOf(at))).exec();
+    await this.#redis
+      .multi()
+      .hincrby(key, counter, n)
+      .expire(key, KEEP_SECONDS)
+      .zadd(`${base(streamId)}:minutes`, minuteOf(at), String(minuteOf(at)))
+      .exec();
   }
 
   /** A WHEP viewer connected to this node; it counts until webrtcLeft (or its node stops vouching). */

@@ -37,11 +37,7 @@ export function pinReport(pin: PinStats, now: number) {
  * of its pins; `claims` are every claim on its offers in this stream (the shop's number), and
  * `claimsWhilePinned` those placed while its card was up.
  */
-export function productReports(
-  pins: PinReport[],
-  distinct: Map<string, { views: number; clicks: number }>,
-  offerClaims: Map<string, number>,
-) {
+export function productReports(pins: PinReport[], distinct: Map<string, { views: number; clicks: number }>, offerClaims: Map<string, number>) {
   const order = [...new Set([...pins.map((pin) => pin.productId), ...offerClaims.keys()])];
   return order.map((productId) => {
     const own = pins.filter((pin) => pin.productId === productId);

@@ -28,7 +28,10 @@ export function analyticsRouters(deps: { analytics: Analytics; streams: StreamSt
     const distinct = new Map<string, { views: number; clicks: number }>();
     for (const productId of new Set(pins.map((pin) => pin.productId))) {
       const cueIds = pins.filter((pin) => pin.productId === productId).map((pin) => pin.cueId);
-      const [views, clicks] = await Promise.all([deps.analytics.distinct(stream.id, cueIds, 'viewers'), deps.analytics.distinct(stream.id, cueIds, 'clickers')]);
+      const [views, clicks] = await Promise.all([
+        deps.analytics.distinct(stream.id, cueIds, 'viewers'),
+        deps.analytics.distinct(stream.id, cueIds, 'clickers'),
+      ]);
       distinct.set(productId, { views, clicks });
     }
     const offerClaimsByProduct = new Map<string, number>();

@@ -85,7 +85,11 @@ export class ClaimsEndpoint {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     const waitMs = this.#limiter.take(clientAddress(req, this.deps.trust));
     if (waitMs > 0) {
-      send(res, { status: 429, body: problemBody(429, 'too many claim requests from this address; slow down', { code: 'rate_limited' }), retryAfterMs: waitMs });
+      send(res, {
+        status: 429,
+        body: problemBody(429, 'too many claim requests from this address; slow down', { code: 'rate_limited' }),
+        retryAfterMs: waitMs,
+      });
       req.resume();
       return true;
     }

@@ -253,7 +253,8 @@ class ViewerSockets {
   /** A viewer's message: a claim, or chat, a reaction or a vote for engagement. */
   #message(ws: WebSocket, who: { stream: StreamRow; playbackId: string; address: string; viewer: Viewer | undefined }, data: RawData, isBinary: boolean): void {
     if (isBinary) return ws.close(1003, 'binary frames are not accepted');
-    if (this.#addressMessages.take(who.address) > 0) return reply(ws, JSON.stringify({ type: 'error', error: 'slow down: too many messages from this address' }));
+    if (this.#addressMessages.take(who.address) > 0)
+      return reply(ws, JSON.stringify({ type: 'error', error: 'slow down: too many messages from this address' }));
     let message: unknown;
     try {
       message = JSON.parse(data.toString());

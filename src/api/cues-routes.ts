@@ -20,7 +20,13 @@ export function stateAt(registry: SessionRegistry, stream: StreamRow, cues: CueM
     const query = cueStateQuery.safeParse({ mediaTime: mediaTimeParam });
     if (!query.success || query.data.mediaTime === undefined) throw badRequest('mediaTime must be a number of seconds >= 0');
     const mediaTime = query.data.mediaTime;
-    const wallClock = session?.timeline.wallClockAt(mediaTime, { extrapolate: true }) ?? cues.filter((cue) => cue.mediaTime <= mediaTime).map((cue) => Date.parse(cue.wallClock) + (mediaTime - cue.mediaTime) * 1000).at(-1) ?? Date.now();
+    const wallClock =
+      session?.timeline.wallClockAt(mediaTime, { extrapolate: true }) ??
+      cues
+        .filter((cue) => cue.mediaTime <= mediaTime)
+        .map((cue) => Date.parse(cue.wallClock) + (mediaTime - cue.mediaTime) * 1000)
+        .at(-1) ??
+      Date.now();
     return cueStateAt(cues, { mediaTime, wallClock });
   }
   const now = session?.now() ?? { mediaTime: Number.POSITIVE_INFINITY, wallClock: Date.now() };
@@ -67,7 +73,13 @@ export function cuesRouter(deps: {
   return router;
 }
 
-export function publicCuesRouter(deps: { cues: CueService; streams: StreamStore; registry: SessionRegistry; products: ProductStore; access: PlaybackAccess }): Router {
+export function publicCuesRouter(deps: {
+  cues: CueService;
+  streams: StreamStore;
+  registry: SessionRegistry;
+  products: ProductStore;
+  access: PlaybackAccess;
+}): Router {
   const router = Router();
   const streamOf = async (req: Request) => {
     return deps.access.playableStream(String(req.params.playbackId), playbackToken(req));

@@ -43,7 +43,14 @@ export function healthRouter(deps: {
     const peer = req.socket.remoteAddress ?? '';
     const internal = !deps.metricsToken && !isPublicAddress(peer) && !req.headers['x-forwarded-for'] && !req.headers.forwarded;
     if (!byToken && !internal) {
-      return sendProblem(res, 401, deps.metricsToken ? 'send the metrics token as Authorization: Bearer <token>' : 'metrics are served to local and private-network scrapers only (set METRICS_TOKEN to scrape from elsewhere)', { code: 'unauthorized' });
+      return sendProblem(
+        res,
+        401,
+        deps.metricsToken
+          ? 'send the metrics token as Authorization: Bearer <token>'
+          : 'metrics are served to local and private-network scrapers only (set METRICS_TOKEN to scrape from elsewhere)',
+        { code: 'unauthorized' },
+      );
     }
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

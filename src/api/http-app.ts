@@ -47,7 +47,6 @@ import { healthRouter } from './health-routes.ts';
 import type { ForwardedResponse, SessionLocator } from '../cluster/forward.ts';
 import type { SessionView } from './session-view.ts';
 
-
 export interface HttpAppDeps {
   adminToken: string;
   streams: StreamStore;
@@ -136,13 +135,17 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);
   app.use('/whep', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whep);
 
-  app.use('/internal/v1', internalRouter({ clusterToken: deps.cluster.token, origins: deps.cluster.origins, registry: deps.registry, nodeId: deps.cluster.nodeId }));
+  app.use(
+    '/internal/v1',
+    internalRouter({ clusterToken: deps.cluster.token, origins: deps.cluster.origins, registry: deps.registry, nodeId: deps.cluster.nodeId }),
+  );
 
   // A viewer without the shop's token gets an anonymous id and the token that proves it: chat, votes and
   // claims take the token, never a bare id (ids are shown in chat, so anyone could reuse one).
   const viewerIdLimit = rateLimit(deps.limits.signalingPerSecond, 'viewer id', deps.trust);
   app.post('/live/viewers', viewerIdLimit, (_req, res) => {
-    if (deps.identity.shopSigned) return sendProblem(res, 409, 'viewers on this site sign in with the shop: its viewer token is their identity', { code: 'conflict' });
+    if (deps.identity.shopSigned)
+      return sendProblem(res, 409, 'viewers on this site sign in with the shop: its viewer token is their identity', { code: 'conflict' });
     res.status(201).setHeader('Cache-Control', 'no-store').json(deps.identity.issue());
   });
   app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, products: deps.products, access: deps.access }));
@@ -154,14 +157,24 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use('/v1/streams/:id/cues', express.json({ limit: '8kb', strict: true }));
   app.use('/v1', express.json({ limit: '64kb', strict: true }));
   app.use('/v1/tokens', requires('admin'), tokensRouter(deps.tokens));
-  app.use('/v1/streams/:id/cues', requires('cues'), cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, forward: deps.cluster.forward }));
+  app.use(
+    '/v1/streams/:id/cues',
+    requires('cues'),
+    cuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, forward: deps.cluster.forward }),
+  );
   app.use('/v1', requires({ read: 'read', write: 'write' }));
   app.use('/v1/products', productsRouter(deps.products));
   const offerRoutes = offersRouters({ offers: deps.offers });
   app.use('/v1/offers', offerRoutes.offers);
   app.use('/v1/streams/:id', moderationRouter({ streams: deps.streams, engagement: deps.engagement }));
   app.use('/v1/claims', offerRoutes.claims);
-  const recordingRoutes = recordingsRouters({ recordings: deps.recordings, streams: deps.streams, webhooks: deps.webhooks, hlsBase: () => deps.urls().hlsBase, access: deps.access });
+  const recordingRoutes = recordingsRouters({
+    recordings: deps.recordings,
+    streams: deps.streams,
+    webhooks: deps.webhooks,
+    hlsBase: () => deps.urls().hlsBase,
+    access: deps.access,
+  });
   app.use('/live', recordingRoutes.replay);
   const analyticsRoutes = analyticsRouters({ analytics: deps.analytics, streams: deps.streams, offers: deps.offers });
   // Player beats and taps are public: limited per client address like the API.
@@ -171,7 +184,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
   app.use('/v1/recordings', recordingRoutes.byId);
   app.use('/v1/webhooks', recordingRoutes.webhooks);
-  app.use('/v1/streams/:id/restreams', restreamsRouter({ restreams: deps.restreams, streams: deps.streams, running: deps.running, logger: deps.logger, destinations: deps.destinations }));
+  app.use(
+    '/v1/streams/:id/restreams',
+    restreamsRouter({ restreams: deps.restreams, streams: deps.streams, running: deps.running, logger: deps.logger, destinations: deps.destinations }),
+  );
   app.use(
     '/v1/streams',
     streamsRouter({

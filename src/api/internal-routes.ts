@@ -23,7 +23,8 @@ export function internalRouter(deps: { clusterToken: string; origins?: RelayOrig
   });
   router.post('/relays', async (req, res) => {
     const parsed = relayRequest.safeParse(req.body);
-    if (!parsed.success) throw badRequest(`invalid relay request: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw badRequest(`invalid relay request: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
     res.status(201).json(await origins().open(parsed.data));
   });
   router.post('/relays/:relayId/renew', (req, res) => {

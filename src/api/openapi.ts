@@ -50,10 +50,18 @@ function parameters(operation: Operation): JsonSchema[] {
     const schema = operation.params?.[name];
     return { name, in: 'path', required: true, schema: schema ? jsonSchema(schema, 'input') : { type: 'string' } };
   });
-  const named = (where: 'query' | 'header') => ([name, schema]: [string, z.ZodType]) => {
-    const described = jsonSchema(schema, 'input');
-    return { name, in: where, required: !schema.safeParse(undefined).success, schema: described, ...(typeof described.description === 'string' && { description: described.description }) };
-  };
+  const named =
+    (where: 'query' | 'header') =>
+    ([name, schema]: [string, z.ZodType]) => {
+      const described = jsonSchema(schema, 'input');
+      return {
+        name,
+        in: where,
+        required: !schema.safeParse(undefined).success,
+        schema: described,
+        ...(typeof described.description === 'string' && { description: described.description }),
+      };
+    };
   const query = Object.entries((operation.query?.shape ?? {}) as Record<string, z.ZodType>).map(named('query'));
   return [...path, ...query, ...Object.entries(operation.headers ?? {}).map(named('header'))];
 }

@@ -26,7 +26,10 @@ export function problemBody(status: number, detail: string, extra: Record<string
 }
 
 export function sendProblem(res: Response, status: number, detail: string, extra: Record<string, unknown> = {}): void {
-  res.status(status).type('application/problem+json').send(JSON.stringify(problemBody(status, detail, extra)));
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(status, detail, extra)));
 }
 
 /** What a client is told about an error it caused (4xx) or that is ours to retry (503); undefined for a bug. */

@@ -9,7 +9,13 @@ import type { WebhookService } from '../workers/webhooks.ts';
 import type { RecordingStore } from '../workers/recording-store.ts';
 import { createWebhookBody } from '../contract/webhooks.ts';
 
-export function recordingsRouters(deps: { recordings: RecordingStore; streams: StreamStore; webhooks: WebhookService; hlsBase: () => string; access: PlaybackAccess }) {
+export function recordingsRouters(deps: {
+  recordings: RecordingStore;
+  streams: StreamStore;
+  webhooks: WebhookService;
+  hlsBase: () => string;
+  access: PlaybackAccess;
+}) {
   const { recordings } = deps;
   const byStream = Router({ mergeParams: true });
   byStream.get('/', async (req, res) => {
@@ -31,7 +37,8 @@ export function recordingsRouters(deps: { recordings: RecordingStore; streams: S
   });
   byId.delete('/:id', async (req, res) => {
     const row = await recordingOf(req);
-    if (row.status === 'queued' || row.status === 'processing') throw new LivecueError('conflict', 'the recording is being built; delete it once it is ready or failed');
+    if (row.status === 'queued' || row.status === 'processing')
+      throw new LivecueError('conflict', 'the recording is being built; delete it once it is ready or failed');
     await recordings.deleteMedia(row);
     res.status(204).end();
   });

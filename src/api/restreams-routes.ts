@@ -14,7 +14,13 @@ import { createRestreamBody, updateRestreamBody } from '../contract/restreams.ts
 const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
 const RESTREAM_ID = /^rst_[A-Za-z0-9]{16}$/;
 
-export function restreamsRouter(deps: { restreams: RestreamStore; streams: StreamStore; running: Restreams; logger: Logger; destinations: DestinationPolicy }): Router {
+export function restreamsRouter(deps: {
+  restreams: RestreamStore;
+  streams: StreamStore;
+  running: Restreams;
+  logger: Logger;
+  destinations: DestinationPolicy;
+}): Router {
   /** A target on this machine or the private network is refused unless ALLOW_PRIVATE_DESTINATIONS. */
   const checkDestination = (url: string | undefined) => {
     const problem = url === undefined ? undefined : deps.destinations.hostProblem(new URL(url).hostname);

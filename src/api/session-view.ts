@@ -23,7 +23,14 @@ export function sessionView(session: LiveSession, nodeId: string): SessionView {
     reconnects: session.reconnects,
     playable: session.playable,
     mediaSeconds: Number(session.timeline.duration.toFixed(3)),
-    renditions: session.transcoder.renditions.map(({ name, width, height, videoBitrate, frameRate, passthrough }) => ({ name, width, height, videoBitrate, frameRate, passthrough })),
+    renditions: session.transcoder.renditions.map(({ name, width, height, videoBitrate, frameRate, passthrough }) => ({
+      name,
+      width,
+      height,
+      videoBitrate,
+      frameRate,
+      passthrough,
+    })),
     nodeId,
   };
 }
@@ -47,7 +54,7 @@ export function remoteSessions(deps: { directory: OriginDirectory; nodeId: strin
       if (!response.ok) return undefined;
       return (await response.json()) as SessionView;
     } catch (error) {
-      deps.logger.debug({ err: error, streamId, originNode: origin.nodeId }, 'the show\'s origin node did not give its session');
+      deps.logger.debug({ err: error, streamId, originNode: origin.nodeId }, "the show's origin node did not give its session");
       return undefined;
     }
   };

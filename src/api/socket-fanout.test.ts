@@ -97,7 +97,7 @@ describe('SocketFanout', () => {
     expect(sockets.map((socket) => writes.get(socket))).toEqual([2, 2, 2, 2, 1]);
   });
 
-  it('holds a new socket\'s messages until its first message is written', async () => {
+  it("holds a new socket's messages until its first message is written", async () => {
     const { sockets, received, ...rest } = await connectedClients([false]);
     close = rest.close;
     const fanout = new SocketFanout(() => sockets, 1024 * 1024);

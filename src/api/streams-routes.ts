@@ -67,7 +67,10 @@ export function streamsRouter(deps: {
     const { stream, streamKey } = await streams.create(body.title, body.private ?? false);
     deps.logger.info({ streamId: stream.id }, 'stream created');
     const created = view(stream);
-    res.status(201).location(`/v1/streams/${stream.id}`).json({ ...created, ingest: { ...created.ingest, streamKey } });
+    res
+      .status(201)
+      .location(`/v1/streams/${stream.id}`)
+      .json({ ...created, ingest: { ...created.ingest, streamKey } });
   });
 
   router.get('/', async (_req, res) => {

@@ -55,7 +55,7 @@ export function webrtcRouters(deps: {
   const fragmentBody = express.text({ type: TRICKLE_ICE_TYPE, limit: deps.sdpMaxBytes });
 
   /** A request for a session: handled here, passed to the node that holds it, or 404. */
-  const onSession = async <T,>(req: Request, res: Response, find: (sessionId: string) => T | undefined, what: string): Promise<T | undefined> => {
+  const onSession = async <T>(req: Request, res: Response, find: (sessionId: string) => T | undefined, what: string): Promise<T | undefined> => {
     const sessionId = String(req.params.sessionId);
     if (!SESSION_ID.test(sessionId)) throw notFound(what);
     const found = find(sessionId);

@@ -69,7 +69,17 @@ export async function startMedia(config: Config, base: Foundation, jobs: Jobs, l
   const pool = await startSfu(config, base, logger, life);
   const { webrtc, pipe } = webrtcSettings(config);
   const streams = new StreamStore(database.db);
-  const registry = new SessionRegistry({ config, db: database.db, streams, store: base.store, metrics, logger, nodeId, sfu: pool && { pool, settings: webrtc }, acceptsPublishes: takesPublishes(config) });
+  const registry = new SessionRegistry({
+    config,
+    db: database.db,
+    streams,
+    store: base.store,
+    metrics,
+    logger,
+    nodeId,
+    sfu: pool && { pool, settings: webrtc },
+    acceptsPublishes: takesPublishes(config),
+  });
   const leftover = await registry.endLeftoverSessions();
   if (leftover > 0) logger.info({ sessions: leftover }, 'ended the sessions this node left open when it last stopped');
   const restreamStore = new RestreamStore(database.db, SecretBox.fromSecret(base.secretKey));
@@ -109,7 +119,13 @@ export async function startMedia(config: Config, base: Foundation, jobs: Jobs, l
 }
 
 /** Shows hosted on other nodes, piped to this node's WebRTC viewers (with their cues). */
-export function startEdges(media: Media, base: Foundation, commerce: { hub: CueHub; listCues: (streamId: string) => Promise<CueMessage[]> }, logger: Logger, life: Lifecycle): EdgeRelays | undefined {
+export function startEdges(
+  media: Media,
+  base: Foundation,
+  commerce: { hub: CueHub; listCues: (streamId: string) => Promise<CueMessage[]> },
+  logger: Logger,
+  life: Lifecycle,
+): EdgeRelays | undefined {
   if (!media.pool) return undefined;
   const edges = new EdgeRelays({
     nodeId: base.nodeId,
@@ -128,7 +144,13 @@ export function startEdges(media: Media, base: Foundation, commerce: { hub: CueH
 }
 
 /** The RTMP listener, and RTMPS when RTMPS_PORT is set (nodes that take publishes). */
-export async function startIngest(config: Config, media: Media, base: Foundation, logger: Logger, life: Lifecycle): Promise<{ rtmpPort: number; rtmpsPort?: number }> {
+export async function startIngest(
+  config: Config,
+  media: Media,
+  base: Foundation,
+  logger: Logger,
+  life: Lifecycle,
+): Promise<{ rtmpPort: number; rtmpsPort?: number }> {
   if (!takesPublishes(config)) return { rtmpPort: config.RTMP_PORT };
   const common = { host: config.RTMP_HOST, registry: media.registry, metrics: base.metrics, logger, maxConnections: config.RTMP_MAX_CONNECTIONS };
   const rtmp = await RtmpServer.listen({ port: config.RTMP_PORT, ...common });

@@ -22,7 +22,12 @@ export async function forwardTo(internalUrl: string, nodeId: string, req: Reques
   }
   const response = await fetch(new URL(req.originalUrl, internalUrl), { method: req.method, headers, body, signal: AbortSignal.timeout(10_000) });
   const etag = response.headers.get('etag') ?? undefined;
-  return { status: response.status, contentType: response.headers.get('content-type') ?? 'application/json', body: await response.text(), ...(etag ? { etag } : {}) };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? 'application/json',
+    body: await response.text(),
+    ...(etag ? { etag } : {}),
+  };
 }
 
 export function originForwarder(deps: { directory: OriginDirectory; nodeId: string; logger: Logger }) {
@@ -32,7 +37,7 @@ export function originForwarder(deps: { directory: OriginDirectory; nodeId: stri
     const origin = await deps.directory.lookup(streamId);
     if (!origin || origin.nodeId === deps.nodeId) return undefined;
     const forwarded = await forwardTo(origin.internalUrl, deps.nodeId, req, JSON.stringify(req.body ?? {}));
-    deps.logger.debug({ streamId, originNode: origin.nodeId, status: forwarded.status }, 'request forwarded to the show\'s origin node');
+    deps.logger.debug({ streamId, originNode: origin.nodeId, status: forwarded.status }, "request forwarded to the show's origin node");
     return forwarded;
   };
 }
@@ -48,7 +53,9 @@ export interface SessionLocator {
 export function sessionLocator(deps: { directory: OriginDirectory; self: () => NodeAddress; logger: Logger }): SessionLocator {
   return {
     record: (sessionId) =>
-      void deps.directory.recordSession(sessionId, deps.self()).catch((error: Error) => deps.logger.warn({ err: error }, 'cannot record a WebRTC session in Redis')),
+      void deps.directory
+        .recordSession(sessionId, deps.self())
+        .catch((error: Error) => deps.logger.warn({ err: error }, 'cannot record a WebRTC session in Redis')),
     drop: (sessionId) => void deps.directory.dropSession(sessionId).catch(() => {}),
     async forward(sessionId, req) {
       if (req.headers[FORWARDED_HEADER]) return undefined;

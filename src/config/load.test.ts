@@ -4,7 +4,14 @@ import { ConfigError, loadConfig, parseConfig } from './load.ts';
 describe('configuration', () => {
   it('has documented defaults and is frozen', () => {
     const config = parseConfig({});
-    expect(config).toMatchObject({ PORT: 8080, RTMP_PORT: 1935, LIVECUE_DATA_DIR: './data', SEGMENT_SECONDS: 2, RECONNECT_WINDOW_SECONDS: 30, X264_PRESET: 'ultrafast' });
+    expect(config).toMatchObject({
+      PORT: 8080,
+      RTMP_PORT: 1935,
+      LIVECUE_DATA_DIR: './data',
+      SEGMENT_SECONDS: 2,
+      RECONNECT_WINDOW_SECONDS: 30,
+      X264_PRESET: 'ultrafast',
+    });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
   });

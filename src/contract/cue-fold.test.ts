@@ -39,13 +39,20 @@ describe('foldCues', () => {
   });
 
   it('ignores cues the moment has not reached', () => {
-    expect(foldCues(show, { cueOf: (c) => c, reached: (c) => c.mediaTime <= 12, secondsSince: () => 0 })).toEqual({ pinned: { cue: show[0] }, announcements: [] });
+    expect(foldCues(show, { cueOf: (c) => c, reached: (c) => c.mediaTime <= 12, secondsSince: () => 0 })).toEqual({
+      pinned: { cue: show[0] },
+      announcements: [],
+    });
   });
 });
 
 describe('cueStateAt (the late joiner state the API answers)', () => {
   it('writes the open items with their deadlines and the last announcement, whatever order the cues come in', () => {
-    const cues = [cue(3, 'announcement', 30, { text: 'last' }), cue(2, 'offer.start', 15, { productId: 'prd_a', code: 'X' }, 60), cue(1, 'product.pin', 10, { productId: 'prd_a' })];
+    const cues = [
+      cue(3, 'announcement', 30, { text: 'last' }),
+      cue(2, 'offer.start', 15, { productId: 'prd_a', code: 'X' }, 60),
+      cue(1, 'product.pin', 10, { productId: 'prd_a' }),
+    ];
     expect(cueStateAt(cues, at(40))).toEqual({
       asOf: { mediaTime: 40, wallClock: iso(40) },
       pinnedProduct: { productId: 'prd_a', cueId: 'cue_1' },

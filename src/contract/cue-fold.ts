@@ -87,7 +87,8 @@ export function foldCues<T>(items: Iterable<T>, moment: FoldMoment<T>): FoldedCu
   return folded;
 }
 
-const endsAt = (cue: CueMessage): string | null => (cue.duration !== undefined ? new Date(Date.parse(cue.wallClock) + cue.duration * 1000).toISOString() : null);
+const endsAt = (cue: CueMessage): string | null =>
+  cue.duration !== undefined ? new Date(Date.parse(cue.wallClock) + cue.duration * 1000).toISOString() : null;
 
 /**
  * The late joiner's state (GET …/cues/state, the viewers' socket, the console): the cues at or before

@@ -11,17 +11,45 @@ const sessionId = z.string().describe('From the Location of the 201');
 function webRtcOperations(base: '/whip/{streamId}' | '/whep/{playbackId}', what: { post: string; auth: string; problems: number[]; end: string }): Operation[] {
   const params: Record<string, z.ZodType> = base.startsWith('/whip') ? { streamId } : { playbackId };
   const session = `${base}/sessions/{sessionId}`;
-  const preflight = (path: string): Operation => ({ method: 'options', path, summary: 'CORS preflight', access: 'public', params: { ...params, sessionId }, answers: { 204: { description: 'Allowed' } }, problems: [] });
+  const preflight = (path: string): Operation => ({
+    method: 'options',
+    path,
+    summary: 'CORS preflight',
+    access: 'public',
+    params: { ...params, sessionId },
+    answers: { 204: { description: 'Allowed' } },
+    problems: [],
+  });
   return [
     {
-      method: 'post', path: base, summary: `${what.post}; ${what.auth}`, access: 'public', params, body: sdpOffer,
-      answers: { 201: { description: 'Answered', raw: sdpAnswer } }, problems: what.problems,
+      method: 'post',
+      path: base,
+      summary: `${what.post}; ${what.auth}`,
+      access: 'public',
+      params,
+      body: sdpOffer,
+      answers: { 201: { description: 'Answered', raw: sdpAnswer } },
+      problems: what.problems,
     },
     {
-      method: 'patch', path: session, summary: 'Trickle ICE candidates (204) or an ICE restart (200, our new credentials; RFC 9725 4.3)', access: 'public', params: { ...params, sessionId },
-      body: fragment, answers: { 200: { description: 'ICE restarted (new ETag)', raw: fragment }, 204: { description: 'Candidates taken' } }, problems: [400, 404, 412, 415, 428],
+      method: 'patch',
+      path: session,
+      summary: 'Trickle ICE candidates (204) or an ICE restart (200, our new credentials; RFC 9725 4.3)',
+      access: 'public',
+      params: { ...params, sessionId },
+      body: fragment,
+      answers: { 200: { description: 'ICE restarted (new ETag)', raw: fragment }, 204: { description: 'Candidates taken' } },
+      problems: [400, 404, 412, 415, 428],
     },
-    { method: 'delete', path: session, summary: what.end, access: 'public', params: { ...params, sessionId }, answers: { 200: { description: 'Ended' } }, problems: [404] },
+    {
+      method: 'delete',
+      path: session,
+      summary: what.end,
+      access: 'public',
+      params: { ...params, sessionId },
+      answers: { 200: { description: 'Ended' } },
+      problems: [404],
+    },
     preflight(base),
     preflight(session),
   ];
@@ -41,17 +69,29 @@ export const mediaOperations: Operation[] = [
     end: 'Leave',
   }),
   {
-    method: 'get', path: '/hls/{playbackId}/{path}', summary: 'HLS origin: master.m3u8, <rendition>/index.m3u8 and segments (CORS, byte ranges, cache headers; /hls/{playbackId}/t/{token}/… for private streams)',
-    access: 'public', params: { playbackId, path: z.string().describe('The object under the stream, e.g. master.m3u8 or 720p/index.m3u8') },
+    method: 'get',
+    path: '/hls/{playbackId}/{path}',
+    summary:
+      'HLS origin: master.m3u8, <rendition>/index.m3u8 and segments (CORS, byte ranges, cache headers; /hls/{playbackId}/t/{token}/… for private streams)',
+    access: 'public',
+    params: { playbackId, path: z.string().describe('The object under the stream, e.g. master.m3u8 or 720p/index.m3u8') },
     answers: {
-      200: { description: 'The object', raw: { contentType: 'application/vnd.apple.mpegurl', description: 'A playlist, or a segment (video/mp4, video/iso.segment)' } },
+      200: {
+        description: 'The object',
+        raw: { contentType: 'application/vnd.apple.mpegurl', description: 'A playlist, or a segment (video/mp4, video/iso.segment)' },
+      },
       206: { description: 'A byte range' },
       304: { description: 'Not modified (If-None-Match)' },
     },
     problems: [403, 404, 416],
   },
   {
-    method: 'options', path: '/hls/{playbackId}/{path}', summary: 'CORS preflight', access: 'public', params: { playbackId, path: z.string() },
-    answers: { 204: { description: 'Allowed' } }, problems: [],
+    method: 'options',
+    path: '/hls/{playbackId}/{path}',
+    summary: 'CORS preflight',
+    access: 'public',
+    params: { playbackId, path: z.string() },
+    answers: { 204: { description: 'Allowed' } },
+    problems: [],
   },
 ];

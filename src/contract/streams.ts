@@ -60,7 +60,7 @@ export const rotatedKey = z.object({ streamKey: z.string() });
 export const playbackToken = z.object({
   token: z.string(),
   expiresAt: instant,
-  playback: z.object({ hlsUrl: z.url(), whepUrl: z.url(), cuesUrl: z.url(), eventsUrl: z.string().describe('ws(s):// URL of the viewers\' socket') }),
+  playback: z.object({ hlsUrl: z.url(), whepUrl: z.url(), cuesUrl: z.url(), eventsUrl: z.string().describe("ws(s):// URL of the viewers' socket") }),
 });
 
 const byId = { id: streamId };
@@ -68,22 +68,67 @@ const problems = (...own: number[]) => [...API_PROBLEMS, ...own];
 
 export const streamOperations: Operation[] = [
   {
-    method: 'post', path: '/v1/streams', summary: 'Create a stream (answers its stream key, once)', access: 'write',
-    body: createStreamBody, answers: { 201: { description: 'Created', schema: createdStream } }, problems: problems(400, 413, 415),
-  },
-  { method: 'get', path: '/v1/streams', summary: 'List streams', access: 'read', answers: { 200: { description: 'Streams', schema: streamList } }, problems: problems() },
-  { method: 'get', path: '/v1/streams/{id}', summary: 'Read a stream (never its key)', access: 'read', params: byId, answers: { 200: { description: 'The stream', schema: streamView } }, problems: problems(400, 404) },
-  {
-    method: 'patch', path: '/v1/streams/{id}', summary: 'Rename a stream or make it private or public', access: 'write', params: byId,
-    body: updateStreamBody, answers: { 200: { description: 'The changed stream', schema: streamView } }, problems: problems(400, 404, 413, 415),
-  },
-  { method: 'delete', path: '/v1/streams/{id}', summary: 'Delete a stream, ending its show and removing its media', access: 'write', params: byId, answers: { 204: { description: 'Deleted' } }, problems: problems(400, 404) },
-  {
-    method: 'post', path: '/v1/streams/{id}/rotate-key', summary: 'Issue a new stream key; the old one stops working at once', access: 'write', params: byId,
-    answers: { 200: { description: 'The new key', schema: rotatedKey } }, problems: problems(400, 404),
+    method: 'post',
+    path: '/v1/streams',
+    summary: 'Create a stream (answers its stream key, once)',
+    access: 'write',
+    body: createStreamBody,
+    answers: { 201: { description: 'Created', schema: createdStream } },
+    problems: problems(400, 413, 415),
   },
   {
-    method: 'post', path: '/v1/streams/{id}/playback-tokens', summary: 'A signed, expiring playback URL set (private streams)', access: 'write', params: byId,
-    body: playbackTokenBody, answers: { 201: { description: 'Token and URLs', schema: playbackToken } }, problems: problems(400, 404),
+    method: 'get',
+    path: '/v1/streams',
+    summary: 'List streams',
+    access: 'read',
+    answers: { 200: { description: 'Streams', schema: streamList } },
+    problems: problems(),
+  },
+  {
+    method: 'get',
+    path: '/v1/streams/{id}',
+    summary: 'Read a stream (never its key)',
+    access: 'read',
+    params: byId,
+    answers: { 200: { description: 'The stream', schema: streamView } },
+    problems: problems(400, 404),
+  },
+  {
+    method: 'patch',
+    path: '/v1/streams/{id}',
+    summary: 'Rename a stream or make it private or public',
+    access: 'write',
+    params: byId,
+    body: updateStreamBody,
+    answers: { 200: { description: 'The changed stream', schema: streamView } },
+    problems: problems(400, 404, 413, 415),
+  },
+  {
+    method: 'delete',
+    path: '/v1/streams/{id}',
+    summary: 'Delete a stream, ending its show and removing its media',
+    access: 'write',
+    params: byId,
+    answers: { 204: { description: 'Deleted' } },
+    problems: problems(400, 404),
+  },
+  {
+    method: 'post',
+    path: '/v1/streams/{id}/rotate-key',
+    summary: 'Issue a new stream key; the old one stops working at once',
+    access: 'write',
+    params: byId,
+    answers: { 200: { description: 'The new key', schema: rotatedKey } },
+    problems: problems(400, 404),
+  },
+  {
+    method: 'post',
+    path: '/v1/streams/{id}/playback-tokens',
+    summary: 'A signed, expiring playback URL set (private streams)',
+    access: 'write',
+    params: byId,
+    body: playbackTokenBody,
+    answers: { 201: { description: 'Token and URLs', schema: playbackToken } },
+    problems: problems(400, 404),
   },
 ];

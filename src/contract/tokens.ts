@@ -17,9 +17,28 @@ export const tokenList = z.object({ tokens: z.array(tokenView) });
 
 export const tokenOperations: Operation[] = [
   {
-    method: 'post', path: '/v1/tokens', summary: 'Create a scoped API token (admin token only; shown once)', access: 'admin', body: createTokenBody,
-    answers: { 201: { description: 'Created', schema: createdToken } }, problems: [...API_PROBLEMS, 400, 413, 415],
+    method: 'post',
+    path: '/v1/tokens',
+    summary: 'Create a scoped API token (admin token only; shown once)',
+    access: 'admin',
+    body: createTokenBody,
+    answers: { 201: { description: 'Created', schema: createdToken } },
+    problems: [...API_PROBLEMS, 400, 413, 415],
   },
-  { method: 'get', path: '/v1/tokens', summary: 'List API tokens', access: 'admin', answers: { 200: { description: 'Tokens', schema: tokenList } }, problems: API_PROBLEMS },
-  { method: 'delete', path: '/v1/tokens/{id}', summary: 'Revoke an API token', access: 'admin', answers: { 204: { description: 'Revoked' } }, problems: [...API_PROBLEMS, 404] },
+  {
+    method: 'get',
+    path: '/v1/tokens',
+    summary: 'List API tokens',
+    access: 'admin',
+    answers: { 200: { description: 'Tokens', schema: tokenList } },
+    problems: API_PROBLEMS,
+  },
+  {
+    method: 'delete',
+    path: '/v1/tokens/{id}',
+    summary: 'Revoke an API token',
+    access: 'admin',
+    answers: { 204: { description: 'Revoked' } },
+    problems: [...API_PROBLEMS, 404],
+  },
 ];

@@ -10,8 +10,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
   #onListenerError: (error: unknown, event: keyof Events) => void;
 
   constructor(onListenerError?: (error: unknown, event: keyof Events) => void) {
-    this.#onListenerError =
-      onListenerError ?? ((error, event) => console.error(`listener of "${String(event)}" threw`, error));
+    this.#onListenerError = onListenerError ?? ((error, event) => console.error(`listener of "${String(event)}" threw`, error));
   }
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): this {

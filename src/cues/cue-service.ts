@@ -45,21 +45,23 @@ export class CueService {
 
   async create(stream: StreamRow, body: CueBody, idempotencyHeader?: string): Promise<{ cue: CueMessage; created: boolean }> {
     const session = this.deps.registry.get(stream.id);
-    if (!session) throw new LivecueError('conflict', 'the stream is not live on this node: cues go on a live show\'s timeline');
+    if (!session) throw new LivecueError('conflict', "the stream is not live on this node: cues go on a live show's timeline");
     const retryInMs = this.#limiter.take(stream.id);
     if (retryInMs > 0) throw new LivecueError('rate_limited', 'too many cues for this stream; slow down', { retryAfterMs: retryInMs });
-    if (session.cues.length >= this.deps.maxCuesPerShow) throw new LivecueError('conflict', `a show holds at most ${this.deps.maxCuesPerShow} cues (MAX_CUES_PER_SHOW)`);
+    if (session.cues.length >= this.deps.maxCuesPerShow)
+      throw new LivecueError('conflict', `a show holds at most ${this.deps.maxCuesPerShow} cues (MAX_CUES_PER_SHOW)`);
 
     if ('productId' in body && body.productId && (body.type === 'product.pin' || body.type === 'offer.start')) {
       if (!(await this.deps.products.get(body.productId))) throw badRequest(`unknown product ${body.productId}`);
     }
     const { mediaTime, wallClock } = this.#placement(session, body);
-    if (mediaTime - session.now().mediaTime > MAX_CUE_LEAD_SECONDS) throw badRequest(`a cue may be placed at most ${MAX_CUE_LEAD_SECONDS} s of media ahead of the live edge`);
+    if (mediaTime - session.now().mediaTime > MAX_CUE_LEAD_SECONDS)
+      throw badRequest(`a cue may be placed at most ${MAX_CUE_LEAD_SECONDS} s of media ahead of the live edge`);
     const payload = payloadOf(body);
     let durationMs: number | undefined;
     if (body.type === 'offer.start') {
       const deadline = body.deadline ? Date.parse(body.deadline) : undefined;
-      if (deadline !== undefined && deadline <= wallClock) throw badRequest('the offer\'s deadline is before the cue');
+      if (deadline !== undefined && deadline <= wallClock) throw badRequest("the offer's deadline is before the cue");
       durationMs = deadline !== undefined ? deadline - wallClock : body.durationSeconds !== undefined ? body.durationSeconds * 1000 : undefined;
     }
     if (body.type === 'poll.close' && body.pollId && body.results === undefined && this.deps.pollTally) {
@@ -86,7 +88,9 @@ export class CueService {
     if (created) {
       await this.deps.onPlaced?.(stream.id, cue).catch((error: Error) => this.deps.logger.error({ err: error, cueId: cue.id }, 'cue follow-up failed'));
       session.addCue(cue);
-      await this.deps.hub.publish(stream.playbackId, cue).catch((error: Error) => this.deps.logger.warn({ err: error }, 'cannot publish the cue to other nodes'));
+      await this.deps.hub
+        .publish(stream.playbackId, cue)
+        .catch((error: Error) => this.deps.logger.warn({ err: error }, 'cannot publish the cue to other nodes'));
       this.deps.logger.info({ streamId: stream.id, cueId: cue.id, seq: cue.seq, type: cue.type, mediaTime: cue.mediaTime }, 'cue placed');
     }
     return { cue, created };
@@ -115,4 +119,3 @@ export class CueService {
     return rows.filter((row) => row.sessionId === sessionId).map(cueMessage);
   }
 }
-

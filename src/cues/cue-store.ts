@@ -69,6 +69,10 @@ export class CueStore {
     const conditions = [eq(cues.streamId, streamId)];
     if (options.sessionId) conditions.push(eq(cues.sessionId, options.sessionId));
     if (options.upToMediaTimeMs !== undefined) conditions.push(lte(cues.mediaTimeMs, options.upToMediaTimeMs));
-    return this.db.select().from(cues).where(and(...conditions)).orderBy(asc(cues.seq));
+    return this.db
+      .select()
+      .from(cues)
+      .where(and(...conditions))
+      .orderBy(asc(cues.seq));
   }
 }

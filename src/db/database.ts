@@ -23,7 +23,18 @@ const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url
  * PostgreSQL's defaults (128 MB of shared buffers, 64 MB for maintenance) are sized for a server; one
  * livecue's own database is a few MB, so PGlite gets buffers to match (idle RSS: see README, Footprint).
  */
-const PGLITE_MEMORY_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'work_mem=2MB', '-c', 'maintenance_work_mem=16MB', '-c', 'wal_buffers=512kB', '-c', 'temp_buffers=2MB'];
+const PGLITE_MEMORY_SETTINGS = [
+  '-c',
+  'shared_buffers=16MB',
+  '-c',
+  'work_mem=2MB',
+  '-c',
+  'maintenance_work_mem=16MB',
+  '-c',
+  'wal_buffers=512kB',
+  '-c',
+  'temp_buffers=2MB',
+];
 
 /** Any fixed number, the same on every node: the advisory lock migrations run under. */
 const MIGRATION_LOCK = 0x6c697665;

@@ -49,7 +49,9 @@ export const liveSessions = pgTable(
   },
   (table) => [
     // At most one open session per stream, across every node: a second encoder cannot start one.
-    uniqueIndex('live_sessions_one_open_per_stream').on(table.streamId).where(sql`ended_at is null`),
+    uniqueIndex('live_sessions_one_open_per_stream')
+      .on(table.streamId)
+      .where(sql`ended_at is null`),
     index('live_sessions_stream_idx').on(table.streamId),
   ],
 );
@@ -128,10 +130,7 @@ export const cues = pgTable(
     idempotencyKey: text('idempotency_key'),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (table) => [
-    uniqueIndex('cues_stream_seq').on(table.streamId, table.seq),
-    uniqueIndex('cues_stream_idempotency').on(table.streamId, table.idempotencyKey),
-  ],
+  (table) => [uniqueIndex('cues_stream_seq').on(table.streamId, table.seq), uniqueIndex('cues_stream_idempotency').on(table.streamId, table.idempotencyKey)],
 );
 
 /** One replay per live session, built by the recording worker from the session's segments. */
@@ -247,10 +246,14 @@ export const offerClaims = pgTable(
   },
   (table) => [
     // One live claim per viewer and offer; a released claim frees the viewer to claim again.
-    uniqueIndex('offer_claims_one_per_viewer').on(table.offerId, table.viewerId).where(sql`status in ('reserved', 'confirmed')`),
+    uniqueIndex('offer_claims_one_per_viewer')
+      .on(table.offerId, table.viewerId)
+      .where(sql`status in ('reserved', 'confirmed')`),
     uniqueIndex('offer_claims_idempotency').on(table.offerId, table.idempotencyKey),
     // No unit is held twice, and units are 1..quantity: never more live claims than the quantity.
-    uniqueIndex('offer_claims_live_unit').on(table.offerId, table.unit).where(sql`status in ('reserved', 'confirmed')`),
+    uniqueIndex('offer_claims_live_unit')
+      .on(table.offerId, table.unit)
+      .where(sql`status in ('reserved', 'confirmed')`),
     index('offer_claims_expiry').on(table.status, table.expiresAt),
   ],
 );

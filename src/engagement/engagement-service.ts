@@ -52,10 +52,11 @@ export class EngagementService {
   #flush: NodeJS.Timeout;
   #blocked: RegExp | undefined;
 
-  constructor(
-    private readonly deps: { redis: Redis; hub: CueHub; logger: Logger; blockedWords: string[]; analytics?: Analytics },
-  ) {
-    const words = deps.blockedWords.map((word) => word.trim()).filter(Boolean).map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  constructor(private readonly deps: { redis: Redis; hub: CueHub; logger: Logger; blockedWords: string[]; analytics?: Analytics }) {
+    const words = deps.blockedWords
+      .map((word) => word.trim())
+      .filter(Boolean)
+      .map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     this.#blocked = words.length > 0 ? new RegExp(`\\b(${words.join('|')})\\b`, 'i') : undefined;
     this.#flush = setInterval(() => this.#flushReactions(), REACTION_FLUSH_MS);
     this.#flush.unref();
@@ -135,7 +136,8 @@ export class EngagementService {
       case 'upvote': {
         const stored = await this.deps.redis.hget(`qa:${streamId}`, message.questionId);
         if (!stored) return { ok: false, error: 'no such question' };
-        if (!(await this.deps.redis.sadd(`qa:${streamId}:${message.questionId}:voters`, viewer.id))) return { ok: false, error: 'you have upvoted this question already' };
+        if (!(await this.deps.redis.sadd(`qa:${streamId}:${message.questionId}:voters`, viewer.id)))
+          return { ok: false, error: 'you have upvoted this question already' };
         const upvotes = await this.deps.redis.hincrby(`qa:${streamId}:upvotes`, message.questionId, 1);
         await this.deps.hub.publishEvent(playbackId, { type: 'question.updated', id: message.questionId, upvotes });
         break;
@@ -214,7 +216,11 @@ export class EngagementService {
     if (cue.type === 'poll.open') {
       const pollId = String(cue.payload.pollId ?? cue.id);
       const options = Array.isArray(cue.payload.options) ? cue.payload.options.length : 0;
-      await this.deps.redis.multi().set(`poll:${pollId}:open`, `${streamId}:${options}`, 'EX', POLL_KEEP_SECONDS).set(current, pollId, 'EX', POLL_KEEP_SECONDS).exec();
+      await this.deps.redis
+        .multi()
+        .set(`poll:${pollId}:open`, `${streamId}:${options}`, 'EX', POLL_KEEP_SECONDS)
+        .set(current, pollId, 'EX', POLL_KEEP_SECONDS)
+        .exec();
     } else if (cue.type === 'poll.close') {
       const pollId = typeof cue.payload.pollId === 'string' ? cue.payload.pollId : await this.deps.redis.get(current);
       if (pollId) await this.deps.redis.del(`poll:${pollId}:open`);

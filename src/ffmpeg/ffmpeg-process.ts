@@ -85,7 +85,9 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (error: NodeJS.ErrnoException) =>
-        reject(error.code === 'ENOENT' ? new Error(`ffmpeg not found at "${options.ffmpegPath}": install it (apt-get install ffmpeg) or set FFMPEG_PATH`) : error),
+        reject(
+          error.code === 'ENOENT' ? new Error(`ffmpeg not found at "${options.ffmpegPath}": install it (apt-get install ffmpeg) or set FFMPEG_PATH`) : error,
+        ),
       );
     });
     const logger = options.logger.child({ pid: child.pid });

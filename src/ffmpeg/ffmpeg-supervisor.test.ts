@@ -56,7 +56,13 @@ describe('FfmpegProcess', () => {
     // Ready once it says so on its progress output, i.e. once its SIGTERM handler is in place.
     const script = "process.on('SIGTERM', () => console.error('ignoring SIGTERM')); console.log('speed=1x\\nprogress=continue'); setInterval(() => {}, 1000);";
     const ready = (started: FfmpegProcess) => new Promise<void>((resolve) => started.once('progress', () => resolve()));
-    const child = await FfmpegProcess.start({ ffmpegPath: process.execPath, args: ['-e', script, 'pipe:0'], logger: capturedLogger().logger, ready, stopTimeoutMs: 100 });
+    const child = await FfmpegProcess.start({
+      ffmpegPath: process.execPath,
+      args: ['-e', script, 'pipe:0'],
+      logger: capturedLogger().logger,
+      ready,
+      stopTimeoutMs: 100,
+    });
     let died = false;
     child.on('died', () => (died = true));
     const first = child.close();
@@ -76,7 +82,13 @@ describe('FfmpegProcess', () => {
         child.on('exited', () => reject(new Error('exited before it was ready')));
       });
     const script = "setTimeout(() => console.log('out_time_us=1000000\\nspeed=1.5x\\nprogress=continue'), 100); setInterval(() => {}, 1000);";
-    const child = await FfmpegProcess.start({ ffmpegPath: process.execPath, args: ['-e', script, 'pipe:0'], logger: capturedLogger().logger, ready, stopTimeoutMs: 100 });
+    const child = await FfmpegProcess.start({
+      ffmpegPath: process.execPath,
+      args: ['-e', script, 'pipe:0'],
+      logger: capturedLogger().logger,
+      ready,
+      stopTimeoutMs: 100,
+    });
     expect(child.running).toBe(true);
     await child.close();
     await expect(

@@ -191,7 +191,12 @@ export class RtmpConnection extends TypedEmitter<IngestConnectionEvents> impleme
     const kind = KIND_BY_FLAG[packet.flags];
     if (!kind || this.#state === 'closed' || this.#state === 'handshake') return;
     if (kind === 'metadata') this.#readMetadata(packet);
-    const ingestPacket: IngestPacket = { kind, tag: flvTag(packet.codec_type, packet.dts, packet.data.subarray(0, packet.size)), dts: packet.dts, codecId: packet.codec_id };
+    const ingestPacket: IngestPacket = {
+      kind,
+      tag: flvTag(packet.codec_type, packet.dts, packet.data.subarray(0, packet.size)),
+      dts: packet.dts,
+      codecId: packet.codec_id,
+    };
     if (this.#state === 'deciding') {
       if (this.#held.length < MAX_HELD_PACKETS) this.#held.push(ingestPacket);
       return;
@@ -203,7 +208,7 @@ export class RtmpConnection extends TypedEmitter<IngestConnectionEvents> impleme
     try {
       const metadata = decodeAmf0Data(packet.data).dataObj;
       if (!metadata) return;
-      const number = (key: string) => (typeof metadata[key] === 'number' ? (metadata[key]) : undefined);
+      const number = (key: string) => (typeof metadata[key] === 'number' ? metadata[key] : undefined);
       this.sourceHint.width = number('width');
       this.sourceHint.height = number('height');
       this.sourceHint.frameRate = number('framerate') ?? number('fps');

@@ -28,9 +28,23 @@ export class RtmpServer {
   }
 
   /** Listens for RTMP, or for RTMPS when given a certificate and key. */
-  static async listen(options: { port: number; host: string; registry: PublishGate; metrics: Metrics; logger: Logger; maxConnections: number; tls?: { cert: Buffer; key: Buffer } }): Promise<RtmpServer> {
+  static async listen(options: {
+    port: number;
+    host: string;
+    registry: PublishGate;
+    metrics: Metrics;
+    logger: Logger;
+    maxConnections: number;
+    tls?: { cert: Buffer; key: Buffer };
+  }): Promise<RtmpServer> {
     const name = options.tls ? 'RTMPS' : 'RTMP';
-    const server = new RtmpServer(options.registry, options.metrics, options.logger.child({ component: options.tls ? 'rtmps' : 'rtmp' }), options.maxConnections, options.tls);
+    const server = new RtmpServer(
+      options.registry,
+      options.metrics,
+      options.logger.child({ component: options.tls ? 'rtmps' : 'rtmp' }),
+      options.maxConnections,
+      options.tls,
+    );
     await new Promise<void>((resolve, reject) => {
       server.#server.once('error', (error: NodeJS.ErrnoException) =>
         reject(error.code === 'EADDRINUSE' ? new Error(`${name} port ${options.port} is already in use: set ${name}_PORT`) : error),
@@ -69,7 +83,10 @@ export class RtmpServer {
     try {
       const outcome = await this.registry.publish(streamKey, connection);
       if (!outcome.accepted) {
-        return refuse(outcome.reason, outcome.reason === 'unknown_key' ? 'publish refused: unknown or revoked stream key' : `publish refused: ${outcome.reason}`);
+        return refuse(
+          outcome.reason,
+          outcome.reason === 'unknown_key' ? 'publish refused: unknown or revoked stream key' : `publish refused: ${outcome.reason}`,
+        );
       }
       this.metrics.publishes.inc({ protocol: 'rtmp' });
       outcome.session.logger.info({ resumed: outcome.resumed, remote: connection.remoteAddress }, 'rtmp publish accepted');

@@ -19,7 +19,8 @@ export interface TlsCertificate {
 
 export async function rtmpsCertificate(options: { certFile?: string; keyFile?: string; dataDir: string; hostname: string }): Promise<TlsCertificate> {
   if (options.certFile || options.keyFile) {
-    if (!options.certFile || !options.keyFile) throw new Error('RTMPS needs both RTMPS_CERT_FILE and RTMPS_KEY_FILE (or neither, for a self-signed certificate)');
+    if (!options.certFile || !options.keyFile)
+      throw new Error('RTMPS needs both RTMPS_CERT_FILE and RTMPS_KEY_FILE (or neither, for a self-signed certificate)');
     const [cert, key] = await Promise.all([readFile(options.certFile), readFile(options.keyFile)]).catch((error: Error) => {
       throw new Error(`cannot read the RTMPS certificate or key: ${error.message}`);
     });
@@ -32,12 +33,32 @@ export async function rtmpsCertificate(options: { certFile?: string; keyFile?: s
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const hostname = /^[A-Za-z0-9.-]{1,253}$/.test(options.hostname) ? options.hostname : 'localhost';
     const altName = /^[\d.]+$/.test(hostname) ? `IP:${hostname}` : `DNS:${hostname}`;
-    await run('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
-      '-subj', `/CN=${hostname}`, '-addext', `subjectAltName=${altName},DNS:localhost,IP:127.0.0.1`,
-      '-keyout', keyFile, '-out', certFile,
-    ], { timeout: 15_000 }).catch((error: Error) => {
-      throw new Error(`cannot make a self-signed RTMPS certificate with openssl (install openssl, or set RTMPS_CERT_FILE and RTMPS_KEY_FILE): ${error.message}`);
+    await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '825',
+        '-subj',
+        `/CN=${hostname}`,
+        '-addext',
+        `subjectAltName=${altName},DNS:localhost,IP:127.0.0.1`,
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+      ],
+      { timeout: 15_000 },
+    ).catch((error: Error) => {
+      throw new Error(
+        `cannot make a self-signed RTMPS certificate with openssl (install openssl, or set RTMPS_CERT_FILE and RTMPS_KEY_FILE): ${error.message}`,
+      );
     });
   }
   const [cert, key] = await Promise.all([readFile(certFile), readFile(keyFile)]);

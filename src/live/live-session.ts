@@ -307,13 +307,13 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       Promise.allSettled(this.#pendingWrites).then(() => true),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FINAL_UPLOAD_TIMEOUT_MS)),
     ]);
-    if (!flushed) this.logger.error('the database did not take the session\'s last rows in time');
+    if (!flushed) this.logger.error("the database did not take the session's last rows in time");
     metrics.activeSessions.dec();
     metrics.ingestBitrate.remove({ stream_id: this.stream.id, protocol: this.protocol });
     metrics.transcoderSpeed.remove({ stream_id: this.stream.id });
     await rm(this.#workDir, { recursive: true, force: true }).catch(() => {});
     this.logger.info({ reason, reconnects: this.#reconnects, mediaSeconds: this.timeline.duration }, 'live session ended');
-    await this.deps.ended?.(this, reason).catch((error: Error) => this.logger.error({ err: error }, 'a listener of the show\'s end failed'));
+    await this.deps.ended?.(this, reason).catch((error: Error) => this.logger.error({ err: error }, "a listener of the show's end failed"));
     this.emit('closed', { reason });
   }
 
@@ -360,33 +360,39 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       .update(liveSessions)
       .set({ sourceWidth: source.width, sourceHeight: source.height, sourceVideoCodec: source.videoCodec })
       .where(eq(liveSessions.id, this.id));
-    await this.deps.db.insert(renditionsTable).values(
-      info.renditions.map((rendition) => ({
-        id: `ren_${randomBase62(16)}`,
-        sessionId: this.id,
-        name: rendition.name,
-        width: rendition.width,
-        height: rendition.height,
-        videoBitrate: rendition.videoBitrate,
-        audioBitrate: info.hasAudio ? rendition.audioBitrate : 0,
-        frameRate: rendition.frameRate,
-        passthrough: rendition.passthrough ? 1 : 0,
-      })),
-    ).onConflictDoNothing();
+    await this.deps.db
+      .insert(renditionsTable)
+      .values(
+        info.renditions.map((rendition) => ({
+          id: `ren_${randomBase62(16)}`,
+          sessionId: this.id,
+          name: rendition.name,
+          width: rendition.width,
+          height: rendition.height,
+          videoBitrate: rendition.videoBitrate,
+          audioBitrate: info.hasAudio ? rendition.audioBitrate : 0,
+          frameRate: rendition.frameRate,
+          passthrough: rendition.passthrough ? 1 : 0,
+        })),
+      )
+      .onConflictDoNothing();
   }
 
   async #recordSegment(segment: StoredSegment): Promise<void> {
-    await this.deps.db.insert(segmentsTable).values({
-      sessionId: this.id,
-      rendition: segment.rendition,
-      sequence: segment.sequence,
-      run: segment.run,
-      discontinuity: segment.discontinuity ? 1 : 0,
-      mediaStartMs: Math.round(segment.mediaStart * 1000),
-      durationMs: Math.round(segment.duration * 1000),
-      programDateTime: segment.programDateTime,
-      objectKey: segment.objectKey,
-      bytes: segment.bytes,
-    }).onConflictDoNothing();
+    await this.deps.db
+      .insert(segmentsTable)
+      .values({
+        sessionId: this.id,
+        rendition: segment.rendition,
+        sequence: segment.sequence,
+        run: segment.run,
+        discontinuity: segment.discontinuity ? 1 : 0,
+        mediaStartMs: Math.round(segment.mediaStart * 1000),
+        durationMs: Math.round(segment.duration * 1000),
+        programDateTime: segment.programDateTime,
+        objectKey: segment.objectKey,
+        bytes: segment.bytes,
+      })
+      .onConflictDoNothing();
   }
 }

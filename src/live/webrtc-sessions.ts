@@ -67,7 +67,8 @@ export class WebRtcSessions {
   async publish(request: { streamId: string; streamKey: string | undefined; offer: () => ParsedOffer; remote: string }): Promise<Negotiated> {
     const { registry, streams, metrics, logger } = this.deps;
     const pool = this.#node();
-    if (!registry.acceptsPublishes) throw new LivecueError('unavailable', 'this livecue node takes no publishes (role sfu or api, or draining): publish to an ingest node');
+    if (!registry.acceptsPublishes)
+      throw new LivecueError('unavailable', 'this livecue node takes no publishes (role sfu or api, or draining): publish to an ingest node');
     const { streamId, streamKey } = request;
     if (!streamKey) throw new LivecueError('unauthorized', 'send the stream key as Authorization: Bearer <streamKey>');
     const stream = await streams.authenticate(streamKey);

@@ -11,7 +11,12 @@ const Flv = require('node-media-server/src/protocol/flv.js') as {
 const SPS_720P = Buffer.from('6764001facd9405005bb011000000300100000030320f183196', 'hex');
 
 function avcSequenceHeaderTag(sps: Buffer): Buffer {
-  const record = Buffer.concat([Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe1]), Buffer.from([sps.length >> 8, sps.length & 0xff]), sps, Buffer.from([1, 0, 4, 0x68, 0xeb, 0xe3, 0xcb])]);
+  const record = Buffer.concat([
+    Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe1]),
+    Buffer.from([sps.length >> 8, sps.length & 0xff]),
+    sps,
+    Buffer.from([1, 0, 4, 0x68, 0xeb, 0xe3, 0xcb]),
+  ]);
   return flvTag(9, 0, Buffer.concat([Buffer.from([0x17, 0, 0, 0, 0]), record]));
 }
 

@@ -32,7 +32,12 @@ const MAX_BATCH = 200;
  */
 const MAX_IN_FLIGHT = 1;
 
-const rowsOf = (result: unknown) => (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as { id: string; expires_ms: number | string; created_ms: number | string }[];
+const rowsOf = (result: unknown) =>
+  (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as {
+    id: string;
+    expires_ms: number | string;
+    created_ms: number | string;
+  }[];
 
 export class ClaimWriter {
   #waiting: Waiting[] = [];
@@ -68,7 +73,14 @@ export class ClaimWriter {
   async #insert(batch: Waiting[]): Promise<void> {
     try {
       const values = JSON.stringify(
-        batch.map(({ claim }) => ({ id: claim.id, offer_id: claim.offerId, viewer_id: claim.viewerId, viewer_name: claim.viewerName, idempotency_key: claim.idempotencyKey, unit: claim.unit })),
+        batch.map(({ claim }) => ({
+          id: claim.id,
+          offer_id: claim.offerId,
+          viewer_id: claim.viewerId,
+          viewer_name: claim.viewerName,
+          idempotency_key: claim.idempotencyKey,
+          unit: claim.unit,
+        })),
       );
       // Written only while the offer is open and for units 1..quantity; a row that breaks a unique index is skipped.
       const result = await this.db.execute(sql`

@@ -57,7 +57,11 @@ const isLive = (status: string) => LIVE.includes(status);
 
 /** The constraint a unique violation broke (postgres.js: constraint_name, PGlite: constraint), wherever drizzle wrapped it. */
 function violatedConstraint(error: unknown): string | undefined {
-  for (let current = error as { code?: string; constraint_name?: string; constraint?: string; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+  for (
+    let current = error as { code?: string; constraint_name?: string; constraint?: string; cause?: unknown } | undefined;
+    current;
+    current = current.cause as typeof current
+  ) {
     if (current.code === '23505') return current.constraint_name ?? current.constraint ?? '';
   }
   return undefined;
@@ -131,7 +135,9 @@ export class OfferService {
   async #refreshRemaining(offerId: string): Promise<OfferRow | undefined> {
     const [offer] = await this.deps.db
       .update(offers)
-      .set({ remaining: sql`${offers.quantity} - (select count(*)::int from offer_claims c where c.offer_id = ${offerId} and c.status in ('reserved', 'confirmed'))` })
+      .set({
+        remaining: sql`${offers.quantity} - (select count(*)::int from offer_claims c where c.offer_id = ${offerId} and c.status in ('reserved', 'confirmed'))`,
+      })
       .where(eq(offers.id, offerId))
       .returning();
     return offer;
@@ -156,19 +162,25 @@ export class OfferService {
           productId: payload.productId,
           quantity: payload.quantity,
           remaining: payload.quantity,
-          claimSeconds: typeof (cue.payload as { claimSeconds?: unknown }).claimSeconds === 'number' ? (cue.payload as { claimSeconds: number }).claimSeconds : null,
+          claimSeconds:
+            typeof (cue.payload as { claimSeconds?: unknown }).claimSeconds === 'number' ? (cue.payload as { claimSeconds: number }).claimSeconds : null,
           endsAt: cue.duration !== undefined ? new Date(Date.parse(cue.wallClock) + cue.duration * 1000) : null,
           mediaTimeMs: Math.round(cue.mediaTime * 1000),
         })
         .onConflictDoNothing()
         .returning();
       // Opened now so the first rush of claims finds it; a claim opens it too if this fails.
-      if (opened) await this.#openGate(opened.id).catch((error: Error) => this.deps.logger.warn({ err: error, offerId: opened.id }, 'cannot open the claim gate'));
+      if (opened)
+        await this.#openGate(opened.id).catch((error: Error) => this.deps.logger.warn({ err: error, offerId: opened.id }, 'cannot open the claim gate'));
     }
     if (cue.type === 'offer.end') {
       const conditions = [eq(offers.streamId, streamId), sql`${offers.closedAt} is null`];
       if (payload.productId) conditions.push(eq(offers.productId, payload.productId));
-      const closed = await this.deps.db.update(offers).set({ closedAt: new Date() }).where(and(...conditions)).returning({ id: offers.id });
+      const closed = await this.deps.db
+        .update(offers)
+        .set({ closedAt: new Date() })
+        .where(and(...conditions))
+        .returning({ id: offers.id });
       for (const { id } of closed) {
         this.#offers.delete(id);
         await this.#gate.close(id).catch((error: Error) => this.deps.logger.warn({ err: error, offerId: id }, 'cannot close the claim gate'));
@@ -200,28 +212,31 @@ export class OfferService {
   /** The stream's offers with how many claims they drew (whatever became of them) and when the first came. */
   claimReport(streamId: string) {
     return this.deps.db
-    .select({
-      id: offers.id,
-      productId: offers.productId,
-      quantity: offers.quantity,
-      remaining: offers.remaining,
-      createdAt: offers.createdAt,
-      claims: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} in ('reserved', 'confirmed', 'expired', 'cancelled'))`.mapWith(Number),
-      confirmed: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} = 'confirmed')`.mapWith(Number),
-      firstClaimAt: sql<string | null>`min(${offerClaims.createdAt})`,
-    })
-    .from(offers)
-    .leftJoin(offerClaims, eq(offerClaims.offerId, offers.id))
-    .where(eq(offers.streamId, streamId))
-    .groupBy(offers.id)
-    .orderBy(asc(offers.createdAt));
+      .select({
+        id: offers.id,
+        productId: offers.productId,
+        quantity: offers.quantity,
+        remaining: offers.remaining,
+        createdAt: offers.createdAt,
+        claims: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} in ('reserved', 'confirmed', 'expired', 'cancelled'))`.mapWith(Number),
+        confirmed: sql<number>`count(${offerClaims.id}) filter (where ${offerClaims.status} = 'confirmed')`.mapWith(Number),
+        firstClaimAt: sql<string | null>`min(${offerClaims.createdAt})`,
+      })
+      .from(offers)
+      .leftJoin(offerClaims, eq(offerClaims.offerId, offers.id))
+      .where(eq(offers.streamId, streamId))
+      .groupBy(offers.id)
+      .orderBy(asc(offers.createdAt));
   }
 
   async get(offerId: string): Promise<OfferRow | undefined> {
     const [offer] = await this.deps.db
       .select({
         ...getTableColumns(offers),
-        remaining: sql<number>`${offers.quantity} - (select count(*)::int from offer_claims c where c.offer_id = ${offerId} and c.status in ('reserved', 'confirmed'))`.mapWith(Number),
+        remaining:
+          sql<number>`${offers.quantity} - (select count(*)::int from offer_claims c where c.offer_id = ${offerId} and c.status in ('reserved', 'confirmed'))`.mapWith(
+            Number,
+          ),
       })
       .from(offers)
       .where(eq(offers.id, offerId));
@@ -279,7 +294,10 @@ export class OfferService {
       if (decision.kind === 'ended') throw offerEnded();
       if (decision.kind === 'not_started') {
         const waitMs = Math.max(1, decision.opensAtMs - Date.now());
-        throw new LivecueError('conflict', 'the offer has not started yet: it opens when its moment of the show plays', { reason: 'not_started', retryAfterMs: waitMs });
+        throw new LivecueError('conflict', 'the offer has not started yet: it opens when its moment of the show plays', {
+          reason: 'not_started',
+          retryAfterMs: waitMs,
+        });
       }
       if (decision.kind === 'missing') {
         await this.#openGate(offerId);
@@ -304,8 +322,14 @@ export class OfferService {
       try {
         // Batched with the claims around it; one the batch did not write is tried alone, which tells why.
         claim =
-          (await this.#writer.write({ id: claimId, offerId, viewerId: viewer.id, viewerName: viewer.name ?? null, idempotencyKey: idempotencyKey ?? null, unit: decision.unit })) ??
-          (await this.#insertClaim(offerId, viewer, claimId, decision.unit, idempotencyKey));
+          (await this.#writer.write({
+            id: claimId,
+            offerId,
+            viewerId: viewer.id,
+            viewerName: viewer.name ?? null,
+            idempotencyKey: idempotencyKey ?? null,
+            unit: decision.unit,
+          })) ?? (await this.#insertClaim(offerId, viewer, claimId, decision.unit, idempotencyKey));
       } catch (error) {
         const constraint = violatedConstraint(error);
         if (constraint === 'offer_claims_live_unit') {
@@ -371,9 +395,17 @@ export class OfferService {
 
   async #existing(offerId: string, viewer: Viewer, idempotencyKey?: string): Promise<ClaimRow | undefined> {
     const { db } = this.deps;
-    const [byKey] = idempotencyKey ? await db.select().from(offerClaims).where(and(eq(offerClaims.offerId, offerId), eq(offerClaims.idempotencyKey, idempotencyKey))) : [];
+    const [byKey] = idempotencyKey
+      ? await db
+          .select()
+          .from(offerClaims)
+          .where(and(eq(offerClaims.offerId, offerId), eq(offerClaims.idempotencyKey, idempotencyKey)))
+      : [];
     if (byKey) return byKey;
-    const [live] = await db.select().from(offerClaims).where(and(eq(offerClaims.offerId, offerId), eq(offerClaims.viewerId, viewer.id), inArray(offerClaims.status, LIVE)));
+    const [live] = await db
+      .select()
+      .from(offerClaims)
+      .where(and(eq(offerClaims.offerId, offerId), eq(offerClaims.viewerId, viewer.id), inArray(offerClaims.status, LIVE)));
     return live;
   }
 

@@ -32,11 +32,9 @@ export class EmbeddedRedis {
   static async start(options: { binary: string; logger: Logger; port?: number }): Promise<EmbeddedRedis> {
     const port = options.port ?? (await freePort());
     // Its own process group: a terminal's Ctrl-C stops livecue, which closes this last.
-    const child = spawnOwned(
-      options.binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnOwned(options.binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     await new Promise<void>((resolve, reject) => {
       let output = '';
       const timer = setTimeout(() => fail(new Error(`redis-server did not become ready within 10 s: ${output.slice(-500)}`)), 10_000);
@@ -47,9 +45,7 @@ export class EmbeddedRedis {
       };
       child.once('error', (error: NodeJS.ErrnoException) => {
         fail(
-          error.code === 'ENOENT'
-            ? new Error(`redis-server not found (${options.binary}): install it (apt-get install redis-server) or set REDIS_URL`)
-            : error,
+          error.code === 'ENOENT' ? new Error(`redis-server not found (${options.binary}): install it (apt-get install redis-server) or set REDIS_URL`) : error,
         );
       });
       child.once('exit', (code) => fail(new Error(`redis-server exited with code ${code}: ${output.slice(-500)}`)));

@@ -34,11 +34,18 @@ export class RestreamStore {
   }
 
   list(streamId: string): Promise<RestreamTargetRow[]> {
-    return this.db.select(publicColumns).from(restreamTargets).where(eq(restreamTargets.streamId, streamId)).orderBy(asc(restreamTargets.createdAt), asc(restreamTargets.id));
+    return this.db
+      .select(publicColumns)
+      .from(restreamTargets)
+      .where(eq(restreamTargets.streamId, streamId))
+      .orderBy(asc(restreamTargets.createdAt), asc(restreamTargets.id));
   }
 
   async get(streamId: string, id: string): Promise<RestreamTargetRow | undefined> {
-    const [row] = await this.db.select(publicColumns).from(restreamTargets).where(and(eq(restreamTargets.streamId, streamId), eq(restreamTargets.id, id)));
+    const [row] = await this.db
+      .select(publicColumns)
+      .from(restreamTargets)
+      .where(and(eq(restreamTargets.streamId, streamId), eq(restreamTargets.id, id)));
     return row;
   }
 

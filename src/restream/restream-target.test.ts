@@ -23,7 +23,8 @@ describe('restream FFmpeg', () => {
       '',
     ].join('\n');
     expect(lastErrorOf(refused, 1, null)).toBe('cannot reach the target server, or it dropped the connection (ffmpeg exited with code 1)');
-    const unreachable = '[tcp @ 0x55b96eb31f00] Connection to tcp://h:1?tcp_nodelay=0 failed: Connection refused\n[rtmp @ 0x55b96eb5dac0] Cannot open connection\nrtmp://h/…: Connection refused\n';
+    const unreachable =
+      '[tcp @ 0x55b96eb31f00] Connection to tcp://h:1?tcp_nodelay=0 failed: Connection refused\n[rtmp @ 0x55b96eb5dac0] Cannot open connection\nrtmp://h/…: Connection refused\n';
     expect(lastErrorOf(unreachable, 1, null)).toBe('cannot reach the target server, or it dropped the connection (ffmpeg exited with code 1)');
     // A timeout reads the same as a refusal: the answer says nothing about which ports are open.
     expect(lastErrorOf('[tcp @ 0x5] Connection to tcp://h:22 failed: Connection timed out\n', 1, null)).toBe(lastErrorOf(unreachable, 1, null));

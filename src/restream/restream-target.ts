@@ -50,18 +50,39 @@ const COUNTED: ReadonlySet<RestreamStatus> = new Set(['connecting', 'live', 'ret
 /** The FFmpeg arguments of one run: FLV on stdin, copied to the target; the key is the publish name. */
 export function restreamArgs(endpoint: TargetEndpoint, streamKey: string, hasAudio: boolean): string[] {
   return [
-    '-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1',
-    '-f', 'flv', '-i', 'pipe:0',
-    '-map', '0:v:0', ...(hasAudio ? ['-map', '0:a:0'] : []), '-c', 'copy',
-    '-rw_timeout', String(RW_TIMEOUT_US), '-flvflags', 'no_duration_filesize',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostats',
+    '-progress',
+    'pipe:1',
+    '-f',
+    'flv',
+    '-i',
+    'pipe:0',
+    '-map',
+    '0:v:0',
+    ...(hasAudio ? ['-map', '0:a:0'] : []),
+    '-c',
+    'copy',
+    '-rw_timeout',
+    String(RW_TIMEOUT_US),
+    '-flvflags',
+    'no_duration_filesize',
     // FFmpeg's TLS checks nothing unless told: the chain against the system CAs, and the name the target gave.
     ...(endpoint.protocol === 'rtmps' ? ['-tls_verify', '1', '-ca_file', SYSTEM_CA_FILE, '-verifyhost', endpoint.host] : []),
-    '-rtmp_app', endpoint.app, '-rtmp_playpath', streamKey,
-    '-f', 'flv', endpoint.serverUrl,
+    '-rtmp_app',
+    endpoint.app,
+    '-rtmp_playpath',
+    streamKey,
+    '-f',
+    'flv',
+    endpoint.serverUrl,
   ];
 }
 
-const NETWORK_FAILURE = /connection refused|timed out|no route to host|unreachable|cannot open connection|connection reset|broken pipe|failed to resolve|name or service not known|input\/output error|end of file/i;
+const NETWORK_FAILURE =
+  /connection refused|timed out|no route to host|unreachable|cannot open connection|connection reset|broken pipe|failed to resolve|name or service not known|input\/output error|end of file/i;
 /** What FFmpeg says after the real error, while closing the output. */
 const AFTERMATH = /^(Error writing trailer|Error closing file|Conversion failed)/;
 
@@ -73,7 +94,11 @@ export function lastErrorOf(stderr: string, code: number | null, signal: NodeJS.
   const said = lines.map((line) => line.replace(/\[[^\]]* @ 0x[0-9a-f]+\]\s*/g, '').trim()).filter(Boolean);
   // A certificate the target presented and FFmpeg refused is said plainly: the operator must fix the URL or the target.
   const certificate = said.find((line) => /certificate|SSL routines|tls: /i.test(line));
-  if (certificate) return `the target's TLS certificate was not accepted: ${certificate} (${signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${code}`})`.slice(0, 500);
+  if (certificate)
+    return `the target's TLS certificate was not accepted: ${certificate} (${signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${code}`})`.slice(
+      0,
+      500,
+    );
   const cause = said.filter((line) => !AFTERMATH.test(line)).at(-1) ?? said.at(-1);
   const exit = signal ? `ffmpeg killed by ${signal}` : `ffmpeg exited with code ${code}`;
   // Network failures read alike whatever their kind: told apart (refused, timed out, reset), they would let
@@ -210,7 +235,10 @@ export class RestreamTarget {
     }
     if (signal.aborted) return undefined;
     // Plain RTMP connects to the address just checked; RTMPS keeps the name for TLS (SNI and the certificate).
-    const target = endpoint.protocol === 'rtmp' ? { ...endpoint, serverUrl: `rtmp://${address.includes(':') ? `[${address}]` : address}:${endpoint.port}/${endpoint.app}` } : endpoint;
+    const target =
+      endpoint.protocol === 'rtmp'
+        ? { ...endpoint, serverUrl: `rtmp://${address.includes(':') ? `[${address}]` : address}:${endpoint.port}/${endpoint.app}` }
+        : endpoint;
     return FfmpegProcess.start({
       ffmpegPath: this.options.ffmpegPath,
       args: restreamArgs(target, this.#streamKey!, hasAudio),
@@ -224,7 +252,10 @@ export class RestreamTarget {
     if (this.#ffmpeg.closed) return;
     this.options.metrics.restreamRestarts.inc();
     this.#setState('retrying', reason);
-    this.#logger.warn({ reason, failures: this.#ffmpeg.failures, retryInMs: this.#ffmpeg.retryInMs }, 'restream failed; starting again at the first keyframe after the backoff');
+    this.#logger.warn(
+      { reason, failures: this.#ffmpeg.failures, retryInMs: this.#ffmpeg.retryInMs },
+      'restream failed; starting again at the first keyframe after the backoff',
+    );
   }
 
   #setState(status: RestreamStatus, lastError?: string): void {

@@ -11,9 +11,7 @@ import { Restreamer } from './restreamer.ts';
 export class Restreams {
   readonly #byStream = new Map<string, Restreamer>();
 
-  constructor(
-    private readonly deps: { store: RestreamStore; destinations: DestinationPolicy; ffmpegPath: string; metrics: Metrics; logger: Logger },
-  ) {}
+  constructor(private readonly deps: { store: RestreamStore; destinations: DestinationPolicy; ffmpegPath: string; metrics: Metrics; logger: Logger }) {}
 
   /** Starts restreaming every show the registry opens, and stops it when the show ends. */
   follow(registry: SessionRegistry): void {

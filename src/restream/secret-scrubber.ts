@@ -37,7 +37,11 @@ export function scrubbingLogger(logger: Logger, scrub: Scrub): Logger {
     get(target, property) {
       if (LEVELS.has(property)) {
         const method = Reflect.get(target, property, target) as (...args: unknown[]) => void;
-        return (...args: unknown[]) => method.apply(target, args.map((arg) => scrubValue(arg, scrub)));
+        return (...args: unknown[]) =>
+          method.apply(
+            target,
+            args.map((arg) => scrubValue(arg, scrub)),
+          );
       }
       if (property === 'child') {
         return (bindings: Record<string, unknown>, options?: object) =>

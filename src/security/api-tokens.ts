@@ -35,14 +35,21 @@ export class ApiTokenStore {
   }
 
   async revoke(id: string): Promise<boolean> {
-    const rows = await this.db.update(apiTokens).set({ revokedAt: new Date() }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).returning({ id: apiTokens.id });
+    const rows = await this.db
+      .update(apiTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)))
+      .returning({ id: apiTokens.id });
     return rows.length > 0;
   }
 
   /** The scopes of an active token; lookup by hash (tokens carry 238 bits, so no timing leak to fear). */
   async scopesOf(token: string): Promise<Scope[] | undefined> {
     if (!/^lct_[A-Za-z0-9]{40}$/.test(token)) return undefined;
-    const [row] = await this.db.select().from(apiTokens).where(and(eq(apiTokens.tokenHash, hashSecret(token)), isNull(apiTokens.revokedAt)));
+    const [row] = await this.db
+      .select()
+      .from(apiTokens)
+      .where(and(eq(apiTokens.tokenHash, hashSecret(token)), isNull(apiTokens.revokedAt)));
     return row ? (row.scopes as Scope[]) : undefined;
   }
 }

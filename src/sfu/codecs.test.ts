@@ -16,7 +16,17 @@ const opus: types.RtpCodecCapability = { kind: 'audio', mimeType: 'audio/opus', 
 const vp8: types.RtpCodecCapability = { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: 96 };
 
 /** Debian's Chromium 156 recvonly offer: each profile with packetization-mode 1 and 0. */
-const CHROMIUM = [vp8, h264(103, '42001f'), h264(104, '42001f', 0), h264(107, '42e01f'), h264(108, '42e01f', 0), h264(109, '4d001f'), h264(110, '4d001f', 0), h264(116, 'f4001f'), h264(117, 'f4001f', 0)];
+const CHROMIUM = [
+  vp8,
+  h264(103, '42001f'),
+  h264(104, '42001f', 0),
+  h264(107, '42e01f'),
+  h264(108, '42e01f', 0),
+  h264(109, '4d001f'),
+  h264(110, '4d001f', 0),
+  h264(116, 'f4001f'),
+  h264(117, 'f4001f', 0),
+];
 const SAFARI = [h264(96, '640c1f'), h264(98, '42e01f'), vp8];
 const FIREFOX = [vp8, h264(126, '42e01f'), h264(97, '42001f')];
 const WERIFT = [h264(96, '42e01f'), vp8];
@@ -30,7 +40,9 @@ const pt = (offer: types.RtpCodecCapability[], profileLevelId: string) => choose
 describe('the viewer H.264 payload type rule', () => {
   it('takes the offered payload type of the source profile, else a profile that decodes it, else the most capable offered', () => {
     // Chromium: its own profile for CB, baseline and main; High goes to High 4:4:4 Predictive (a High decoder by the standard).
-    expect([pt(CHROMIUM, '42e01f'), pt(CHROMIUM, '42c01f'), pt(CHROMIUM, '42001f'), pt(CHROMIUM, '4d401f'), pt(CHROMIUM, '640028')]).toEqual([107, 107, 103, 109, 116]);
+    expect([pt(CHROMIUM, '42e01f'), pt(CHROMIUM, '42c01f'), pt(CHROMIUM, '42001f'), pt(CHROMIUM, '4d401f'), pt(CHROMIUM, '640028')]).toEqual([
+      107, 107, 103, 109, 116,
+    ]);
     // Safari: constrained high (640c1f) takes High and Main; constrained baseline stays on 42e01f.
     expect([pt(SAFARI, '640028'), pt(SAFARI, '4d001f'), pt(SAFARI, '42e01f')]).toEqual([96, 96, 98]);
     // Firefox and werift offer no Main or High: their most capable profile carries it (decoders take it in practice).
@@ -44,7 +56,13 @@ describe('the viewer H.264 payload type rule', () => {
     expect(media.videoRefusal).toBeUndefined();
     expect(media.routerCodecs).toEqual([
       { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 111 },
-      { kind: 'video', mimeType: 'video/H264', clockRate: 90000, preferredPayloadType: 116, parameters: { 'packetization-mode': 1, 'profile-level-id': '64001f', 'level-asymmetry-allowed': 1 } },
+      {
+        kind: 'video',
+        mimeType: 'video/H264',
+        clockRate: 90000,
+        preferredPayloadType: 116,
+        parameters: { 'packetization-mode': 1, 'profile-level-id': '64001f', 'level-asymmetry-allowed': 1 },
+      },
     ]);
     const consumed = media.consumeCapabilities.codecs!.find((codec) => codec.kind === 'video' && codec.preferredPayloadType === 116);
     expect(consumed?.parameters?.['profile-level-id']).toBe('64001f');
@@ -66,10 +84,30 @@ describe('H.264 profiles', () => {
     // x264 ultrafast (constrained baseline 3.1), main, high 4.0, high 5.1.
     expect(spsProfileLevelId(Buffer.from([0x67, 0x42, 0xc0, 0x1f, 0xda]))).toBe('42c01f');
     expect(spsProfileLevelId(Buffer.from([0x68, 0x42, 0xc0, 0x1f]))).toBeUndefined();
-    expect(['42c01f', '42001e', '4d401f', '640028', '640033', '640c2a'].map(declarableProfileLevelId)).toEqual(['42c01f', '42001e', '4d401f', '640028', '640033', '640c2a']);
-    expect(['42c01f', '42001e', '4d401f', '640028', '640c2a'].map(h264Profile)).toEqual(['constrained-baseline', 'baseline', 'main', 'high', 'constrained-high']);
+    expect(['42c01f', '42001e', '4d401f', '640028', '640033', '640c2a'].map(declarableProfileLevelId)).toEqual([
+      '42c01f',
+      '42001e',
+      '4d401f',
+      '640028',
+      '640033',
+      '640c2a',
+    ]);
+    expect(['42c01f', '42001e', '4d401f', '640028', '640c2a'].map(h264Profile)).toEqual([
+      'constrained-baseline',
+      'baseline',
+      'main',
+      'high',
+      'constrained-high',
+    ]);
     // Informative flags mediasoup does not know are dropped; level 6.0 is declared as 5.2; High 10/4:2:2/4:4:4 are not passed through.
-    expect(['640828', '4d601f', '64003c', '6e0028', '7a0028', 'f40028'].map(declarableProfileLevelId)).toEqual(['640028', '4d001f', '640034', undefined, undefined, undefined]);
+    expect(['640828', '4d601f', '64003c', '6e0028', '7a0028', 'f40028'].map(declarableProfileLevelId)).toEqual([
+      '640028',
+      '4d001f',
+      '640034',
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('knows which decoders take which streams', () => {

@@ -189,7 +189,7 @@ export class EdgeRelays {
           .then((cues) => {
             for (const cue of cues) this.#sendCue(relay, cue);
           })
-          .catch((error: Error) => deps.logger.warn({ err: error, streamId: relay.streamId }, 'cannot resync a relay\'s cues'));
+          .catch((error: Error) => deps.logger.warn({ err: error, streamId: relay.streamId }, "cannot resync a relay's cues"));
       }
     };
     deps.hub.on('resync', this.#onResync);
@@ -252,7 +252,14 @@ export class EdgeRelays {
       for (const piped of offer.producers) {
         room.setProducer(piped.kind, await transport.produce({ kind: piped.kind, rtpParameters: piped.rtpParameters, paused: piped.paused }));
       }
-      const relay: EdgeRelay = { streamId: stream.id, playbackId: stream.playbackId, origin: { ...origin, generation: offer.generation }, relayId: offer.relayId, room, sent: new Set() };
+      const relay: EdgeRelay = {
+        streamId: stream.id,
+        playbackId: stream.playbackId,
+        origin: { ...origin, generation: offer.generation },
+        relayId: offer.relayId,
+        room,
+        sent: new Set(),
+      };
       this.#relays.set(stream.id, relay);
       room.once('originLost', () => void this.#drop(relay, 'the local mediasoup worker died'));
       this.deps.metrics.edgeRelays.set(this.#relays.size);
@@ -292,7 +299,7 @@ export class EdgeRelays {
         }
         const origin = await this.deps.directory.lookup(relay.streamId);
         if (!origin || origin.sessionId !== relay.origin.sessionId || origin.generation !== relay.origin.generation) {
-          await this.#drop(relay, origin ? 'the show\'s media changed' : 'the show ended');
+          await this.#drop(relay, origin ? "the show's media changed" : 'the show ended');
           continue;
         }
         const renewed = await this.#call(relay.origin, 'POST', `/internal/v1/relays/${relay.relayId}/renew`);

@@ -157,12 +157,19 @@ export class RtmpBridge {
     const launch = async () => {
       this.#media ??= await this.#prepareMedia(keyframe);
       const args = bridgeArgs(this.#media, this.sourceFrameRate());
-      return FfmpegProcess.start({ ffmpegPath: this.config.FFMPEG_PATH, args, logger: this.logger.child({ bridge: 'rtmp-sfu' }), stopTimeoutMs: STOP_TIMEOUT_MS });
+      return FfmpegProcess.start({
+        ffmpegPath: this.config.FFMPEG_PATH,
+        args,
+        logger: this.logger.child({ bridge: 'rtmp-sfu' }),
+        stopTimeoutMs: STOP_TIMEOUT_MS,
+      });
     };
     try {
       // The media is known only once prepared: the stream's first input is built when the launch returns.
       const process = await this.#ffmpeg.start(launch);
-      if (process) for (const data of flvStreamStart({ audio: this.#audioHeader, video: this.#videoHeader!.tag }, keyframe.tag, this.#media!.hasAudio)) process.write(data);
+      if (process)
+        for (const data of flvStreamStart({ audio: this.#audioHeader, video: this.#videoHeader!.tag }, keyframe.tag, this.#media!.hasAudio))
+          process.write(data);
     } catch (error) {
       this.logger.error({ err: error }, 'cannot start the rtmp -> sfu bridge');
     }
@@ -180,15 +187,53 @@ function bridgeArgs(media: BridgeMedia, announcedFrameRate: number | undefined):
   } else {
     const fps = announcedFrameRate && announcedFrameRate > 0 && announcedFrameRate <= 120 ? Math.round(announcedFrameRate) : 30;
     args.push(
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-level:v', '4.1',
-      '-pix_fmt', 'yuv420p', '-bf', '0', '-g', String(fps * WEBRTC_GOP_SECONDS), '-b:v', '2500k', '-maxrate', '3000k', '-bufsize', '1500k',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-profile:v',
+      'baseline',
+      '-level:v',
+      '4.1',
+      '-pix_fmt',
+      'yuv420p',
+      '-bf',
+      '0',
+      '-g',
+      String(fps * WEBRTC_GOP_SECONDS),
+      '-b:v',
+      '2500k',
+      '-maxrate',
+      '3000k',
+      '-bufsize',
+      '1500k',
     );
   }
   args.push('-an', '-f', 'rtp', '-payload_type', String(VIDEO_PT), '-ssrc', String(VIDEO_SSRC), rtpUrl(media.videoTransport, media.videoSourcePort));
   if (media.hasAudio) {
     args.push(
-      '-map', '0:a:0', '-vn', '-c:a', 'libopus', '-b:a', '96k', '-ar', '48000', '-ac', '2', '-application', 'lowdelay',
-      '-f', 'rtp', '-payload_type', String(AUDIO_PT), '-ssrc', String(AUDIO_SSRC), rtpUrl(media.audioTransport, media.audioSourcePort),
+      '-map',
+      '0:a:0',
+      '-vn',
+      '-c:a',
+      'libopus',
+      '-b:a',
+      '96k',
+      '-ar',
+      '48000',
+      '-ac',
+      '2',
+      '-application',
+      'lowdelay',
+      '-f',
+      'rtp',
+      '-payload_type',
+      String(AUDIO_PT),
+      '-ssrc',
+      String(AUDIO_SSRC),
+      rtpUrl(media.audioTransport, media.audioSourcePort),
     );
   }
   return args;

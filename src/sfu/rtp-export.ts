@@ -15,8 +15,13 @@ const run = execFileOwned;
 function sdpSection(consumer: types.Consumer, port: number): string[] {
   const codec = consumer.rtpParameters.codecs[0]!;
   const [, name] = codec.mimeType.split('/');
-  const lines = [`m=${consumer.kind} ${port} RTP/AVP ${codec.payloadType}`, `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${codec.channels ? `/${codec.channels}` : ''}`];
-  const fmtp = Object.entries(codec.parameters ?? {}).map(([key, value]) => `${key}=${value}`).join(';');
+  const lines = [
+    `m=${consumer.kind} ${port} RTP/AVP ${codec.payloadType}`,
+    `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${codec.channels ? `/${codec.channels}` : ''}`,
+  ];
+  const fmtp = Object.entries(codec.parameters ?? {})
+    .map(([key, value]) => `${key}=${value}`)
+    .join(';');
   if (fmtp) lines.push(`a=fmtp:${codec.payloadType} ${fmtp}`);
   lines.push('a=recvonly');
   return lines;

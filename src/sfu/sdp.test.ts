@@ -120,12 +120,7 @@ const SIMULCAST_VP8 = [
 ];
 
 /** No a=ssrc at all: the stream is identified by the MID header extension only. */
-const MID_ONLY_VP8 = [
-  'm=video 9 UDP/TLS/RTP/SAVPF 96',
-  ...OBS_VIDEO_HEAD,
-  'a=rtpmap:96 VP8/90000',
-  'a=rtcp-fb:96 nack pli',
-];
+const MID_ONLY_VP8 = ['m=video 9 UDP/TLS/RTP/SAVPF 96', ...OBS_VIDEO_HEAD, 'a=rtpmap:96 VP8/90000', 'a=rtcp-fb:96 nack pli'];
 
 function removeLines(sdp: string, pattern: RegExp): string {
   return sdp
@@ -162,12 +157,7 @@ async function createTransport(on: types.Router = router): Promise<types.WebRtcT
   });
 }
 
-function answerFor(
-  offer: ParsedOffer,
-  transport: types.WebRtcTransport,
-  sections: AnswerSection[],
-  withSctp = false,
-): string {
+function answerFor(offer: ParsedOffer, transport: types.WebRtcTransport, sections: AnswerSection[], withSctp = false): string {
   const sctp = transport.sctpParameters;
   return buildAnswer({
     offer,
@@ -377,7 +367,11 @@ describe('producerParameters', () => {
     const transport = await createTransport();
     for (const { kind, rtpParameters } of params) await transport.produce({ kind, rtpParameters });
     const answer = sdpTransform.parse(
-      answerFor(offer, transport, params.map(({ mid, rtpParameters }) => ({ mid, rtpParameters, direction: 'recvonly' }))),
+      answerFor(
+        offer,
+        transport,
+        params.map(({ mid, rtpParameters }) => ({ mid, rtpParameters, direction: 'recvonly' })),
+      ),
     );
     expect(answer.media.map((m) => [m.type, m.direction, m.payloads])).toEqual([
       ['audio', 'recvonly', 111],
@@ -412,17 +406,18 @@ describe('producerParameters', () => {
     }
     const modeZeroOnly = removeLines(obsOffer(h264Only('profile-level-id=42e01f;packetization-mode=0')), /^(m=audio|a=mid:0)/);
     const error = sdpError(() => producerParameters(parseOffer(modeZeroOnly.replace('a=group:BUNDLE 0 1', 'a=group:BUNDLE 1'), MAX), router.rtpCapabilities));
-    expect([error.status, error.message]).toEqual([
-      406,
-      'no supported codec: send Opus audio and H.264 (packetization-mode=1) or VP8 video',
-    ]);
+    expect([error.status, error.message]).toEqual([406, 'no supported codec: send Opus audio and H.264 (packetization-mode=1) or VP8 video']);
   });
 
   it('answers a rejected video section with port 0 and only its mid', async () => {
     const offer = parseOffer(obsOffer(h264Only('profile-level-id=42e01f;packetization-mode=0')), MAX);
     const params = producerParameters(offer, router.rtpCapabilities);
     const transport = await createTransport();
-    const text = answerFor(offer, transport, params.map(({ mid, rtpParameters }) => ({ mid, rtpParameters, direction: 'recvonly' })));
+    const text = answerFor(
+      offer,
+      transport,
+      params.map(({ mid, rtpParameters }) => ({ mid, rtpParameters, direction: 'recvonly' })),
+    );
     const answer = sdpTransform.parse(text);
     expect(answer.groups).toEqual([{ type: 'BUNDLE', mids: 0 }]);
     expect(answer.media[1]).toMatchObject({ type: 'video', port: 0, mid: 1 });
@@ -480,9 +475,11 @@ describe('buildAnswer', () => {
   it('answers ICE-lite with our candidates, fingerprint and a setup that fits the offer', async () => {
     const transport = await createTransport();
     const offer = parseOffer(obsOffer(), MAX);
-    const sections = producerParameters(offer, router.rtpCapabilities).map(
-      ({ mid, rtpParameters }): AnswerSection => ({ mid, rtpParameters, direction: 'recvonly' }),
-    );
+    const sections = producerParameters(offer, router.rtpCapabilities).map(({ mid, rtpParameters }): AnswerSection => ({
+      mid,
+      rtpParameters,
+      direction: 'recvonly',
+    }));
     const answer = sdpTransform.parse(answerFor(offer, transport, sections));
     const fingerprint = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256');
     expect(answer.icelite).toBe('ice-lite');
@@ -689,7 +686,9 @@ describe('with real peers', () => {
     expect(answerPayloadTypeMismatches(mismatched.offer, '0', mismatched.consumer.rtpParameters)).toContainEqual(
       expect.objectContaining({ mimeType: 'video/VP8', payloadType: 101 }),
     );
-    await waitFor('packets to reach the viewer', async () => (await mismatched.consumer.getStats()).some((s) => s.type === 'outbound-rtp' && s.packetCount > 20));
+    await waitFor('packets to reach the viewer', async () =>
+      (await mismatched.consumer.getStats()).some((s) => s.type === 'outbound-rtp' && s.packetCount > 20),
+    );
     expect(mismatched.frames()).toBe(0);
 
     // A router whose VP8/Opus payload types are the viewer's: decoded (RTX off: its type cannot be chosen).

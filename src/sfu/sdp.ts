@@ -239,10 +239,7 @@ export function parseOffer(sdp: unknown, options: { maxBytes: number }): ParsedO
 
     if (kind === 'audio' || kind === 'video') {
       if (usable && !RTP_PROTOCOL.test(media.protocol)) {
-        throw new SdpError(
-          400,
-          `m-section "${clip(mid)}" uses transport "${clip(media.protocol)}": WebRTC needs UDP/TLS/RTP/SAVPF`,
-        );
+        throw new SdpError(400, `m-section "${clip(mid)}" uses transport "${clip(media.protocol)}": WebRTC needs UDP/TLS/RTP/SAVPF`);
       }
       if (usable && media.rtcpMux === undefined) {
         throw new SdpError(400, `m-section "${clip(mid)}" lacks a=rtcp-mux (RTP and RTCP must share one port)`);
@@ -261,16 +258,11 @@ export function parseOffer(sdp: unknown, options: { maxBytes: number }): ParsedO
   const bundleMids = bundleGroup ? String(bundleGroup.mids).split(/\s+/).filter(Boolean) : [];
   const bundle = bundleGroup !== undefined && usableSections.every((section) => bundleMids.includes(section.mid));
   if (usableSections.length > 1 && !bundle) {
-    throw new SdpError(
-      400,
-      'the SDP offer must put all its m-sections in one a=group:BUNDLE (separate transports are not supported)',
-    );
+    throw new SdpError(400, 'the SDP offer must put all its m-sections in one a=group:BUNDLE (separate transports are not supported)');
   }
 
   // The transport's ICE/DTLS parameters come from the BUNDLE-tagged section (the first usable mid listed).
-  const tag = bundle
-    ? (bundleMids.map((mid) => usableSections.find((section) => section.mid === mid)).find((section) => section) ?? first)
-    : first;
+  const tag = bundle ? (bundleMids.map((mid) => usableSections.find((section) => section.mid === mid)).find((section) => section) ?? first) : first;
 
   const ufrag = tag.media.iceUfrag ?? raw.iceUfrag;
   const pwd = tag.media.icePwd ?? raw.icePwd;
@@ -301,8 +293,7 @@ export function parseOffer(sdp: unknown, options: { maxBytes: number }): ParsedO
   else if (setup === 'passive') role = 'server';
   else throw new SdpError(400, `unsupported a=setup:${clip(setup)}`);
 
-  const extmapAllowMixed =
-    raw.extmapAllowMixed !== undefined || usableSections.some((section) => section.media.extmapAllowMixed !== undefined);
+  const extmapAllowMixed = raw.extmapAllowMixed !== undefined || usableSections.some((section) => section.media.extmapAllowMixed !== undefined);
 
   return {
     iceParameters: { usernameFragment, password },
@@ -372,10 +363,7 @@ function offeredCodecs(section: OfferSection): OfferedCodec[] {
       channels = name.toLowerCase() === 'opus' ? 2 : Number(rtpmap.encoding ?? 1) || 1;
     }
     const fmtp = media.fmtp.filter((entry) => Number(entry.payload) === payloadType);
-    const parameters = fmtp.reduce<Record<string, string | number>>(
-      (acc, entry) => Object.assign(acc, parseFmtp(String(entry.config))),
-      {},
-    );
+    const parameters = fmtp.reduce<Record<string, string | number>>((acc, entry) => Object.assign(acc, parseFmtp(String(entry.config))), {});
     const rtcpFeedback: types.RtcpFeedback[] = [];
     for (const fb of media.rtcpFb ?? []) {
       if (String(fb.payload) !== '*' && Number(fb.payload) !== payloadType) continue;
@@ -414,10 +402,7 @@ function matchesRouterCodec(codec: OfferedCodec, cap: types.RouterRtpCodecCapabi
     return Number(codec.parameters['profile-id'] ?? 0) === Number(capParameters['profile-id'] ?? 0);
   }
   if (mime === 'audio/multiopus') {
-    return (
-      codec.parameters['num_streams'] === capParameters['num_streams'] &&
-      codec.parameters['coupled_streams'] === capParameters['coupled_streams']
-    );
+    return codec.parameters['num_streams'] === capParameters['num_streams'] && codec.parameters['coupled_streams'] === capParameters['coupled_streams'];
   }
   return true;
 }
@@ -498,7 +483,10 @@ function simulcastEncodings(section: OfferSection): types.RtpEncodingParameters[
   };
   const sizes = rids.map(sizeOf);
   const ordered = sizes.every((size) => size !== undefined)
-    ? rids.map((rid, i) => ({ rid, size: sizes[i] ?? 0 })).sort((a, b) => a.size - b.size).map((entry) => entry.rid)
+    ? rids
+        .map((rid, i) => ({ rid, size: sizes[i] ?? 0 }))
+        .sort((a, b) => a.size - b.size)
+        .map((entry) => entry.rid)
     : rids;
   return ordered.map((rid) => ({ rid }));
 }
@@ -510,15 +498,10 @@ function ssrcEncodings(section: OfferSection, withRtx: boolean): types.RtpEncodi
     semantics: String(group.semantics).toUpperCase(),
     ssrcs: String(group.ssrcs).split(/\s+/).filter(Boolean).map(Number),
   }));
-  const rtxFor = (ssrc: number): number | undefined =>
-    groups.find((group) => group.semantics === 'FID' && group.ssrcs[0] === ssrc)?.ssrcs[1];
-  const secondary = new Set(
-    groups.filter((group) => group.semantics === 'FID' || group.semantics === 'FEC-FR').flatMap((g) => g.ssrcs.slice(1)),
-  );
+  const rtxFor = (ssrc: number): number | undefined => groups.find((group) => group.semantics === 'FID' && group.ssrcs[0] === ssrc)?.ssrcs[1];
+  const secondary = new Set(groups.filter((group) => group.semantics === 'FID' || group.semantics === 'FEC-FR').flatMap((g) => g.ssrcs.slice(1)));
   const sim = groups.find((group) => group.semantics === 'SIM');
-  const primaries = sim
-    ? sim.ssrcs
-    : [...new Set((media.ssrcs ?? []).map((line) => Number(line.id)))].filter((ssrc) => !secondary.has(ssrc)).slice(0, 1);
+  const primaries = sim ? sim.ssrcs : [...new Set((media.ssrcs ?? []).map((line) => Number(line.id)))].filter((ssrc) => !secondary.has(ssrc)).slice(0, 1);
   return primaries
     .filter((ssrc) => Number.isInteger(ssrc) && ssrc > 0 && ssrc <= 0xffffffff)
     .map((ssrc) => {
@@ -542,15 +525,10 @@ function cnameOf(section: OfferSection, ssrc: number | undefined): string | unde
  * encoding (needs the sdes:mid extension). Sections without an acceptable codec are left out (answer them
  * rejected); throws SdpError(406) when none is acceptable, 400 when the offer sends nothing.
  */
-export function producerParameters(
-  offer: ParsedOffer,
-  routerCapabilities: types.RouterRtpCapabilities,
-): ProducerSection[] {
+export function producerParameters(offer: ParsedOffer, routerCapabilities: types.RouterRtpCapabilities): ProducerSection[] {
   const sending = offer.sections.filter(
     (section) =>
-      section.usable &&
-      (section.kind === 'audio' || section.kind === 'video') &&
-      (section.direction === 'sendonly' || section.direction === 'sendrecv'),
+      section.usable && (section.kind === 'audio' || section.kind === 'video') && (section.direction === 'sendonly' || section.direction === 'sendrecv'),
   );
   if (sending.length === 0) {
     throw new SdpError(400, 'the SDP offer sends no audio or video (WHIP needs sendonly m-sections)');
@@ -587,14 +565,9 @@ export function producerParameters(
       },
     ];
     const routerHasRtx = routerCodecs.some(
-      (candidate) =>
-        isRtxMime(candidate.mimeType) &&
-        cap.preferredPayloadType !== undefined &&
-        candidate.parameters?.['apt'] === cap.preferredPayloadType,
+      (candidate) => isRtxMime(candidate.mimeType) && cap.preferredPayloadType !== undefined && candidate.parameters?.['apt'] === cap.preferredPayloadType,
     );
-    const rtx = routerHasRtx
-      ? codecs.find((candidate) => isRtxMime(candidate.mimeType) && candidate.parameters['apt'] === codec.payloadType)
-      : undefined;
+    const rtx = routerHasRtx ? codecs.find((candidate) => isRtxMime(candidate.mimeType) && candidate.parameters['apt'] === codec.payloadType) : undefined;
     if (rtx) {
       rtpCodecs.push({
         mimeType: rtx.mimeType,
@@ -609,9 +582,7 @@ export function producerParameters(
       .filter((ext) =>
         routerExtensions.some(
           (known) =>
-            known.kind === kind &&
-            known.uri === ext.uri &&
-            (known.direction === undefined || known.direction === 'sendrecv' || known.direction === 'recvonly'),
+            known.kind === kind && known.uri === ext.uri && (known.direction === undefined || known.direction === 'sendrecv' || known.direction === 'recvonly'),
         ),
       )
       .map((ext) => ({ uri: ext.uri, id: ext.id }));
@@ -624,10 +595,7 @@ export function producerParameters(
     if (encodings.length === 0) {
       // No SSRC signalled: mediasoup matches the stream by its MID header extension.
       if (!headerExtensions.some((ext) => ext.uri === MID_URI)) {
-        throw new SdpError(
-          400,
-          `m-section "${clip(section.mid)}" has neither a=ssrc nor the sdes:mid header extension: its RTP stream cannot be identified`,
-        );
+        throw new SdpError(400, `m-section "${clip(section.mid)}" has neither a=ssrc nor the sdes:mid header extension: its RTP stream cannot be identified`);
       }
       encodings = [{}];
     }
@@ -682,10 +650,7 @@ export function consumerCapabilities(offer: ParsedOffer, mid?: string): types.Rt
     for (const codec of offeredCodecs(section)) {
       if (isRtxMime(codec.mimeType) && typeof codec.parameters['apt'] !== 'number') continue;
       const duplicate = codecs.some(
-        (known) =>
-          known.kind === kind &&
-          known.preferredPayloadType === codec.payloadType &&
-          known.mimeType.toLowerCase() === codec.mimeType.toLowerCase(),
+        (known) => known.kind === kind && known.preferredPayloadType === codec.payloadType && known.mimeType.toLowerCase() === codec.mimeType.toLowerCase(),
       );
       if (duplicate) continue;
       codecs.push({
@@ -730,11 +695,7 @@ export interface PayloadTypeMismatch {
 }
 
 /** See the header: consumer codecs whose payload type means something else (or nothing) in the viewer's offer. */
-export function answerPayloadTypeMismatches(
-  offer: ParsedOffer,
-  mid: string,
-  rtpParameters: types.RtpParameters,
-): PayloadTypeMismatch[] {
+export function answerPayloadTypeMismatches(offer: ParsedOffer, mid: string, rtpParameters: types.RtpParameters): PayloadTypeMismatch[] {
   const section = offer.sections.find((candidate) => candidate.mid === mid);
   if (!section) throw new Error(`answerPayloadTypeMismatches: the offer has no m-section with mid "${mid}"`);
   const offered = offeredCodecs(section);

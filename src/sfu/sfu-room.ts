@@ -270,7 +270,9 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
     if (open) return open;
     // Each payload-type layout a client offers gets routers of its own: a client cannot make a show feed without bound.
     if (sameLayout.length === 0 && new Set(this.#edges.map((slot) => slot.layout)).size >= MAX_VIEWER_LAYOUTS) {
-      throw new LivecueError('unavailable', 'this show serves too many different viewer codec layouts right now; try again shortly', { retryAfterMs: EMPTY_ROUTER_LINGER_MS });
+      throw new LivecueError('unavailable', 'this show serves too many different viewer codec layouts right now; try again shortly', {
+        retryAfterMs: EMPTY_ROUTER_LINGER_MS,
+      });
     }
     // The first viewer router shares the origin's worker; once one fills, the next goes elsewhere.
     const avoid = sameLayout.length === 0 ? [] : [this.#origin, ...this.#edges].map((slot) => slot.worker);
@@ -296,7 +298,10 @@ export class SfuRoom extends TypedEmitter<SfuRoomEvents> {
       // mediasoup gives each video codec a retransmission (RTX) payload type of its own choosing, from 100 up; an
       // offer whose payload types sit on those cannot get a router of its numbers (a client's choice, not a fault).
       if (error instanceof TypeError && codecs !== SFU_MEDIA_CODECS) {
-        throw new LivecueError('not_acceptable', `the offer's payload types clash with the ones this server assigns for retransmission (${error.message}); offer other payload types`);
+        throw new LivecueError(
+          'not_acceptable',
+          `the offer's payload types clash with the ones this server assigns for retransmission (${error.message}); offer other payload types`,
+        );
       }
       throw error;
     }

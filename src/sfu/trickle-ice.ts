@@ -89,7 +89,7 @@ export async function applyIcePatch(target: IcePatchTarget, body: string, ifMatc
   const fragment = parseIceFragment(body);
   const restart = fragment.ufrag !== undefined && fragment.ufrag !== target.remoteUfrag;
   if (!tags.includes('*') && !tags.includes(target.etag)) {
-    throw new LivecueError('precondition_failed', 'If-Match does not match the session\'s current ETag');
+    throw new LivecueError('precondition_failed', "If-Match does not match the session's current ETag");
   }
   if (!restart) return { status: 204 };
   if (fragment.pwd === undefined) throw new LivecueError('bad_request', 'an ICE restart needs a=ice-pwd with the new a=ice-ufrag');
@@ -101,7 +101,9 @@ export async function applyIcePatch(target: IcePatchTarget, body: string, ifMatc
     lines.push(section.mline, `a=mid:${section.mid}`);
     target.transport.iceCandidates.forEach((candidate, index) => {
       const tcp = candidate.protocol === 'tcp' ? ` tcptype ${candidate.tcpType ?? 'passive'}` : '';
-      lines.push(`a=candidate:${candidate.foundation || `c${index}`} 1 ${candidate.protocol} ${candidate.priority} ${candidate.address ?? candidate.ip} ${candidate.port} typ ${candidate.type}${tcp}`);
+      lines.push(
+        `a=candidate:${candidate.foundation || `c${index}`} 1 ${candidate.protocol} ${candidate.priority} ${candidate.address ?? candidate.ip} ${candidate.port} typ ${candidate.type}${tcp}`,
+      );
     });
     lines.push('a=end-of-candidates');
   }

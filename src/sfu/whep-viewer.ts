@@ -134,7 +134,10 @@ export class WhepViewer extends TypedEmitter<WhepViewerEvents> implements IcePat
         iceCandidates: transport.iceCandidates,
         dtlsParameters: transport.dtlsParameters,
         sections,
-        sctp: application && transport.sctpParameters ? { port: transport.sctpParameters.port, maxMessageSize: transport.sctpParameters.maxMessageSize } : undefined,
+        sctp:
+          application && transport.sctpParameters
+            ? { port: transport.sctpParameters.port, maxMessageSize: transport.sctpParameters.maxMessageSize }
+            : undefined,
       });
       const viewer = new WhepViewer(transport, consumers, answer, offer, cueStreamId);
       transport.on('dtlsstatechange', (state) => {

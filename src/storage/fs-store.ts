@@ -3,14 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { copyFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  assertSafeKey,
-  type ByteRange,
-  type ObjectBody,
-  type ObjectInfo,
-  type ObjectStore,
-  type PutOptions,
-} from './object-store.ts';
+import { assertSafeKey, type ByteRange, type ObjectBody, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
 
 // '~' can never occur in a key (assertSafeKey), so sidecars and temp files can't collide with objects.
 const SIDE_MARK = '~';

@@ -16,14 +16,7 @@ import {
   S3Client,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
-import {
-  assertSafeKey,
-  type ByteRange,
-  type ObjectBody,
-  type ObjectInfo,
-  type ObjectStore,
-  type PutOptions,
-} from './object-store.ts';
+import { assertSafeKey, type ByteRange, type ObjectBody, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.ts';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -111,9 +104,12 @@ export class S3ObjectStore implements ObjectStore {
           const body = buffer.subarray(0, bytesRead);
           for (let attempt = 1; ; attempt++) {
             try {
-              const out = await this.#client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId, PartNumber: number, Body: body, ContentLength: bytesRead }), {
-                requestTimeout: this.#timeoutMs + Math.ceil(bytesRead / MIN_UPLOAD_BYTES_PER_MS),
-              });
+              const out = await this.#client.send(
+                new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId, PartNumber: number, Body: body, ContentLength: bytesRead }),
+                {
+                  requestTimeout: this.#timeoutMs + Math.ceil(bytesRead / MIN_UPLOAD_BYTES_PER_MS),
+                },
+              );
               parts.push({ ETag: out.ETag!, PartNumber: number });
               break;
             } catch (error) {
@@ -157,9 +153,7 @@ export class S3ObjectStore implements ObjectStore {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const out = await this.#client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
-      );
+      const out = await this.#client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
       for (const object of out.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
@@ -170,9 +164,7 @@ export class S3ObjectStore implements ObjectStore {
     keys.forEach(assertSafeKey);
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
-      const out = await this.#client.send(
-        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-      );
+      const out = await this.#client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
       const failed = out.Errors ?? [];
       if (failed.length > 0) {
         const first = failed[0];

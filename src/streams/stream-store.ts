@@ -40,13 +40,20 @@ export class StreamStore {
   }
 
   async update(id: string, changes: { title?: string; private?: boolean }): Promise<StreamRow | undefined> {
-    const [row] = await this.db.update(streams).set({ ...changes, updatedAt: new Date() }).where(eq(streams.id, id)).returning();
+    const [row] = await this.db
+      .update(streams)
+      .set({ ...changes, updatedAt: new Date() })
+      .where(eq(streams.id, id))
+      .returning();
     return row;
   }
 
   /** Seconds the stream's shows have been live, a show still on counting up to now. */
   async liveSeconds(streamId: string, now: number): Promise<number> {
-    const sessions = await this.db.select({ startedAt: liveSessions.startedAt, endedAt: liveSessions.endedAt }).from(liveSessions).where(eq(liveSessions.streamId, streamId));
+    const sessions = await this.db
+      .select({ startedAt: liveSessions.startedAt, endedAt: liveSessions.endedAt })
+      .from(liveSessions)
+      .where(eq(liveSessions.streamId, streamId));
     return sessions.reduce((sum, session) => sum + ((session.endedAt?.getTime() ?? now) - session.startedAt.getTime()) / 1000, 0);
   }
 

@@ -21,13 +21,7 @@ const kbps = (bits: number) => `${Math.round(bits / 1000)}k`;
 export function ladderArgs(options: LadderArgsOptions): string[] {
   const { renditions, hasAudio, segmentSeconds, preset, outDir } = options;
   const encoded = renditions.filter((r) => !r.passthrough);
-  const args = [
-    '-hide_banner',
-    '-loglevel', 'error',
-    '-nostats',
-    '-progress', 'pipe:1',
-    ...(options.input ?? ['-f', 'flv', '-i', 'pipe:0']),
-  ];
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', ...(options.input ?? ['-f', 'flv', '-i', 'pipe:0'])];
 
   if (encoded.length > 0) {
     const split = `[0:v]split=${encoded.length}${encoded.map((_, i) => `[s${i}]`).join('')}`;
@@ -55,33 +49,45 @@ export function ladderArgs(options: LadderArgsOptions): string[] {
     }
     const gop = Math.max(1, Math.round(rendition.frameRate * segmentSeconds));
     args.push(
-      `-c:v:${index}`, 'libx264',
-      `-preset:v:${index}`, preset,
-      `-tune:v:${index}`, 'zerolatency',
-      `-b:v:${index}`, kbps(rendition.videoBitrate),
-      `-maxrate:v:${index}`, kbps(rendition.maxBitrate),
-      `-bufsize:v:${index}`, kbps(rendition.maxBitrate * 2),
-      `-g:v:${index}`, String(gop),
-      `-keyint_min:v:${index}`, String(gop),
+      `-c:v:${index}`,
+      'libx264',
+      `-preset:v:${index}`,
+      preset,
+      `-tune:v:${index}`,
+      'zerolatency',
+      `-b:v:${index}`,
+      kbps(rendition.videoBitrate),
+      `-maxrate:v:${index}`,
+      kbps(rendition.maxBitrate),
+      `-bufsize:v:${index}`,
+      kbps(rendition.maxBitrate * 2),
+      `-g:v:${index}`,
+      String(gop),
+      `-keyint_min:v:${index}`,
+      String(gop),
     );
   });
-  args.push(
-    '-sc_threshold', '0',
-    '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`,
-  );
+  args.push('-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`);
   if (hasAudio) {
     renditions.forEach((rendition, index) => {
       args.push(`-c:a:${index}`, 'aac', `-b:a:${index}`, kbps(rendition.audioBitrate), `-ac:a:${index}`, '2', `-ar:a:${index}`, '48000');
     });
   }
   args.push(
-    '-f', 'hls',
-    '-hls_time', String(segmentSeconds),
-    '-hls_list_size', '30',
-    '-hls_segment_type', 'mpegts',
-    '-hls_flags', 'independent_segments',
-    '-hls_segment_filename', path.join(outDir, '%v', 'seg_%06d.ts'),
-    '-var_stream_map', streamMap.join(' '),
+    '-f',
+    'hls',
+    '-hls_time',
+    String(segmentSeconds),
+    '-hls_list_size',
+    '30',
+    '-hls_segment_type',
+    'mpegts',
+    '-hls_flags',
+    'independent_segments',
+    '-hls_segment_filename',
+    path.join(outDir, '%v', 'seg_%06d.ts'),
+    '-var_stream_map',
+    streamMap.join(' '),
     path.join(outDir, '%v', 'index.m3u8'),
   );
   return args;

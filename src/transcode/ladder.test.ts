@@ -19,7 +19,9 @@ describe('renditionLadder', () => {
       '480p',
       '360p',
     ]);
-    expect(renditionLadder({ width: 320, height: 240, frameRate: 30, videoCodec: 'h264' }, { heights, passthrough: false }).map((r) => r.name)).toEqual(['240p']);
+    expect(renditionLadder({ width: 320, height: 240, frameRate: 30, videoCodec: 'h264' }, { heights, passthrough: false }).map((r) => r.name)).toEqual([
+      '240p',
+    ]);
   });
 
   it('caps a 4K source at the top rung, keeping its aspect ratio', () => {
@@ -44,14 +46,20 @@ describe('renditionLadder', () => {
     expect(from720x1280.map((r) => `${r.width}x${r.height}`)).toEqual(['720x1280', '480x854', '360x640']);
     expect(from720x1280[0]!.passthrough).toBe(true);
     // The same bits as the landscape rung of the same pixel count.
-    expect(from1080x1920[1]!.videoBitrate).toBe(renditionLadder({ width: 1280, height: 720, frameRate: 30, videoCodec: 'h264' }, { heights, passthrough: false })[0]!.videoBitrate);
+    expect(from1080x1920[1]!.videoBitrate).toBe(
+      renditionLadder({ width: 1280, height: 720, frameRate: 30, videoCodec: 'h264' }, { heights, passthrough: false })[0]!.videoBitrate,
+    );
   });
 
   it('keeps 60 fps on rungs of 720 and up, halves it below', () => {
     const ladder = renditionLadder({ width: 1920, height: 1080, frameRate: 60, videoCodec: 'h264' }, { heights, passthrough: false });
     expect(ladder.map((r) => `${r.name}@${r.frameRate}`)).toEqual(['1080p@60', '720p@60', '480p@30', '360p@30']);
-    expect(renditionLadder({ width: 1280, height: 720, frameRate: 50, videoCodec: 'h264' }, { heights, passthrough: false }).map((r) => r.frameRate)).toEqual([50, 25, 25]);
-    expect(renditionLadder({ width: 1280, height: 720, frameRate: 30, videoCodec: 'h264' }, { heights, passthrough: false }).map((r) => r.frameRate)).toEqual([30, 30, 30]);
+    expect(renditionLadder({ width: 1280, height: 720, frameRate: 50, videoCodec: 'h264' }, { heights, passthrough: false }).map((r) => r.frameRate)).toEqual([
+      50, 25, 25,
+    ]);
+    expect(renditionLadder({ width: 1280, height: 720, frameRate: 30, videoCodec: 'h264' }, { heights, passthrough: false }).map((r) => r.frameRate)).toEqual([
+      30, 30, 30,
+    ]);
   });
 
   it('parses the LADDER option into unique heights, top first', () => {

@@ -37,9 +37,7 @@ export function referenceBitrate(height: number, frameRate: number): number {
 }
 
 export function parseLadderHeights(ladder: string): number[] {
-  return [...new Set(ladder.split(',').map((h) => Number.parseInt(h, 10)))]
-    .filter((h) => Number.isFinite(h) && h >= 144)
-    .sort((a, b) => b - a);
+  return [...new Set(ladder.split(',').map((h) => Number.parseInt(h, 10)))].filter((h) => Number.isFinite(h) && h >= 144).sort((a, b) => b - a);
 }
 
 /** Rungs below this short side are not worth twice the frames: a 50/60 fps source gives them 25/30 fps. */
@@ -51,10 +49,7 @@ export const HIGH_FRAME_RATE_MIN_RUNG = 720;
  * the source's short side are dropped, and a source between rungs keeps its own size on top. A high
  * frame rate source (above 30 fps) keeps its rate on rungs of 720 and up; smaller rungs get half.
  */
-export function renditionLadder(
-  source: SourceInfo,
-  options: { heights: number[]; passthrough: boolean },
-): Rendition[] {
+export function renditionLadder(source: SourceInfo, options: { heights: number[]; passthrough: boolean }): Rendition[] {
   const portrait = source.width > 0 && source.height > source.width;
   const sourceShort = even(portrait ? source.width : source.height);
   const frameRate = source.frameRate > 0 && source.frameRate <= 120 ? source.frameRate : 30;

@@ -13,7 +13,13 @@ const segment = (sequence: number, discontinuity = false, start = sequence * 2):
 describe('playlists', () => {
   it("reads FFmpeg's finished segments in order", () => {
     const parsed = parseMediaPlaylist('#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.000000,\nseg_000000.ts\n#EXTINF:1.5,\nseg_000001.ts\n#EXT-X-ENDLIST\n');
-    expect(parsed).toEqual({ segments: [{ uri: 'seg_000000.ts', duration: 2 }, { uri: 'seg_000001.ts', duration: 1.5 }], ended: true });
+    expect(parsed).toEqual({
+      segments: [
+        { uri: 'seg_000000.ts', duration: 2 },
+        { uri: 'seg_000001.ts', duration: 1.5 },
+      ],
+      ended: true,
+    });
   });
 
   it('renders a live window with dates on every segment and a tag at each discontinuity', () => {

@@ -69,9 +69,7 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
   /** The first run's ladder is kept for the whole session, so renditions never change mid-show. */
   #ladder?: SessionLadder;
 
-  constructor(
-    private readonly options: { config: Config; workDir: string; logger: Logger; sourceHint?: Partial<SourceInfo> },
-  ) {
+  constructor(private readonly options: { config: Config; workDir: string; logger: Logger; sourceHint?: Partial<SourceInfo> }) {
     super((error, event) => options.logger.error({ err: error, event }, 'transcoder listener threw'));
     this.#ffmpeg = new FfmpegSupervisor(transcoderRestarts(options.config.MAX_TRANSCODER_RESTARTS), options.logger);
     this.#ffmpeg.on('died', (exit) => this.#runDied(exit));

@@ -44,13 +44,14 @@ const vttTime = (seconds: number) => {
 };
 
 export class RecordingBuilder {
-  constructor(
-    private readonly deps: { db: Db; store: ObjectStore; config: Config; logger: Logger },
-  ) {}
+  constructor(private readonly deps: { db: Db; store: ObjectStore; config: Config; logger: Logger }) {}
 
   /** The recording row of a session, created `queued` if it does not exist yet. */
   async ensureRow(sessionId: string, streamId: string): Promise<RecordingRow> {
-    await this.deps.db.insert(recordings).values({ id: `rec_${randomBase62(16)}`, streamId, sessionId }).onConflictDoNothing({ target: recordings.sessionId });
+    await this.deps.db
+      .insert(recordings)
+      .values({ id: `rec_${randomBase62(16)}`, streamId, sessionId })
+      .onConflictDoNothing({ target: recordings.sessionId });
     const [row] = await this.deps.db.select().from(recordings).where(eq(recordings.sessionId, sessionId));
     return row!;
   }
@@ -73,11 +74,18 @@ export class RecordingBuilder {
     if (!stream) throw new Error(`stream ${session.streamId} does not exist`);
     const recording = await this.ensureRow(sessionId, stream.id);
     if (recording.status === 'deleted') return recording;
-    await db.update(recordings).set({ status: 'processing', attempts: sql`${recordings.attempts} + 1`, failureReason: null }).where(eq(recordings.id, recording.id));
+    await db
+      .update(recordings)
+      .set({ status: 'processing', attempts: sql`${recordings.attempts} + 1`, failureReason: null })
+      .where(eq(recordings.id, recording.id));
 
     const segmentRows = await db.select().from(segmentsTable).where(eq(segmentsTable.sessionId, sessionId)).orderBy(asc(segmentsTable.sequence));
     const renditionRows = await db.select().from(renditionsTable).where(eq(renditionsTable.sessionId, sessionId));
-    const cueRows = await db.select().from(cuesTable).where(and(eq(cuesTable.sessionId, sessionId))).orderBy(asc(cuesTable.seq));
+    const cueRows = await db
+      .select()
+      .from(cuesTable)
+      .where(and(eq(cuesTable.sessionId, sessionId)))
+      .orderBy(asc(cuesTable.seq));
     if (segmentRows.length === 0 || renditionRows.length === 0) throw new Error('the session has no stored segments');
     const cues = cueRows.map(cueMessage);
 
@@ -204,13 +212,32 @@ export class RecordingBuilder {
         downloaded.set(row.objectKey, file);
       }
       const thumbFile = path.join(thumbsDir, `t${String(index).padStart(5, '0')}.jpg`);
-      await this.#ffmpeg('thumbnail', ['-v', 'error', '-y', '-i', file, '-ss', offset.toFixed(3), '-frames:v', '1', '-vf', `scale=${THUMB_WIDTH}:${thumbHeight}`, thumbFile], row.durationMs / 1000);
+      await this.#ffmpeg(
+        'thumbnail',
+        ['-v', 'error', '-y', '-i', file, '-ss', offset.toFixed(3), '-frames:v', '1', '-vf', `scale=${THUMB_WIDTH}:${thumbHeight}`, thumbFile],
+        row.durationMs / 1000,
+      );
     }
     const thumbs = (await readdir(thumbsDir)).filter((name) => name.endsWith('.jpg')).sort();
     const columns = Math.min(SPRITE_COLUMNS, thumbs.length);
     const rows = Math.ceil(thumbs.length / columns);
     const spriteFile = path.join(work, 'sprite.jpg');
-    const spriteArgs = ['-v', 'error', '-y', '-framerate', '1', '-i', path.join(thumbsDir, 't%05d.jpg'), '-vf', `tile=${columns}x${rows}`, '-frames:v', '1', '-q:v', '4', spriteFile];
+    const spriteArgs = [
+      '-v',
+      'error',
+      '-y',
+      '-framerate',
+      '1',
+      '-i',
+      path.join(thumbsDir, 't%05d.jpg'),
+      '-vf',
+      `tile=${columns}x${rows}`,
+      '-frames:v',
+      '1',
+      '-q:v',
+      '4',
+      spriteFile,
+    ];
     await this.#ffmpeg('thumbnail sprite', spriteArgs, thumbs.length);
     assets.sprite = `${prefix}/thumbnails.jpg`;
     await store.put(assets.sprite, await readFile(spriteFile), { contentType: 'image/jpeg', cacheControl: IMMUTABLE });
@@ -237,7 +264,24 @@ export class RecordingBuilder {
     const list = path.join(work, 'concat.txt');
     await writeFile(list, files.map((file) => `file '${file}'`).join('\n'));
     const output = path.join(work, 'show.mp4');
-    const remuxArgs = ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', output];
+    const remuxArgs = [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'concat',
+      '-safe',
+      '0',
+      '-i',
+      list,
+      '-c',
+      'copy',
+      '-bsf:a',
+      'aac_adtstoasc',
+      '-movflags',
+      '+faststart',
+      output,
+    ];
     await this.#ffmpeg('mp4', remuxArgs, top.reduce((sum, row) => sum + row.durationMs, 0) / 1000, 16 * 1024 * 1024);
     const key = `${prefix}/show.mp4`;
     await this.deps.store.putFile(key, output, { contentType: 'video/mp4', cacheControl: IMMUTABLE });

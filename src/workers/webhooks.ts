@@ -97,7 +97,10 @@ export class WebhookService {
     await Promise.all(
       endpoints.map((endpoint) => {
         const deliveryId = `dlv_${randomBase62(16)}`;
-        return this.#pending.add(ALL, { endpointId: endpoint.id, delivery: { deliveryId, event, body: JSON.stringify({ id: deliveryId, type: event, createdAt, data }) } });
+        return this.#pending.add(ALL, {
+          endpointId: endpoint.id,
+          delivery: { deliveryId, event, body: JSON.stringify({ id: deliveryId, type: event, createdAt, data }) },
+        });
       }),
     );
   }
@@ -124,7 +127,11 @@ export class WebhookService {
       const chunks: WebhookDelivery[][] = [];
       for (let i = 0; i < deliveries.length; i += MAX_DELIVERIES_PER_JOB) chunks.push(deliveries.slice(i, i + MAX_DELIVERIES_PER_JOB));
       // A lone delivery keeps its id as the job id (queued once however often it is retried).
-      return chunks.map((chunk) => ({ name: chunk.length === 1 ? chunk[0]!.event : 'batch', data: { endpointId, deliveries: chunk }, opts: chunk.length === 1 ? { jobId: chunk[0]!.deliveryId } : {} }));
+      return chunks.map((chunk) => ({
+        name: chunk.length === 1 ? chunk[0]!.event : 'batch',
+        data: { endpointId, deliveries: chunk },
+        opts: chunk.length === 1 ? { jobId: chunk[0]!.deliveryId } : {},
+      }));
     });
     await this.queues.webhooks.addBulk(bulk);
     this.logger.debug({ deliveries: waiting.length, jobs: bulk.length }, 'webhook deliveries queued');

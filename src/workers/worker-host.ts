@@ -44,12 +44,22 @@ export class WorkerHost {
   static async start(deps: WorkerHostDeps): Promise<WorkerHost> {
     const host = new WorkerHost(deps);
     const { config, connection, logger } = deps;
-    const common = { connection, prefix: `${config.REDIS_KEY_PREFIX}:bull`, lockDuration: config.WORKER_LOCK_SECONDS * 1000, stalledInterval: (config.WORKER_LOCK_SECONDS * 1000) / 2 };
+    const common = {
+      connection,
+      prefix: `${config.REDIS_KEY_PREFIX}:bull`,
+      lockDuration: config.WORKER_LOCK_SECONDS * 1000,
+      stalledInterval: (config.WORKER_LOCK_SECONDS * 1000) / 2,
+    };
 
-    const recordingsWorker = new Worker<RecordingJob>(RECORDING_QUEUE, (job) => host.#buildRecording(job), { ...common, concurrency: config.WORKER_CONCURRENCY });
+    const recordingsWorker = new Worker<RecordingJob>(RECORDING_QUEUE, (job) => host.#buildRecording(job), {
+      ...common,
+      concurrency: config.WORKER_CONCURRENCY,
+    });
     recordingsWorker.on('failed', (job, error) => void host.#recordingFailed(job, error));
     const webhookWorker = new Worker<WebhookJob>(WEBHOOK_QUEUE, (job) => host.#deliver(job), { ...common, concurrency: 8 });
-    webhookWorker.on('failed', (job, error) => logger.warn({ deliveryIds: job?.data.deliveries.map((d) => d.deliveryId), attempts: job?.attemptsMade, err: error }, 'webhook delivery failed'));
+    webhookWorker.on('failed', (job, error) =>
+      logger.warn({ deliveryIds: job?.data.deliveries.map((d) => d.deliveryId), attempts: job?.attemptsMade, err: error }, 'webhook delivery failed'),
+    );
     const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, (job) => host.#maintain(job.name), { ...common, concurrency: 1 });
     for (const worker of [recordingsWorker, webhookWorker, maintenanceWorker]) {
       worker.on('error', (error) => logger.warn({ err: error }, 'queue worker error'));
@@ -129,7 +139,10 @@ export class WorkerHost {
       .leftJoin(recordings, eq(recordings.sessionId, liveSessions.id))
       .where(and(isNotNull(liveSessions.endedAt), isNull(recordings.id)));
     for (const session of orphans) await this.deps.builder.ensureRow(session.id, session.streamId);
-    const pending = await db.select().from(recordings).where(inArray(recordings.status, ['queued', 'processing']));
+    const pending = await db
+      .select()
+      .from(recordings)
+      .where(inArray(recordings.status, ['queued', 'processing']));
     for (const recording of pending) {
       await queues.recordings.add('finalize', { sessionId: recording.sessionId }, { jobId: recording.sessionId });
     }

@@ -12,7 +12,14 @@ const signOut = byId<HTMLButtonElement>('sign-out');
 
 function showSignIn(error?: string): void {
   signOut.hidden = true;
-  const token = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', placeholder: 'lca_…', required: true, 'aria-label': 'Admin token' });
+  const token = h('input', {
+    type: 'password',
+    name: 'token',
+    autocomplete: 'current-password',
+    placeholder: 'lca_…',
+    required: true,
+    'aria-label': 'Admin token',
+  });
   const form = h(
     'form',
     { class: 'panel sign-in' },
@@ -105,7 +112,12 @@ class Console {
         const item = h(
           'li',
           { class: stream.id === this.#selected ? 'selected' : '', dataset: { streamId: stream.id } },
-          h('button', { type: 'button', class: 'stream-button' }, h('span', { text: stream.title }), h('span', { class: `status status-${stream.status}`, text: stream.status })),
+          h(
+            'button',
+            { type: 'button', class: 'stream-button' },
+            h('span', { text: stream.title }),
+            h('span', { class: `status status-${stream.status}`, text: stream.status }),
+          ),
         );
         item.querySelector('button')!.addEventListener('click', () => this.#select(stream.id));
         return item;

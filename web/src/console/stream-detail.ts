@@ -94,7 +94,14 @@ export class StreamDetail {
       h(
         'div',
         { class: 'columns' },
-        h('div', {}, this.#status, this.#numbers, h('section', { class: 'panel preview' }, h('h3', { text: 'Preview (WebRTC)' }), this.#previewVideo, this.#previewNote), this.#ingest),
+        h(
+          'div',
+          {},
+          this.#status,
+          this.#numbers,
+          h('section', { class: 'panel preview' }, h('h3', { text: 'Preview (WebRTC)' }), this.#previewVideo, this.#previewNote),
+          this.#ingest,
+        ),
         h('div', {}, this.#commerce, this.#history, this.#recordings),
       ),
     );
@@ -182,12 +189,22 @@ export class StreamDetail {
       copyField('RTMP server', stream.ingest.rtmpUrl, { testId: 'rtmp-url' }),
       key
         ? copyField('Stream key', key, { masked: true, testId: 'stream-key' })
-        : h('div', { class: 'field' }, h('span', { class: 'label', text: 'Stream key' }), h('p', { class: 'subtle', text: 'Shown once when the stream is created. Rotate to get a new key.' })),
+        : h(
+            'div',
+            { class: 'field' },
+            h('span', { class: 'label', text: 'Stream key' }),
+            h('p', { class: 'subtle', text: 'Shown once when the stream is created. Rotate to get a new key.' }),
+          ),
       h('button', { type: 'button', text: 'Rotate key', on: { click: (event) => void this.#rotate(event.currentTarget as HTMLButtonElement) } }),
       copyField('WHIP URL (OBS 30+: Service WHIP, Bearer Token = the stream key)', stream.ingest.whipUrl),
       copyField(stream.private ? 'Viewer page (private: this link carries a 1-hour playback token)' : 'Viewer page', this.#watchUrl()),
       copyField('HLS', stream.playback.hlsUrl),
-      h('details', {}, h('summary', { text: 'Recommended OBS settings (lowest latency)' }), h('table', { class: 'settings' }, ...OBS_SETTINGS.map(([name, value]) => h('tr', {}, h('th', { text: name }), h('td', { text: value }))))),
+      h(
+        'details',
+        {},
+        h('summary', { text: 'Recommended OBS settings (lowest latency)' }),
+        h('table', { class: 'settings' }, ...OBS_SETTINGS.map(([name, value]) => h('tr', {}, h('th', { text: name }), h('td', { text: value })))),
+      ),
     );
   }
 
@@ -227,7 +244,14 @@ export class StreamDetail {
           { class: 'renditions' },
           h('tr', {}, h('th', { text: 'Rendition' }), h('th', { text: 'Size' }), h('th', { text: 'Bitrate' }), h('th', { text: 'Frame rate' })),
           ...session.renditions.map((r) =>
-            h('tr', {}, h('td', { text: `${r.name}${r.passthrough ? ' (passthrough)' : ''}` }), h('td', { text: `${r.width}×${r.height}` }), h('td', { text: `${Math.round(r.videoBitrate / 1000)} kb/s` }), h('td', { text: `${r.frameRate}` })),
+            h(
+              'tr',
+              {},
+              h('td', { text: `${r.name}${r.passthrough ? ' (passthrough)' : ''}` }),
+              h('td', { text: `${r.width}×${r.height}` }),
+              h('td', { text: `${Math.round(r.videoBitrate / 1000)} kb/s` }),
+              h('td', { text: `${r.frameRate}` }),
+            ),
           ),
         ),
     );
@@ -248,21 +272,45 @@ export class StreamDetail {
       h(
         'table',
         { class: 'kv' },
-        h('tr', {}, h('th', { text: 'Watching' }), h('td', { 'data-testid': 'viewers', text: `${viewers.total} (WebRTC ${viewers.webrtc}, HLS ${viewers.hls}, replay ${viewers.replay})` })),
+        h(
+          'tr',
+          {},
+          h('th', { text: 'Watching' }),
+          h('td', { 'data-testid': 'viewers', text: `${viewers.total} (WebRTC ${viewers.webrtc}, HLS ${viewers.hls}, replay ${viewers.replay})` }),
+        ),
         // The average is over the whole show: shown once it has ended.
         h(
           'tr',
           {},
           h('th', { text: 'Peak' }),
-          h('td', { text: this.#stream?.status === 'ended' ? `${analytics.summary.peakViewers} (average ${analytics.summary.averageViewers.toFixed(1)})` : String(analytics.summary.peakViewers) }),
+          h('td', {
+            text:
+              this.#stream?.status === 'ended'
+                ? `${analytics.summary.peakViewers} (average ${analytics.summary.averageViewers.toFixed(1)})`
+                : String(analytics.summary.peakViewers),
+          }),
         ),
-        minute && h('tr', {}, h('th', { text: 'This minute' }), h('td', { text: `${minute.chat} chat, ${minute.reactions} reactions, ${minute.votes} votes, ${minute.taps} taps, ${minute.claims} claims` })),
+        minute &&
+          h(
+            'tr',
+            {},
+            h('th', { text: 'This minute' }),
+            h('td', { text: `${minute.chat} chat, ${minute.reactions} reactions, ${minute.votes} votes, ${minute.taps} taps, ${minute.claims} claims` }),
+          ),
       ),
       analytics.products.length > 0 &&
         h(
           'table',
           { class: 'product-numbers', 'data-testid': 'product-numbers' },
-          h('tr', {}, h('th', { text: 'Product' }), h('th', { text: 'Views' }), h('th', { text: 'Clicks' }), h('th', { text: 'Claims' }), h('th', { text: 'Conversion' })),
+          h(
+            'tr',
+            {},
+            h('th', { text: 'Product' }),
+            h('th', { text: 'Views' }),
+            h('th', { text: 'Clicks' }),
+            h('th', { text: 'Claims' }),
+            h('th', { text: 'Conversion' }),
+          ),
           ...analytics.products.map((product) =>
             h(
               'tr',
@@ -350,8 +398,15 @@ export class StreamDetail {
     this.#commerce.dataset.built = '1';
     const openPoll = h('button', { type: 'button', text: 'Open poll' });
     openPoll.addEventListener('click', () => {
-      const options = this.#options.value.split(',').map((option) => option.trim()).filter(Boolean);
-      void this.#cue(openPoll, { type: 'poll.open', question: this.#question.value.trim(), options, durationSeconds: Number(this.#pollSeconds.value) || undefined }, 'Poll opened.');
+      const options = this.#options.value
+        .split(',')
+        .map((option) => option.trim())
+        .filter(Boolean);
+      void this.#cue(
+        openPoll,
+        { type: 'poll.open', question: this.#question.value.trim(), options, durationSeconds: Number(this.#pollSeconds.value) || undefined },
+        'Poll opened.',
+      );
     });
     const announce = h('button', { type: 'button', text: 'Announce' });
     announce.addEventListener('click', () => void this.#cue(announce, { type: 'announcement', text: this.#announcement.value.trim() }, 'Announced.'));
@@ -360,7 +415,17 @@ export class StreamDetail {
       this.#commerce,
       h('h3', { text: 'Sell' }),
       this.#openItems,
-      h('div', { class: 'offer-settings' }, h('span', { class: 'label', text: 'Offer:' }), this.#discount, h('span', { text: '% off for' }), this.#minutes, h('span', { text: 'min,' }), this.#quantity, h('span', { text: 'units' })),
+      h(
+        'div',
+        { class: 'offer-settings' },
+        h('span', { class: 'label', text: 'Offer:' }),
+        this.#discount,
+        h('span', { text: '% off for' }),
+        this.#minutes,
+        h('span', { text: 'min,' }),
+        this.#quantity,
+        h('span', { text: 'units' }),
+      ),
       this.#catalogue,
       addProduct,
       h('div', { class: 'inline-form' }, this.#question, this.#options, this.#pollSeconds, openPoll),
@@ -375,12 +440,7 @@ export class StreamDetail {
     const currency = h('input', { type: 'text', value: 'EUR', maxLength: 3, 'aria-label': 'Currency', size: 4 });
     const imageUrl = h('input', { type: 'url', placeholder: 'https://… image', 'aria-label': 'Image URL' });
     const productUrl = h('input', { type: 'url', placeholder: 'https://… product page', 'aria-label': 'Product URL' });
-    const form = h(
-      'form',
-      { class: 'product-form' },
-      sku, title, price, currency, imageUrl, productUrl,
-      h('button', { type: 'submit', text: 'Add product' }),
-    );
+    const form = h('form', { class: 'product-form' }, sku, title, price, currency, imageUrl, productUrl, h('button', { type: 'submit', text: 'Add product' }));
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       try {
@@ -411,9 +471,20 @@ export class StreamDetail {
       this.#catalogue,
       ...this.#products.map((product) => {
         const isPinned = product.id === pinned;
-        const pin = h('button', { type: 'button', class: isPinned ? '' : 'primary', text: isPinned ? 'Unpin' : 'Pin', dataset: { action: isPinned ? 'unpin' : 'pin' } });
-        pin.addEventListener('click', () =>
-          void this.#cue(pin, isPinned ? { type: 'product.unpin', productId: product.id } : { type: 'product.pin', productId: product.id }, isPinned ? `Unpinned ${product.title}.` : `Pinned ${product.title}.`),
+        const pin = h('button', {
+          type: 'button',
+          class: isPinned ? '' : 'primary',
+          text: isPinned ? 'Unpin' : 'Pin',
+          dataset: { action: isPinned ? 'unpin' : 'pin' },
+        });
+        pin.addEventListener(
+          'click',
+          () =>
+            void this.#cue(
+              pin,
+              isPinned ? { type: 'product.unpin', productId: product.id } : { type: 'product.pin', productId: product.id },
+              isPinned ? `Unpinned ${product.title}.` : `Pinned ${product.title}.`,
+            ),
         );
         const offer = h('button', { type: 'button', text: product.id === offered ? 'End offer' : 'Start offer', dataset: { action: 'offer' } });
         offer.addEventListener('click', () => {
@@ -422,14 +493,28 @@ export class StreamDetail {
           const deadline = new Date(Date.now() + minutes * 60_000).toISOString();
           void this.#cue(
             offer,
-            { type: 'offer.start', productId: product.id, discountPercent: Number(this.#discount.value), deadline, ...(Number(this.#quantity.value) > 0 ? { quantity: Number(this.#quantity.value) } : {}) },
+            {
+              type: 'offer.start',
+              productId: product.id,
+              discountPercent: Number(this.#discount.value),
+              deadline,
+              ...(Number(this.#quantity.value) > 0 ? { quantity: Number(this.#quantity.value) } : {}),
+            },
             `Offer started on ${product.title}.`,
           );
         });
         return h(
           'li',
           { class: isPinned ? 'pinned' : '', dataset: { productId: product.id } },
-          h('div', { class: 'product' }, h('strong', { text: product.title }), h('span', { class: 'subtle', text: ` ${product.sku} · ${formatPrice(product.price, product.currency)}${product.inventory != null ? ` · ${product.inventory} in stock` : ''}` })),
+          h(
+            'div',
+            { class: 'product' },
+            h('strong', { text: product.title }),
+            h('span', {
+              class: 'subtle',
+              text: ` ${product.sku} · ${formatPrice(product.price, product.currency)}${product.inventory != null ? ` · ${product.inventory} in stock` : ''}`,
+            }),
+          ),
           h('div', { class: 'actions' }, pin, offer),
         );
       }),
@@ -444,7 +529,10 @@ export class StreamDetail {
     if (state?.pinnedProduct) items.push(h('div', { class: 'open pinned', text: `Pinned: ${productTitle(state.pinnedProduct.productId)}` }));
     if (state?.offer) {
       items.push(
-        h('div', { class: 'open offer', text: `Offer on ${productTitle(state.offer.productId)}${state.offer.secondsLeft !== null ? ` · ${formatClock(state.offer.secondsLeft)} left` : ''}` }),
+        h('div', {
+          class: 'open offer',
+          text: `Offer on ${productTitle(state.offer.productId)}${state.offer.secondsLeft !== null ? ` · ${formatClock(state.offer.secondsLeft)} left` : ''}`,
+        }),
       );
     }
     if (state?.poll) {
@@ -471,7 +559,15 @@ export class StreamDetail {
             ...[...this.#cues]
               .reverse()
               .slice(0, 50)
-              .map((cue) => h('tr', { dataset: { type: cue.type } }, h('td', { text: String(cue.seq) }), h('td', { text: formatClock(cue.mediaTime), title: cue.wallClock }), h('td', { text: cueSummary(cue, products) }))),
+              .map((cue) =>
+                h(
+                  'tr',
+                  { dataset: { type: cue.type } },
+                  h('td', { text: String(cue.seq) }),
+                  h('td', { text: formatClock(cue.mediaTime), title: cue.wallClock }),
+                  h('td', { text: cueSummary(cue, products) }),
+                ),
+              ),
           ),
     );
   }
@@ -497,8 +593,11 @@ export class StreamDetail {
               h(
                 'li',
                 {},
-                h('span', { text: `${new Date(recording.createdAt).toLocaleString()} · ${recording.status}${recording.durationSeconds !== null ? ` · ${formatClock(recording.durationSeconds)}` : ''}` }),
-                recording.status === 'ready' && h('a', { href: `${this.#watchUrl()}${stream.private ? '&' : '?'}replay=1`, target: '_blank', rel: 'noopener', text: ' Replay' }),
+                h('span', {
+                  text: `${new Date(recording.createdAt).toLocaleString()} · ${recording.status}${recording.durationSeconds !== null ? ` · ${formatClock(recording.durationSeconds)}` : ''}`,
+                }),
+                recording.status === 'ready' &&
+                  h('a', { href: `${this.#watchUrl()}${stream.private ? '&' : '?'}replay=1`, target: '_blank', rel: 'noopener', text: ' Replay' }),
               ),
             ),
           ),

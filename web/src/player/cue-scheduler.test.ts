@@ -233,7 +233,12 @@ describe('CueScheduler on a WebRTC source', () => {
   it('waits for the playout delay: the frame on screen was captured that long ago', () => {
     let clock = at(10);
     let delay = 0.3;
-    const scheduler = new CueScheduler(webRtcPosition(() => delay, () => clock));
+    const scheduler = new CueScheduler(
+      webRtcPosition(
+        () => delay,
+        () => clock,
+      ),
+    );
     const message = cue(1, 'product.pin', 10, { productId: 'p1' });
     // The data channel delivers the cue about when its frame is captured, before the frame is shown.
     scheduler.add(cueFromSocketMessage(JSON.stringify(message))!);

@@ -101,10 +101,7 @@ export function nativeHlsPosition(video: { getStartDate(): Date; readonly curren
 }
 
 /** WebRTC: the frame shown now was captured `playoutDelaySeconds()` ago. */
-export function webRtcPosition(
-  playoutDelaySeconds: () => number,
-  clock: () => number = () => Date.now(),
-): PositionSource {
+export function webRtcPosition(playoutDelaySeconds: () => number, clock: () => number = () => Date.now()): PositionSource {
   return { kind: 'wallClock', now: () => clock() - playoutDelaySeconds() * 1000 };
 }
 
@@ -167,7 +164,12 @@ function openItem({ cue, remainingSeconds }: OpenCue): OpenItem {
 function insertBySeq(entries: Entry[], entry: Entry): void {
   const last = entries.at(-1);
   if (!last || last.cue.seq <= entry.cue.seq) entries.push(entry);
-  else entries.splice(entries.findIndex((other) => other.cue.seq > entry.cue.seq), 0, entry);
+  else
+    entries.splice(
+      entries.findIndex((other) => other.cue.seq > entry.cue.seq),
+      0,
+      entry,
+    );
 }
 
 export class CueScheduler {
@@ -187,8 +189,7 @@ export class CueScheduler {
     this.#timeline = TIMELINES[source.kind];
     this.#maxLateSeconds = options.maxLateSeconds ?? 30;
     this.#announcementLimit = options.announcementLimit ?? 5;
-    this.#onListenerError =
-      options.onListenerError ?? ((error, cue) => console.error(`cue listener threw on ${cue.id}`, error));
+    this.#onListenerError = options.onListenerError ?? ((error, cue) => console.error(`cue listener threw on ${cue.id}`, error));
   }
 
   /** Adds a cue unless one with the same id is known (the same cue arrives over several paths); returns whether it was new. */

@@ -32,7 +32,15 @@ export class ChatPanel {
     this.#sender = sender;
     this.#viewerId = viewerId;
     this.#list = h('ol', { class: 'messages', 'data-testid': 'chat-messages', 'aria-live': 'polite' });
-    this.#input = h('input', { type: 'text', name: 'text', maxLength: MAX_MESSAGE_LENGTH, autocomplete: 'off', placeholder: 'Say something…', 'aria-label': 'Chat message', 'data-testid': 'chat-input' });
+    this.#input = h('input', {
+      type: 'text',
+      name: 'text',
+      maxLength: MAX_MESSAGE_LENGTH,
+      autocomplete: 'off',
+      placeholder: 'Say something…',
+      'aria-label': 'Chat message',
+      'data-testid': 'chat-input',
+    });
     this.#send = h('button', { type: 'submit', class: 'primary', text: 'Send', 'data-testid': 'chat-send' });
     this.#notice = h('p', { class: 'notice', role: 'status', 'data-testid': 'chat-notice', hidden: true });
     replaceChildren(

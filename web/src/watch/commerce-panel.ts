@@ -103,9 +103,14 @@ export class CommercePanel {
     this.#catalog = catalog;
     this.#options = options;
     const actions = options.actions;
-    this.#claims = actions && new OfferClaims((offerId) => actions.claim(offerId), (offerId) => {
-      if (this.#offerParts?.offerId === offerId) this.#updateOffer(this.#offerParts);
-    });
+    this.#claims =
+      actions &&
+      new OfferClaims(
+        (offerId) => actions.claim(offerId),
+        (offerId) => {
+          if (this.#offerParts?.offerId === offerId) this.#updateOffer(this.#offerParts);
+        },
+      );
   }
 
   /** A poll's live tally (`poll.tally` on the socket). */
@@ -158,7 +163,12 @@ export class CommercePanel {
       this.#elements.product,
       h(
         'article',
-        { class: 'product-card', dataset: { productId: pinned.productId }, 'data-testid': 'product-card', on: { click: () => this.#options.onProductTap?.(pinned.productId) } },
+        {
+          class: 'product-card',
+          dataset: { productId: pinned.productId },
+          'data-testid': 'product-card',
+          on: { click: () => this.#options.onProductTap?.(pinned.productId) },
+        },
         image ? h('img', { src: image, alt: '', loading: 'eager', referrerPolicy: 'no-referrer' }) : h('div', { class: 'placeholder' }),
         h(
           'div',

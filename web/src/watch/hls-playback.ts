@@ -4,14 +4,7 @@
 // the cue track (the recording's own, or the show's), live also from the WebSocket.
 import type HlsType from 'hls.js';
 import type { Fragment, LevelDetails } from 'hls.js';
-import {
-  CueScheduler,
-  cueFromDateRange,
-  hlsJsPosition,
-  nativeHlsPosition,
-  replayPosition,
-  type CueMessage,
-} from '../player/cue-scheduler.ts';
+import { CueScheduler, cueFromDateRange, hlsJsPosition, nativeHlsPosition, replayPosition, type CueMessage } from '../player/cue-scheduler.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { fetchCueTrack, type CueFeed } from './cue-feed.ts';
 import type { Playback } from './playback.ts';
@@ -116,7 +109,11 @@ export class HlsPlayback implements Playback {
     void video.play().catch(() => {});
     this.#unfollowFeed = replay ? undefined : options.feed?.followCues((cues) => this.#add(cues));
     if (recording) this.#add(recording.cues);
-    else void fetchCueTrack(urls).then((cues) => this.#add(cues), () => {});
+    else
+      void fetchCueTrack(urls).then(
+        (cues) => this.#add(cues),
+        () => {},
+      );
   }
 
   get latencyBasis(): string {

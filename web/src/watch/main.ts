@@ -92,14 +92,10 @@ class Viewer implements ViewerApi {
     });
     this.#reporter = new WatchReporter(this.#urls, this.#video, identity.id);
     this.#socket = new ViewerSocket(this.#urls, identity.token);
-    this.#panel = new CommercePanel(
-      { product: byId('product'), offer: byId('offer'), poll: byId('poll'), announcement: byId('announcement') },
-      this.#catalog,
-      {
-        onProductTap: (productId) => this.#reporter.tapped({ productId, cueId: this.#playback?.scheduler.pinnedCueId() }),
-        actions: this.#socket,
-      },
-    );
+    this.#panel = new CommercePanel({ product: byId('product'), offer: byId('offer'), poll: byId('poll'), announcement: byId('announcement') }, this.#catalog, {
+      onProductTap: (productId) => this.#reporter.tapped({ productId, cueId: this.#playback?.scheduler.pinnedCueId() }),
+      actions: this.#socket,
+    });
     this.#listenToSocket();
     const unmute = byId<HTMLButtonElement>('unmute');
     unmute.addEventListener('click', () => {
@@ -150,7 +146,14 @@ class Viewer implements ViewerApi {
     if (this.#params.get('mode') !== 'hls') {
       this.#status('Connecting…');
       try {
-        this.#use(await WebRtcPlayback.start(this.#video, this.#urls, { onCues: (cues) => this.#prefetch(cues), onLost: () => void this.#recover() }, this.#reporter.viewerId));
+        this.#use(
+          await WebRtcPlayback.start(
+            this.#video,
+            this.#urls,
+            { onCues: (cues) => this.#prefetch(cues), onLost: () => void this.#recover() },
+            this.#reporter.viewerId,
+          ),
+        );
         this.#status('');
         return;
       } catch (error) {
@@ -195,14 +198,19 @@ class Viewer implements ViewerApi {
   async #startHls(replay: boolean, recording?: Recording): Promise<void> {
     if (!replay) this.#socket.connect();
     const feed = replay ? undefined : this.#socket;
-    const playback = await HlsPlayback.start(this.#video, this.#urls, { replay, recording, feed }, {
-      onCues: (cues) => {
-        this.#prefetch(cues);
-        if (!recording) this.#timeline?.setCues(this.#allCues);
+    const playback = await HlsPlayback.start(
+      this.#video,
+      this.#urls,
+      { replay, recording, feed },
+      {
+        onCues: (cues) => {
+          this.#prefetch(cues);
+          if (!recording) this.#timeline?.setCues(this.#allCues);
+        },
+        onEnded: () => void this.#switchToReplay(),
+        onFatal: (message) => this.#status(message),
       },
-      onEnded: () => void this.#switchToReplay(),
-      onFatal: (message) => this.#status(message),
-    });
+    );
     this.#use(playback);
     if (replay) {
       const timeline = new ReplayTimeline(byId('replay'), byId('products'), this.#video, this.#catalog, (cue) => playback.videoTimeOf(cue));

@@ -5,8 +5,7 @@ import type { ClaimAnswer, OfferStock } from './viewer-socket.ts';
 
 export type ClaimOutcome =
   /** 201: a unit is held for this viewer until expiresAt; 200: it was already (the earlier claim). */
-  | { kind: 'reserved' | 'already-yours'; expiresAt: string | undefined }
-  | { kind: 'sold-out' | 'ended' | 'failed'; detail: string };
+  { kind: 'reserved' | 'already-yours'; expiresAt: string | undefined } | { kind: 'sold-out' | 'ended' | 'failed'; detail: string };
 
 export interface OfferClaim {
   /** Units left as last announced (or answered); undefined until the server says. */

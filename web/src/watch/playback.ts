@@ -27,7 +27,10 @@ export async function probeHls(urls: PlaybackUrls): Promise<HlsAvailability> {
   const master = await fetch(masterUrl, { cache: 'no-store' }).catch(() => undefined);
   if (master?.status === 401 || master?.status === 403) return 'forbidden';
   if (!master?.ok) return 'offline';
-  const variant = (await master.text()).split('\n').map((line) => line.trim()).find((line) => line !== '' && !line.startsWith('#'));
+  const variant = (await master.text())
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line !== '' && !line.startsWith('#'));
   if (!variant) return 'offline';
   const media = await fetch(new URL(variant, new URL(masterUrl, location.href)), { cache: 'no-store' }).catch(() => undefined);
   if (!media?.ok) return 'offline';

@@ -22,7 +22,15 @@ export class ReactionBar {
       this.#counts.set(emoji, { element: count });
       return h(
         'button',
-        { type: 'button', class: 'reaction', title: LABELS[emoji], 'aria-label': LABELS[emoji], dataset: { emoji }, 'data-testid': 'reaction', on: { click: () => sender.react(emoji) } },
+        {
+          type: 'button',
+          class: 'reaction',
+          title: LABELS[emoji],
+          'aria-label': LABELS[emoji],
+          dataset: { emoji },
+          'data-testid': 'reaction',
+          on: { click: () => sender.react(emoji) },
+        },
         h('span', { class: 'emoji', text: emoji, 'aria-hidden': 'true' }),
         count,
       );

@@ -33,7 +33,11 @@ export async function lookUpReplay(urls: PlaybackUrls): Promise<ReplayLookup> {
   const cuesUrl = urls.mediaUrl(body?.cuesUrl);
   if (!body || typeof body.recordingId !== 'string' || !hlsUrl) return { kind: 'not-ready' };
   const [recordingCues, showCues] = await Promise.all([
-    cuesUrl ? fetch(cuesUrl).then((r) => (r.ok ? r.json() : undefined)).then(cuesOf, () => []) : Promise.resolve([]),
+    cuesUrl
+      ? fetch(cuesUrl)
+          .then((r) => (r.ok ? r.json() : undefined))
+          .then(cuesOf, () => [])
+      : Promise.resolve([]),
     fetchCueTrack(urls).catch(() => []),
   ]);
   // The endpoint answers with the stream's newest *ready* recording: right after a show ends that is

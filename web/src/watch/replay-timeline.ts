@@ -48,7 +48,12 @@ export class ReplayTimeline {
     this.#markers = h('div', { class: 'markers' });
     this.#previewPicture = h('div', { class: 'picture' });
     this.#previewTime = h('span', { class: 'at' });
-    this.#preview = h('div', { class: 'seek-preview', 'data-testid': 'seek-preview', 'aria-hidden': 'true', hidden: true }, this.#previewPicture, this.#previewTime);
+    this.#preview = h(
+      'div',
+      { class: 'seek-preview', 'data-testid': 'seek-preview', 'aria-hidden': 'true', hidden: true },
+      this.#previewPicture,
+      this.#previewTime,
+    );
     this.#bar = h(
       'div',
       { class: 'seekbar', role: 'slider', tabIndex: 0, 'aria-label': 'Seek', 'data-testid': 'seekbar' },
@@ -184,7 +189,10 @@ export class ReplayTimeline {
 
   #renderMarkers(): void {
     const duration = this.#duration();
-    const shown = Number.isFinite(duration) && duration > 0 ? this.#pins.map((pin) => ({ pin, at: this.#videoTimeOf(pin) })).filter(({ at }) => at !== undefined && at <= duration) : [];
+    const shown =
+      Number.isFinite(duration) && duration > 0
+        ? this.#pins.map((pin) => ({ pin, at: this.#videoTimeOf(pin) })).filter(({ at }) => at !== undefined && at <= duration)
+        : [];
     const key = JSON.stringify([duration, shown.map(({ pin, at }) => [pin.id, at, this.#title(pin)])]);
     if (key === this.#markersKey) return;
     this.#markersKey = key;
@@ -209,7 +217,9 @@ export class ReplayTimeline {
 
   /** Only the moments the media holds (a closed live playlist keeps just its last segments). */
   #renderList(): void {
-    const entries = this.#pins.map((pin) => ({ pin, at: this.#videoTimeOf(pin), card: this.#catalog.get(String(pin.payload.productId)) })).filter(({ at }) => at !== undefined);
+    const entries = this.#pins
+      .map((pin) => ({ pin, at: this.#videoTimeOf(pin), card: this.#catalog.get(String(pin.payload.productId)) }))
+      .filter(({ at }) => at !== undefined);
     const key = JSON.stringify(entries.map(({ pin, at, card }) => [pin.id, at, card]));
     if (key === this.#listKey) return;
     this.#listKey = key;

@@ -21,7 +21,10 @@ function vttSeconds(text: string): number | undefined {
 
 /** The track's cues that name a sprite region, in time order; anything else is skipped. */
 export function parseThumbnailTrack(text: string, trackUrl: string): Thumbnail[] {
-  const lines = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').split('\n');
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n?/g, '\n')
+    .split('\n');
   if (!lines[0]?.startsWith('WEBVTT')) return [];
   const thumbnails: Thumbnail[] = [];
   for (const [index, line] of lines.entries()) {

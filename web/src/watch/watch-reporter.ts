@@ -28,7 +28,13 @@ function randomLocalId(): string {
 export async function viewerIdentity(issueUrl: string): Promise<ViewerIdentity> {
   try {
     const stored = JSON.parse(localStorage.getItem(IDENTITY_KEY) ?? 'null') as { id?: unknown; token?: unknown; expiresAt?: unknown } | null;
-    if (stored && typeof stored.id === 'string' && typeof stored.token === 'string' && typeof stored.expiresAt === 'string' && Date.parse(stored.expiresAt) - Date.now() > RENEW_BEFORE_MS) {
+    if (
+      stored &&
+      typeof stored.id === 'string' &&
+      typeof stored.token === 'string' &&
+      typeof stored.expiresAt === 'string' &&
+      Date.parse(stored.expiresAt) - Date.now() > RENEW_BEFORE_MS
+    ) {
       return { id: stored.id, token: stored.token };
     }
   } catch {
