@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
-import { benchConfig, machineInfo, tunedFromEnv } from './lib/bench-node.ts';
+import { benchConfig, machineInfo, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import { CueScheduler, parseCueMessage, type CueMessage } from '../src/player/cue-scheduler.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -17,7 +17,7 @@ import { H264StampViewer } from './lib/h264-viewer.ts';
 import { HlsCuePlayer, type HlsFrame } from './lib/hls-cue-player.ts';
 import { IngestTap, type VideoArrival } from './lib/ingest-tap.ts';
 import { createStream, deleteSession, postSdp, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
-import { startLoggedCamera, type LoggedCamera } from './lib/logged-camera.ts';
+import { StampedCamera } from './lib/stamped-camera.ts';
 import { fmt, fmtStats, roundDeep, stats, verdict, type Stats } from './lib/stats.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -49,7 +49,7 @@ interface ShowContext {
   node: Livecue;
   target: AdminApi;
   stream: BenchStream;
-  camera: LoggedCamera;
+  camera: StampedCamera;
   tap: IngestTap;
 }
 
@@ -601,18 +601,14 @@ async function main(): Promise<void> {
   let accuracyError: string | undefined;
   let ws: DeliveryResult | undefined;
   let dc: DeliveryResult | undefined;
-  let camera: LoggedCamera | undefined;
+  let camera: StampedCamera | undefined;
   let stream: BenchStream | undefined;
   const machine = new CpuMeter(machineCpu);
   machine.sample();
   try {
     stream = await createStream(target, 'bench cues');
-    camera = startLoggedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: WIDTH, height: HEIGHT, fps: FPS });
-    const deadline = Date.now() + 20_000;
-    while (!node.registry.get(stream.id)?.room.producer('video')) {
-      if (Date.now() > deadline) throw new Error('the show did not go live within 20 s');
-      await sleep(50);
-    }
+    camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: WIDTH, height: HEIGHT, fps: FPS });
+    await waitForProducer(node, stream.id, 20_000);
     const show: ShowContext = { node, target, stream, camera, tap };
     if (PARTS.has('accuracy')) {
       console.log(`accuracy: ${CUES} cues every ~${CUE_INTERVAL_MS} ms, watched by a simulated HLS player and a WHEP viewer ...`);
@@ -633,7 +629,7 @@ async function main(): Promise<void> {
     }
   } finally {
     machine.sample();
-    await camera?.stop();
+    await camera?.close();
     await node.close();
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 // Benchmark of RTMP in, ABR HLS out: time to the first playable master playlist, transcoder CPU, glass-to-glass latency.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +12,8 @@ import type { Config } from '../src/config/schema.ts';
 import { benchConfig, machineInfo } from './lib/bench-node.ts';
 import { createLogger } from '../src/log.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
-import { bandHeight, readStamp, stampBand } from './lib/frame-clock.ts';
+import { readStamp } from './lib/frame-clock.ts';
+import { StampedCamera } from './lib/stamped-camera.ts';
 
 const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CONCURRENT = process.env.BENCH_CONCURRENT === '1';
@@ -106,76 +107,6 @@ function ffmpegOutput(args: string[], input?: Buffer): Promise<Buffer> {
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`ffmpeg exited ${code}: ${stderr.slice(-300)}`))));
   });
-}
-
-interface Encoder {
-  pid: number;
-  spawnedAt: number;
-  maxBacklogFrames: number;
-  stop(): Promise<number | null>;
-}
-
-/**
- * The "camera": a stamp band of the capture time written to an x264 encoder in real time, overlaid on a
- * moving test pattern (so the ladder encodes realistic motion, not a still image), with a tone, pushed as RTMP.
- */
-function startEncoder(url: string, source: Source): Encoder {
-  const { width, height, fps } = source;
-  const band = bandHeight(height);
-  const args = [
-    '-hide_banner', '-loglevel', 'error',
-    '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${band}`, '-r', String(fps), '-i', 'pipe:0',
-    // Paced by -re: lavfi would otherwise produce audio as fast as it can.
-    '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-filter_complex', `testsrc2=size=${width}x${height}:rate=${fps}[bg];[bg][0:v]overlay=0:0:shortest=1,format=yuv420p[v]`,
-    '-map', '[v]', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(fps),
-    '-c:a', 'aac', '-b:a', '128k',
-    '-shortest', '-f', 'flv', url,
-  ];
-  const child: ChildProcessWithoutNullStreams = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const spawnedAt = performance.now();
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  child.stdout.resume();
-  child.stdin.on('error', () => {});
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
-  const frameBytes = width * band;
-  const wallStart = Date.now();
-  let frames = 0;
-  let maxBacklogFrames = 0;
-  let pacing: NodeJS.Timeout | undefined;
-  const pump = () => {
-    // Frames are due by wall clock; a late timer writes the frames it owes, each stamped when written.
-    const due = Math.floor(((Date.now() - wallStart) * fps) / 1000) + 1;
-    while (frames < due && child.stdin.writable) {
-      child.stdin.write(stampBand(Date.now(), width, height));
-      frames++;
-    }
-    maxBacklogFrames = Math.max(maxBacklogFrames, Math.floor(child.stdin.writableLength / frameBytes));
-    pacing = setTimeout(pump, Math.max(1, wallStart + (frames * 1000) / fps - Date.now()));
-  };
-  pump();
-
-  return {
-    pid: child.pid!,
-    spawnedAt,
-    get maxBacklogFrames() {
-      return maxBacklogFrames;
-    },
-    async stop() {
-      clearTimeout(pacing);
-      child.stdin.end();
-      const interrupt = setTimeout(() => child.kill('SIGINT'), 5000);
-      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(interrupt);
-      clearTimeout(kill);
-      if (code !== 0 && stderr.trim()) console.error(`encoder (${source.name}) exited ${code}: ${stderr.trim().slice(-300)}`);
-      return code;
-    },
-  };
 }
 
 function variantUris(master: string): string[] {
@@ -322,7 +253,7 @@ async function speedGauge(node: Livecue, streamId: string): Promise<number | und
 async function runShow(node: Livecue, source: Source, seconds: number): Promise<ShowResult> {
   const stream = await api(node, 'POST', '/v1/streams', { title: `bench ${source.name}` });
   const masterUrl: string = stream.playback.hlsUrl;
-  const encoder = startEncoder(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, source);
+  const encoder = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: source.width, height: source.height, fps: source.fps, name: `encoder (${source.name})` });
   const endAt = encoder.spawnedAt + seconds * 1000;
   const transcoderPid = () => node.registry.get(stream.id)?.transcoder.pid;
   const transcoderCpu = new CpuMeter(() => processCpu(transcoderPid()));
@@ -364,7 +295,7 @@ async function runShow(node: Livecue, source: Source, seconds: number): Promise<
   await sampling;
   loopDelay.disable();
   const viewerResults = await Promise.all(viewers.map((viewer) => viewer.stop()));
-  const encoderExitCode = await encoder.stop();
+  const encoderExitCode = await encoder.close();
   await api(node, 'DELETE', `/v1/streams/${stream.id}`);
 
   const steady = speeds.filter((sample) => sample.at >= WARMUP_SECONDS).map((sample) => sample.speed);

@@ -2,6 +2,8 @@
 // ports chosen by the system, silent logs) and the machine it ran on, for the results.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Livecue } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { newAdminToken } from '../../src/streams/stream-keys.ts';
@@ -54,4 +56,13 @@ export function benchConfig(options: { dataDir: string; tunable: readonly string
     ...tuned,
     ...options.forced,
   });
+}
+
+/** Resolves once the SFU has the stream's video producer: the show is live. */
+export async function waitForProducer(node: Livecue, streamId: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!node.registry.get(streamId)?.room.producer('video')) {
+    if (Date.now() > deadline) throw new Error(`no video producer for ${streamId} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
 }
