@@ -4,20 +4,19 @@
 // relay is set up on that join) and on a warm one, and the CPU the relay costs each node's workers.
 //
 //   npx tsx bench/cluster.ts          (needs PostgreSQL on 127.0.0.1:5432 and Redis on :6379, as the tests)
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import { startLivecue, type Livecue } from '../src/app.ts';
 import { createLogger } from '../src/log.ts';
 import { randomBase62 } from '../src/streams/stream-keys.ts';
-import { benchConfig, machineInfo } from './lib/bench-node.ts';
+import { benchConfig } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
 import { CpuMeter, processCpu } from './lib/cpu.ts';
 import { deleteSession, postSdp } from './lib/livecue-api.ts';
-import { fmt, fmtStats, roundDeep, stats, type Stats } from './lib/stats.ts';
+import { createBenchDatabase } from './lib/postgres-database.ts';
+import { fmt, fmtStats, stats, type Stats } from './lib/stats.ts';
 import { contextOf, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
 import { StampViewer } from './lib/wrtc-peers.ts';
 
@@ -86,15 +85,11 @@ function workerCores(node: Livecue): { cores(): number | undefined } {
 }
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
-  const name = `livecue_bench_${randomBase62(8).toLowerCase()}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
+  const record = new BenchRecord('cluster');
+  const database = await createBenchDatabase(ADMIN_URL);
   const dirs = [await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-origin-')), await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-edge-'))];
   const shared = {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: database.url,
     REDIS_URL,
     REDIS_KEY_PREFIX: `lcbench-${randomBase62(6)}`,
     LIVECUE_SECRET_KEY: randomBase62(32),
@@ -110,7 +105,7 @@ async function main(): Promise<void> {
   const originUrl = `http://127.0.0.1:${origin.httpPort}`;
   const edgeUrl = `http://127.0.0.1:${edge.httpPort}`;
   const ctx: BenchContext = { node: origin, target: contextOf(origin), width: WIDTH, height: HEIGHT, fps: FPS };
-  console.log(`livecue cluster bench: ${os.cpus().length} cores, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; WHIP ${WIDTH}x${HEIGHT}@${FPS}; origin and edge in one process, one mediasoup worker each`);
+  record.announce(`WHIP ${WIDTH}x${HEIGHT}@${FPS}; origin and edge in one process, one mediasoup worker each`);
 
   let show: Show | undefined;
   let result: Record<string, unknown> = {};
@@ -152,17 +147,11 @@ async function main(): Promise<void> {
     await show?.stop();
     await edge.close();
     await origin.close();
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await database.drop();
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   }
 
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `cluster-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  const record = { benchmark: 'cluster', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: machineInfo(loadStart, os.loadavg()), config: { width: WIDTH, height: HEIGHT, fps: FPS, seconds: SECONDS, joins: JOINS }, ...result };
-  writeFileSync(file, `${JSON.stringify(roundDeep(record), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  record.write({ config: { width: WIDTH, height: HEIGHT, fps: FPS, seconds: SECONDS, joins: JOINS }, ...result });
 }
 
 await main();

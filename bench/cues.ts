@@ -1,13 +1,12 @@
 // Benchmark of commerce cues: how close to their frame cues fire on the HLS and WebRTC paths, and how fast they reach 1,000 WebSocket (and some data-channel) viewers.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
-import { benchConfig, machineInfo, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { benchConfig, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
 import { createLogger } from '../src/log.ts';
 import { CueScheduler, parseCueMessage, type CueMessage } from '../src/player/cue-scheduler.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -18,7 +17,7 @@ import { HlsCuePlayer, type HlsFrame } from './lib/hls-cue-player.ts';
 import { IngestTap, type VideoArrival } from './lib/ingest-tap.ts';
 import { createStream, deleteSession, postSdp, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
 import { StampedCamera } from './lib/stamped-camera.ts';
-import { fmt, fmtStats, roundDeep, stats, verdict, type Stats } from './lib/stats.ts';
+import { fmt, fmtStats, stats, verdict, type Stats } from './lib/stats.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const WIDTH = env('BENCH_WIDTH', 640);
@@ -584,17 +583,14 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
 
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
+  const record = new BenchRecord('cues');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
   const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT, WS_CONNECT_RATE_PER_SECOND: 100_000 } });
   const node = await startLivecue(config, { logger: createLogger('silent') });
   const tap = new IngestTap(node);
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
-  const cpus = os.cpus();
-  console.log(
-    `livecue cues bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `RTMP ${WIDTH}x${HEIGHT}@${FPS}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s, cue limit ${config.CUE_RATE_PER_SECOND}/s`,
+  record.announce(
+    `RTMP ${WIDTH}x${HEIGHT}@${FPS}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s, cue limit ${config.CUE_RATE_PER_SECOND}/s`,
   );
 
   let accuracy: Accuracy | undefined;
@@ -635,11 +631,7 @@ async function main(): Promise<void> {
   }
 
   printTable(accuracy, ws, dc);
-  const result = {
-    benchmark: 'cues',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: machineInfo(loadStart, os.loadavg(), { busyCoresWholeRun: machine.summary()?.cores }),
+  record.write({
     config: {
       width: WIDTH,
       height: HEIGHT,
@@ -663,12 +655,7 @@ async function main(): Promise<void> {
     accuracy: accuracy ?? (accuracyError ? { error: accuracyError } : undefined),
     websocket: ws,
     datachannel: dc,
-  };
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `cues-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  }, { busyCoresWholeRun: machine.summary()?.cores });
 }
 
 await main();

@@ -1,19 +1,19 @@
 // Benchmark of RTMP in, ABR HLS out: time to the first playable master playlist, transcoder CPU, glass-to-glass latency.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { startLivecue, type Livecue } from '../src/app.ts';
 import type { Config } from '../src/config/schema.ts';
-import { benchConfig, machineInfo } from './lib/bench-node.ts';
+import { benchConfig } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
 import { createLogger } from '../src/log.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { readStamp } from './lib/frame-clock.ts';
 import { StampedCamera } from './lib/stamped-camera.ts';
+import { stats, verdict, type Stats } from './lib/stats.ts';
 
 const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CONCURRENT = process.env.BENCH_CONCURRENT === '1';
@@ -50,13 +50,6 @@ const ALL_SOURCES: Source[] = [
 const SOURCES: Source[] =
   process.env.BENCH_SOURCES === 'all' ? ALL_SOURCES : process.env.BENCH_SOURCES ? ALL_SOURCES.filter((source) => process.env.BENCH_SOURCES!.split(',').includes(source.name)) : ALL_SOURCES.slice(0, 2);
 
-interface Stats {
-  count: number;
-  p50: number;
-  p95: number;
-  max: number;
-}
-
 interface ViewerResult {
   rendition: string;
   segmentsMeasured: number;
@@ -83,15 +76,6 @@ interface ShowResult {
   encoderBacklogMaxFrames: number;
   encoderExitCode: number | null;
 }
-
-function stats(values: number[]): Stats | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-  return { count: sorted.length, p50: rank(0.5), p95: rank(0.95), max: sorted[sorted.length - 1]! };
-}
-
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 
 /** Runs ffmpeg with optional stdin bytes and resolves with everything it wrote to stdout. */
 function ffmpegOutput(args: string[], input?: Buffer): Promise<Buffer> {
@@ -330,7 +314,6 @@ function targetsFor(config: Config): Targets {
   };
 }
 
-const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS');
 const fmt = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
 
 /** p95 of the worst watched rendition: the target holds only if every rendition meets it. */
@@ -407,17 +390,14 @@ function printTable(title: string, shows: ShowResult[], targets: Targets): void 
 
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
+  const record = new BenchRecord('hls-ladder');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
   const config = benchConfig({ dataDir, tunable: TUNABLE });
   const targets = targetsFor(config);
   const node = await startLivecue(config, { logger: createLogger('silent') });
   const backends = { database: node.database.kind, redis: 'embedded redis-server', store: node.store.kind };
-  const cpus = os.cpus();
-  console.log(
-    `livecue hls-ladder bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `x264 preset ${config.X264_PRESET}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s; ` +
+  record.announce(
+    `x264 preset ${config.X264_PRESET}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s; ` +
       `${BENCH_SECONDS} s per source; ${Object.values(backends).join(', ')}`,
   );
 
@@ -452,20 +432,12 @@ async function main(): Promise<void> {
     printTable('both sources at once', concurrent.shows, targets);
     console.log(
       `two shows on 2 cores: transcoders ${fmt(concurrent.totalTranscoderCores)} cores together (encoders ${fmt(concurrent.totalEncoderCores)} more, ` +
-        `machine ${fmt(concurrent.shows[0]?.machineCpu?.cores)} of ${cpus.length} busy), ` +
+        `machine ${fmt(concurrent.shows[0]?.machineCpu?.cores)} of ${os.cpus().length} busy), ` +
         `speed ${concurrent.allKeptUp ? 'kept' : 'did NOT keep'} >= ${KEEPS_UP_SPEED}  ${verdict(concurrent.fits)}`,
     );
   }
 
-  const loadEnd = os.loadavg();
-  const finishedAt = new Date();
-  const roundDeep = (value: unknown): unknown =>
-    typeof value === 'number' ? round(value) : Array.isArray(value) ? value.map(roundDeep) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)])) : value;
-  const result = {
-    benchmark: 'hls-ladder',
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    machine: machineInfo(loadStart, loadEnd),
+  record.write({
     config: {
       benchSeconds: BENCH_SECONDS,
       warmupSeconds: WARMUP_SECONDS,
@@ -482,12 +454,7 @@ async function main(): Promise<void> {
     targets: { ...targets, keepsUpSpeed: KEEPS_UP_SPEED, latencyStatistic: 'p95 of the worst watched rendition' },
     sequential: sequential.map((show) => ({ ...show, verdicts: verdicts(show, targets) })),
     ...(concurrent && { concurrent: { ...concurrent, shows: concurrent.shows.map((show) => ({ ...show, verdicts: verdicts(show, targets) })) } }),
-  };
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `hls-ladder-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  });
 }
 
 await main();
