@@ -18,7 +18,7 @@ import { deleteSession, postSdp } from './lib/livecue-api.ts';
 import { createBenchDatabase } from './lib/postgres-database.ts';
 import { fmt, fmtStats, stats, type Stats } from './lib/stats.ts';
 import { contextOf, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
-import { StampViewer } from './lib/wrtc-peers.ts';
+import { StampViewer } from './lib/stamp-viewer.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;

@@ -5,7 +5,7 @@ import { deleteSession, postSdp } from './livecue-api.ts';
 import { H264StampViewer } from './h264-viewer.ts';
 import { stats, type Stats } from './stats.ts';
 import type { BenchContext, Show } from './webrtc-shows.ts';
-import { StampViewer } from './wrtc-peers.ts';
+import { StampViewer } from './stamp-viewer.ts';
 
 /** A stamp older than this (or in the future) was misread, not merely late. */
 const MAX_PLAUSIBLE_MS = 30_000;

@@ -4,7 +4,8 @@ import type { Livecue } from '../../src/app.ts';
 import { waitForProducer } from './bench-node.ts';
 import { api, createStream, deleteSession, postSdp, type AdminApi, type BenchStream } from './livecue-api.ts';
 import { StampedCamera, type StampedCameraOptions } from './stamped-camera.ts';
-import { StampedPublisher } from './wrtc-peers.ts';
+import { WrtcPublisher } from '../../tests/helpers/wrtc-peers.ts';
+import { stampI420 } from './i420-clock.ts';
 
 export interface BenchContext {
   node: Livecue;
@@ -17,7 +18,7 @@ export interface BenchContext {
 export interface Show {
   stream: BenchStream;
   kind: 'whip' | 'rtmp';
-  publisher?: StampedPublisher;
+  publisher?: WrtcPublisher;
   camera?: StampedCamera;
   /** Seconds from starting the publisher/encoder to the SFU holding its video producer. */
   readySeconds: number;
@@ -29,7 +30,7 @@ export const contextOf = (node: Livecue): AdminApi => ({ baseUrl: `http://127.0.
 export async function startWhipShow(ctx: BenchContext, title: string): Promise<Show> {
   const stream = await createStream(ctx.target, title);
   const started = performance.now();
-  const publisher = new StampedPublisher(ctx.width, ctx.height, ctx.fps);
+  const publisher = new WrtcPublisher(ctx.width, ctx.height, ctx.fps, stampI420);
   const { location, answer } = await postSdp(stream.ingest.whipUrl, await publisher.offer(), { authorization: `Bearer ${stream.ingest.streamKey}` });
   await publisher.accept(answer);
   await waitForProducer(ctx.node, stream.id, 15_000);
