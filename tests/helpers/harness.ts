@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import postgres from 'postgres';
+import { expect } from 'vitest';
 import { startLivecue, type Livecue } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
@@ -105,6 +106,21 @@ export async function startTestNode(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A stream as POST /v1/streams answers it. */
+export interface TestStream {
+  id: string;
+  playbackId: string;
+  ingest: { rtmpUrl: string; streamKey: string; whipUrl: string };
+  playback: { hlsUrl: string; whepUrl: string };
+}
+
+/** Creates a stream through the admin API, expecting 201. */
+export async function createStream(node: Pick<TestNode, 'api'>, title = 'show'): Promise<TestStream> {
+  const { status, body } = await node.api('POST', '/v1/streams', { title });
+  expect(status).toBe(201);
+  return body as TestStream;
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
