@@ -17,6 +17,7 @@ import { CpuMeter, processCpu } from './lib/cpu.ts';
 import { deleteSession, postSdp } from './lib/livecue-api.ts';
 import { createBenchDatabase } from './lib/postgres-database.ts';
 import { fmt, fmtStats, stats, type Stats } from './lib/stats.ts';
+import { plausible, watchWindow } from './lib/webrtc-latency.ts';
 import { contextOf, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
 import { StampViewer } from './lib/stamp-viewer.ts';
 
@@ -27,7 +28,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const JOINS = Number(process.env.BENCH_JOINS ?? 5);
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const WARMUP_MS = 2000;
 
 interface Watch {
   latencyMs?: Stats;
@@ -39,18 +39,12 @@ interface Watch {
 async function watch(baseUrl: string, playbackId: string, seconds: number): Promise<Watch> {
   const viewer = new StampViewer();
   try {
-    const started = Date.now();
-    const { location, answer } = await postSdp(`${baseUrl}/whep/${playbackId}`, await viewer.offer());
-    await viewer.accept(answer);
-    const first = await viewer.firstFrame(15_000);
-    if (first === undefined) throw new Error(`no frame from ${baseUrl} within 15 s`);
-    await sleep(WARMUP_MS);
-    const from = viewer.frames.length;
-    await sleep(seconds * 1000);
-    const frames = viewer.frames.slice(from);
-    await deleteSession(baseUrl, location);
-    const latencies = frames.flatMap((frame) => (frame.stamp !== undefined && frame.at - frame.stamp > -5 && frame.at - frame.stamp < 30_000 ? [frame.at - frame.stamp] : []));
-    return { latencyMs: stats(latencies), frames: frames.length, firstFrameMs: first - started };
+    const { frames, startedAt, firstFrameAt } = await watchWindow(viewer, { url: `${baseUrl}/whep/${playbackId}`, baseUrl }, seconds, {
+      firstFrameTimeoutMs: 15_000,
+      noFrame: () => `no frame from ${baseUrl} within 15 s`,
+    });
+    const latencies = frames.flatMap((frame) => (frame.stamp !== undefined && plausible(frame.at - frame.stamp) ? [frame.at - frame.stamp] : []));
+    return { latencyMs: stats(latencies), frames: frames.length, firstFrameMs: firstFrameAt - startedAt };
   } finally {
     viewer.close();
   }

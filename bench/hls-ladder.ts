@@ -1,5 +1,4 @@
 // Benchmark of RTMP in, ABR HLS out: time to the first playable master playlist, transcoder CPU, glass-to-glass latency.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { BenchRecord } from './lib/bench-record.ts';
 import { createLogger } from '../src/log.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { readStamp } from './lib/frame-clock.ts';
+import { nicedFfmpeg } from './lib/niced-ffmpeg.ts';
 import { StampedCamera } from './lib/stamped-camera.ts';
 import { stats, verdict, type Stats } from './lib/stats.ts';
 
@@ -75,22 +75,6 @@ interface ShowResult {
   viewers: ViewerResult[];
   encoderBacklogMaxFrames: number;
   encoderExitCode: number | null;
-}
-
-/** Runs ffmpeg with optional stdin bytes and resolves with everything it wrote to stdout. */
-function ffmpegOutput(args: string[], input?: Buffer): Promise<Buffer> {
-  // niced: the bench's own decoding should steal as little CPU as possible from the transcoder it measures.
-  const child = spawn('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-v', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`ffmpeg exited ${code}: ${stderr.slice(-300)}`))));
-  });
 }
 
 function variantUris(master: string): string[] {
@@ -183,7 +167,7 @@ class LatencyViewer {
       if (!response.ok) throw new Error(`segment ${response.status}`);
       const body = Buffer.from(await response.arrayBuffer());
       const availableAt = Date.now();
-      const frames = await ffmpegOutput(['-f', 'mpegts', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'], body);
+      const { stdout: frames } = await nicedFfmpeg(['-v', 'error', '-f', 'mpegts', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'], body);
       const frameBytes = READ_WIDTH * READ_HEIGHT;
       const latency = this.#latencyOf(frames.subarray(frames.length - frameBytes), availableAt);
       const startLatency = this.#latencyOf(frames.subarray(0, frameBytes), availableAt);

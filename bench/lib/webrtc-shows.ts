@@ -27,44 +27,37 @@ export interface Show {
 
 export const contextOf = (node: Livecue): AdminApi => ({ baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken });
 
+/** Waits for the SFU to have the show's video, then hands the show out; stopping ends the source and deletes the stream. */
+async function goLive(ctx: BenchContext, stream: BenchStream, started: number, source: Pick<Show, 'kind' | 'publisher' | 'camera'>, end: () => Promise<void>, timeoutMs: number): Promise<Show> {
+  const stop = async () => {
+    await end();
+    await api(ctx.target, 'DELETE', `/v1/streams/${stream.id}`).catch(() => {});
+  };
+  try {
+    await waitForProducer(ctx.node, stream.id, timeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stream, ...source, readySeconds: (performance.now() - started) / 1000, stop };
+}
+
 export async function startWhipShow(ctx: BenchContext, title: string): Promise<Show> {
   const stream = await createStream(ctx.target, title);
   const started = performance.now();
   const publisher = new WrtcPublisher(ctx.width, ctx.height, ctx.fps, stampI420);
   const { location, answer } = await postSdp(stream.ingest.whipUrl, await publisher.offer(), { authorization: `Bearer ${stream.ingest.streamKey}` });
   await publisher.accept(answer);
-  await waitForProducer(ctx.node, stream.id, 15_000);
-  return {
-    stream,
-    kind: 'whip',
-    publisher,
-    readySeconds: (performance.now() - started) / 1000,
-    async stop() {
-      await deleteSession(ctx.target.baseUrl, location);
-      publisher.close();
-      await api(ctx.target, 'DELETE', `/v1/streams/${stream.id}`).catch(() => {});
-    },
+  const end = async () => {
+    await deleteSession(ctx.target.baseUrl, location);
+    publisher.close();
   };
+  return goLive(ctx, stream, started, { kind: 'whip', publisher }, end, 15_000);
 }
 
 export async function startRtmpShow(ctx: BenchContext, title: string, options: Partial<StampedCameraOptions> = {}): Promise<Show> {
   const stream = await createStream(ctx.target, title);
   const started = performance.now();
   const camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: ctx.width, height: ctx.height, fps: ctx.fps, preset: 'veryfast', name: 'rtmp camera', ...options });
-  try {
-    await waitForProducer(ctx.node, stream.id, 20_000);
-  } catch (error) {
-    await camera.close();
-    throw error;
-  }
-  return {
-    stream,
-    kind: 'rtmp',
-    camera,
-    readySeconds: (performance.now() - started) / 1000,
-    async stop() {
-      await camera.close();
-      await api(ctx.target, 'DELETE', `/v1/streams/${stream.id}`).catch(() => {});
-    },
-  };
+  return goLive(ctx, stream, started, { kind: 'rtmp', camera }, async () => void (await camera.close()), 20_000);
 }

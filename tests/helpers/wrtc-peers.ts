@@ -1,6 +1,7 @@
 // libwebrtc peers (@roamhq/wrtc), for the tests and the benches: a WHIP publisher that sends real VP8 video
 // and Opus audio from raw frames paced by the wall clock, and a WHEP viewer that decodes what it receives.
 import { createRequire } from 'node:module';
+import { FirstArrival } from './first-arrival.ts';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -125,10 +126,8 @@ export class WrtcViewer {
   framesDecoded = 0;
   lastFrameSize?: { width: number; height: number };
   audioTracks = 0;
-  /** Date.now() when the first decoded frame reached the sink. */
-  firstFrameAt?: number;
+  readonly #firstFrame = new FirstArrival();
   #sinks: any[] = [];
-  #onFirst?: () => void;
   #closed = false;
 
   async offer(): Promise<string> {
@@ -141,10 +140,7 @@ export class WrtcViewer {
         const at = Date.now();
         this.framesDecoded++;
         this.lastFrameSize = { width: frame.width, height: frame.height };
-        if (this.firstFrameAt === undefined) {
-          this.firstFrameAt = at;
-          this.#onFirst?.();
-        }
+        this.#firstFrame.mark(at);
         this.frameDecoded(frame, at);
       };
       this.#sinks.push(sink);
@@ -156,13 +152,9 @@ export class WrtcViewer {
     await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
   }
 
-  /** Resolves with Date.now() of the first decoded frame, or undefined after `timeoutMs`. */
+  /** Resolves with Date.now() when the first decoded frame reached the sink, or undefined after `timeoutMs`. */
   firstFrame(timeoutMs: number): Promise<number | undefined> {
-    if (this.firstFrameAt !== undefined) return Promise.resolve(this.firstFrameAt);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), timeoutMs);
-      this.#onFirst = () => (clearTimeout(timer), resolve(this.firstFrameAt));
-    });
+    return this.#firstFrame.wait(timeoutMs);
   }
 
   /** Each decoded frame, at Date.now() `at`; a subclass reads what it needs from it. */
