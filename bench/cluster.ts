@@ -4,14 +4,10 @@
 // relay is set up on that join) and on a warm one, and the CPU the relay costs each node's workers.
 //
 //   npx tsx bench/cluster.ts          (needs PostgreSQL on 127.0.0.1:5432 and Redis on :6379, as the tests)
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLivecue, type Livecue } from '../src/app.ts';
-import { createLogger } from '../src/log.ts';
+import type { Livecue } from '../src/app.ts';
 import { randomBase62 } from '../src/streams/stream-keys.ts';
-import { benchConfig } from './lib/bench-node.ts';
+import { BenchNode } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { CpuMeter, processCpu } from './lib/cpu.ts';
 import { deleteSession, postSdp } from './lib/livecue-api.ts';
@@ -81,7 +77,6 @@ function workerCores(node: Livecue): { cores(): number | undefined } {
 async function main(): Promise<void> {
   const record = new BenchRecord('cluster');
   const database = await createBenchDatabase(ADMIN_URL);
-  const dirs = [await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-origin-')), await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-edge-'))];
   const shared = {
     DATABASE_URL: database.url,
     REDIS_URL,
@@ -91,11 +86,14 @@ async function main(): Promise<void> {
     LADDER: '360',
     SIGNALING_RATE_PER_SECOND: 1000,
   };
-  const origin = await startLivecue(benchConfig({ dataDir: dirs[0]!, tunable: [], forced: { ...shared, ROLE: 'ingest', NODE_ID: 'bench-origin' } }), { logger: createLogger('silent') });
-  const edge = await startLivecue(
-    benchConfig({ dataDir: dirs[1]!, tunable: [], forced: { ...shared, ROLE: 'sfu', NODE_ID: 'bench-edge', LIVECUE_ADMIN_TOKEN: origin.adminToken, WEBRTC_MIN_PORT: 45000, WEBRTC_MAX_PORT: 45999 } }),
-    { logger: createLogger('silent') },
-  );
+  const originNode = await BenchNode.start({ dirPrefix: 'livecue-bench-origin-', tunable: [], forced: { ...shared, ROLE: 'ingest', NODE_ID: 'bench-origin' } });
+  const origin = originNode.node;
+  const edgeNode = await BenchNode.start({
+    dirPrefix: 'livecue-bench-edge-',
+    tunable: [],
+    forced: { ...shared, ROLE: 'sfu', NODE_ID: 'bench-edge', LIVECUE_ADMIN_TOKEN: origin.adminToken, WEBRTC_MIN_PORT: 45000, WEBRTC_MAX_PORT: 45999 },
+  });
+  const edge = edgeNode.node;
   const originUrl = `http://127.0.0.1:${origin.httpPort}`;
   const edgeUrl = `http://127.0.0.1:${edge.httpPort}`;
   const ctx: BenchContext = { node: origin, target: contextOf(origin), width: WIDTH, height: HEIGHT, fps: FPS };
@@ -139,10 +137,9 @@ async function main(): Promise<void> {
     for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
   } finally {
     await show?.stop();
-    await edge.close();
-    await origin.close();
+    await edgeNode.close();
+    await originNode.close();
     await database.drop();
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   }
 
   record.write({ config: { width: WIDTH, height: HEIGHT, fps: FPS, seconds: SECONDS, joins: JOINS }, ...result });

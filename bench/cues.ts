@@ -1,13 +1,10 @@
 // Benchmark of commerce cues: how close to their frame cues fire on the HLS and WebRTC paths, and how fast they reach 1,000 WebSocket (and some data-channel) viewers.
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLivecue, type Livecue } from '../src/app.ts';
-import { benchConfig, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import type { Livecue } from '../src/app.ts';
+import { BenchNode, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
-import { createLogger } from '../src/log.ts';
 import { CueScheduler, parseCueMessage, type CueMessage } from '../src/player/cue-scheduler.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { CueListeners } from './lib/cue-listeners-client.ts';
@@ -584,9 +581,8 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
 
 async function main(): Promise<void> {
   const record = new BenchRecord('cues');
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT, WS_CONNECT_RATE_PER_SECOND: 100_000 } });
-  const node = await startLivecue(config, { logger: createLogger('silent') });
+  const bench = await BenchNode.start({ tunable: TUNABLE, settings: { CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT, WS_CONNECT_RATE_PER_SECOND: 100_000 } });
+  const { node, config } = bench;
   const tap = new IngestTap(node);
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
   record.announce(
@@ -626,8 +622,7 @@ async function main(): Promise<void> {
   } finally {
     machine.sample();
     await camera?.close();
-    await node.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 
   printTable(accuracy, ws, dc);

@@ -4,17 +4,14 @@
 // oversold), on PostgreSQL.
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
-import { startLivecue, type Livecue } from '../src/app.ts';
+import type { Livecue } from '../src/app.ts';
 import { offerClaims } from '../src/db/schema.ts';
-import { benchConfig, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchNode, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
-import { createLogger } from '../src/log.ts';
 import { childrenCpu } from './lib/child-processes.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import type { ChatCollectResult, ChatSendResult, ChatSlot, ClaimOutcome, OfferCollectResult } from './lib/engagement-viewers.ts';
@@ -695,10 +692,8 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
 
 async function main(): Promise<void> {
   const record = new BenchRecord('engagement');
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
   const database = POSTGRES_URL === 'none' ? undefined : await createBenchDatabase(POSTGRES_URL);
-  const config = benchConfig({
-    dataDir,
+  const bench = await BenchNode.start({
     tunable: TUNABLE,
     settings: {
       API_RATE_PER_SECOND: BENCH_RATE_LIMIT,
@@ -715,7 +710,7 @@ async function main(): Promise<void> {
       ...(database ? { DATABASE_URL: database.url } : {}),
     },
   });
-  const node = await startLivecue(config, { logger: createLogger('silent') });
+  const { node, config } = bench;
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
   record.announce(
     `${database ? 'PostgreSQL' : 'PGlite'}; ${VIEWERS} viewers in ${PROCESSES} processes; chat ${CHAT_RATE}/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders; ${CLAIMS} claims on ${QUANTITY} units at ${CLAIM_RATE}/s, then ${CLAIM_CONCURRENCY} in flight`,
@@ -815,10 +810,9 @@ async function main(): Promise<void> {
     machine.sample();
     await Promise.all([...viewers, claimer].map((v) => v.close()));
     await source?.stop();
-    await node.close();
+    await bench.close();
     await shop?.close();
     await database?.drop();
-    await rm(dataDir, { recursive: true, force: true });
   }
 
   printTable(setup, chat, runs, errors);

@@ -1,14 +1,11 @@
 // Benchmark of RTMP in, ABR HLS out: time to the first playable master playlist, transcoder CPU, glass-to-glass latency.
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLivecue, type Livecue } from '../src/app.ts';
+import type { Livecue } from '../src/app.ts';
 import type { Config } from '../src/config/schema.ts';
-import { benchConfig } from './lib/bench-node.ts';
+import { BenchNode } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
-import { createLogger } from '../src/log.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { readStamp } from './lib/frame-clock.ts';
 import { nicedFfmpeg } from './lib/niced-ffmpeg.ts';
@@ -375,10 +372,9 @@ function printTable(title: string, shows: ShowResult[], targets: Targets): void 
 
 async function main(): Promise<void> {
   const record = new BenchRecord('hls-ladder');
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE });
+  const bench = await BenchNode.start({ tunable: TUNABLE });
+  const { node, config } = bench;
   const targets = targetsFor(config);
-  const node = await startLivecue(config, { logger: createLogger('silent') });
   const backends = { database: node.database.kind, redis: 'embedded redis-server', store: node.store.kind };
   record.announce(
     `x264 preset ${config.X264_PRESET}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s; ` +
@@ -407,8 +403,7 @@ async function main(): Promise<void> {
       };
     }
   } finally {
-    await node.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 
   printTable('one source at a time', sequential, targets);

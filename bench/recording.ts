@@ -8,9 +8,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
-import { startLivecue, type Livecue } from '../src/app.ts';
 import { liveSessions, recordings, streams } from '../src/db/schema.ts';
-import { benchConfig } from './lib/bench-node.ts';
+import { BenchNode, benchConfig } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { createLogger } from '../src/log.ts';
 import type { ObjectStore } from '../src/storage/object-store.ts';
@@ -157,10 +156,9 @@ async function probeSeconds(url: string): Promise<number | undefined> {
 }
 
 async function measure(ladder: GeneratedLadder, recordingMp4: boolean): Promise<VariantResult> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-recording-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE, forced: { RECORDING_MP4: String(recordingMp4) } });
+  const bench = await BenchNode.start({ dirPrefix: 'livecue-bench-recording-', tunable: TUNABLE, forced: { RECORDING_MP4: String(recordingMp4) } });
+  const { node: lc, config } = bench;
   const logger = createLogger('silent');
-  const lc: Livecue = await startLivecue(config, { logger });
   try {
     const nodeId = config.NODE_ID ?? os.hostname();
     const show = await seedShow(lc, ladder, { reconnectGapSeconds: RECONNECT_GAP_SECONDS, cueEverySeconds: CUE_EVERY_SECONDS, nodeId });
@@ -252,8 +250,7 @@ async function measure(ladder: GeneratedLadder, recordingMp4: boolean): Promise<
       check,
     };
   } finally {
-    await lc.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 

@@ -1,11 +1,7 @@
 // Benchmark of sub-second viewing: WHIP/RTMP -> WHEP glass-to-glass latency, time to first frame, and SFU viewer capacity.
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { startLivecue } from '../src/app.ts';
-import { benchConfig, tunedFromEnv } from './lib/bench-node.ts';
+import { BenchNode, tunedFromEnv } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
-import { createLogger } from '../src/log.ts';
 import { fmt, fmtStats, verdict } from './lib/stats.ts';
 import { LOSS_LIMIT, measureCapacity, type CapacityResult } from './lib/webrtc-capacity.ts';
 import { measureJoins, type JoinResult } from './lib/webrtc-join.ts';
@@ -137,9 +133,8 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
 
 async function main(): Promise<void> {
   const record = new BenchRecord('webrtc');
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { SIGNALING_RATE_PER_SECOND } });
-  const node = await startLivecue(config, { logger: createLogger('silent') });
+  const bench = await BenchNode.start({ tunable: TUNABLE, settings: { SIGNALING_RATE_PER_SECOND } });
+  const { node, config } = bench;
   const ctx: BenchContext = { node, target: contextOf(node), width: WIDTH, height: HEIGHT, fps: FPS };
   record.announce(
     `${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu!.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`,
@@ -173,8 +168,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await node.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 
   printTable(whip, rtmp, capacity);

@@ -1,10 +1,21 @@
 // What every bench needs to run livecue in-process: its configuration (embedded defaults, loopback
-// ports chosen by the system, silent logs), and knowing when a show is live.
+// ports chosen by the system, silent logs), a node on a temp data dir, and knowing when a show is live.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Livecue } from '../../src/app.ts';
+import { startLivecue, type Livecue } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
+import { createLogger } from '../../src/log.ts';
 import { newAdminToken } from '../../src/streams/stream-keys.ts';
+
+interface BenchConfigOptions {
+  dataDir: string;
+  tunable: readonly string[];
+  settings?: Record<string, unknown>;
+  forced?: Record<string, unknown>;
+}
 
 /** The tunable options the environment sets, as given (for the results' record). */
 export function tunedFromEnv(tunable: readonly string[]): Record<string, string> {
@@ -15,7 +26,7 @@ export function tunedFromEnv(tunable: readonly string[]): Record<string, string>
  * `settings` are the bench's own defaults, which the environment may override for the `tunable`
  * keys; `forced` always wins (what the bench measures must not be changed from outside).
  */
-export function benchConfig(options: { dataDir: string; tunable: readonly string[]; settings?: Record<string, unknown>; forced?: Record<string, unknown> }): Config {
+export function benchConfig(options: BenchConfigOptions): Config {
   const tuned = tunedFromEnv(options.tunable);
   return parseConfig({
     PORT: 0,
@@ -38,5 +49,35 @@ export async function waitForProducer(node: Livecue, streamId: string, timeoutMs
   while (!node.registry.get(streamId)?.room.producer('video')) {
     if (Date.now() > deadline) throw new Error(`no video producer for ${streamId} after ${timeoutMs} ms`);
     await sleep(50);
+  }
+}
+
+/** livecue in this process on a fresh temp data dir, configured by benchConfig; close() stops it and deletes the dir. */
+export class BenchNode {
+  #closing?: Promise<void>;
+
+  private constructor(
+    readonly node: Livecue,
+    readonly config: Config,
+    readonly dataDir: string,
+  ) {}
+
+  static async start(options: Omit<BenchConfigOptions, 'dataDir'> & { dirPrefix?: string }): Promise<BenchNode> {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), options.dirPrefix ?? 'livecue-bench-'));
+    try {
+      const config = benchConfig({ ...options, dataDir });
+      return new BenchNode(await startLivecue(config, { logger: createLogger('silent') }), config, dataDir);
+    } catch (error) {
+      await rm(dataDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.node.close();
+      await rm(this.dataDir, { recursive: true, force: true });
+    })();
+    return this.#closing;
   }
 }
