@@ -3,7 +3,7 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Livecue } from '../src/app.ts';
-import { BenchNode, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchNode, envNumber as env, sourceFromEnv, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { CueScheduler, parseCueMessage, type CueMessage } from '../src/player/cue-scheduler.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -16,10 +16,8 @@ import { createStream, deleteSession, postSdp, type AdminApi, type BenchStream }
 import { StampedCamera } from './lib/stamped-camera.ts';
 import { fmt, fmtStats, stats, verdict, type Stats } from './lib/stats.ts';
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const WIDTH = env('BENCH_WIDTH', 640);
-const HEIGHT = env('BENCH_HEIGHT', 360);
-const FPS = env('BENCH_FPS', 30);
+const SOURCE = sourceFromEnv();
+const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
 const CUES = env('BENCH_CUES', 20);
 const CUE_INTERVAL_MS = env('BENCH_CUE_INTERVAL_MS', 1500);
 const WS_CLIENTS = env('BENCH_WS_CLIENTS', 1000);
@@ -599,7 +597,7 @@ async function main(): Promise<void> {
   machine.sample();
   try {
     stream = await createStream(target, 'bench cues');
-    camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: WIDTH, height: HEIGHT, fps: FPS });
+    camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, SOURCE);
     await waitForProducer(node, stream.id, 20_000);
     const show: ShowContext = { node, target, stream, camera, tap };
     if (PARTS.has('accuracy')) {
@@ -628,9 +626,7 @@ async function main(): Promise<void> {
   printTable(accuracy, ws, dc);
   record.write({
     config: {
-      width: WIDTH,
-      height: HEIGHT,
-      fps: FPS,
+      ...SOURCE,
       cues: CUES,
       cueIntervalMs: CUE_INTERVAL_MS,
       hlsRendition: HLS_RENDITION,

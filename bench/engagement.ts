@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import type { Livecue } from '../src/app.ts';
 import { offerClaims } from '../src/db/schema.ts';
-import { BenchNode, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchNode, envNumber as env, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { childrenCpu } from './lib/child-processes.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -24,7 +24,6 @@ import { createBenchDatabase } from './lib/postgres-database.ts';
 import { pushTestPattern, type TestPatternPush } from './lib/test-pattern-push.ts';
 import { BENCH_LIVECUE_SECRET_KEY } from './lib/engagement-viewers.ts';
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const VIEWERS = env('BENCH_VIEWERS', 5000);
 const PROCESSES = Math.max(1, env('BENCH_VIEWER_PROCESSES', 2));
 const CHAT_RATE = env('BENCH_CHAT_RATE', 20);

@@ -1,6 +1,6 @@
 // Benchmark of sub-second viewing: WHIP/RTMP -> WHEP glass-to-glass latency, time to first frame, and SFU viewer capacity.
 import os from 'node:os';
-import { BenchNode, tunedFromEnv } from './lib/bench-node.ts';
+import { BenchNode, envNumber as env, sourceFromEnv, tunedFromEnv } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { fmt, fmtStats, verdict } from './lib/stats.ts';
 import { LOSS_LIMIT, measureCapacity, type CapacityResult } from './lib/webrtc-capacity.ts';
@@ -8,10 +8,8 @@ import { measureJoins, type JoinResult } from './lib/webrtc-join.ts';
 import { rtmpLatency, whipLatency, type LatencyResult } from './lib/webrtc-latency.ts';
 import { contextOf, startRtmpShow, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const WIDTH = env('BENCH_WIDTH', 640);
-const HEIGHT = env('BENCH_HEIGHT', 360);
-const FPS = env('BENCH_FPS', 30);
+const SOURCE = sourceFromEnv();
+const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
 const LATENCY_SECONDS = env('BENCH_LATENCY_SECONDS', 20);
 const JOINS = env('BENCH_JOINS', 10);
 const MAX_VIEWERS = env('BENCH_MAX_VIEWERS', 400);
@@ -135,7 +133,7 @@ async function main(): Promise<void> {
   const record = new BenchRecord('webrtc');
   const bench = await BenchNode.start({ tunable: TUNABLE, settings: { SIGNALING_RATE_PER_SECOND } });
   const { node, config } = bench;
-  const ctx: BenchContext = { node, target: contextOf(node), width: WIDTH, height: HEIGHT, fps: FPS };
+  const ctx: BenchContext = { node, target: contextOf(node), ...SOURCE };
   record.announce(
     `${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu!.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`,
   );
@@ -174,9 +172,7 @@ async function main(): Promise<void> {
   printTable(whip, rtmp, capacity);
   record.write({
     config: {
-      width: WIDTH,
-      height: HEIGHT,
-      fps: FPS,
+      ...SOURCE,
       latencySeconds: LATENCY_SECONDS,
       joins: JOINS,
       viewerSteps: STEPS,

@@ -17,6 +17,12 @@ interface BenchConfigOptions {
   forced?: Record<string, unknown>;
 }
 
+/** A number the environment may set (BENCH_*), or the bench's default. */
+export const envNumber = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+/** The benches' source picture: BENCH_WIDTH x BENCH_HEIGHT at BENCH_FPS, 640x360 at 30 unless set. */
+export const sourceFromEnv = () => ({ width: envNumber('BENCH_WIDTH', 640), height: envNumber('BENCH_HEIGHT', 360), fps: envNumber('BENCH_FPS', 30) });
+
 /** The tunable options the environment sets, as given (for the results' record). */
 export function tunedFromEnv(tunable: readonly string[]): Record<string, string> {
   return Object.fromEntries(tunable.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]!]));
