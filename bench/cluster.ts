@@ -11,7 +11,7 @@ import { BenchNode } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { CpuMeter, processCpu } from './lib/cpu.ts';
 import { deleteSession, postSdp } from './lib/livecue-api.ts';
-import { createBenchDatabase } from './lib/postgres-database.ts';
+import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
 import { fmt, fmtStats, stats, type Stats } from './lib/stats.ts';
 import { plausible, watchWindow } from './lib/webrtc-latency.ts';
 import { contextOf, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
@@ -76,7 +76,7 @@ function workerCores(node: Livecue): { cores(): number | undefined } {
 
 async function main(): Promise<void> {
   const record = new BenchRecord('cluster');
-  const database = await createBenchDatabase(ADMIN_URL);
+  const database = await createFreshDatabase(ADMIN_URL, 'livecue_bench');
   const shared = {
     DATABASE_URL: database.url,
     REDIS_URL,

@@ -20,7 +20,7 @@ import { IpcChild } from './lib/ipc-child.ts';
 import type { ShopHits, ShopReply, ShopRequest } from './lib/shop-receiver.ts';
 import { api, createStream, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
 import { fmt, verdict } from './lib/stats.ts';
-import { createBenchDatabase } from './lib/postgres-database.ts';
+import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
 import { pushTestPattern, type TestPatternPush } from './lib/test-pattern-push.ts';
 import { BENCH_LIVECUE_SECRET_KEY } from './lib/engagement-viewers.ts';
 
@@ -691,7 +691,7 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
 
 async function main(): Promise<void> {
   const record = new BenchRecord('engagement');
-  const database = POSTGRES_URL === 'none' ? undefined : await createBenchDatabase(POSTGRES_URL);
+  const database = POSTGRES_URL === 'none' ? undefined : await createFreshDatabase(POSTGRES_URL, 'livecue_bench');
   const bench = await BenchNode.start({
     tunable: TUNABLE,
     settings: {

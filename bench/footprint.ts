@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { newAdminToken, randomBase62 } from '../src/streams/stream-keys.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { createStream } from './lib/livecue-api.ts';
-import { createBenchDatabase } from './lib/postgres-database.ts';
+import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
 import { pushTestPattern } from './lib/test-pattern-push.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -116,7 +116,7 @@ try {
   results.push(await measure('embedded defaults, fresh data dir', { LIVECUE_DATA_DIR: embeddedDir }, true));
   results.push(await measure('embedded defaults, restart', { LIVECUE_DATA_DIR: embeddedDir }, false));
   try {
-    const database = await createBenchDatabase(POSTGRES_URL);
+    const database = await createFreshDatabase(POSTGRES_URL, 'livecue_bench');
     try {
       results.push(await measure('PostgreSQL and Redis outside', { LIVECUE_DATA_DIR: path.join(scratch, 'external'), DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: `footprint-${randomBase62(6)}` }, true));
     } finally {

@@ -5,33 +5,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import postgres from 'postgres';
 import { expect } from 'vitest';
 import { startLivecue, type Livecue } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
 import { randomBase62 } from '../../src/streams/stream-keys.ts';
+import { createFreshDatabase, type FreshDatabase } from './fresh-database.ts';
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `livecue_test_${randomBase62(10).toLowerCase()}`;
-  const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-      await client.unsafe(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
+export const createTestDatabase = (): Promise<FreshDatabase> => createFreshDatabase(POSTGRES_ADMIN_URL, 'livecue_test');
 
 export interface TestNode {
   lc: Livecue;
