@@ -4,22 +4,18 @@
 // relay is set up on that join) and on a warm one, and the CPU the relay costs each node's workers.
 //
 //   npx tsx bench/cluster.ts          (needs PostgreSQL on 127.0.0.1:5432 and Redis on :6379, as the tests)
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
-import { startLivecue, type Livecue } from '../src/app.ts';
-import { createLogger } from '../src/log.ts';
+import type { Livecue } from '../src/app.ts';
 import { randomBase62 } from '../src/streams/stream-keys.ts';
-import { benchConfig, machineInfo } from './lib/bench-node.ts';
+import { BenchNode } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
 import { CpuMeter, processCpu } from './lib/cpu.ts';
 import { deleteSession, postSdp } from './lib/livecue-api.ts';
-import { fmt, fmtStats, roundDeep, stats, type Stats } from './lib/stats.ts';
+import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
+import { fmt, fmtStats, stats, type Stats } from './lib/stats.ts';
+import { plausible, watchWindow } from './lib/webrtc-latency.ts';
 import { contextOf, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
-import { StampViewer } from './lib/wrtc-peers.ts';
+import { StampViewer } from './lib/stamp-viewer.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -28,7 +24,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const JOINS = Number(process.env.BENCH_JOINS ?? 5);
 const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const WARMUP_MS = 2000;
 
 interface Watch {
   latencyMs?: Stats;
@@ -40,18 +35,12 @@ interface Watch {
 async function watch(baseUrl: string, playbackId: string, seconds: number): Promise<Watch> {
   const viewer = new StampViewer();
   try {
-    const started = Date.now();
-    const { location, answer } = await postSdp(`${baseUrl}/whep/${playbackId}`, await viewer.offer());
-    await viewer.accept(answer);
-    const first = await viewer.firstFrame(15_000);
-    if (first === undefined) throw new Error(`no frame from ${baseUrl} within 15 s`);
-    await sleep(WARMUP_MS);
-    const from = viewer.frames.length;
-    await sleep(seconds * 1000);
-    const frames = viewer.frames.slice(from);
-    await deleteSession(baseUrl, location);
-    const latencies = frames.flatMap((frame) => (frame.stamp !== undefined && frame.at - frame.stamp > -5 && frame.at - frame.stamp < 30_000 ? [frame.at - frame.stamp] : []));
-    return { latencyMs: stats(latencies), frames: frames.length, firstFrameMs: first - started };
+    const { frames, startedAt, firstFrameAt } = await watchWindow(viewer, { url: `${baseUrl}/whep/${playbackId}`, baseUrl }, seconds, {
+      firstFrameTimeoutMs: 15_000,
+      noFrame: () => `no frame from ${baseUrl} within 15 s`,
+    });
+    const latencies = frames.flatMap((frame) => (frame.stamp !== undefined && plausible(frame.at - frame.stamp) ? [frame.at - frame.stamp] : []));
+    return { latencyMs: stats(latencies), frames: frames.length, firstFrameMs: firstFrameAt - startedAt };
   } finally {
     viewer.close();
   }
@@ -86,15 +75,10 @@ function workerCores(node: Livecue): { cores(): number | undefined } {
 }
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
-  const name = `livecue_bench_${randomBase62(8).toLowerCase()}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
-  const dirs = [await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-origin-')), await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-edge-'))];
+  const record = new BenchRecord('cluster');
+  const database = await createFreshDatabase(ADMIN_URL, 'livecue_bench');
   const shared = {
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: database.url,
     REDIS_URL,
     REDIS_KEY_PREFIX: `lcbench-${randomBase62(6)}`,
     LIVECUE_SECRET_KEY: randomBase62(32),
@@ -102,15 +86,18 @@ async function main(): Promise<void> {
     LADDER: '360',
     SIGNALING_RATE_PER_SECOND: 1000,
   };
-  const origin = await startLivecue(benchConfig({ dataDir: dirs[0]!, tunable: [], forced: { ...shared, ROLE: 'ingest', NODE_ID: 'bench-origin' } }), { logger: createLogger('silent') });
-  const edge = await startLivecue(
-    benchConfig({ dataDir: dirs[1]!, tunable: [], forced: { ...shared, ROLE: 'sfu', NODE_ID: 'bench-edge', LIVECUE_ADMIN_TOKEN: origin.adminToken, WEBRTC_MIN_PORT: 45000, WEBRTC_MAX_PORT: 45999 } }),
-    { logger: createLogger('silent') },
-  );
+  const originNode = await BenchNode.start({ dirPrefix: 'livecue-bench-origin-', tunable: [], forced: { ...shared, ROLE: 'ingest', NODE_ID: 'bench-origin' } });
+  const origin = originNode.node;
+  const edgeNode = await BenchNode.start({
+    dirPrefix: 'livecue-bench-edge-',
+    tunable: [],
+    forced: { ...shared, ROLE: 'sfu', NODE_ID: 'bench-edge', LIVECUE_ADMIN_TOKEN: origin.adminToken, WEBRTC_MIN_PORT: 45000, WEBRTC_MAX_PORT: 45999 },
+  });
+  const edge = edgeNode.node;
   const originUrl = `http://127.0.0.1:${origin.httpPort}`;
   const edgeUrl = `http://127.0.0.1:${edge.httpPort}`;
   const ctx: BenchContext = { node: origin, target: contextOf(origin), width: WIDTH, height: HEIGHT, fps: FPS };
-  console.log(`livecue cluster bench: ${os.cpus().length} cores, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; WHIP ${WIDTH}x${HEIGHT}@${FPS}; origin and edge in one process, one mediasoup worker each`);
+  record.announce(`WHIP ${WIDTH}x${HEIGHT}@${FPS}; origin and edge in one process, one mediasoup worker each`);
 
   let show: Show | undefined;
   let result: Record<string, unknown> = {};
@@ -150,19 +137,12 @@ async function main(): Promise<void> {
     for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
   } finally {
     await show?.stop();
-    await edge.close();
-    await origin.close();
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
-    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+    await edgeNode.close();
+    await originNode.close();
+    await database.drop();
   }
 
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `cluster-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  const record = { benchmark: 'cluster', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine: machineInfo(loadStart, os.loadavg()), config: { width: WIDTH, height: HEIGHT, fps: FPS, seconds: SECONDS, joins: JOINS }, ...result };
-  writeFileSync(file, `${JSON.stringify(roundDeep(record), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  record.write({ config: { width: WIDTH, height: HEIGHT, fps: FPS, seconds: SECONDS, joins: JOINS }, ...result });
 }
 
 await main();

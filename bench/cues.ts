@@ -1,14 +1,10 @@
 // Benchmark of commerce cues: how close to their frame cues fire on the HLS and WebRTC paths, and how fast they reach 1,000 WebSocket (and some data-channel) viewers.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { startLivecue, type Livecue } from '../src/app.ts';
-import { benchConfig, machineInfo, tunedFromEnv } from './lib/bench-node.ts';
-import { createLogger } from '../src/log.ts';
+import type { Livecue } from '../src/app.ts';
+import { BenchNode, envNumber as env, sourceFromEnv, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
 import { CueScheduler, parseCueMessage, type CueMessage } from '../web/src/player/cue-scheduler.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import { CueListeners } from './lib/cue-listeners-client.ts';
@@ -17,13 +13,11 @@ import { H264StampViewer } from './lib/h264-viewer.ts';
 import { HlsCuePlayer, type HlsFrame } from './lib/hls-cue-player.ts';
 import { IngestTap, type VideoArrival } from './lib/ingest-tap.ts';
 import { createStream, deleteSession, postSdp, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
-import { startLoggedCamera, type LoggedCamera } from './lib/logged-camera.ts';
-import { fmt, fmtStats, roundDeep, stats, verdict, type Stats } from './lib/stats.ts';
+import { StampedCamera } from './lib/stamped-camera.ts';
+import { fmt, fmtStats, stats, verdict, type Stats } from './lib/stats.ts';
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const WIDTH = env('BENCH_WIDTH', 640);
-const HEIGHT = env('BENCH_HEIGHT', 360);
-const FPS = env('BENCH_FPS', 30);
+const SOURCE = sourceFromEnv();
+const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
 const CUES = env('BENCH_CUES', 20);
 const CUE_INTERVAL_MS = env('BENCH_CUE_INTERVAL_MS', 1500);
 const WS_CLIENTS = env('BENCH_WS_CLIENTS', 1000);
@@ -49,7 +43,7 @@ interface ShowContext {
   node: Livecue;
   target: AdminApi;
   stream: BenchStream;
-  camera: LoggedCamera;
+  camera: StampedCamera;
   tap: IngestTap;
 }
 
@@ -584,35 +578,27 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
 
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT, WS_CONNECT_RATE_PER_SECOND: 100_000 } });
-  const node = await startLivecue(config, { logger: createLogger('silent') });
+  const record = new BenchRecord('cues');
+  const bench = await BenchNode.start({ tunable: TUNABLE, settings: { CUE_RATE_PER_SECOND: BENCH_CUE_RATE_LIMIT, WS_CONNECT_RATE_PER_SECOND: 100_000 } });
+  const { node, config } = bench;
   const tap = new IngestTap(node);
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
-  const cpus = os.cpus();
-  console.log(
-    `livecue cues bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `RTMP ${WIDTH}x${HEIGHT}@${FPS}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s, cue limit ${config.CUE_RATE_PER_SECOND}/s`,
+  record.announce(
+    `RTMP ${WIDTH}x${HEIGHT}@${FPS}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s, cue limit ${config.CUE_RATE_PER_SECOND}/s`,
   );
 
   let accuracy: Accuracy | undefined;
   let accuracyError: string | undefined;
   let ws: DeliveryResult | undefined;
   let dc: DeliveryResult | undefined;
-  let camera: LoggedCamera | undefined;
+  let camera: StampedCamera | undefined;
   let stream: BenchStream | undefined;
   const machine = new CpuMeter(machineCpu);
   machine.sample();
   try {
     stream = await createStream(target, 'bench cues');
-    camera = startLoggedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: WIDTH, height: HEIGHT, fps: FPS });
-    const deadline = Date.now() + 20_000;
-    while (!node.registry.get(stream.id)?.room.producer('video')) {
-      if (Date.now() > deadline) throw new Error('the show did not go live within 20 s');
-      await sleep(50);
-    }
+    camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, SOURCE);
+    await waitForProducer(node, stream.id, 20_000);
     const show: ShowContext = { node, target, stream, camera, tap };
     if (PARTS.has('accuracy')) {
       console.log(`accuracy: ${CUES} cues every ~${CUE_INTERVAL_MS} ms, watched by a simulated HLS player and a WHEP viewer ...`);
@@ -633,21 +619,14 @@ async function main(): Promise<void> {
     }
   } finally {
     machine.sample();
-    await camera?.stop();
-    await node.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await camera?.close();
+    await bench.close();
   }
 
   printTable(accuracy, ws, dc);
-  const result = {
-    benchmark: 'cues',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: machineInfo(loadStart, os.loadavg(), { busyCoresWholeRun: machine.summary()?.cores }),
+  record.write({
     config: {
-      width: WIDTH,
-      height: HEIGHT,
-      fps: FPS,
+      ...SOURCE,
       cues: CUES,
       cueIntervalMs: CUE_INTERVAL_MS,
       hlsRendition: HLS_RENDITION,
@@ -667,12 +646,7 @@ async function main(): Promise<void> {
     accuracy: accuracy ?? (accuracyError ? { error: accuracyError } : undefined),
     websocket: ws,
     datachannel: dc,
-  };
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `cues-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  }, { busyCoresWholeRun: machine.summary()?.cores });
 }
 
 await main();

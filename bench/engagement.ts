@@ -4,18 +4,14 @@
 // oversold), on PostgreSQL.
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
-import { startLivecue, type Livecue } from '../src/app.ts';
+import type { Livecue } from '../src/app.ts';
 import { offerClaims } from '../src/db/schema.ts';
-import { benchConfig, machineInfo, tunedFromEnv } from './lib/bench-node.ts';
-import { createLogger } from '../src/log.ts';
+import { BenchNode, envNumber as env, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
 import { childrenCpu } from './lib/child-processes.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
 import type { ChatCollectResult, ChatSendResult, ChatSlot, ClaimOutcome, OfferCollectResult } from './lib/engagement-viewers.ts';
@@ -23,12 +19,11 @@ import { EngagementViewers } from './lib/engagement-viewers-client.ts';
 import { IpcChild } from './lib/ipc-child.ts';
 import type { ShopHits, ShopReply, ShopRequest } from './lib/shop-receiver.ts';
 import { api, createStream, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
-import { fmt, roundDeep, verdict } from './lib/stats.ts';
-import { createBenchDatabase } from './lib/postgres-database.ts';
+import { fmt, verdict } from './lib/stats.ts';
+import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
 import { pushTestPattern, type TestPatternPush } from './lib/test-pattern-push.ts';
 import { BENCH_LIVECUE_SECRET_KEY } from './lib/engagement-viewers.ts';
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const VIEWERS = env('BENCH_VIEWERS', 5000);
 const PROCESSES = Math.max(1, env('BENCH_VIEWER_PROCESSES', 2));
 const CHAT_RATE = env('BENCH_CHAT_RATE', 20);
@@ -695,12 +690,9 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
 
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const database = POSTGRES_URL === 'none' ? undefined : await createBenchDatabase(POSTGRES_URL);
-  const config = benchConfig({
-    dataDir,
+  const record = new BenchRecord('engagement');
+  const database = POSTGRES_URL === 'none' ? undefined : await createFreshDatabase(POSTGRES_URL, 'livecue_bench');
+  const bench = await BenchNode.start({
     tunable: TUNABLE,
     settings: {
       API_RATE_PER_SECOND: BENCH_RATE_LIMIT,
@@ -717,12 +709,10 @@ async function main(): Promise<void> {
       ...(database ? { DATABASE_URL: database.url } : {}),
     },
   });
-  const node = await startLivecue(config, { logger: createLogger('silent') });
+  const { node, config } = bench;
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
-  const cpus = os.cpus();
-  console.log(
-    `livecue engagement bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `${database ? 'PostgreSQL' : 'PGlite'}; ${VIEWERS} viewers in ${PROCESSES} processes; chat ${CHAT_RATE}/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders; ${CLAIMS} claims on ${QUANTITY} units at ${CLAIM_RATE}/s, then ${CLAIM_CONCURRENCY} in flight`,
+  record.announce(
+    `${database ? 'PostgreSQL' : 'PGlite'}; ${VIEWERS} viewers in ${PROCESSES} processes; chat ${CHAT_RATE}/s for ${CHAT_SECONDS} s from ${CHAT_SENDERS} senders; ${CLAIMS} claims on ${QUANTITY} units at ${CLAIM_RATE}/s, then ${CLAIM_CONCURRENCY} in flight`,
   );
 
   const machine = new CpuMeter(machineCpu);
@@ -739,11 +729,7 @@ async function main(): Promise<void> {
   try {
     const stream = await createStream(target, 'bench engagement');
     source = pushTestPattern(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { size: SOURCE });
-    const deadline = Date.now() + 20_000;
-    while (!node.registry.get(stream.id)?.room.producer('video')) {
-      if (Date.now() > deadline) throw new Error('the show did not go live within 20 s');
-      await sleep(50);
-    }
+    await waitForProducer(node, stream.id, 20_000);
 
     console.log(`connecting ${VIEWERS} viewers ...`);
     const url = `ws://127.0.0.1:${node.httpPort}/live/${stream.playbackId}/events`;
@@ -823,19 +809,14 @@ async function main(): Promise<void> {
     machine.sample();
     await Promise.all([...viewers, claimer].map((v) => v.close()));
     await source?.stop();
-    await node.close();
+    await bench.close();
     await shop?.close();
     await database?.drop();
-    await rm(dataDir, { recursive: true, force: true });
   }
 
   printTable(setup, chat, runs, errors);
   if (claimWarmUp) console.log(`(claims warmed up first: ${claimWarmUp.claims} claims in ${fmt(claimWarmUp.seconds, 2)} s on an offer of their own, ${claimWarmUp.created} sold, ${claimWarmUp.other} other answers)`);
-  const result = {
-    benchmark: 'engagement',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: machineInfo(loadStart, os.loadavg(), { busyCoresWholeRun: machine.summary()?.cores }),
+  record.write({
     config: {
       viewers: VIEWERS,
       viewerProcesses: PROCESSES,
@@ -871,12 +852,7 @@ async function main(): Promise<void> {
     socketClaims: runs.socketRush,
     claimSweep: runs.sweep,
     claimsAtCapacity: runs.capacity,
-  };
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `engagement-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  }, { busyCoresWholeRun: machine.summary()?.cores });
 }
 
 await main();

@@ -5,14 +5,17 @@
 //
 //   npm run build && npx tsx bench/footprint.ts          # BENCH_IDLE_SECONDS (15), BENCH_SHOW_SECONDS (20)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
 import { newAdminToken, randomBase62 } from '../src/streams/stream-keys.ts';
+import { BenchRecord } from './lib/bench-record.ts';
+import { createStream } from './lib/livecue-api.ts';
+import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
+import { pushTestPattern } from './lib/test-pattern-push.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 15);
@@ -94,48 +97,35 @@ async function measure(label: string, env: Record<string, string>, show: boolean
   const idle = summarise(processTree(child.pid!));
   let during: ReturnType<typeof summarise> | undefined;
   if (show) {
-    const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
-    const stream = (await fetch(`${baseUrl}/v1/streams`, { method: 'POST', headers, body: JSON.stringify({ title: 'footprint' }) }).then((r) => r.json())) as {
-      ingest: { streamKey: string };
-    };
-    const encoder = spawn('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', String(SHOW_SECONDS + 5), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'flv',
-      `rtmp://127.0.0.1:${rtmpPort}/live/${stream.ingest.streamKey}`,
-    ], { stdio: 'ignore' });
+    const stream = await createStream({ baseUrl, adminToken }, 'footprint');
+    const source = pushTestPattern(`rtmp://127.0.0.1:${rtmpPort}/live/${stream.ingest.streamKey}`, { size: '1280x720' });
     await sleep(SHOW_SECONDS * 1000);
     during = summarise(processTree(child.pid!));
-    encoder.kill('SIGKILL');
+    await source.stop();
   }
   const exitCode = await stopNode(child);
   console.log(`${label}: idle ${idle.totalMb} MB${during ? `, during a 720p show ${during.totalMb} MB` : ''} (exit ${exitCode})`);
   return { label, idle, during, exitCode };
 }
 
+const record = new BenchRecord('footprint');
 const scratch = await mkdtemp(path.join(tmpdir(), 'livecue-footprint-'));
 const results = [];
 try {
   const embeddedDir = path.join(scratch, 'embedded');
   results.push(await measure('embedded defaults, fresh data dir', { LIVECUE_DATA_DIR: embeddedDir }, true));
   results.push(await measure('embedded defaults, restart', { LIVECUE_DATA_DIR: embeddedDir }, false));
-  const name = `livecue_footprint_${randomBase62(8).toLowerCase()}`;
-  const admin = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`create database ${name}`);
-    const url = new URL(POSTGRES_URL);
-    url.pathname = `/${name}`;
-    results.push(await measure('PostgreSQL and Redis outside', { LIVECUE_DATA_DIR: path.join(scratch, 'external'), DATABASE_URL: url.toString(), REDIS_URL, REDIS_KEY_PREFIX: `footprint-${randomBase62(6)}` }, true));
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    const database = await createFreshDatabase(POSTGRES_URL, 'livecue_bench');
+    try {
+      results.push(await measure('PostgreSQL and Redis outside', { LIVECUE_DATA_DIR: path.join(scratch, 'external'), DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: `footprint-${randomBase62(6)}` }, true));
+    } finally {
+      await database.drop();
+    }
   } catch (error) {
     console.log(`PostgreSQL and Redis outside: skipped (${(error as Error).message})`);
-  } finally {
-    await admin.end();
   }
 } finally {
   await rm(scratch, { recursive: true, force: true });
 }
-const out = path.join(ROOT, 'bench', 'results');
-mkdirSync(out, { recursive: true });
-const file = path.join(out, `footprint-${new Date().toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z')}.json`);
-writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg(), idleSeconds: IDLE_SECONDS, showSeconds: SHOW_SECONDS, results }, null, 2));
-console.log(`wrote ${path.relative(ROOT, file)}`);
+record.write({ config: { idleSeconds: IDLE_SECONDS, showSeconds: SHOW_SECONDS }, results });

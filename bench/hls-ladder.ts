@@ -1,18 +1,16 @@
 // Benchmark of RTMP in, ABR HLS out: time to the first playable master playlist, transcoder CPU, glass-to-glass latency.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { startLivecue, type Livecue } from '../src/app.ts';
+import type { Livecue } from '../src/app.ts';
 import type { Config } from '../src/config/schema.ts';
-import { benchConfig, machineInfo } from './lib/bench-node.ts';
-import { createLogger } from '../src/log.ts';
+import { BenchNode } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
-import { bandHeight, readStamp, stampBand } from './lib/frame-clock.ts';
+import { readStamp } from './lib/frame-clock.ts';
+import { nicedFfmpeg } from './lib/niced-ffmpeg.ts';
+import { StampedCamera } from './lib/stamped-camera.ts';
+import { stats, verdict, type Stats } from './lib/stats.ts';
 
 const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CONCURRENT = process.env.BENCH_CONCURRENT === '1';
@@ -49,13 +47,6 @@ const ALL_SOURCES: Source[] = [
 const SOURCES: Source[] =
   process.env.BENCH_SOURCES === 'all' ? ALL_SOURCES : process.env.BENCH_SOURCES ? ALL_SOURCES.filter((source) => process.env.BENCH_SOURCES!.split(',').includes(source.name)) : ALL_SOURCES.slice(0, 2);
 
-interface Stats {
-  count: number;
-  p50: number;
-  p95: number;
-  max: number;
-}
-
 interface ViewerResult {
   rendition: string;
   segmentsMeasured: number;
@@ -81,101 +72,6 @@ interface ShowResult {
   viewers: ViewerResult[];
   encoderBacklogMaxFrames: number;
   encoderExitCode: number | null;
-}
-
-function stats(values: number[]): Stats | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-  return { count: sorted.length, p50: rank(0.5), p95: rank(0.95), max: sorted[sorted.length - 1]! };
-}
-
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
-
-/** Runs ffmpeg with optional stdin bytes and resolves with everything it wrote to stdout. */
-function ffmpegOutput(args: string[], input?: Buffer): Promise<Buffer> {
-  // niced: the bench's own decoding should steal as little CPU as possible from the transcoder it measures.
-  const child = spawn('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-v', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new Error(`ffmpeg exited ${code}: ${stderr.slice(-300)}`))));
-  });
-}
-
-interface Encoder {
-  pid: number;
-  spawnedAt: number;
-  maxBacklogFrames: number;
-  stop(): Promise<number | null>;
-}
-
-/**
- * The "camera": a stamp band of the capture time written to an x264 encoder in real time, overlaid on a
- * moving test pattern (so the ladder encodes realistic motion, not a still image), with a tone, pushed as RTMP.
- */
-function startEncoder(url: string, source: Source): Encoder {
-  const { width, height, fps } = source;
-  const band = bandHeight(height);
-  const args = [
-    '-hide_banner', '-loglevel', 'error',
-    '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${band}`, '-r', String(fps), '-i', 'pipe:0',
-    // Paced by -re: lavfi would otherwise produce audio as fast as it can.
-    '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-filter_complex', `testsrc2=size=${width}x${height}:rate=${fps}[bg];[bg][0:v]overlay=0:0:shortest=1,format=yuv420p[v]`,
-    '-map', '[v]', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(fps),
-    '-c:a', 'aac', '-b:a', '128k',
-    '-shortest', '-f', 'flv', url,
-  ];
-  const child: ChildProcessWithoutNullStreams = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const spawnedAt = performance.now();
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  child.stdout.resume();
-  child.stdin.on('error', () => {});
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
-  const frameBytes = width * band;
-  const wallStart = Date.now();
-  let frames = 0;
-  let maxBacklogFrames = 0;
-  let pacing: NodeJS.Timeout | undefined;
-  const pump = () => {
-    // Frames are due by wall clock; a late timer writes the frames it owes, each stamped when written.
-    const due = Math.floor(((Date.now() - wallStart) * fps) / 1000) + 1;
-    while (frames < due && child.stdin.writable) {
-      child.stdin.write(stampBand(Date.now(), width, height));
-      frames++;
-    }
-    maxBacklogFrames = Math.max(maxBacklogFrames, Math.floor(child.stdin.writableLength / frameBytes));
-    pacing = setTimeout(pump, Math.max(1, wallStart + (frames * 1000) / fps - Date.now()));
-  };
-  pump();
-
-  return {
-    pid: child.pid!,
-    spawnedAt,
-    get maxBacklogFrames() {
-      return maxBacklogFrames;
-    },
-    async stop() {
-      clearTimeout(pacing);
-      child.stdin.end();
-      const interrupt = setTimeout(() => child.kill('SIGINT'), 5000);
-      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      const code = await exited;
-      clearTimeout(interrupt);
-      clearTimeout(kill);
-      if (code !== 0 && stderr.trim()) console.error(`encoder (${source.name}) exited ${code}: ${stderr.trim().slice(-300)}`);
-      return code;
-    },
-  };
 }
 
 function variantUris(master: string): string[] {
@@ -268,7 +164,7 @@ class LatencyViewer {
       if (!response.ok) throw new Error(`segment ${response.status}`);
       const body = Buffer.from(await response.arrayBuffer());
       const availableAt = Date.now();
-      const frames = await ffmpegOutput(['-f', 'mpegts', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'], body);
+      const { stdout: frames } = await nicedFfmpeg(['-v', 'error', '-f', 'mpegts', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'], body);
       const frameBytes = READ_WIDTH * READ_HEIGHT;
       const latency = this.#latencyOf(frames.subarray(frames.length - frameBytes), availableAt);
       const startLatency = this.#latencyOf(frames.subarray(0, frameBytes), availableAt);
@@ -322,7 +218,7 @@ async function speedGauge(node: Livecue, streamId: string): Promise<number | und
 async function runShow(node: Livecue, source: Source, seconds: number): Promise<ShowResult> {
   const stream = await api(node, 'POST', '/v1/streams', { title: `bench ${source.name}` });
   const masterUrl: string = stream.playback.hlsUrl;
-  const encoder = startEncoder(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, source);
+  const encoder = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: source.width, height: source.height, fps: source.fps, name: `encoder (${source.name})` });
   const endAt = encoder.spawnedAt + seconds * 1000;
   const transcoderPid = () => node.registry.get(stream.id)?.transcoder.pid;
   const transcoderCpu = new CpuMeter(() => processCpu(transcoderPid()));
@@ -364,7 +260,7 @@ async function runShow(node: Livecue, source: Source, seconds: number): Promise<
   await sampling;
   loopDelay.disable();
   const viewerResults = await Promise.all(viewers.map((viewer) => viewer.stop()));
-  const encoderExitCode = await encoder.stop();
+  const encoderExitCode = await encoder.close();
   await api(node, 'DELETE', `/v1/streams/${stream.id}`);
 
   const steady = speeds.filter((sample) => sample.at >= WARMUP_SECONDS).map((sample) => sample.speed);
@@ -399,7 +295,6 @@ function targetsFor(config: Config): Targets {
   };
 }
 
-const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS');
 const fmt = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? '—' : value.toFixed(digits));
 
 /** p95 of the worst watched rendition: the target holds only if every rendition meets it. */
@@ -476,17 +371,13 @@ function printTable(title: string, shows: ShowResult[], targets: Targets): void 
 
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE });
+  const record = new BenchRecord('hls-ladder');
+  const bench = await BenchNode.start({ tunable: TUNABLE });
+  const { node, config } = bench;
   const targets = targetsFor(config);
-  const node = await startLivecue(config, { logger: createLogger('silent') });
   const backends = { database: node.database.kind, redis: 'embedded redis-server', store: node.store.kind };
-  const cpus = os.cpus();
-  console.log(
-    `livecue hls-ladder bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `x264 preset ${config.X264_PRESET}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s; ` +
+  record.announce(
+    `x264 preset ${config.X264_PRESET}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s; ` +
       `${BENCH_SECONDS} s per source; ${Object.values(backends).join(', ')}`,
   );
 
@@ -512,8 +403,7 @@ async function main(): Promise<void> {
       };
     }
   } finally {
-    await node.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 
   printTable('one source at a time', sequential, targets);
@@ -521,20 +411,12 @@ async function main(): Promise<void> {
     printTable('both sources at once', concurrent.shows, targets);
     console.log(
       `two shows on 2 cores: transcoders ${fmt(concurrent.totalTranscoderCores)} cores together (encoders ${fmt(concurrent.totalEncoderCores)} more, ` +
-        `machine ${fmt(concurrent.shows[0]?.machineCpu?.cores)} of ${cpus.length} busy), ` +
+        `machine ${fmt(concurrent.shows[0]?.machineCpu?.cores)} of ${os.cpus().length} busy), ` +
         `speed ${concurrent.allKeptUp ? 'kept' : 'did NOT keep'} >= ${KEEPS_UP_SPEED}  ${verdict(concurrent.fits)}`,
     );
   }
 
-  const loadEnd = os.loadavg();
-  const finishedAt = new Date();
-  const roundDeep = (value: unknown): unknown =>
-    typeof value === 'number' ? round(value) : Array.isArray(value) ? value.map(roundDeep) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)])) : value;
-  const result = {
-    benchmark: 'hls-ladder',
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    machine: machineInfo(loadStart, loadEnd),
+  record.write({
     config: {
       benchSeconds: BENCH_SECONDS,
       warmupSeconds: WARMUP_SECONDS,
@@ -551,12 +433,7 @@ async function main(): Promise<void> {
     targets: { ...targets, keepsUpSpeed: KEEPS_UP_SPEED, latencyStatistic: 'p95 of the worst watched rendition' },
     sequential: sequential.map((show) => ({ ...show, verdicts: verdicts(show, targets) })),
     ...(concurrent && { concurrent: { ...concurrent, shows: concurrent.shows.map((show) => ({ ...show, verdicts: verdicts(show, targets) })) } }),
-  };
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `hls-ladder-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  });
 }
 
 await main();

@@ -1,17 +1,16 @@
 // Benchmark of the replay of a finished show: time from the session's end to its recording `ready`
 // (through livecue's own queue and in-process worker), the builder's phases, and the CPU it costs.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
-import { startLivecue, type Livecue } from '../src/app.ts';
 import { liveSessions, recordings, streams } from '../src/db/schema.ts';
-import { benchConfig, machineInfo } from './lib/bench-node.ts';
+import { BenchNode, benchConfig } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
 import { createLogger } from '../src/log.ts';
 import type { ObjectStore } from '../src/storage/object-store.ts';
 import { RecordingBuilder, type RecordingAssets } from '../src/workers/recording-builder.ts';
@@ -157,10 +156,9 @@ async function probeSeconds(url: string): Promise<number | undefined> {
 }
 
 async function measure(ladder: GeneratedLadder, recordingMp4: boolean): Promise<VariantResult> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-recording-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE, forced: { RECORDING_MP4: String(recordingMp4) } });
+  const bench = await BenchNode.start({ dirPrefix: 'livecue-bench-recording-', tunable: TUNABLE, forced: { RECORDING_MP4: String(recordingMp4) } });
+  const { node: lc, config } = bench;
   const logger = createLogger('silent');
-  const lc: Livecue = await startLivecue(config, { logger });
   try {
     const nodeId = config.NODE_ID ?? os.hostname();
     const show = await seedShow(lc, ladder, { reconnectGapSeconds: RECONNECT_GAP_SECONDS, cueEverySeconds: CUE_EVERY_SECONDS, nodeId });
@@ -252,8 +250,7 @@ async function measure(ladder: GeneratedLadder, recordingMp4: boolean): Promise<
       check,
     };
   } finally {
-    await lc.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 
@@ -281,9 +278,7 @@ function printTable(results: VariantResult[]): void {
 
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
-  const cpus = os.cpus();
+  const record = new BenchRecord('recording');
   const defaults = benchConfig({ dataDir: os.tmpdir(), tunable: TUNABLE });
   const spec = {
     seconds: MINUTES * 60,
@@ -297,9 +292,8 @@ async function main(): Promise<void> {
   };
   const sourceDir = SOURCE_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-recording-src-')));
   mkdirSync(sourceDir, { recursive: true });
-  console.log(
-    `livecue recording bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `${MINUTES} min 720p30 show, 2 runs (1 reconnect), ${spec.segmentSeconds} s segments, thumbnails every ${defaults.THUMBNAIL_INTERVAL_SECONDS} s, ` +
+  record.announce(
+    `${MINUTES} min 720p30 show, 2 runs (1 reconnect), ${spec.segmentSeconds} s segments, thumbnails every ${defaults.THUMBNAIL_INTERVAL_SECONDS} s, ` +
       `worker concurrency ${defaults.WORKER_CONCURRENCY}; clock ticks ${clockTicks()}/s`,
   );
   const results: VariantResult[] = [];
@@ -323,14 +317,7 @@ async function main(): Promise<void> {
   }
 
   printTable(results);
-  const round = (value: number, digits = 3) => Number(value.toFixed(digits));
-  const roundDeep = (value: unknown): unknown =>
-    typeof value === 'number' ? round(value) : Array.isArray(value) ? value.map(roundDeep) : value && typeof value === 'object' && !(value instanceof Date) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v)])) : value;
-  const result = {
-    benchmark: 'recording',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: machineInfo(loadStart, os.loadavg()),
+  record.write({
     config: {
       method: 'synthetic: ladder encoded offline with ladderArgs, rows and objects written as HlsPackager/LiveSession do, end + job as the app hook does',
       show: spec,
@@ -345,12 +332,7 @@ async function main(): Promise<void> {
     },
     targets: { readySeconds: TARGET_SECONDS, statistic: 'recordings.ready_at - live_sessions.ended_at' },
     variants: results,
-  };
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `recording-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  });
 }
 
 await main();

@@ -1,22 +1,15 @@
 // Benchmark of sub-second viewing: WHIP/RTMP -> WHEP glass-to-glass latency, time to first frame, and SFU viewer capacity.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startLivecue } from '../src/app.ts';
-import { benchConfig, machineInfo, tunedFromEnv } from './lib/bench-node.ts';
-import { createLogger } from '../src/log.ts';
-import { fmt, fmtStats, roundDeep, verdict } from './lib/stats.ts';
+import { BenchNode, envNumber as env, sourceFromEnv, tunedFromEnv } from './lib/bench-node.ts';
+import { BenchRecord } from './lib/bench-record.ts';
+import { fmt, fmtStats, verdict } from './lib/stats.ts';
 import { LOSS_LIMIT, measureCapacity, type CapacityResult } from './lib/webrtc-capacity.ts';
 import { measureJoins, type JoinResult } from './lib/webrtc-join.ts';
 import { rtmpLatency, whipLatency, type LatencyResult } from './lib/webrtc-latency.ts';
 import { contextOf, startRtmpShow, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
 
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const WIDTH = env('BENCH_WIDTH', 640);
-const HEIGHT = env('BENCH_HEIGHT', 360);
-const FPS = env('BENCH_FPS', 30);
+const SOURCE = sourceFromEnv();
+const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
 const LATENCY_SECONDS = env('BENCH_LATENCY_SECONDS', 20);
 const JOINS = env('BENCH_JOINS', 10);
 const MAX_VIEWERS = env('BENCH_MAX_VIEWERS', 400);
@@ -137,16 +130,12 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
 
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
-  const loadStart = os.loadavg();
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'livecue-bench-'));
-  const config = benchConfig({ dataDir, tunable: TUNABLE, settings: { SIGNALING_RATE_PER_SECOND } });
-  const node = await startLivecue(config, { logger: createLogger('silent') });
-  const ctx: BenchContext = { node, target: contextOf(node), width: WIDTH, height: HEIGHT, fps: FPS };
-  const cpus = os.cpus();
-  console.log(
-    `livecue webrtc bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}; ` +
-      `${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu!.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`,
+  const record = new BenchRecord('webrtc');
+  const bench = await BenchNode.start({ tunable: TUNABLE, settings: { SIGNALING_RATE_PER_SECOND } });
+  const { node, config } = bench;
+  const ctx: BenchContext = { node, target: contextOf(node), ...SOURCE };
+  record.announce(
+    `${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu!.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`,
   );
 
   let whip: ShowPart | undefined;
@@ -177,20 +166,13 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await node.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await bench.close();
   }
 
   printTable(whip, rtmp, capacity);
-  const result = {
-    benchmark: 'webrtc',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: machineInfo(loadStart, os.loadavg()),
+  record.write({
     config: {
-      width: WIDTH,
-      height: HEIGHT,
-      fps: FPS,
+      ...SOURCE,
       latencySeconds: LATENCY_SECONDS,
       joins: JOINS,
       viewerSteps: STEPS,
@@ -213,12 +195,7 @@ async function main(): Promise<void> {
     whip,
     rtmp,
     capacity: capacity ?? (capacityError ? { error: capacityError } : undefined),
-  };
-  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `webrtc-${startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify(roundDeep(result), null, 2)}\n`);
-  console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
+  });
 }
 
 await main();

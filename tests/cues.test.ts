@@ -4,7 +4,7 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { liveSessions, segments } from '../src/db/schema.ts';
-import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { createStream, sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { pushRtmp } from './helpers/media.ts';
 import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 
@@ -36,12 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await node?.stop();
 });
-
-async function createStream(title = 'show') {
-  const { status, body } = await node.api('POST', '/v1/streams', { title });
-  expect(status).toBe(201);
-  return body as { id: string; playbackId: string; ingest: { rtmpUrl: string; streamKey: string }; playback: { hlsUrl: string; whepUrl: string } };
-}
 
 async function createProduct(sku: string) {
   const { status, body } = await node.api('POST', '/v1/products', {
@@ -96,7 +90,7 @@ describe('products', () => {
 describe('cues', () => {
   it('places cues on the live timeline and delivers them in sync over HLS, the data channel and the WebSocket', async () => {
     const product = await createProduct('BAG-1');
-    const stream = await createStream('cue show');
+    const stream = await createStream(node, 'cue show');
     expect((await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: product.id })).status).toBe(409);
 
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 16 });
@@ -191,7 +185,7 @@ describe('cues', () => {
 
   it('refuses bad cues clearly: validation, unknown product, size, rate', async () => {
     const product = await createProduct('HAT-1');
-    const stream = await createStream('bad cues');
+    const stream = await createStream(node, 'bad cues');
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30 });
     await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
     const post = (body: unknown) => node.api('POST', `/v1/streams/${stream.id}/cues`, body);
@@ -222,7 +216,7 @@ describe('cues', () => {
 
 describe('cues across a reconnect', () => {
   it('keep one continuous media timeline', async () => {
-    const stream = await createStream('reconnecting cues');
+    const stream = await createStream(node, 'reconnecting cues');
     const url = `${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`;
     const first = pushRtmp(url, { seconds: 5 });
     const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOffer, SdpError } from '../src/sfu/sdp.ts';
 import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, pushRtmp } from './helpers/media.ts';
-import { WrtcPublisher } from './helpers/webrtc.ts';
+import { WrtcPublisher } from './helpers/wrtc-peers.ts';
 
 const FUZZ_SECONDS = Number(process.env.LIVECUE_FUZZ_SECONDS ?? 6);
 let node: TestNode;

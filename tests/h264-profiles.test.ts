@@ -10,7 +10,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import sdpTransform from 'sdp-transform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { createStream, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideo, pushRtmp, type X264Settings } from './helpers/media.ts';
 import { CHROMIUM_H264, postSdp, WeriftH264Publisher, WeriftViewer } from './helpers/webrtc.ts';
 
@@ -30,19 +30,6 @@ afterAll(async () => {
   await node?.stop();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
-
-interface Stream {
-  id: string;
-  playbackId: string;
-  ingest: { rtmpUrl: string; streamKey: string; whipUrl: string };
-  playback: { hlsUrl: string; whepUrl: string };
-}
-
-async function createStream(title: string): Promise<Stream> {
-  const { status, body } = await node.api('POST', '/v1/streams', { title });
-  expect(status).toBe(201);
-  return body as Stream;
-}
 
 /** The fmtp the answer gives its one video payload type. */
 function answeredVideo(answer: string): { payloadType: number; fmtp: string } {
@@ -99,7 +86,7 @@ const CASES: SourceCase[] = [
 describe('RTMP sources in every profile reach a WHEP viewer that offers what Chromium offers', () => {
   it.concurrent.each(CASES)('$name', async (source) => {
     await slot(async () => {
-      const stream = await createStream(source.name);
+      const stream = await createStream(node, source.name);
       const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30, size: source.size, rate: source.rate, audio: source.audio ?? true, x264: { bitrate: '1500k', ...source.x264 } });
       const viewer = new WeriftViewer(CHROMIUM_H264);
       try {
@@ -138,7 +125,7 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
   }, 240_000);
 
   it('a video-only source gives valid HLS and an answer werift accepts (its audio section inactive)', async () => {
-    const stream = await createStream('video only');
+    const stream = await createStream(node, 'video only');
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30, size: '640x360', audio: false, x264: { preset: 'veryfast' } });
     const viewer = new WeriftViewer(CHROMIUM_H264);
     try {
@@ -174,7 +161,7 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
   });
 
   it('answers 406 with the reason to a viewer whose offer has no H.264 for an H.264 show', async () => {
-    const stream = await createStream('vp8-only viewer');
+    const stream = await createStream(node, 'vp8-only viewer');
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 6, size: '640x360', x264: { preset: 'veryfast' } });
     const viewer = new WeriftViewer([{ mimeType: 'video/VP8' }]);
     try {
@@ -193,7 +180,7 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
 
 describe('WHIP publishers in any H.264 profile', () => {
   it('takes a publisher declaring High (640c1f): a WHEP viewer decodes it as sent, and the ingest bitrate is measured', async () => {
-    const stream = await createStream('whip high');
+    const stream = await createStream(node, 'whip high');
     const publisher = new WeriftH264Publisher('640c1f', { size: '640x360', rate: 30 });
     const viewer = new WeriftViewer(CHROMIUM_H264);
     try {
@@ -249,7 +236,7 @@ describe('Chromium', () => {
   it('plays a High-profile RTMP show over WebRTC on the viewer page, at its size', async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)`);
     if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
-    const stream = await createStream('chromium high');
+    const stream = await createStream(node, 'chromium high');
     // The README's quick-start push: x264 veryfast, zerolatency (High, no B-frames).
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 25, size: '1280x720', rate: 30, x264: { preset: 'veryfast', bitrate: '2000k' } });
     const browser = await chromium.launch({

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions, segments } from '../src/db/schema.ts';
-import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { createStream, sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, pushRtmp } from './helpers/media.ts';
 
 let node: TestNode;
@@ -16,12 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await node?.stop();
 });
-
-async function createStream(title = 'show') {
-  const { status, body } = await node.api('POST', '/v1/streams', { title });
-  expect(status).toBe(201);
-  return body as { id: string; playbackId: string; ingest: { rtmpUrl: string; streamKey: string }; playback: { hlsUrl: string } };
-}
 
 const metric = async (name: string, labels = ''): Promise<number> => {
   const text = await (await fetch(`${node.baseUrl}/metrics`)).text();
@@ -42,7 +36,7 @@ const objectsUnder = (prefix: string) => node.lc.store.list(prefix);
 
 describe('publish rules', () => {
   it('refuses an unknown key before any media moves: no transcoder, no object, no session row', async () => {
-    const stream = await createStream();
+    const stream = await createStream(node);
     const before = await metric('livecue_rejected_publishes_total', '{protocol="rtmp",reason="unknown_key"}');
     const wrongKey = `lck_${'x'.repeat(32)}`;
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${wrongKey}`, { seconds: 4 });
@@ -62,7 +56,7 @@ describe('publish rules', () => {
   });
 
   it('refuses a rotated key at once and accepts the new one', async () => {
-    const stream = await createStream();
+    const stream = await createStream(node);
     const rotated = await node.api('POST', `/v1/streams/${stream.id}/rotate-key`);
     expect(rotated.status).toBe(200);
     const newKey = rotated.body.streamKey as string;
@@ -82,7 +76,7 @@ describe('publish rules', () => {
   });
 
   it('refuses a second encoder while the first is live, and the first carries on', async () => {
-    const stream = await createStream();
+    const stream = await createStream(node);
     const first = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 9 });
     const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
     await waitFor('first segment', async () => (await segmentsOf(session.id)).length > 0, 15_000);
@@ -100,7 +94,7 @@ describe('publish rules', () => {
   });
 
   it('continues the same session when the encoder reconnects within the window, with a discontinuity', async () => {
-    const stream = await createStream();
+    const stream = await createStream(node);
     const url = `${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`;
     expect(await pushRtmp(url, { seconds: 5 }).exited).toBe(0);
     const session = node.lc.registry.get(stream.id)!;
@@ -132,7 +126,7 @@ describe('publish rules', () => {
   });
 
   it('restarts FFmpeg that dies mid-stream and the show goes on after a discontinuity', async () => {
-    const stream = await createStream();
+    const stream = await createStream(node);
     const restartsBefore = await metric('livecue_transcoder_restarts_total');
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 12 });
     const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
@@ -152,7 +146,7 @@ describe('publish rules', () => {
   });
 
   it('shrugs off garbage and half-open connections on the RTMP port while a show is live', async () => {
-    const stream = await createStream();
+    const stream = await createStream(node);
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 8 });
     const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
     const sockets = [];

@@ -13,7 +13,8 @@ import { liveSessions, restreamTargets, segments } from '../src/db/schema.ts';
 import { randomBase62 } from '../src/streams/stream-keys.ts';
 import { freePort, processAlive, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, probe, pushRtmp } from './helpers/media.ts';
-import { postSdp, WrtcPublisher } from './helpers/webrtc.ts';
+import { postSdp } from './helpers/webrtc.ts';
+import { WrtcPublisher } from './helpers/wrtc-peers.ts';
 
 const run = promisify(execFile);
 

@@ -2,7 +2,7 @@
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions, segments } from '../src/db/schema.ts';
-import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { createStream, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, probe, pushRtmp } from './helpers/media.ts';
 
 let node: TestNode;
@@ -14,12 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await node?.stop();
 });
-
-async function createStream(title = 'show') {
-  const { status, body } = await node.api('POST', '/v1/streams', { title });
-  expect(status).toBe(201);
-  return body as { id: string; playbackId: string; ingest: { rtmpUrl: string; streamKey: string }; playback: { hlsUrl: string } };
-}
 
 async function text(url: string): Promise<string | undefined> {
   const response = await fetch(url);
@@ -40,8 +34,8 @@ async function sessionSegments(streamId: string, rendition: string) {
 
 describe('RTMP to HLS ladder', () => {
   it('turns a 720p and a 1080p publish into ladders whose renditions decode at the right sizes', async () => {
-    const small = await createStream('720p show');
-    const large = await createStream('1080p show');
+    const small = await createStream(node, '720p show');
+    const large = await createStream(node, '1080p show');
     // The encoder publishes to rtmpUrl + "/" + streamKey, exactly as OBS would.
     const push720 = pushRtmp(`${small.ingest.rtmpUrl}/${small.ingest.streamKey}`, { seconds: 10, size: '1280x720' });
     const push1080 = pushRtmp(`${large.ingest.rtmpUrl}/${large.ingest.streamKey}`, { seconds: 10, size: '1920x1080' });
@@ -120,7 +114,7 @@ describe('RTMP to HLS ladder', () => {
   });
 
   it('serves HLS like a CDN origin: cache headers, content types, CORS, byte ranges, ETags', async () => {
-    const stream = await createStream('origin');
+    const stream = await createStream(node, 'origin');
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 5 });
     await waitFor('master playlist', () => text(stream.playback.hlsUrl), 20_000);
     await push.exited;

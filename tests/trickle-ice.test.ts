@@ -2,7 +2,8 @@
 // fragment under If-Match. A libwebrtc viewer restarts ICE through PATCH and keeps decoding.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
-import { postSdp, WrtcPublisher, WrtcViewer } from './helpers/webrtc.ts';
+import { postSdp } from './helpers/webrtc.ts';
+import { WrtcPublisher, WrtcViewer } from './helpers/wrtc-peers.ts';
 
 let node: TestNode;
 

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, pushRtmp } from './helpers/media.ts';
-import { postSdp, WeriftViewer, WrtcPublisher, WrtcViewer } from './helpers/webrtc.ts';
+import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
+import { WrtcPublisher, WrtcViewer } from './helpers/wrtc-peers.ts';
 
 let node: TestNode;
 let scratch: string;

@@ -3,6 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { CountingViewer, installCountingSrtp } from './counting-viewer.ts';
 import { deleteSession, postSdp } from './livecue-api.ts';
+import { answerRequests } from './ipc-child.ts';
 
 export type ListenerRequest =
   | { id: number; type: 'ws'; count: number; url: string; concurrency: number; timeoutMs: number }
@@ -184,10 +185,4 @@ async function handle(request: ListenerRequest): Promise<ListenerReply> {
   }
 }
 
-process.on('message', (request: ListenerRequest) => {
-  void handle(request).then((reply) => {
-    process.send!(reply);
-    if (reply.type === 'closed') setTimeout(() => process.exit(0), 100);
-  });
-});
-process.on('disconnect', () => process.exit(0));
+answerRequests(handle);

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LiteWebSocket } from './lite-websocket.ts';
 import { ViewerIdentity } from '../../src/offers/viewer-identity.ts';
+import { answerRequests } from './ipc-child.ts';
 
 /** The LIVECUE_SECRET_KEY the bench's livecue runs with: its viewers sign their tokens as livecue signs anonymous ones. */
 export const BENCH_LIVECUE_SECRET_KEY = 'livecue-bench-shared-secret-0123456789';
@@ -454,10 +455,4 @@ async function handle(request: EngagementRequest): Promise<EngagementReply> {
   }
 }
 
-process.on('message', (request: EngagementRequest) => {
-  void handle(request).then((reply) => {
-    process.send!(reply);
-    if (reply.type === 'closed') setTimeout(() => process.exit(0), 100);
-  });
-});
-process.on('disconnect', () => process.exit(0));
+answerRequests(handle);

@@ -1,6 +1,7 @@
 // A werift WHEP viewer negotiating H.264 (what livecue passes through from RTMP) whose video is decoded by
 // FFmpeg; every decoded frame's stamp is read, and the decoder's own delay is measured per frame.
 import { RTCPeerConnection, useH264, useOPUS, type RtpPacket } from 'werift';
+import { FirstArrival } from '../../tests/helpers/first-arrival.ts';
 import { readStamp } from './frame-clock.ts';
 import { H264Decoder, H264Depacketizer } from './h264-decoder.ts';
 
@@ -19,9 +20,8 @@ export class H264StampViewer {
   readonly depacketizer: H264Depacketizer;
   firstPacketAt?: number;
   firstKeyframeAt?: number;
-  firstFrameAt?: number;
   videoPackets = 0;
-  #onFirst?: () => void;
+  readonly #firstFrame = new FirstArrival();
 
   /** The decoder's output size: the stamp is read from frames of this size (the publisher's frame size). */
   constructor(
@@ -32,10 +32,7 @@ export class H264StampViewer {
     private readonly audio = true,
   ) {
     this.decoder = new H264Decoder(width, height, ({ at, gray }, index) => {
-      if (this.firstFrameAt === undefined) {
-        this.firstFrameAt = at;
-        this.#onFirst?.();
-      }
+      this.#firstFrame.mark(at);
       if (this.keep) this.frames.push({ at, stamp: readStamp(gray, width, height), auAt: this.decoder.auWrittenAt[index] });
     });
     this.depacketizer = new H264Depacketizer((annexB, keyframe) => {
@@ -64,11 +61,7 @@ export class H264StampViewer {
 
   /** Resolves with Date.now() of the first decoded frame, or undefined after `timeoutMs`. */
   firstFrame(timeoutMs: number): Promise<number | undefined> {
-    if (this.firstFrameAt !== undefined) return Promise.resolve(this.firstFrameAt);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), timeoutMs);
-      this.#onFirst = () => (clearTimeout(timer), resolve(this.firstFrameAt));
-    });
+    return this.#firstFrame.wait(timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 // A simulated HLS player for cue timing: follows one live media playlist, keeps its cues (EXT-X-DATERANGE), decodes every new segment's frames with their PTS and stamp, and places each frame on the EXT-X-PROGRAM-DATE-TIME timeline.
-import { spawn } from 'node:child_process';
+import { nicedFfmpeg } from './niced-ffmpeg.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cueFromDateRange, type CueMessage } from '../../web/src/player/cue-scheduler.ts';
 import { readStamp } from './frame-clock.ts';
@@ -72,34 +72,19 @@ function parsePlaylist(text: string): { segments: PlaylistSegment[]; dateRanges:
 const SHOWINFO = /\bn:\s*\d+\s+pts:\s*(-?\d+)\s+pts_time:(-?[\d.]+).*?\biskey:(\d)/;
 
 /** Decodes a TS segment's video (no timestamp shifting) to gray frames of width x height, with the PTS of each from showinfo. */
-function decodeSegment(body: Buffer, width: number, height: number): Promise<{ gray: Buffer[]; pts: number[]; key: boolean[] }> {
-  // niced: the player's decoding should take as little as possible from livecue's transcoder.
-  const args = [
-    '-n', '10', 'ffmpeg', '-hide_banner', '-nostats', '-loglevel', 'info', '-copyts', '-f', 'mpegts', '-i', 'pipe:0',
+async function decodeSegment(body: Buffer, width: number, height: number): Promise<{ gray: Buffer[]; pts: number[]; key: boolean[] }> {
+  const { stdout, stderr } = await nicedFfmpeg([
+    '-nostats', '-loglevel', 'info', '-copyts', '-f', 'mpegts', '-i', 'pipe:0',
     '-map', '0:v:0', '-vf', `showinfo,scale=${width}:${height},format=gray`, '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1',
-  ];
-  const child = spawn('nice', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.on('error', () => {});
-  child.stdin.end(body);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`ffmpeg exited ${code}: ${stderr.slice(-300)}`));
-      const all = Buffer.concat(chunks);
-      const frameBytes = width * height;
-      const gray = Array.from({ length: Math.floor(all.length / frameBytes) }, (_, i) => all.subarray(i * frameBytes, (i + 1) * frameBytes));
-      const infos = stderr.split('\n').flatMap((line) => {
-        const match = SHOWINFO.exec(line);
-        return match ? [{ pts: Number(match[2]), key: match[3] === '1' }] : [];
-      });
-      if (infos.length !== gray.length) return reject(new Error(`${gray.length} frames but ${infos.length} showinfo lines`));
-      resolve({ gray, pts: infos.map((i) => i.pts), key: infos.map((i) => i.key) });
-    });
+  ], body);
+  const frameBytes = width * height;
+  const gray = Array.from({ length: Math.floor(stdout.length / frameBytes) }, (_, i) => stdout.subarray(i * frameBytes, (i + 1) * frameBytes));
+  const infos = stderr.split('\n').flatMap((line) => {
+    const match = SHOWINFO.exec(line);
+    return match ? [{ pts: Number(match[2]), key: match[3] === '1' }] : [];
   });
+  if (infos.length !== gray.length) throw new Error(`${gray.length} frames but ${infos.length} showinfo lines`);
+  return { gray, pts: infos.map((i) => i.pts), key: infos.map((i) => i.key) };
 }
 
 export class HlsCuePlayer {

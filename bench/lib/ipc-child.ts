@@ -52,3 +52,14 @@ export class IpcChild<Request extends WithId, Answer extends Reply> {
     clearTimeout(kill);
   }
 }
+
+/** The helper's side: answers each request with `handle`, and exits once it answered `closed` or the bench is gone. */
+export function answerRequests<Request, Answer extends { type: string }>(handle: (request: Request) => Promise<Answer>): void {
+  process.on('message', (request: Request) => {
+    void handle(request).then((reply) => {
+      process.send!(reply);
+      if (reply.type === 'closed') setTimeout(() => process.exit(0), 100);
+    });
+  });
+  process.on('disconnect', () => process.exit(0));
+}

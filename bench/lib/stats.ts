@@ -22,10 +22,10 @@ export const fmt = (value: number | undefined, digits = 0) => (value === undefin
 /** "p50 / p95 / max" of a Stats, or a dash. */
 export const fmtStats = (s: Stats | undefined, digits = 0) => (s ? `${fmt(s.p50, digits)} / ${fmt(s.p95, digits)} / ${fmt(s.max, digits)}` : '—');
 
-/** Rounds every number of a JSON-able value to `digits` decimals. */
+/** Rounds every number of a JSON-able value to `digits` decimals (a Date stays a Date: JSON writes its ISO time). */
 export function roundDeep(value: unknown, digits = 3): unknown {
   if (typeof value === 'number') return Number(value.toFixed(digits));
   if (Array.isArray(value)) return value.map((item) => roundDeep(item, digits));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v, digits)]));
+  if (value && typeof value === 'object' && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v, digits)]));
   return value;
 }

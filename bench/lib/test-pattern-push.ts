@@ -1,5 +1,5 @@
 // The simplest live source: FFmpeg pushes a lavfi test pattern (with a tone) over RTMP in real time, until stopped.
-// No frame stamps and no Node work per frame (unlike lib/rtmp-camera.ts), so the bench's process does not pace it.
+// No frame stamps and no Node work per frame (unlike lib/stamped-camera.ts), so the bench's process does not pace it.
 import { spawn } from 'node:child_process';
 
 export interface TestPatternPush {

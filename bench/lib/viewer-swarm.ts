@@ -2,6 +2,7 @@
 import dgram from 'node:dgram';
 import { deleteSession, postSdp } from './livecue-api.ts';
 import { CountingViewer, installCountingSrtp, type ViewerCounts } from './counting-viewer.ts';
+import { answerRequests } from './ipc-child.ts';
 
 export type SwarmRequest =
   | { id: number; type: 'add'; count: number; whepUrl: string; baseUrl: string; concurrency: number; timeoutMs: number }
@@ -88,12 +89,7 @@ async function close(id: number): Promise<SwarmReply> {
   return { id, type: 'closed' };
 }
 
-process.on('message', (request: SwarmRequest) => {
-  const reply =
-    request.type === 'add' ? add(request) : request.type === 'counts' ? Promise.resolve<SwarmReply>({ id: request.id, type: 'counts', viewers: viewers.map((v) => v.counts()) }) : close(request.id);
-  void reply.then((message) => {
-    process.send!(message);
-    if (message.type === 'closed') setTimeout(() => process.exit(0), 100);
-  });
-});
-process.on('disconnect', () => process.exit(0));
+answerRequests(
+  (request: SwarmRequest): Promise<SwarmReply> =>
+    request.type === 'add' ? add(request) : request.type === 'counts' ? Promise.resolve({ id: request.id, type: 'counts', viewers: viewers.map((v) => v.counts()) }) : close(request.id),
+);

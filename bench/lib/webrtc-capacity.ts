@@ -68,25 +68,21 @@ function sumCpu(pids: () => (number | undefined)[]): () => CpuReading | undefine
 }
 
 function windowLoss(before: ViewerCounts[], after: ViewerCounts[], seconds: number) {
-  let expected = 0;
-  let lost = 0;
-  let worst = 0;
-  let withLoss = 0;
-  let receiving = 0;
-  let videoBytes = 0;
+  const total = { expected: 0, lost: 0, worst: 0, withLoss: 0, receiving: 0, videoBytes: 0 };
   after.forEach((end, i) => {
     const start = before[i] ?? { expected: 0, received: 0, bytes: 0, videoBytes: 0 };
     const e = end.expected - start.expected;
     const r = end.received - start.received;
-    if (r > 0) receiving++;
+    if (r > 0) total.receiving++;
     // A viewer that received nothing in the window lost everything it should have had: count one second's worth at least.
     const l = r === 0 ? Math.max(e, 1) : Math.max(0, e - r);
-    expected += Math.max(e, l);
-    lost += l;
-    if (l > 0) withLoss++;
-    worst = Math.max(worst, l / Math.max(e, l, 1));
-    videoBytes += end.videoBytes - start.videoBytes;
+    total.expected += Math.max(e, l);
+    total.lost += l;
+    if (l > 0) total.withLoss++;
+    total.worst = Math.max(total.worst, l / Math.max(e, l, 1));
+    total.videoBytes += end.videoBytes - start.videoBytes;
   });
+  const { expected, lost, worst, withLoss, receiving, videoBytes } = total;
   return { loss: expected > 0 ? lost / expected : 1, worst, withLoss, receiving, videoKbps: after.length ? (videoBytes * 8) / 1000 / seconds / after.length : 0 };
 }
 

@@ -4,7 +4,7 @@ import { deleteSession, postSdp } from './livecue-api.ts';
 import { H264StampViewer } from './h264-viewer.ts';
 import { stats, type Stats } from './stats.ts';
 import type { BenchContext, Show } from './webrtc-shows.ts';
-import { StampViewer } from './wrtc-peers.ts';
+import { StampViewer } from './stamp-viewer.ts';
 
 const JOIN_TIMEOUT_MS = 8000;
 

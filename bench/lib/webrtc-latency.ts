@@ -5,7 +5,7 @@ import { deleteSession, postSdp } from './livecue-api.ts';
 import { H264StampViewer } from './h264-viewer.ts';
 import { stats, type Stats } from './stats.ts';
 import type { BenchContext, Show } from './webrtc-shows.ts';
-import { StampViewer } from './wrtc-peers.ts';
+import { StampViewer } from './stamp-viewer.ts';
 
 /** A stamp older than this (or in the future) was misread, not merely late. */
 const MAX_PLAUSIBLE_MS = 30_000;
@@ -31,24 +31,53 @@ export interface LatencyResult {
   error?: string;
 }
 
-const plausible = (ms: number) => ms >= -5 && ms < MAX_PLAUSIBLE_MS;
+export const plausible = (ms: number) => ms >= -5 && ms < MAX_PLAUSIBLE_MS;
+
+/** A WHEP viewer that keeps what it decodes, frame by frame. */
+export interface FrameViewer<F> {
+  readonly frames: F[];
+  offer(): Promise<string>;
+  accept(answer: string): Promise<void>;
+  firstFrame(timeoutMs: number): Promise<number | undefined>;
+}
+
+export interface Watched<F> {
+  /** Date.now() before the offer, and when the first frame was decoded. */
+  startedAt: number;
+  firstFrameAt: number;
+  /** The frames decoded in the measured window, after the warm-up. */
+  frames: F[];
+  eventLoopDelayP99Ms: number;
+}
+
+/** Joins `viewer` to a show, waits for its first frame and a warm-up, keeps the frames of the next `seconds`, and leaves. */
+export async function watchWindow<F>(
+  viewer: FrameViewer<F>,
+  whep: { url: string; baseUrl: string },
+  seconds: number,
+  { firstFrameTimeoutMs = 10_000, noFrame }: { firstFrameTimeoutMs?: number; noFrame: () => string },
+): Promise<Watched<F>> {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const startedAt = Date.now();
+  const { location, answer } = await postSdp(whep.url, await viewer.offer());
+  await viewer.accept(answer);
+  const firstFrameAt = await viewer.firstFrame(firstFrameTimeoutMs);
+  if (firstFrameAt === undefined) throw new Error(noFrame());
+  await sleep(WARMUP_MS);
+  const from = viewer.frames.length;
+  loop.enable();
+  await sleep(seconds * 1000);
+  loop.disable();
+  const frames = viewer.frames.slice(from);
+  await deleteSession(whep.baseUrl, location);
+  return { startedAt, firstFrameAt, frames, eventLoopDelayP99Ms: loop.percentile(99) / 1e6 };
+}
 
 /** WHIP show -> libwebrtc WHEP viewer (VP8, decoded by libwebrtc; time taken when the frame reaches the sink). */
 export async function whipLatency(ctx: BenchContext, show: Show, seconds: number): Promise<LatencyResult> {
   const viewer = new StampViewer();
-  const loop = monitorEventLoopDelay({ resolution: 10 });
   try {
-    const { location, answer } = await postSdp(show.stream.playback.whepUrl, await viewer.offer());
-    await viewer.accept(answer);
-    const first = await viewer.firstFrame(10_000);
-    if (first === undefined) throw new Error('no decoded frame within 10 s');
-    await sleep(WARMUP_MS);
-    const from = viewer.frames.length;
-    loop.enable();
-    await sleep(seconds * 1000);
-    loop.disable();
-    const frames = viewer.frames.slice(from);
-    await deleteSession(ctx.target.baseUrl, location);
+    const { frames, eventLoopDelayP99Ms } = await watchWindow(viewer, { url: show.stream.playback.whepUrl, baseUrl: ctx.target.baseUrl }, seconds, { noFrame: () => 'no decoded frame within 10 s' });
     const latencies = frames.flatMap((frame) => (frame.stamp !== undefined && plausible(frame.at - frame.stamp) ? [frame.at - frame.stamp] : []));
     return {
       viewer: 'wrtc (libwebrtc VP8 decode, RTCVideoSink.onframe)',
@@ -57,7 +86,7 @@ export async function whipLatency(ctx: BenchContext, show: Show, seconds: number
       unreadable: frames.length - latencies.length,
       latencyMs: stats(latencies),
       sourceFramesSkipped: show.publisher?.framesSkipped,
-      eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+      eventLoopDelayP99Ms,
     };
   } catch (error) {
     return { viewer: 'wrtc', seconds, framesDecoded: viewer.frames.length, unreadable: 0, eventLoopDelayP99Ms: 0, error: (error as Error).message };
@@ -69,20 +98,11 @@ export async function whipLatency(ctx: BenchContext, show: Show, seconds: number
 /** RTMP show -> werift WHEP viewer negotiating H.264 -> depacketized -> FFmpeg decoder (time taken when the decoded frame is read). */
 export async function rtmpLatency(ctx: BenchContext, show: Show, seconds: number): Promise<LatencyResult> {
   const viewer = new H264StampViewer(ctx.width, ctx.height, true, show.camera?.audio ?? true);
-  const loop = monitorEventLoopDelay({ resolution: 10 });
   const method = 'werift H.264 -> Annex B (+AUD) -> ffmpeg -threads 1 -flags low_delay, gray frames on a pipe';
   try {
-    const { location, answer } = await postSdp(show.stream.playback.whepUrl, await viewer.offer());
-    await viewer.accept(answer);
-    const first = await viewer.firstFrame(10_000);
-    if (first === undefined) throw new Error(`no decoded frame within 10 s (${viewer.videoPackets} video packets; ffmpeg: ${viewer.decoder.stderr.slice(-200)})`);
-    await sleep(WARMUP_MS);
-    const from = viewer.frames.length;
-    loop.enable();
-    await sleep(seconds * 1000);
-    loop.disable();
-    const frames = viewer.frames.slice(from);
-    await deleteSession(ctx.target.baseUrl, location);
+    const { frames, eventLoopDelayP99Ms } = await watchWindow(viewer, { url: show.stream.playback.whepUrl, baseUrl: ctx.target.baseUrl }, seconds, {
+      noFrame: () => `no decoded frame within 10 s (${viewer.videoPackets} video packets; ffmpeg: ${viewer.decoder.stderr.slice(-200)})`,
+    });
     const good = frames.filter((frame) => frame.stamp !== undefined && plausible(frame.at - frame.stamp));
     return {
       viewer: method,
@@ -94,7 +114,7 @@ export async function rtmpLatency(ctx: BenchContext, show: Show, seconds: number
       decoderDelayMs: stats(good.flatMap((frame) => (frame.auAt !== undefined ? [frame.at - frame.auAt] : []))),
       decoderFramesPerAccessUnits: `${viewer.decoder.framesOut}/${viewer.decoder.auWrittenAt.length}`,
       sourceBacklogMaxFrames: show.camera?.maxBacklogFrames,
-      eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
+      eventLoopDelayP99Ms,
     };
   } catch (error) {
     return { viewer: method, seconds, framesDecoded: viewer.frames.length, unreadable: 0, eventLoopDelayP99Ms: 0, error: (error as Error).message };

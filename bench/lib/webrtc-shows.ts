@@ -1,10 +1,11 @@
 // Starting and stopping the bench's live shows on an in-process livecue: a WHIP show from a stamped wrtc
 // publisher, an RTMP show from the stamped FFmpeg camera; each resolves once the SFU has its video producer.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Livecue } from '../../src/app.ts';
+import { waitForProducer } from './bench-node.ts';
 import { api, createStream, deleteSession, postSdp, type AdminApi, type BenchStream } from './livecue-api.ts';
-import { startRtmpCamera, type RtmpCamera, type RtmpCameraOptions } from './rtmp-camera.ts';
-import { StampedPublisher } from './wrtc-peers.ts';
+import { StampedCamera, type StampedCameraOptions } from './stamped-camera.ts';
+import { WrtcPublisher } from '../../tests/helpers/wrtc-peers.ts';
+import { stampI420 } from './i420-clock.ts';
 
 export interface BenchContext {
   node: Livecue;
@@ -17,8 +18,8 @@ export interface BenchContext {
 export interface Show {
   stream: BenchStream;
   kind: 'whip' | 'rtmp';
-  publisher?: StampedPublisher;
-  camera?: RtmpCamera;
+  publisher?: WrtcPublisher;
+  camera?: StampedCamera;
   /** Seconds from starting the publisher/encoder to the SFU holding its video producer. */
   readySeconds: number;
   stop(): Promise<void>;
@@ -26,52 +27,37 @@ export interface Show {
 
 export const contextOf = (node: Livecue): AdminApi => ({ baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken });
 
-async function waitForProducer(node: Livecue, streamId: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!node.registry.get(streamId)?.room.producer('video')) {
-    if (Date.now() > deadline) throw new Error(`no video producer for ${streamId} after ${timeoutMs} ms`);
-    await sleep(50);
+/** Waits for the SFU to have the show's video, then hands the show out; stopping ends the source and deletes the stream. */
+async function goLive(ctx: BenchContext, stream: BenchStream, started: number, source: Pick<Show, 'kind' | 'publisher' | 'camera'>, end: () => Promise<void>, timeoutMs: number): Promise<Show> {
+  const stop = async () => {
+    await end();
+    await api(ctx.target, 'DELETE', `/v1/streams/${stream.id}`).catch(() => {});
+  };
+  try {
+    await waitForProducer(ctx.node, stream.id, timeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
   }
+  return { stream, ...source, readySeconds: (performance.now() - started) / 1000, stop };
 }
 
 export async function startWhipShow(ctx: BenchContext, title: string): Promise<Show> {
   const stream = await createStream(ctx.target, title);
   const started = performance.now();
-  const publisher = new StampedPublisher(ctx.width, ctx.height, ctx.fps);
+  const publisher = new WrtcPublisher(ctx.width, ctx.height, ctx.fps, stampI420);
   const { location, answer } = await postSdp(stream.ingest.whipUrl, await publisher.offer(), { authorization: `Bearer ${stream.ingest.streamKey}` });
   await publisher.accept(answer);
-  await waitForProducer(ctx.node, stream.id, 15_000);
-  return {
-    stream,
-    kind: 'whip',
-    publisher,
-    readySeconds: (performance.now() - started) / 1000,
-    async stop() {
-      await deleteSession(ctx.target.baseUrl, location);
-      publisher.close();
-      await api(ctx.target, 'DELETE', `/v1/streams/${stream.id}`).catch(() => {});
-    },
+  const end = async () => {
+    await deleteSession(ctx.target.baseUrl, location);
+    publisher.close();
   };
+  return goLive(ctx, stream, started, { kind: 'whip', publisher }, end, 15_000);
 }
 
-export async function startRtmpShow(ctx: BenchContext, title: string, options: Partial<RtmpCameraOptions> = {}): Promise<Show> {
+export async function startRtmpShow(ctx: BenchContext, title: string, options: Partial<StampedCameraOptions> = {}): Promise<Show> {
   const stream = await createStream(ctx.target, title);
   const started = performance.now();
-  const camera = startRtmpCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: ctx.width, height: ctx.height, fps: ctx.fps, ...options });
-  try {
-    await waitForProducer(ctx.node, stream.id, 20_000);
-  } catch (error) {
-    await camera.stop();
-    throw error;
-  }
-  return {
-    stream,
-    kind: 'rtmp',
-    camera,
-    readySeconds: (performance.now() - started) / 1000,
-    async stop() {
-      await camera.stop();
-      await api(ctx.target, 'DELETE', `/v1/streams/${stream.id}`).catch(() => {});
-    },
-  };
+  const camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: ctx.width, height: ctx.height, fps: ctx.fps, preset: 'veryfast', name: 'rtmp camera', ...options });
+  return goLive(ctx, stream, started, { kind: 'rtmp', camera }, async () => void (await camera.close()), 20_000);
 }

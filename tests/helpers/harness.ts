@@ -5,32 +5,18 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import postgres from 'postgres';
+import { expect } from 'vitest';
 import { startLivecue, type Livecue } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log.ts';
 import { randomBase62 } from '../../src/streams/stream-keys.ts';
+import { createFreshDatabase, type FreshDatabase } from './fresh-database.ts';
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `livecue_test_${randomBase62(10).toLowerCase()}`;
-  const admin = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = postgres(POSTGRES_ADMIN_URL, { max: 1, onnotice: () => {} });
-      await client.unsafe(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
+export const createTestDatabase = (): Promise<FreshDatabase> => createFreshDatabase(POSTGRES_ADMIN_URL, 'livecue_test');
 
 export interface TestNode {
   lc: Livecue;
@@ -105,6 +91,21 @@ export async function startTestNode(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A stream as POST /v1/streams answers it. */
+export interface TestStream {
+  id: string;
+  playbackId: string;
+  ingest: { rtmpUrl: string; streamKey: string; whipUrl: string };
+  playback: { hlsUrl: string; whepUrl: string };
+}
+
+/** Creates a stream through the admin API, expecting 201. */
+export async function createStream(node: Pick<TestNode, 'api'>, title = 'show'): Promise<TestStream> {
+  const { status, body } = await node.api('POST', '/v1/streams', { title });
+  expect(status).toBe(201);
+  return body as TestStream;
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {

@@ -1,7 +1,7 @@
-// libwebrtc peers (@roamhq/wrtc) for the bench: a WHIP publisher whose VP8 frames carry their capture time in
-// the luma, and a WHEP viewer that reads that time back from every decoded frame.
+// libwebrtc peers (@roamhq/wrtc), for the tests and the benches: a WHIP publisher that sends real VP8 video
+// and Opus audio from raw frames paced by the wall clock, and a WHEP viewer that decodes what it receives.
 import { createRequire } from 'node:module';
-import { readI420Stamp, stampI420 } from './i420-clock.ts';
+import { FirstArrival } from './first-arrival.ts';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,19 +35,24 @@ function texture(width: number, height: number, block: number, seed: number): Ui
   return out;
 }
 
-export class StampedPublisher {
+/** Marks an I420 frame (in place) with the time it is handed to the encoder, e.g. the benches' frame clock. */
+export type FrameStamp = (frame: Uint8ClampedArray, width: number, height: number, ms: number) => void;
+
+export class WrtcPublisher {
   readonly pc = new wrtc.RTCPeerConnection();
   #video = new wrtc.nonstandard.RTCVideoSource();
   #audio = new wrtc.nonstandard.RTCAudioSource();
   #timer?: NodeJS.Timeout;
+  #closed = false;
   framesSent = 0;
   /** Frames skipped because the pacing timer came more than a frame late. */
   framesSkipped = 0;
 
   constructor(
-    readonly width: number,
-    readonly height: number,
+    readonly width = 640,
+    readonly height = 360,
     readonly fps = 30,
+    private readonly stamp?: FrameStamp,
   ) {}
 
   async offer(): Promise<string> {
@@ -56,7 +61,7 @@ export class StampedPublisher {
     return gatheredOffer(this.pc);
   }
 
-  /** Applies the WHIP answer and starts sending frames paced by the wall clock, each stamped when handed to the encoder. */
+  /** Applies the WHIP answer and starts sending frames and a 440 Hz tone, paced by the wall clock. */
   async accept(answer: string): Promise<void> {
     await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
     const { width, height, fps } = this;
@@ -79,7 +84,7 @@ export class StampedPublisher {
         scroll(luma, width, height, offset, 0);
         scroll(chroma[0]!, width / 2, height / 2, offset / 2, width * height);
         scroll(chroma[1]!, width / 2, height / 2, offset / 2, (width * height * 5) / 4);
-        stampI420(frame, width, height, Date.now());
+        this.stamp?.(frame, width, height, Date.now());
         this.#video.onFrame({ width, height, data: frame });
         this.framesSent++;
       }
@@ -94,7 +99,7 @@ export class StampedPublisher {
       const next = start + ((this.framesSent + this.framesSkipped + 1) * 1000) / fps;
       this.#timer = setTimeout(pump, Math.max(1, Math.min(next, start + (audioChunks + 1) * 10) - Date.now()));
     };
-    pump();
+    if (!this.#closed) pump();
   }
 
   get connectionState(): string {
@@ -102,41 +107,41 @@ export class StampedPublisher {
   }
 
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     clearTimeout(this.#timer);
     this.pc.close();
   }
 }
 
-export interface StampedFrame {
-  /** Date.now() when the decoded frame reached the sink. */
-  at: number;
-  /** The capture time read from the frame, undefined when unreadable. */
-  stamp?: number;
+export interface DecodedFrame {
+  width: number;
+  height: number;
+  /** I420 */
+  data: Uint8ClampedArray;
 }
 
-/** A WHEP viewer that decodes with libwebrtc (VP8 only: this build of wrtc offers no H.264) and reads each frame's stamp. */
-export class StampViewer {
+export class WrtcViewer {
   readonly pc = new wrtc.RTCPeerConnection();
-  readonly frames: StampedFrame[] = [];
-  firstFrameAt?: number;
+  framesDecoded = 0;
+  lastFrameSize?: { width: number; height: number };
+  audioTracks = 0;
+  readonly #firstFrame = new FirstArrival();
   #sinks: any[] = [];
-  #onFirst?: () => void;
-
-  constructor(private readonly keep = true) {}
+  #closed = false;
 
   async offer(): Promise<string> {
     this.pc.addTransceiver('video', { direction: 'recvonly' });
     this.pc.addTransceiver('audio', { direction: 'recvonly' });
     this.pc.ontrack = (event: any) => {
-      if (event.track.kind !== 'video') return;
+      if (event.track.kind !== 'video') return void this.audioTracks++;
       const sink = new wrtc.nonstandard.RTCVideoSink(event.track);
-      sink.onframe = ({ frame }: { frame: { width: number; height: number; data: Uint8ClampedArray } }) => {
+      sink.onframe = ({ frame }: { frame: DecodedFrame }) => {
         const at = Date.now();
-        if (this.firstFrameAt === undefined) {
-          this.firstFrameAt = at;
-          this.#onFirst?.();
-        }
-        if (this.keep) this.frames.push({ at, stamp: readI420Stamp(frame.data, frame.width, frame.height) });
+        this.framesDecoded++;
+        this.lastFrameSize = { width: frame.width, height: frame.height };
+        this.#firstFrame.mark(at);
+        this.frameDecoded(frame, at);
       };
       this.#sinks.push(sink);
     };
@@ -147,16 +152,17 @@ export class StampViewer {
     await this.pc.setRemoteDescription({ type: 'answer', sdp: answer });
   }
 
-  /** Resolves with Date.now() of the first decoded frame, or undefined after `timeoutMs`. */
+  /** Resolves with Date.now() when the first decoded frame reached the sink, or undefined after `timeoutMs`. */
   firstFrame(timeoutMs: number): Promise<number | undefined> {
-    if (this.firstFrameAt !== undefined) return Promise.resolve(this.firstFrameAt);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), timeoutMs);
-      this.#onFirst = () => (clearTimeout(timer), resolve(this.firstFrameAt));
-    });
+    return this.#firstFrame.wait(timeoutMs);
   }
 
+  /** Each decoded frame, at Date.now() `at`; a subclass reads what it needs from it. */
+  protected frameDecoded(_frame: DecodedFrame, _at: number): void {}
+
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     for (const sink of this.#sinks) sink.stop();
     this.pc.close();
   }

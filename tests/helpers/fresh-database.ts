@@ -1,9 +1,9 @@
-// A fresh PostgreSQL database for one bench run on a server the bench may create databases on, dropped
+// A fresh PostgreSQL database for one test or bench run, on a server it may create databases on, dropped
 // afterwards, so a run never sees another's rows.
 import postgres from 'postgres';
 import { randomBase62 } from '../../src/streams/stream-keys.ts';
 
-export interface BenchDatabase {
+export interface FreshDatabase {
   /** DATABASE_URL of the new database. */
   url: string;
   /** The server's version string, for the results. */
@@ -11,9 +11,9 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-/** `adminUrl` names any database on the server (e.g. postgres://postgres@127.0.0.1:5432/postgres). */
-export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
-  const name = `livecue_bench_${randomBase62(10).toLowerCase()}`;
+/** `adminUrl` names any database on the server (e.g. postgres://postgres@127.0.0.1:5432/postgres); `prefix` names the run's kind. */
+export async function createFreshDatabase(adminUrl: string, prefix: 'livecue_test' | 'livecue_bench'): Promise<FreshDatabase> {
+  const name = `${prefix}_${randomBase62(10).toLowerCase()}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   let version: string;
   try {
