@@ -134,7 +134,13 @@ async function main(): Promise<void> {
     ];
     const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
     console.log('');
-    for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+    for (const row of rows)
+      console.log(
+        row
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join('  ')
+          .trimEnd(),
+      );
   } finally {
     await show?.stop();
     await edgeNode.close();

@@ -10,7 +10,7 @@ import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts'
 import { CueListeners } from './lib/cue-listeners-client.ts';
 import type { CollectResult } from './lib/cue-listeners.ts';
 import { H264StampViewer } from './lib/h264-viewer.ts';
-import { HlsCuePlayer, type HlsFrame } from './lib/hls-cue-player.ts';
+import { HlsCuePlayer } from './lib/hls-cue-player.ts';
 import { IngestTap, type VideoArrival } from './lib/ingest-tap.ts';
 import { createStream, deleteSession, postSdp, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
 import { StampedCamera } from './lib/stamped-camera.ts';
@@ -173,7 +173,11 @@ function hlsOutcome(placed: PlacedCue[], ingest: Ingest, player: HlsCuePlayer) {
   const firstPosition = frames[0]?.position ?? Infinity;
   // The player plays behind the live edge, so it knows every DATERANGE listed before the segment it plays; checked below.
   const listed = [...player.cues.values()].map((l) => l.cue);
-  const fired = fireFrames(frames, (f) => f.position, () => listed);
+  const fired = fireFrames(
+    frames,
+    (f) => f.position,
+    () => listed,
+  );
   const segmentOf = new Map(player.segments.map((s) => [s.sequence, s]));
   let listedBeforeSegment = 0;
   let startDateMatches = 0;
@@ -191,7 +195,12 @@ function hlsOutcome(placed: PlacedCue[], ingest: Ingest, player: HlsCuePlayer) {
     if (segment && listing.listedAt <= segment.listedAt) listedBeforeSegment++;
     if (frame.stamp === undefined) return { ...outcome, note: 'fired on a frame whose stamp is unreadable' };
     const next = nextArrival(ingest, wallClock);
-    return { ...outcome, shownStamp: frame.stamp, errorMs: meant ? frame.stamp - meant.stamp : undefined, errorVsNextFrameMs: next ? frame.stamp - next.stamp : undefined };
+    return {
+      ...outcome,
+      shownStamp: frame.stamp,
+      errorMs: meant ? frame.stamp - meant.stamp : undefined,
+      errorVsNextFrameMs: next ? frame.stamp - next.stamp : undefined,
+    };
   });
   // Where the PDT timeline puts frames relative to their capture, against when they reached the server.
   const offsets = frames.flatMap((f) => (f.stamp === undefined ? [] : [f.position - f.stamp]));
@@ -200,18 +209,22 @@ function hlsOutcome(placed: PlacedCue[], ingest: Ingest, player: HlsCuePlayer) {
     const previous = decoded[i]!;
     return s.sequence === previous.sequence + 1 ? Math.abs((s.firstPts! - previous.firstPts!) * 1000 - previous.duration * 1000) : 0;
   });
-  return summarize('simulated HLS player: playlist every 100 ms, every new segment decoded (ffmpeg -copyts, showinfo PTS), frame position = PDT + (pts - segment first pts); CueScheduler(wallClock) ticked per frame', cues, {
-    rendition: player.playlistUrl.split('/').at(-2),
-    cuesListedBeforeTheirSegment: listedBeforeSegment,
-    startDateEqualsWallClock: startDateMatches,
-    pdtMinusCaptureMs: stats(offsets),
-    segments: player.segments.length,
-    segmentErrors: player.segments.filter((s) => s.error).map((s) => s.error),
-    segmentsNotStartingWithKeyframe: decoded.filter((s) => !s.firstIsKey).length,
-    framesDecoded: frames.length,
-    framesUnreadable: frames.filter((f) => f.stamp === undefined).length,
-    ptsVsExtinfMaxMs: ptsContinuity.length ? Math.max(...ptsContinuity) : undefined,
-  });
+  return summarize(
+    'simulated HLS player: playlist every 100 ms, every new segment decoded (ffmpeg -copyts, showinfo PTS), frame position = PDT + (pts - segment first pts); CueScheduler(wallClock) ticked per frame',
+    cues,
+    {
+      rendition: player.playlistUrl.split('/').at(-2),
+      cuesListedBeforeTheirSegment: listedBeforeSegment,
+      startDateEqualsWallClock: startDateMatches,
+      pdtMinusCaptureMs: stats(offsets),
+      segments: player.segments.length,
+      segmentErrors: player.segments.filter((s) => s.error).map((s) => s.error),
+      segmentsNotStartingWithKeyframe: decoded.filter((s) => !s.firstIsKey).length,
+      framesDecoded: frames.length,
+      framesUnreadable: frames.filter((f) => f.stamp === undefined).length,
+      ptsVsExtinfMaxMs: ptsContinuity.length ? Math.max(...ptsContinuity) : undefined,
+    },
+  );
 }
 
 interface WebRtcCapture {
@@ -223,18 +236,24 @@ interface WebRtcCapture {
 function webRtcOutcome(placed: PlacedCue[], ingest: Ingest, capture: WebRtcCapture, ingestOffsetMs: number) {
   const frames = capture.viewer.frames.filter((f) => f.stamp !== undefined);
   const received = capture.messages.flatMap((m) => {
-    const cue = parseCueMessage((() => {
-      try {
-        return JSON.parse(m.text);
-      } catch {
-        return undefined;
-      }
-    })());
+    const cue = parseCueMessage(
+      (() => {
+        try {
+          return JSON.parse(m.text);
+        } catch {
+          return undefined;
+        }
+      })(),
+    );
     return cue ? [{ cue, at: m.at }] : [];
   });
   const receivedAt = new Map(received.map((r) => [r.cue.id, r.at]));
   // Shown in decode order; a cue counts from the moment it came off the data channel.
-  const fired = fireFrames(frames, (f) => f.stamp! + ingestOffsetMs, (f) => received.filter((r) => r.at <= f.at).map((r) => r.cue));
+  const fired = fireFrames(
+    frames,
+    (f) => f.stamp! + ingestOffsetMs,
+    (f) => received.filter((r) => r.at <= f.at).map((r) => r.cue),
+  );
   const shownAt = new Map(frames.map((f) => [f.stamp!, f.at]));
   const leads: number[] = [];
   const cues: CueOutcome[] = placed.map(({ cue }) => {
@@ -248,7 +267,12 @@ function webRtcOutcome(placed: PlacedCue[], ingest: Ingest, capture: WebRtcCaptu
     const frame = fired.get(cue.id);
     if (!frame) return { ...outcome, note: 'not fired' };
     const next = nextArrival(ingest, wallClock);
-    return { ...outcome, shownStamp: frame.stamp, errorMs: meant ? frame.stamp! - meant.stamp : undefined, errorVsNextFrameMs: next ? frame.stamp! - next.stamp : undefined };
+    return {
+      ...outcome,
+      shownStamp: frame.stamp,
+      errorMs: meant ? frame.stamp! - meant.stamp : undefined,
+      errorVsNextFrameMs: next ? frame.stamp! - next.stamp : undefined,
+    };
   });
   const glass = frames.map((f) => f.at - f.stamp!);
   return summarize(
@@ -289,7 +313,10 @@ async function waitPlayableVariants(masterUrl: string, timeoutMs: number): Promi
   while (Date.now() < deadline) {
     const response = await fetch(masterUrl).catch(() => undefined);
     if (response?.ok) {
-      const variants = (await response.text()).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+      const variants = (await response.text())
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'));
       if (variants.length) return variants;
     } else await response?.body?.cancel();
     await sleep(100);
@@ -353,10 +380,12 @@ async function measureAccuracy(show: ShowContext) {
       /** Time between successive video tags reaching livecue (the camera's FLV muxer interleaves video with 21.3 ms AAC frames). */
       interArrivalMs: stats(ingest.arrivals.slice(1).map((a, i) => a.at - ingest.arrivals[i]!.at)),
       /** Per accuracy cue: its wall clock - arrival of the newest frame livecue had then. */
-      placedAfterArrivalMs: stats(placed.flatMap((p) => {
-        const meant = meantFor(ingest, Date.parse(p.cue.wallClock));
-        return meant ? [Date.parse(p.cue.wallClock) - meant.at] : [];
-      })),
+      placedAfterArrivalMs: stats(
+        placed.flatMap((p) => {
+          const meant = meantFor(ingest, Date.parse(p.cue.wallClock));
+          return meant ? [Date.parse(p.cue.wallClock) - meant.at] : [];
+        }),
+      ),
       timelineStartMinusFirstArrivalMs: (() => {
         const span = show.node.registry.get(show.stream.id)?.timeline.spans[0];
         const first = ingest.arrivals[0];
@@ -509,7 +538,7 @@ function verdicts(accuracy: Accuracy | undefined, ws: DeliveryResult | undefined
     path ? !path.error && path.absErrorMs !== undefined && path.absErrorMs.max <= TARGETS.accuracyMs && path.measured === accuracy?.cuesPlaced : undefined;
   const delivered = (d: DeliveryResult | undefined) =>
     d ? !d.error && d.latencyMs !== undefined && d.latencyMs.p99 < TARGETS.deliveryP99Ms && d.lost === TARGETS.lost && d.failedToConnect === 0 : undefined;
-  return { hls: accurate(accuracy?.hls), webrtc: accurate(accuracy?.webrtc as PathResult | undefined), websocket: delivered(ws), datachannel: delivered(dc) };
+  return { hls: accurate(accuracy?.hls), webrtc: accurate(accuracy?.webrtc), websocket: delivered(ws), datachannel: delivered(dc) };
 }
 
 function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefined, dc: DeliveryResult | undefined): void {
@@ -528,7 +557,11 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
   const hls = accuracy?.hls;
   const webrtc = accuracy && !('error' in accuracy.webrtc && accuracy.webrtc.error) ? (accuracy.webrtc as ReturnType<typeof webRtcOutcome>) : undefined;
   const delivery = (d: DeliveryResult | undefined) =>
-    !d ? 'skipped' : d.error ? d.error : `${fmt(d.latencyMs?.p50)} / ${fmt(d.latencyMs?.p95)} / ${fmt(d.latencyMs?.p99)} / ${fmt(d.latencyMs?.max)};  lost ${d.lost}`;
+    !d
+      ? 'skipped'
+      : d.error
+        ? d.error
+        : `${fmt(d.latencyMs?.p50)} / ${fmt(d.latencyMs?.p95)} / ${fmt(d.latencyMs?.p99)} / ${fmt(d.latencyMs?.max)};  lost ${d.lost}`;
   const deliveryInfo = (d: DeliveryResult | undefined) =>
     !d || d.error
       ? '—'
@@ -546,19 +579,23 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
     ],
     [
       '  HLS: PDT position - capture p50 (ms)',
-      hls && accuracy ? `${fmt(hls.pdtMinusCaptureMs?.p50)} (= ingest delay + ${fmt((hls.pdtMinusCaptureMs?.p50 ?? NaN) - (accuracy.ingest.delayMs?.p50 ?? NaN))}; timeline start - 1st arrival ${fmt(accuracy.ingest.timelineStartMinusFirstArrivalMs)})` : '—',
+      hls && accuracy
+        ? `${fmt(hls.pdtMinusCaptureMs?.p50)} (= ingest delay + ${fmt((hls.pdtMinusCaptureMs?.p50 ?? NaN) - (accuracy.ingest.delayMs?.p50 ?? NaN))}; timeline start - 1st arrival ${fmt(accuracy.ingest.timelineStartMinusFirstArrivalMs)})`
+        : '—',
       '',
       '',
     ],
     [
       '  HLS: cues listed before their segment',
-      hls ? `${hls.cuesListedBeforeTheirSegment}/${hls.measured}; ${hls.framesDecoded} frames (${hls.framesUnreadable} unreadable), ${hls.segments} segs, pts vs EXTINF max ${fmt(hls.ptsVsExtinfMaxMs, 1)} ms` : '—',
+      hls
+        ? `${hls.cuesListedBeforeTheirSegment}/${hls.measured}; ${hls.framesDecoded} frames (${hls.framesUnreadable} unreadable), ${hls.segments} segs, pts vs EXTINF max ${fmt(hls.ptsVsExtinfMaxMs, 1)} ms`
+        : '—',
       '',
       '',
     ],
     ['  HLS: vs the next frame to arrive instead', accNext(hls), '', 'information'],
-    ['WebRTC cue |shown - meant| p50 / p95 / max (ms)', acc(accuracy?.webrtc as PathResult | undefined), verdict(v.webrtc), `every cue <= ${TARGETS.accuracyMs}`],
-    ['  WebRTC: vs the next frame to arrive instead', accNext(accuracy?.webrtc as PathResult | undefined), '', 'information'],
+    ['WebRTC cue |shown - meant| p50 / p95 / max (ms)', acc(accuracy?.webrtc), verdict(v.webrtc), `every cue <= ${TARGETS.accuracyMs}`],
+    ['  WebRTC: vs the next frame to arrive instead', accNext(accuracy?.webrtc), '', 'information'],
     [
       '  WebRTC: cue before its frame; lead p50 / min (ms)',
       webrtc ? `${webrtc.cuesBeforeTheirFrame}/${webrtc.cuesReceived}; ${fmt(webrtc.cueLeadOverFrameMs?.p50)} / ${fmt(webrtc.cueLeadMinMs)}` : '—',
@@ -566,16 +603,31 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
       '',
     ],
     ['  WebRTC: glass-to-glass p50 / p95 (ms)', webrtc ? `${fmt(webrtc.glassToGlassMs?.p50)} / ${fmt(webrtc.glassToGlassMs?.p95)}` : '—', '', ''],
-    [`WebSocket x${ws?.clients ?? WS_CLIENTS}, ${RATE}/s: POST -> receipt p50/p95/p99/max (ms)`, delivery(ws), verdict(v.websocket), `p99 < ${TARGETS.deliveryP99Ms}, 0 lost`],
+    [
+      `WebSocket x${ws?.clients ?? WS_CLIENTS}, ${RATE}/s: POST -> receipt p50/p95/p99/max (ms)`,
+      delivery(ws),
+      verdict(v.websocket),
+      `p99 < ${TARGETS.deliveryP99Ms}, 0 lost`,
+    ],
     ['  ', deliveryInfo(ws), '', ''],
-    [`data channel x${dc?.clients ?? DC_VIEWERS}, ${RATE}/s: POST -> receipt p50/p95/p99/max (ms)`, delivery(dc), verdict(v.datachannel), `p99 < ${TARGETS.deliveryP99Ms}, 0 lost`],
+    [
+      `data channel x${dc?.clients ?? DC_VIEWERS}, ${RATE}/s: POST -> receipt p50/p95/p99/max (ms)`,
+      delivery(dc),
+      verdict(v.datachannel),
+      `p99 < ${TARGETS.deliveryP99Ms}, 0 lost`,
+    ],
     ['  ', deliveryInfo(dc), '', ''],
   ];
   const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   console.log('');
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
-
 
 async function main(): Promise<void> {
   const record = new BenchRecord('cues');
@@ -583,9 +635,7 @@ async function main(): Promise<void> {
   const { node, config } = bench;
   const tap = new IngestTap(node);
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
-  record.announce(
-    `RTMP ${WIDTH}x${HEIGHT}@${FPS}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s, cue limit ${config.CUE_RATE_PER_SECOND}/s`,
-  );
+  record.announce(`RTMP ${WIDTH}x${HEIGHT}@${FPS}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s, cue limit ${config.CUE_RATE_PER_SECOND}/s`);
 
   let accuracy: Accuracy | undefined;
   let accuracyError: string | undefined;
@@ -624,29 +674,32 @@ async function main(): Promise<void> {
   }
 
   printTable(accuracy, ws, dc);
-  record.write({
-    config: {
-      ...SOURCE,
-      cues: CUES,
-      cueIntervalMs: CUE_INTERVAL_MS,
-      hlsRendition: HLS_RENDITION,
-      wsClients: WS_CLIENTS,
-      wsProcesses: WS_PROCESSES,
-      dcViewers: DC_VIEWERS,
-      cueRate: RATE,
-      rateSeconds: RATE_SECONDS,
-      cueRateLimit: config.CUE_RATE_PER_SECOND,
-      segmentSeconds: config.SEGMENT_SECONDS,
-      ladder: config.LADDER,
-      x264Preset: config.X264_PRESET,
-      ...tunedFromEnv(TUNABLE),
+  record.write(
+    {
+      config: {
+        ...SOURCE,
+        cues: CUES,
+        cueIntervalMs: CUE_INTERVAL_MS,
+        hlsRendition: HLS_RENDITION,
+        wsClients: WS_CLIENTS,
+        wsProcesses: WS_PROCESSES,
+        dcViewers: DC_VIEWERS,
+        cueRate: RATE,
+        rateSeconds: RATE_SECONDS,
+        cueRateLimit: config.CUE_RATE_PER_SECOND,
+        segmentSeconds: config.SEGMENT_SECONDS,
+        ladder: config.LADDER,
+        x264Preset: config.X264_PRESET,
+        ...tunedFromEnv(TUNABLE),
+      },
+      targets: TARGETS,
+      verdicts: verdicts(accuracy, ws, dc),
+      accuracy: accuracy ?? (accuracyError ? { error: accuracyError } : undefined),
+      websocket: ws,
+      datachannel: dc,
     },
-    targets: TARGETS,
-    verdicts: verdicts(accuracy, ws, dc),
-    accuracy: accuracy ?? (accuracyError ? { error: accuracyError } : undefined),
-    websocket: ws,
-    datachannel: dc,
-  }, { busyCoresWholeRun: machine.summary()?.cores });
+    { busyCoresWholeRun: machine.summary()?.cores },
+  );
 }
 
 await main();

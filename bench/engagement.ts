@@ -51,7 +51,10 @@ const SOCKET_CLAIMS = env('BENCH_SOCKET_CLAIMS', 1);
  * Faster rushes over HTTP, one offer each, in order until one misses p99 < 50 ms or sells wrong: the highest rate that
  * met it is the claims throughput livecue sustains within the target. Empty skips them.
  */
-const CLAIM_SWEEP = (process.env.BENCH_CLAIM_SWEEP ?? '2000,3000,4000,6000').split(',').map(Number).filter((rate) => rate > 0);
+const CLAIM_SWEEP = (process.env.BENCH_CLAIM_SWEEP ?? '2000,3000,4000,6000')
+  .split(',')
+  .map(Number)
+  .filter((rate) => rate > 0);
 /** A shop webhook endpoint (a receiver in the bench process) subscribed to offer.claimed / offer.sold_out, as a real shop would be; 0: none. */
 const WEBHOOKS = env('BENCH_WEBHOOKS', 1);
 /** Capacity: this many claims in flight, the next sent when one is answered (closed loop); 0 skips it. */
@@ -89,7 +92,8 @@ function dist(values: Float64Array): Dist | undefined {
 }
 
 const distOf = (values: number[]) => dist(Float64Array.from(values));
-const fmtDist = (d: Dist | undefined, digits = 0) => (d ? `${fmt(d.p50, digits)} / ${fmt(d.p95, digits)} / ${fmt(d.p99, digits)} / ${fmt(d.max, digits)}` : '—');
+const fmtDist = (d: Dist | undefined, digits = 0) =>
+  d ? `${fmt(d.p50, digits)} / ${fmt(d.p95, digits)} / ${fmt(d.p99, digits)} / ${fmt(d.max, digits)}` : '—';
 
 /** CPU meters over one phase: livecue's process and children, the bench's children, the machine. */
 class PhaseMeters {
@@ -131,7 +135,13 @@ class PhaseMeters {
     this.loadavgEnd = os.loadavg();
     const cpu: Record<string, CpuSummary | undefined> = {};
     for (const [name, meter] of Object.entries(this.meters)) cpu[name] = meter.summary();
-    return { cpu, livecueEventLoopDelayP99Ms: this.#loop.percentile(99) / 1e6, livecueEventLoopDelayMaxMs: this.#loop.max / 1e6, loadavgStart: this.loadavgStart, loadavgEnd: this.loadavgEnd };
+    return {
+      cpu,
+      livecueEventLoopDelayP99Ms: this.#loop.percentile(99) / 1e6,
+      livecueEventLoopDelayMaxMs: this.#loop.max / 1e6,
+      loadavgStart: this.loadavgStart,
+      loadavgEnd: this.loadavgEnd,
+    };
   }
 }
 
@@ -367,11 +377,21 @@ async function warmUpClaims(target: AdminApi, stream: BenchStream, viewers: Enga
     quantity: Math.max(1, Math.round(CLAIM_WARMUP / 5)),
   })) as { id: string };
   const started = performance.now();
-  const result = await claimer.claims(`${target.baseUrl}/v1/offers/${cue.id}/claims`, CLAIM_WARMUP, { rate: 0, concurrency: 200, connections: 200 }, 'warm-up-claimer-');
+  const result = await claimer.claims(
+    `${target.baseUrl}/v1/offers/${cue.id}/claims`,
+    CLAIM_WARMUP,
+    { rate: 0, concurrency: 200, connections: 200 },
+    'warm-up-claimer-',
+  );
   const seconds = (performance.now() - started) / 1000;
   await sleep(1500);
   await Promise.all(viewers.map((v) => v.collectOffer()));
-  return { claims: CLAIM_WARMUP, seconds, created: result.outcomes.filter((o) => o.status === 201).length, other: result.outcomes.filter((o) => o.status !== 201 && o.status !== 409).length };
+  return {
+    claims: CLAIM_WARMUP,
+    seconds,
+    created: result.outcomes.filter((o) => o.status === 201).length,
+    other: result.outcomes.filter((o) => o.status !== 201 && o.status !== 409).length,
+  };
 }
 
 async function measureClaims(
@@ -387,7 +407,13 @@ async function measureClaims(
   const mode = arrivals.rate > 0 ? 'open' : 'closed';
   const via = arrivals.via ?? 'http';
   const label = `${via}-${mode}-${arrivals.rate || arrivals.concurrency}`;
-  const product = await api(target, 'POST', '/v1/products', { sku: `BENCH-DROP-${label}`, title: 'Bench sneaker drop', price: 120, currency: 'EUR', inventory: QUANTITY });
+  const product = await api(target, 'POST', '/v1/products', {
+    sku: `BENCH-DROP-${label}`,
+    title: 'Bench sneaker drop',
+    price: 120,
+    currency: 'EUR',
+    inventory: QUANTITY,
+  });
   const postStartedAt = Date.now();
   const postStarted = performance.now();
   const cue = (await api(target, 'POST', `/v1/streams/${stream.id}/cues`, {
@@ -408,13 +434,17 @@ async function measureClaims(
   const onStart = (message: unknown) => {
     const { request, socket } = message as { request: IncomingMessage; socket: object };
     serverStart.set(request, { at: Date.now(), started: performance.now() });
-    if (!sockets.has(socket)) (sockets.add(socket), connections++);
+    if (!sockets.has(socket)) {
+      sockets.add(socket);
+      connections++;
+    }
   };
   const onFinish = (message: unknown) => {
     const request = (message as { request: IncomingMessage }).request;
     const start = serverStart.get(request);
     const n = Number(request.headers['x-bench-claim']);
-    if (start && request.url?.endsWith('/claims') && Number.isInteger(n)) serverClaims.set(n, { startedAt: start.at, endedAt: Date.now(), ms: performance.now() - start.started });
+    if (start && request.url?.endsWith('/claims') && Number.isInteger(n))
+      serverClaims.set(n, { startedAt: start.at, endedAt: Date.now(), ms: performance.now() - start.started });
   };
   diagnostics.subscribe('http.server.request.start', onStart);
   diagnostics.subscribe('http.server.response.finish', onFinish);
@@ -425,7 +455,12 @@ async function measureClaims(
       : await (async () => {
           const startAt = Date.now() + 50;
           const parts = await Promise.all(viewers.map((v, i) => v.socketClaims(cue.id, CLAIMS, arrivals.rate, startAt, viewers.length, i)));
-          return { outcomes: parts.flatMap((p) => p.outcomes), lagMs: parts.flatMap((p) => p.lagMs), errors: parts.flatMap((p) => p.errors).slice(0, 5), eventLoopDelayP99Ms: Math.max(...parts.map((p) => p.eventLoopDelayP99Ms)) };
+          return {
+            outcomes: parts.flatMap((p) => p.outcomes),
+            lagMs: parts.flatMap((p) => p.lagMs),
+            errors: parts.flatMap((p) => p.errors).slice(0, 5),
+            eventLoopDelayP99Ms: Math.max(...parts.map((p) => p.eventLoopDelayP99Ms)),
+          };
         })();
   const load = meters.stop();
   diagnostics.unsubscribe('http.server.request.start', onStart);
@@ -583,7 +618,10 @@ function verdicts(setup: Setup | undefined, chat: ChatResult | undefined, runs: 
   const all = [runs.rush, runs.socketRush, ...runs.sweep, runs.capacity].filter((c): c is ClaimResult => c !== undefined);
   return {
     chatLatency: chat ? chat.latencyMs !== undefined && chat.latencyMs.p99 < TARGETS.chatP99Ms : undefined,
-    chatDelivery: chat && setup ? chat.lost === TARGETS.chatLost && chat.messagesRefused === 0 && chat.messagesSent === chat.messagesScheduled && setup.failed === 0 : undefined,
+    chatDelivery:
+      chat && setup
+        ? chat.lost === TARGETS.chatLost && chat.messagesRefused === 0 && chat.messagesSent === chat.messagesScheduled && setup.failed === 0
+        : undefined,
     claimLatency: p99Under(runs.rush),
     claimLatencyOnSockets: p99Under(runs.socketRush),
     noOversell: all.length > 0 ? all.every(soldExactly) : undefined,
@@ -613,8 +651,10 @@ function claimRows(claims: ClaimResult | undefined, title: string, latencyVerdic
       claims?.via === 'socket'
         ? '(HTTP only)'
         : claims
-        ? [claims.split.beforeServerMs, claims.split.serverMs, claims.split.afterServerMs].map((d) => `${fmt(d?.p50)}/${fmt(d?.p99)}/${fmt(d?.max)}`).join(' | ') + ` (${claims.split.seen} joined, ${claims.split.connections} connections)`
-        : '—',
+          ? [claims.split.beforeServerMs, claims.split.serverMs, claims.split.afterServerMs]
+              .map((d) => `${fmt(d?.p50)}/${fmt(d?.p99)}/${fmt(d?.max)}`)
+              .join(' | ') + ` (${claims.split.seen} joined, ${claims.split.connections} connections)`
+          : '—',
       '',
       '',
     ],
@@ -622,7 +662,9 @@ function claimRows(claims: ClaimResult | undefined, title: string, latencyVerdic
       '  201 / 409 sold_out / other',
       claims
         ? `${claims.created} / ${claims.soldOut} / ${claims.other}; db claims ${claims.claimRowsInDatabase} (${claims.distinctViewersWithClaims} viewers), remaining ${claims.remainingAfter}` +
-          (claims.webhooks ? `; shop heard ${claims.webhooks.claimed} claimed + ${claims.webhooks.soldOut} sold out (${claims.webhooks.duplicates} repeats), the last ${fmt(claims.webhooks.lastAfterMs)} ms after the first claim` : '')
+          (claims.webhooks
+            ? `; shop heard ${claims.webhooks.claimed} claimed + ${claims.webhooks.soldOut} sold out (${claims.webhooks.duplicates} repeats), the last ${fmt(claims.webhooks.lastAfterMs)} ms after the first claim`
+            : '')
         : '—',
       verdict(claims ? soldExactly(claims) : undefined),
       `${QUANTITY} / ${CLAIMS - QUANTITY} / 0`,
@@ -647,7 +689,9 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
     ['', 'measured', 'verdict', 'target'],
     [
       'viewers connected',
-      setup ? `${setup.connected}/${setup.viewers} in ${setup.processes} proc in ${fmt(setup.connectSeconds, 1)} s (setup p50/p95/max ${fmt(setup.setupMs?.p50)}/${fmt(setup.setupMs?.p95)}/${fmt(setup.setupMs?.max)} ms)` : '—',
+      setup
+        ? `${setup.connected}/${setup.viewers} in ${setup.processes} proc in ${fmt(setup.connectSeconds, 1)} s (setup p50/p95/max ${fmt(setup.setupMs?.p50)}/${fmt(setup.setupMs?.p95)}/${fmt(setup.setupMs?.max)} ms)`
+        : '—',
       '',
       '',
     ],
@@ -659,7 +703,9 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
     ],
     [
       '  deliveries',
-      chat ? `${chat.deliveries}/${chat.expectedDeliveries}; lost ${chat.lost}, dup ${chat.duplicates}; ${chat.messagesSent}/${chat.messagesScheduled} sent, ${chat.messagesRefused} refused${Object.keys(chat.senderErrors).length ? ` ${JSON.stringify(chat.senderErrors)}` : ''}; closed ${chat.viewersClosed}` : '—',
+      chat
+        ? `${chat.deliveries}/${chat.expectedDeliveries}; lost ${chat.lost}, dup ${chat.duplicates}; ${chat.messagesSent}/${chat.messagesScheduled} sent, ${chat.messagesRefused} refused${Object.keys(chat.senderErrors).length ? ` ${JSON.stringify(chat.senderErrors)}` : ''}; closed ${chat.viewersClosed}`
+        : '—',
       verdict(v.chatDelivery),
       '0 lost, 0 refused',
     ],
@@ -672,7 +718,11 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
     ['  p99 by send second (ms)', chat ? chat.bySecond.map((s) => fmt(s.p99)).join(' ') : '—', '', ''],
     ['  load', chat ? loadInfo(chat.load) : '—', '', ''],
     ...claimRows(rush, `HTTP claims x${CLAIMS} on ${QUANTITY} units arriving at ${CLAIM_RATE}/s on <= ${CLAIM_CONNECTIONS} connections`, v.claimLatency),
-    ...claimRows(socketRush, `socket claims x${CLAIMS} on ${QUANTITY} units, the viewers claiming at ${CLAIM_RATE}/s on their own sockets`, v.claimLatencyOnSockets),
+    ...claimRows(
+      socketRush,
+      `socket claims x${CLAIMS} on ${QUANTITY} units, the viewers claiming at ${CLAIM_RATE}/s on their own sockets`,
+      v.claimLatencyOnSockets,
+    ),
     ...runs.sweep.map((run) => [
       `HTTP claims x${CLAIMS} at ${run.rate}/s: p50/p95/p99/max (ms)`,
       `${fmtDist(run.latencyMs, 1)}; ${fmt(run.claimsPerSecond)} claims/s; ${run.created} / ${run.soldOut} / ${run.other}; loop p99 ${fmt(run.load.livecueEventLoopDelayP99Ms)} ms, machine ${cores(run.load.cpu.machine)}/${os.cpus().length}`,
@@ -680,14 +730,24 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
       `p99 < ${TARGETS.claimP99Ms}, sold exactly`,
     ]),
     ['claims/s sustained within p99 < 50 ms (HTTP, open loop)', sustained !== undefined ? `${sustained}/s` : '—', '', ''],
-    ...claimRows(capacity, `HTTP claims x${CLAIMS} on ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight (closed loop: saturation)`, undefined, 'throughput (latency = in flight / rate)'),
+    ...claimRows(
+      capacity,
+      `HTTP claims x${CLAIMS} on ${QUANTITY} units, ${CLAIM_CONCURRENCY} in flight (closed loop: saturation)`,
+      undefined,
+      'throughput (latency = in flight / rate)',
+    ),
     ...errors.map((e) => ['error', e, '', '']),
   ];
   const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   console.log('');
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
-
 
 async function main(): Promise<void> {
   const record = new BenchRecord('engagement');
@@ -746,7 +806,9 @@ async function main(): Promise<void> {
       connectSeconds: (performance.now() - connectStart) / 1000,
       setupMs: distOf(ready.flatMap((r) => r.setupMs)),
     };
-    console.log(`${setup.connected}/${VIEWERS} connected in ${setup.connectSeconds.toFixed(1)} s${setup.failed ? ` (${setup.failed} failed: ${setup.errors.join('; ')})` : ''}`);
+    console.log(
+      `${setup.connected}/${VIEWERS} connected in ${setup.connectSeconds.toFixed(1)} s${setup.failed ? ` (${setup.failed} failed: ${setup.errors.join('; ')})` : ''}`,
+    );
     await sleep(2000);
 
     if (CHAT_RATE > 0 && CHAT_SECONDS > 0) {
@@ -785,15 +847,28 @@ async function main(): Promise<void> {
       }
     };
     if (CLAIM_RATE > 0) {
-      runs.rush = await phase(`arriving at ${CLAIM_RATE}/s over HTTP on at most ${CLAIM_CONNECTIONS} connections`, { rate: CLAIM_RATE, concurrency: 0, connections: CLAIM_CONNECTIONS });
+      runs.rush = await phase(`arriving at ${CLAIM_RATE}/s over HTTP on at most ${CLAIM_CONNECTIONS} connections`, {
+        rate: CLAIM_RATE,
+        concurrency: 0,
+        connections: CLAIM_CONNECTIONS,
+      });
       if (SOCKET_CLAIMS > 0 && (setup?.connected ?? 0) >= CLAIMS) {
-        runs.socketRush = await phase(`sent at ${CLAIM_RATE}/s by the viewers on their sockets`, { rate: CLAIM_RATE, concurrency: 0, connections: 0, via: 'socket' });
+        runs.socketRush = await phase(`sent at ${CLAIM_RATE}/s by the viewers on their sockets`, {
+          rate: CLAIM_RATE,
+          concurrency: 0,
+          connections: 0,
+          via: 'socket',
+        });
       } else if (SOCKET_CLAIMS > 0 && VIEWERS >= CLAIMS) {
         errors.push(`socket claims skipped: ${setup?.connected ?? 0} viewers connected, ${CLAIMS} claims need one viewer each`);
       }
       if (runs.rush && withinTarget(runs.rush)) {
         for (const rate of CLAIM_SWEEP) {
-          const run = await phase(`arriving at ${rate}/s over HTTP on at most ${CLAIM_CONNECTIONS} connections`, { rate, concurrency: 0, connections: CLAIM_CONNECTIONS });
+          const run = await phase(`arriving at ${rate}/s over HTTP on at most ${CLAIM_CONNECTIONS} connections`, {
+            rate,
+            concurrency: 0,
+            connections: CLAIM_CONNECTIONS,
+          });
           if (!run) break;
           runs.sweep.push(run);
           if (!withinTarget(run)) break;
@@ -815,44 +890,50 @@ async function main(): Promise<void> {
   }
 
   printTable(setup, chat, runs, errors);
-  if (claimWarmUp) console.log(`(claims warmed up first: ${claimWarmUp.claims} claims in ${fmt(claimWarmUp.seconds, 2)} s on an offer of their own, ${claimWarmUp.created} sold, ${claimWarmUp.other} other answers)`);
-  record.write({
-    config: {
-      viewers: VIEWERS,
-      viewerProcesses: PROCESSES,
-      chatRate: CHAT_RATE,
-      chatSeconds: CHAT_SECONDS,
-      chatSenders: CHAT_SENDERS,
-      offerQuantity: QUANTITY,
-      claims: CLAIMS,
-      claimRate: CLAIM_RATE,
-      claimConnections: CLAIM_CONNECTIONS,
-      claimWarmUp: CLAIM_WARMUP,
-      claimConcurrency: CLAIM_CONCURRENCY,
-      socketClaims: SOCKET_CLAIMS > 0,
-      shopWebhooks: WEBHOOKS > 0,
-      claimSweep: CLAIM_SWEEP,
-      source: `${SOURCE}@30 testsrc2 RTMP`,
-      database: database ? `PostgreSQL (fresh database; ${database.version.split(' on ')[0]})` : 'PGlite (embedded)',
-      apiRateLimit: config.API_RATE_PER_SECOND,
-      signalingRateLimit: config.SIGNALING_RATE_PER_SECOND,
-      webSocketConnectRateLimit: config.WS_CONNECT_RATE_PER_SECOND,
-      ladder: config.LADDER,
-      x264Preset: config.X264_PRESET,
-      ...tunedFromEnv(TUNABLE),
+  if (claimWarmUp)
+    console.log(
+      `(claims warmed up first: ${claimWarmUp.claims} claims in ${fmt(claimWarmUp.seconds, 2)} s on an offer of their own, ${claimWarmUp.created} sold, ${claimWarmUp.other} other answers)`,
+    );
+  record.write(
+    {
+      config: {
+        viewers: VIEWERS,
+        viewerProcesses: PROCESSES,
+        chatRate: CHAT_RATE,
+        chatSeconds: CHAT_SECONDS,
+        chatSenders: CHAT_SENDERS,
+        offerQuantity: QUANTITY,
+        claims: CLAIMS,
+        claimRate: CLAIM_RATE,
+        claimConnections: CLAIM_CONNECTIONS,
+        claimWarmUp: CLAIM_WARMUP,
+        claimConcurrency: CLAIM_CONCURRENCY,
+        socketClaims: SOCKET_CLAIMS > 0,
+        shopWebhooks: WEBHOOKS > 0,
+        claimSweep: CLAIM_SWEEP,
+        source: `${SOURCE}@30 testsrc2 RTMP`,
+        database: database ? `PostgreSQL (fresh database; ${database.version.split(' on ')[0]})` : 'PGlite (embedded)',
+        apiRateLimit: config.API_RATE_PER_SECOND,
+        signalingRateLimit: config.SIGNALING_RATE_PER_SECOND,
+        webSocketConnectRateLimit: config.WS_CONNECT_RATE_PER_SECOND,
+        ladder: config.LADDER,
+        x264Preset: config.X264_PRESET,
+        ...tunedFromEnv(TUNABLE),
+      },
+      targets: TARGETS,
+      verdicts: verdicts(setup, chat, runs),
+      claimsPerSecondWithinTarget: sustainedRate(runs),
+      errors,
+      setup,
+      chat,
+      claimWarmUp,
+      claims: runs.rush,
+      socketClaims: runs.socketRush,
+      claimSweep: runs.sweep,
+      claimsAtCapacity: runs.capacity,
     },
-    targets: TARGETS,
-    verdicts: verdicts(setup, chat, runs),
-    claimsPerSecondWithinTarget: sustainedRate(runs),
-    errors,
-    setup,
-    chat,
-    claimWarmUp,
-    claims: runs.rush,
-    socketClaims: runs.socketRush,
-    claimSweep: runs.sweep,
-    claimsAtCapacity: runs.capacity,
-  }, { busyCoresWholeRun: machine.summary()?.cores });
+    { busyCoresWholeRun: machine.summary()?.cores },
+  );
 }
 
 await main();

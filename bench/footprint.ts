@@ -68,18 +68,28 @@ async function startNode(env: Record<string, string>): Promise<{ child: ChildPro
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}), PORT: '0', RTMP_PORT: '0', HOST: '127.0.0.1', RTMP_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
+      PORT: '0',
+      RTMP_PORT: '0',
+      HOST: '127.0.0.1',
+      RTMP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
   });
   return new Promise((resolve, reject) => {
     let rtmpPort = 0;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const rtmp = /RTMP ingest:\s+rtmp:\/\/[^:]+:(\d+)/.exec(line);
       if (rtmp) rtmpPort = Number(rtmp[1]);
       const listening = /Listening:\s+(\S+):(\d+)/.exec(line);
       if (listening) resolve({ child, baseUrl: `http://127.0.0.1:${listening[2]}`, rtmpPort });
     });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     child.once('exit', (code) => reject(new Error(`livecue exited (${code}) before it was ready: ${stderr}`)));
   });
 }
@@ -118,7 +128,13 @@ try {
   try {
     const database = await createFreshDatabase(POSTGRES_URL, 'livecue_bench');
     try {
-      results.push(await measure('PostgreSQL and Redis outside', { LIVECUE_DATA_DIR: path.join(scratch, 'external'), DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: `footprint-${randomBase62(6)}` }, true));
+      results.push(
+        await measure(
+          'PostgreSQL and Redis outside',
+          { LIVECUE_DATA_DIR: path.join(scratch, 'external'), DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: `footprint-${randomBase62(6)}` },
+          true,
+        ),
+      );
     } finally {
       await database.drop();
     }

@@ -45,7 +45,11 @@ const ALL_SOURCES: Source[] = [
   { name: 'portrait 1080x1920 30', width: 1080, height: 1920, fps: 30 },
 ];
 const SOURCES: Source[] =
-  process.env.BENCH_SOURCES === 'all' ? ALL_SOURCES : process.env.BENCH_SOURCES ? ALL_SOURCES.filter((source) => process.env.BENCH_SOURCES!.split(',').includes(source.name)) : ALL_SOURCES.slice(0, 2);
+  process.env.BENCH_SOURCES === 'all'
+    ? ALL_SOURCES
+    : process.env.BENCH_SOURCES
+      ? ALL_SOURCES.filter((source) => process.env.BENCH_SOURCES!.split(',').includes(source.name))
+      : ALL_SOURCES.slice(0, 2);
 
 interface ViewerResult {
   rendition: string;
@@ -75,7 +79,10 @@ interface ShowResult {
 }
 
 function variantUris(master: string): string[] {
-  return master.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('#'));
+  return master
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
 }
 
 function mediaSegments(playlist: string): { uri: string; duration: number }[] {
@@ -164,7 +171,10 @@ class LatencyViewer {
       if (!response.ok) throw new Error(`segment ${response.status}`);
       const body = Buffer.from(await response.arrayBuffer());
       const availableAt = Date.now();
-      const { stdout: frames } = await nicedFfmpeg(['-v', 'error', '-f', 'mpegts', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'], body);
+      const { stdout: frames } = await nicedFfmpeg(
+        ['-v', 'error', '-f', 'mpegts', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'],
+        body,
+      );
       const frameBytes = READ_WIDTH * READ_HEIGHT;
       const latency = this.#latencyOf(frames.subarray(frames.length - frameBytes), availableAt);
       const startLatency = this.#latencyOf(frames.subarray(0, frameBytes), availableAt);
@@ -218,7 +228,12 @@ async function speedGauge(node: Livecue, streamId: string): Promise<number | und
 async function runShow(node: Livecue, source: Source, seconds: number): Promise<ShowResult> {
   const stream = await api(node, 'POST', '/v1/streams', { title: `bench ${source.name}` });
   const masterUrl: string = stream.playback.hlsUrl;
-  const encoder = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: source.width, height: source.height, fps: source.fps, name: `encoder (${source.name})` });
+  const encoder = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, {
+    width: source.width,
+    height: source.height,
+    fps: source.fps,
+    name: `encoder (${source.name})`,
+  });
   const endAt = encoder.spawnedAt + seconds * 1000;
   const transcoderPid = () => node.registry.get(stream.id)?.transcoder.pid;
   const transcoderCpu = new CpuMeter(() => processCpu(transcoderPid()));
@@ -353,22 +368,19 @@ function printTable(title: string, shows: ShowResult[], targets: Targets): void 
       ...shows.map((show) => `${fmt(worstLatencyP95(show))}  ${verdict(verdicts(show, targets).latency)}`),
       `< ${targets.latencySeconds} (3 segments + 1 s)`,
     ],
-    [
-      'segment duration (s)',
-      ...shows.map((show) => fmt(show.viewers[0]?.segmentSeconds)),
-      '',
-    ],
-    [
-      'segments measured / decode failures',
-      ...shows.map((show) => show.viewers.map((v) => `${v.segmentsMeasured}/${v.decodeFailures}`).join('  ')),
-      '',
-    ],
+    ['segment duration (s)', ...shows.map((show) => fmt(show.viewers[0]?.segmentSeconds)), ''],
+    ['segments measured / decode failures', ...shows.map((show) => show.viewers.map((v) => `${v.segmentsMeasured}/${v.decodeFailures}`).join('  ')), ''],
   ];
   const widths = Array.from({ length: shows.length + 2 }, (_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   console.log(`\n${title}`);
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
-
 
 async function main(): Promise<void> {
   const record = new BenchRecord('hls-ladder');
@@ -391,7 +403,7 @@ async function main(): Promise<void> {
     if (CONCURRENT) {
       console.log(`pushing ${SOURCES.map((s) => s.name).join(' + ')} together for ${BENCH_SECONDS} s ...`);
       const shows = await Promise.all(SOURCES.map((source) => runShow(node, source, BENCH_SECONDS)));
-      const sum = (values: (number | undefined)[]) => (values.every((v) => v !== undefined) ? values.reduce((a: number, b) => a + b!, 0) : undefined);
+      const sum = (values: (number | undefined)[]) => (values.every((v) => v !== undefined) ? values.reduce((a: number, b) => a + b, 0) : undefined);
       const totalTranscoderCores = sum(shows.map((show) => show.transcoderCpu?.cores));
       const allKeptUp = shows.every((show) => show.transcoderSpeed.keptUp);
       concurrent = {

@@ -204,7 +204,8 @@ async function measure(ladder: GeneratedLadder, recordingMp4: boolean): Promise<
     const prefix = assets.master?.replace(/\/master\.m3u8$/, '') ?? `hls/${show.playbackId}/recordings/${row?.id}`;
     const assetSizes: VariantResult['assets'] = {};
     for (const event of events) {
-      if (event.op === 'put' && event.key.startsWith(`${prefix}/`)) assetSizes[event.key.slice(prefix.length + 1)] = { key: event.key, bytes: event.bytes ?? 0 };
+      if (event.op === 'put' && event.key.startsWith(`${prefix}/`))
+        assetSizes[event.key.slice(prefix.length + 1)] = { key: event.key, bytes: event.bytes ?? 0 };
     }
     const segmentGets = events.filter((e) => e.op === 'get' && e.key.endsWith('.ts') && !e.key.includes('/recordings/'));
     let downloadBytes = 0;
@@ -265,17 +266,30 @@ function printTable(results: VariantResult[]): void {
     ['session end -> ready (s)', ...results.map((r) => `${fmt(r.readySeconds)}  ${r.pass ? 'PASS' : 'MISS'}`), `<= ${TARGET_SECONDS}`],
     ...phaseNames.map((name) => [`  ${name} (s)`, ...results.map((r) => fmt(r.phases.find((p) => p.name === name)?.seconds)), '']),
     ['segments read / bytes', ...results.map((r) => `${r.downloads.segments} / ${mb(r.downloads.bytes)}`), ''],
-    ['CPU s: node / ffmpeg / redis+sfu', ...results.map((r) => `${fmt(r.cpu.nodeSeconds)} / ${fmt(r.cpu.ffmpegSeconds)} / ${fmt(r.cpu.otherChildrenSeconds)}`), ''],
+    [
+      'CPU s: node / ffmpeg / redis+sfu',
+      ...results.map((r) => `${fmt(r.cpu.nodeSeconds)} / ${fmt(r.cpu.ffmpegSeconds)} / ${fmt(r.cpu.otherChildrenSeconds)}`),
+      '',
+    ],
     ['CPU s per recording minute', ...results.map((r) => fmt(r.cpu.perRecordingMinute, 3)), ''],
     ['machine busy cores (all processes)', ...results.map((r) => `${fmt(r.cpu.machineBusyCores)} of ${os.cpus().length}`), ''],
-    ['recording s / VOD segs / discont.', ...results.map((r) => `${fmt(r.check.recordingSeconds, 1)} / ${r.check.vodSegments ?? '—'} / ${r.check.vodDiscontinuities ?? '—'}`), ''],
+    [
+      'recording s / VOD segs / discont.',
+      ...results.map((r) => `${fmt(r.check.recordingSeconds, 1)} / ${r.check.vodSegments ?? '—'} / ${r.check.vodDiscontinuities ?? '—'}`),
+      '',
+    ],
     ['MP4 s / size', ...results.map((r) => (r.assets['show.mp4'] ? `${fmt(r.check.mp4Seconds, 1)} / ${mb(r.assets['show.mp4'].bytes)}` : '—')), ''],
   ];
   const widths = Array.from({ length: results.length + 2 }, (_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   console.log('');
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    );
 }
-
 
 async function main(): Promise<void> {
   const record = new BenchRecord('recording');

@@ -13,7 +13,10 @@ const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
 const LATENCY_SECONDS = env('BENCH_LATENCY_SECONDS', 20);
 const JOINS = env('BENCH_JOINS', 10);
 const MAX_VIEWERS = env('BENCH_MAX_VIEWERS', 400);
-const STEPS = (process.env.BENCH_VIEWER_STEPS ?? '25,50,100,200,300,400').split(',').map(Number).filter((n) => n > 0 && n <= MAX_VIEWERS);
+const STEPS = (process.env.BENCH_VIEWER_STEPS ?? '25,50,100,200,300,400')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0 && n <= MAX_VIEWERS);
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 5);
 const SWARMS = env('BENCH_SWARMS', 2);
 const CAPACITY_KBPS = env('BENCH_CAPACITY_KBPS', 1500);
@@ -40,7 +43,11 @@ interface ShowPart {
   error?: string;
 }
 
-async function runShowPart(start: () => Promise<Show>, latency: (show: Show) => Promise<LatencyResult>, joins: (show: Show) => Promise<JoinResult>): Promise<ShowPart> {
+async function runShowPart(
+  start: () => Promise<Show>,
+  latency: (show: Show) => Promise<LatencyResult>,
+  joins: (show: Show) => Promise<JoinResult>,
+): Promise<ShowPart> {
   let show: Show | undefined;
   try {
     show = await start();
@@ -68,15 +75,25 @@ function verdicts(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capaci
 function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capacity: CapacityResult | undefined): void {
   const v = verdicts(whip, rtmp, capacity);
   const latencyCell = (part: ShowPart | undefined) =>
-    part?.error ?? part?.latency?.error ?? `${fmtStats(part?.latency?.latencyMs)}  (${part?.latency?.framesDecoded ?? 0} frames, ${part?.latency?.unreadable ?? 0} unreadable)`;
+    part?.error ??
+    part?.latency?.error ??
+    `${fmtStats(part?.latency?.latencyMs)}  (${part?.latency?.framesDecoded ?? 0} frames, ${part?.latency?.unreadable ?? 0} unreadable)`;
   const joinCell = (part: ShowPart | undefined) =>
-    part?.error ?? (part?.joins ? `${fmt(part.joins.firstFrameMs?.p50)} / max ${fmt(part.joins.firstFrameMs?.max)}  (${part.joins.joins - part.joins.failed}/${part.joins.joins} joined)` : '—');
+    part?.error ??
+    (part?.joins
+      ? `${fmt(part.joins.firstFrameMs?.p50)} / max ${fmt(part.joins.firstFrameMs?.max)}  (${part.joins.joins - part.joins.failed}/${part.joins.joins} joined)`
+      : '—');
   const rows: string[][] = [
     ['', 'measured', 'verdict', 'target'],
     ['WHIP -> WHEP latency p50 / p95 / max (ms)', whip ? latencyCell(whip) : 'skipped', verdict(v.whipLatency), `p95 < ${TARGETS.whipLatencyP95Ms}`],
     ['RTMP -> WHEP latency p50 / p95 / max (ms)', rtmp ? latencyCell(rtmp) : 'skipped', verdict(v.rtmpLatency), `p95 < ${TARGETS.rtmpLatencyP95Ms}`],
     ['  of which before the bench decoder (ms)', fmtStats(rtmp?.latency?.beforeDecoderMs), '', ''],
-    ['  of which the bench decoder (ms)', `${fmtStats(rtmp?.latency?.decoderDelayMs)}  (frames/AUs ${rtmp?.latency?.decoderFramesPerAccessUnits ?? '—'})`, '', ''],
+    [
+      '  of which the bench decoder (ms)',
+      `${fmtStats(rtmp?.latency?.decoderDelayMs)}  (frames/AUs ${rtmp?.latency?.decoderFramesPerAccessUnits ?? '—'})`,
+      '',
+      '',
+    ],
     ['WHEP POST -> first frame, WHIP show p50 (ms)', whip ? joinCell(whip) : 'skipped', verdict(v.whipFirstFrame), `p50 < ${TARGETS.firstFrameP50Ms}`],
     ['WHEP POST -> first frame, RTMP show p50 (ms)', rtmp ? joinCell(rtmp) : 'skipped', verdict(v.rtmpFirstFrame), `p50 < ${TARGETS.firstFrameP50Ms}`],
     ['  RTMP joins: POST -> first packet / keyframe p50 (ms)', `${fmt(rtmp?.joins?.firstPacketMs?.p50)} / ${fmt(rtmp?.joins?.firstKeyframeMs?.p50)}`, '', ''],
@@ -89,25 +106,31 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
   ];
   const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   console.log('');
-  for (const row of rows) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  for (const row of rows)
+    console.log(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    );
 
   if (!capacity) return;
   const stepRows: string[][] = [
-    ['viewers', 'recv', 'loss %', 'worst %', 'kbps/viewer', 'lost in/pipe/udp', 'sfu cores (each)', 'mcore/viewer', 'bench node', 'viewer procs', 'ffmpegs', 'machine'],
     [
-      '0',
-      '',
-      '',
-      '',
-      '',
-      '',
-      fmt(capacity.baseline.sfuWorkers?.cores, 2),
-      '',
-      '',
-      '',
-      '',
-      `${fmt(capacity.baseline.machine?.cores, 2)}/${os.cpus().length}`,
+      'viewers',
+      'recv',
+      'loss %',
+      'worst %',
+      'kbps/viewer',
+      'lost in/pipe/udp',
+      'sfu cores (each)',
+      'mcore/viewer',
+      'bench node',
+      'viewer procs',
+      'ffmpegs',
+      'machine',
     ],
+    ['0', '', '', '', '', '', fmt(capacity.baseline.sfuWorkers?.cores, 2), '', '', '', '', `${fmt(capacity.baseline.machine?.cores, 2)}/${os.cpus().length}`],
     ...capacity.steps.map((step) => [
       String(step.viewers),
       String(step.receiving),
@@ -128,15 +151,12 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
   for (const row of stepRows) console.log(row.map((cell, column) => cell.padStart(stepWidths[column]!)).join('  '));
 }
 
-
 async function main(): Promise<void> {
   const record = new BenchRecord('webrtc');
   const bench = await BenchNode.start({ tunable: TUNABLE, settings: { SIGNALING_RATE_PER_SECOND } });
   const { node, config } = bench;
   const ctx: BenchContext = { node, target: contextOf(node), ...SOURCE };
-  record.announce(
-    `${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu!.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`,
-  );
+  record.announce(`${WIDTH}x${HEIGHT}@${FPS}; ${node.sfu!.workers.length} mediasoup workers, ${config.VIEWERS_PER_ROUTER} viewers per router`);
 
   let whip: ShowPart | undefined;
   let rtmp: ShowPart | undefined;
@@ -145,11 +165,19 @@ async function main(): Promise<void> {
   try {
     if (PARTS.has('whip')) {
       console.log(`WHIP show: latency for ${LATENCY_SECONDS} s, then ${JOINS} joins ...`);
-      whip = await runShowPart(() => startWhipShow(ctx, 'bench whip'), (show) => whipLatency(ctx, show, LATENCY_SECONDS), (show) => measureJoins(ctx, show, JOINS));
+      whip = await runShowPart(
+        () => startWhipShow(ctx, 'bench whip'),
+        (show) => whipLatency(ctx, show, LATENCY_SECONDS),
+        (show) => measureJoins(ctx, show, JOINS),
+      );
     }
     if (PARTS.has('rtmp')) {
       console.log(`RTMP show: latency for ${LATENCY_SECONDS} s, then ${JOINS} joins ...`);
-      rtmp = await runShowPart(() => startRtmpShow(ctx, 'bench rtmp', { audio: RTMP_AUDIO, preset: RTMP_PRESET }), (show) => rtmpLatency(ctx, show, LATENCY_SECONDS), (show) => measureJoins(ctx, show, JOINS));
+      rtmp = await runShowPart(
+        () => startRtmpShow(ctx, 'bench rtmp', { audio: RTMP_AUDIO, preset: RTMP_PRESET }),
+        (show) => rtmpLatency(ctx, show, LATENCY_SECONDS),
+        (show) => measureJoins(ctx, show, JOINS),
+      );
     }
     if (PARTS.has('capacity') && STEPS.length > 0) {
       console.log(`capacity: RTMP show at ${CAPACITY_KBPS} kbit/s, viewers ${STEPS.join(', ')} in ${SWARMS} child processes ...`);

@@ -46,7 +46,7 @@ describe('admin API', () => {
     expect(JSON.stringify(listed.body)).not.toContain(stream.ingest.streamKey);
 
     // Keys are stored hashed: the database holds no plain key.
-    const rows = await node.lc.database.db.execute('select key_hash from stream_keys' as never);
+    const rows = await node.lc.database.db.execute('select key_hash from stream_keys');
     expect(JSON.stringify(rows)).not.toContain(stream.ingest.streamKey);
 
     expect((await node.api('DELETE', `/v1/streams/${stream.id}`)).status).toBe(204);

@@ -31,7 +31,6 @@ function childrenOf(pid: number): { pid: number; command: string }[] {
   return children;
 }
 
-
 const level = (line: string) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0);
 const messageIndex = (lines: string[], text: string) => lines.findIndex((line) => line.includes(`"msg":"${text}"`));
 
@@ -57,13 +56,19 @@ describe('a clean stop', () => {
     const first = await startLivecueProcess(env, { dataDir, processGroup: true, command });
     nodes.push(first);
     const headers = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
-    const stream = await fetch(`${first.baseUrl}/v1/streams`, { method: 'POST', headers, body: JSON.stringify({ title: 'stopped by Ctrl-C' }) }).then((r) => r.json());
+    const stream = await fetch(`${first.baseUrl}/v1/streams`, { method: 'POST', headers, body: JSON.stringify({ title: 'stopped by Ctrl-C' }) }).then((r) =>
+      r.json(),
+    );
     const rtmpUrl = `${stream.ingest.rtmpUrl.replace('localhost', '127.0.0.1')}/${stream.ingest.streamKey}`;
     // The encoder keeps pushing through the stop.
     const encoder = pushRtmp(rtmpUrl, { seconds: 120, size: '640x360', x264: { preset: 'veryfast' } });
     encoders.push(encoder);
     const hlsUrl = `${first.baseUrl}/hls/${stream.playbackId}/360p/index.m3u8`;
-    await waitFor('two segments of the live show', async () => ((await fetch(hlsUrl).then((r) => (r.ok ? r.text() : ''))).match(/\.ts/g)?.length ?? 0) >= 2, 30_000);
+    await waitFor(
+      'two segments of the live show',
+      async () => ((await fetch(hlsUrl).then((r) => (r.ok ? r.text() : ''))).match(/\.ts/g)?.length ?? 0) >= 2,
+      30_000,
+    );
 
     const children = childrenOf(first.pid);
     const commands = children.map((child) => child.command);
@@ -89,10 +94,14 @@ describe('a clean stop', () => {
 
     const second = await startLivecueProcess(env, { dataDir, command });
     nodes.push(second);
-    const recording = await waitFor('replay ready', async () => {
-      const { recordings } = await fetch(`${second.baseUrl}/v1/streams/${stream.id}/recordings`, { headers }).then((r) => r.json());
-      return recordings?.[0]?.status === 'ready' ? recordings[0] : undefined;
-    }, 60_000);
+    const recording = await waitFor(
+      'replay ready',
+      async () => {
+        const { recordings } = await fetch(`${second.baseUrl}/v1/streams/${stream.id}/recordings`, { headers }).then((r) => r.json());
+        return recordings?.[0]?.status === 'ready' ? recordings[0] : undefined;
+      },
+      60_000,
+    );
     expect(recording.durationSeconds).toBeGreaterThan(2);
     const stopped = await fetch(`${second.baseUrl}/v1/streams/${stream.id}`, { headers }).then((r) => r.json());
     expect(stopped.status).toBe('ended');

@@ -109,7 +109,11 @@ describe('livecue across processes', () => {
     const file = path.join(scratch, 'edge.h264');
     await viewer.video.save(file);
     expect(await decodeVideoFrames(file)).toBeGreaterThan(20);
-    await waitFor('relay gauges', async () => (await metric(edge, 'livecue_edge_relays')) === 1 && (await metric(ingest, 'livecue_origin_relays')) === 1, 10_000);
+    await waitFor(
+      'relay gauges',
+      async () => (await metric(edge, 'livecue_edge_relays')) === 1 && (await metric(ingest, 'livecue_origin_relays')) === 1,
+      10_000,
+    );
 
     // A second viewer on the same edge shares the relay (one pipe per show and edge).
     const second = await watch(edge, stream.playbackId);
@@ -128,7 +132,7 @@ describe('livecue across processes', () => {
     const cue = await call(api, 'POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: product.body.id });
     expect(cue.status).toBe(201);
     expect(cue.body.mediaTime).toBeGreaterThan(0);
-    await waitFor('the cue on the edge viewer\'s data channel', () => viewer.messages.some((message) => JSON.parse(message.text).id === cue.body.id), 10_000);
+    await waitFor("the cue on the edge viewer's data channel", () => viewer.messages.some((message) => JSON.parse(message.text).id === cue.body.id), 10_000);
     const listed = await call(ingest, 'GET', `/v1/streams/${stream.id}/cues`);
     expect(listed.body.cues.map((c: { id: string }) => c.id)).toContain(cue.body.id);
 

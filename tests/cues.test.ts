@@ -6,11 +6,11 @@ import WebSocket from 'ws';
 import { liveSessions, segments } from '../src/db/schema.ts';
 import { createStream, sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { pushRtmp } from './helpers/media.ts';
-import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
+import { WeriftViewer } from './helpers/webrtc.ts';
 
 let node: TestNode;
 // hls.js ships its TypeScript sources; its parser is loaded from them (the bundle does not export it).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 let parseWithHlsJs: (playlist: string, url: string) => any;
 
 beforeAll(async () => {
@@ -152,7 +152,9 @@ describe('cues', () => {
     // The DATERANGE sits at the cue's media time on the segments' timeline (within a millisecond).
     await sleep(4500);
     const [sessionRow] = await node.lc.database.db.select().from(liveSessions).where(eq(liveSessions.streamId, stream.id));
-    const rows = (await node.lc.database.db.select().from(segments).where(eq(segments.sessionId, sessionRow!.id)).orderBy(asc(segments.sequence))).filter((r) => r.rendition === '720p');
+    const rows = (await node.lc.database.db.select().from(segments).where(eq(segments.sessionId, sessionRow!.id)).orderBy(asc(segments.sequence))).filter(
+      (r) => r.rendition === '720p',
+    );
     const start = Date.parse(cue.wallClock);
     const holder = rows.find((row) => row.programDateTime.getTime() <= start && start < row.programDateTime.getTime() + row.durationMs)!;
     expect(holder).toBeDefined();
@@ -160,7 +162,13 @@ describe('cues', () => {
     expect(Math.abs(mediaTimeFromPlaylist - cue.mediaTime)).toBeLessThan(0.002);
 
     // A timed offer and the late joiner's state.
-    const offer = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, discountPercent: 20, durationSeconds: 60, quantity: 50 });
+    const offer = await node.api('POST', `/v1/streams/${stream.id}/cues`, {
+      type: 'offer.start',
+      productId: product.id,
+      discountPercent: 20,
+      durationSeconds: 60,
+      quantity: 50,
+    });
     expect(offer.status).toBe(201);
     expect(offer.body.duration).toBe(60);
     const state = await fetch(`${node.baseUrl}/live/${stream.playbackId}/cues/state`).then((r) => r.json());
@@ -204,7 +212,10 @@ describe('cues', () => {
     // answering them over several seconds (the bucket refills meanwhile) still sees the flood.
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => post({ type: 'announcement', text: `flash ${i}` })));
     const statuses = results.map((r) => r.status);
-    expect(statuses.filter((s) => s === 201).length, JSON.stringify(statuses.reduce((n: Record<number, number>, s) => ((n[s] = (n[s] ?? 0) + 1), n), {}))).toBeGreaterThanOrEqual(40);
+    expect(
+      statuses.filter((s) => s === 201).length,
+      JSON.stringify(statuses.reduce((n: Record<number, number>, s) => ((n[s] = (n[s] ?? 0) + 1), n), {})),
+    ).toBeGreaterThanOrEqual(40);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
     expect(results.find((r) => r.status === 429)!.headers.get('retry-after')).toMatch(/^\d+$/);
     // Sequence numbers stay dense and unique under concurrency.

@@ -34,10 +34,14 @@ describe('embedded defaults', () => {
     const base = `http://127.0.0.1:${lc.httpPort}`;
     const stream = await fetch(`${base}/v1/streams`, { method: 'POST', headers, body: JSON.stringify({ title: 'embedded' }) }).then((r) => r.json());
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 5, size: '640x360' });
-    const master = await waitFor('master', async () => {
-      const response = await fetch(stream.playback.hlsUrl);
-      return response.ok ? response.text() : undefined;
-    }, 20_000);
+    const master = await waitFor(
+      'master',
+      async () => {
+        const response = await fetch(stream.playback.hlsUrl);
+        return response.ok ? response.text() : undefined;
+      },
+      20_000,
+    );
     expect(master).toContain('RESOLUTION=640x360');
     expect(await push.exited).toBe(0);
     await waitFor('ended', async () => (await fetch(`${base}/v1/streams/${stream.id}`, { headers }).then((r) => r.json())).status === 'ended', 20_000);

@@ -69,10 +69,17 @@ describe('engagement', () => {
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 20, size: '640x360' });
     await waitFor('live', () => a.lc.registry.get(stream.id), 10_000);
     send(bob, { type: 'vote', pollId: 'colour', option: 1, ref: 'early' });
-    expect((await waitFor('vote before the poll refused', () => bob.messages.find((m) => m.type === 'error' && m.ref === 'early'), 5000)).error).toMatch(/no such open poll/);
-    expect((await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'poll.open', pollId: 'colour', question: 'Which colour?', options: ['Sand', 'Navy'] })).status).toBe(201);
+    expect((await waitFor('vote before the poll refused', () => bob.messages.find((m) => m.type === 'error' && m.ref === 'early'), 5000)).error).toMatch(
+      /no such open poll/,
+    );
+    expect(
+      (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'poll.open', pollId: 'colour', question: 'Which colour?', options: ['Sand', 'Navy'] }))
+        .status,
+    ).toBe(201);
     send(bob, { type: 'vote', pollId: 'colour', option: 7, ref: 'out-of-range' });
-    expect((await waitFor('option out of range refused', () => bob.messages.find((m) => m.type === 'error' && m.ref === 'out-of-range'), 5000)).error).toMatch(/no such option/);
+    expect((await waitFor('option out of range refused', () => bob.messages.find((m) => m.type === 'error' && m.ref === 'out-of-range'), 5000)).error).toMatch(
+      /no such option/,
+    );
     send(bob, { type: 'vote', pollId: 'colour', option: 1 });
     send(alice, { type: 'vote', pollId: 'colour', option: 1 });
     await waitFor('tally', () => bob.messages.find((m) => m.type === 'poll.tally' && m.tally['1'] === 2), 5000);
@@ -168,17 +175,37 @@ describe('analytics', () => {
     send(viewer, { type: 'vote', pollId: 'counted-poll', option: 0 });
     await waitFor('vote counted', () => viewer.messages.find((m) => m.type === 'poll.tally'), 5000);
     for (const id of ['hls-viewer-1', 'hls-viewer-2', 'hls-viewer-3']) {
-      expect((await fetch(`${a.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: id, path: 'hls' }) })).status).toBe(204);
+      expect(
+        (
+          await fetch(`${a.baseUrl}/live/${stream.playbackId}/beat`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ viewerId: id, path: 'hls' }),
+          })
+        ).status,
+      ).toBe(204);
     }
-    await fetch(`${b.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: 'replay-viewer-1', path: 'replay' }) });
-    const badBeat = await fetch(`${a.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"viewerId":"x"}' });
+    await fetch(`${b.baseUrl}/live/${stream.playbackId}/beat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ viewerId: 'replay-viewer-1', path: 'replay' }),
+    });
+    const badBeat = await fetch(`${a.baseUrl}/live/${stream.playbackId}/beat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"viewerId":"x"}',
+    });
     expect(badBeat.status).toBe(400);
 
     const product = (await a.api('POST', '/v1/products', { sku: 'COUNT-1', title: 'Counted', price: 10, currency: 'EUR' })).body;
-    const offer = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, code: 'C', durationSeconds: 60, quantity: 5 })).body;
+    const offer = (
+      await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, code: 'C', durationSeconds: 60, quantity: 5 })
+    ).body;
     const claims = [];
     for (const buyer of [await newViewer(a), await newViewer(b)]) {
-      claims.push(await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${buyer.token}` } }).then((r) => r.json()));
+      claims.push(
+        await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${buyer.token}` } }).then((r) => r.json()),
+      );
     }
     await a.api('POST', `/v1/claims/${claims[0].id}/confirm`);
     await new Promise((resolve) => setTimeout(resolve, 1500)); // reactions are flushed once a second
@@ -211,11 +238,19 @@ describe('analytics', () => {
     };
     const beat = (node: TestNode, viewerId: string) =>
       timed(async () => {
-        const response = await fetch(`${node.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId, path: 'hls' }) });
+        const response = await fetch(`${node.baseUrl}/live/${stream.playbackId}/beat`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ viewerId, path: 'hls' }),
+        });
         expect(response.status).toBe(204);
       });
     const click = (viewerId: string, target: Record<string, string>) =>
-      fetch(`${a.baseUrl}/live/${stream.playbackId}/click`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId, ...target }) });
+      fetch(`${a.baseUrl}/live/${stream.playbackId}/click`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ viewerId, ...target }),
+      });
 
     // Three viewers watch live: two HLS players (beating to different nodes) and a WebRTC viewer.
     const beats: Record<string, { start: number; end: number }[]> = { [one.id]: [], [two.id]: [] };
@@ -240,7 +275,9 @@ describe('analytics', () => {
 
     const pinned = await timed(() => a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: shoe.id }));
     const pinCue = pinned.result.body;
-    const offer = (await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: shoe.id, code: 'SHOE', durationSeconds: 120, quantity: 5 })).body;
+    const offer = (
+      await a.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: shoe.id, code: 'SHOE', durationSeconds: 120, quantity: 5 })
+    ).body;
 
     // Two of the three tap the card: one twice over HTTP (two taps, one click), one on its socket.
     expect((await click(one.id, { cueId: pinCue.id })).status).toBe(204);
@@ -259,7 +296,9 @@ describe('analytics', () => {
       fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${one.token}` } }),
     );
     expect(claimed.result.status).toBe(201);
-    expect((await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+    expect(
+      (await fetch(`${a.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status,
+    ).toBe(401);
 
     // The players beat on while the shoe is pinned; then it is unpinned.
     await sleep(1500);
@@ -297,7 +336,17 @@ describe('analytics', () => {
     within(shoePin.secondsToFirstClaim, (claimed.start - pinned.end) / 1000, (claimed.end - pinned.start) / 1000);
 
     expect(body.products).toEqual([
-      expect.objectContaining({ productId: shoe.id, pins: 1, views: 3, clicks: 2, taps: 3, claims: 1, claimsWhilePinned: 1, conversion: 0.333, clickRate: 0.667 }),
+      expect.objectContaining({
+        productId: shoe.id,
+        pins: 1,
+        views: 3,
+        clicks: 2,
+        taps: 3,
+        claims: 1,
+        claimsWhilePinned: 1,
+        conversion: 0.333,
+        clickRate: 0.667,
+      }),
       expect.objectContaining({ productId: hat.id, pins: 1, views: 3, clicks: 0, claims: 0, conversion: 0 }),
     ]);
     expect(body.summary.topProducts.map((product: { productId: string }) => product.productId)).toEqual([shoe.id, hat.id]);
@@ -332,7 +381,9 @@ describe('analytics', () => {
     expect(Number(/^livecue_viewers\{path="hls"\} (\d+)$/m.exec(metricsA)?.[1])).toBeGreaterThanOrEqual(2);
     expect(metricsA).toMatch(/^livecue_viewers\{path="replay"\} \d+$/m);
     for (const name of ['chat_messages', 'reactions', 'poll_votes']) expect(metricsA + metricsB).toMatch(new RegExp(`^livecue_${name}_total [1-9]\\d*$`, 'm'));
-    const engagementLines = (metricsA + metricsB).split('\n').filter((line) => /^livecue_(chat_messages|reactions|poll_votes|claims|product_clicks)_total|^livecue_viewers\{/.test(line));
+    const engagementLines = (metricsA + metricsB)
+      .split('\n')
+      .filter((line) => /^livecue_(chat_messages|reactions|poll_votes|claims|product_clicks)_total|^livecue_viewers\{/.test(line));
     expect(engagementLines.length).toBeGreaterThan(0);
     for (const line of engagementLines) expect(line).toMatch(/^[a-z_]+(\{(outcome|path)="[a-z_]+"\})? \d+$/);
 

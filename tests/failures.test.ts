@@ -40,10 +40,14 @@ describe('PostgreSQL unreachable for 10 s during a show', () => {
     await proxy.up();
 
     expect(await push.exited).toBe(0);
-    const [row] = await waitFor('session ended in the database', async () => {
-      const rows = await node.lc.database.db.select().from(liveSessions).where(eq(liveSessions.streamId, stream.id));
-      return rows[0]?.endedAt ? rows : undefined;
-    }, 60_000);
+    const [row] = await waitFor(
+      'session ended in the database',
+      async () => {
+        const rows = await node.lc.database.db.select().from(liveSessions).where(eq(liveSessions.streamId, stream.id));
+        return rows[0]?.endedAt ? rows : undefined;
+      },
+      60_000,
+    );
     const stored = await node.lc.database.db.select().from(segments).where(eq(segments.sessionId, row!.id)).orderBy(asc(segments.sequence));
     for (const rendition of ['720p', '480p', '360p']) {
       const ofRendition = stored.filter((segment) => segment.rendition === rendition);
@@ -51,10 +55,14 @@ describe('PostgreSQL unreachable for 10 s during a show', () => {
       const seconds = ofRendition.reduce((sum, segment) => sum + segment.durationMs, 0) / 1000;
       expect(seconds).toBeGreaterThan(21);
     }
-    const recording = await waitFor('recording ready', async () => {
-      const [found] = await node.lc.database.db.select().from(recordings).where(eq(recordings.sessionId, row!.id));
-      return found?.status === 'ready' ? found : undefined;
-    }, 60_000);
+    const recording = await waitFor(
+      'recording ready',
+      async () => {
+        const [found] = await node.lc.database.db.select().from(recordings).where(eq(recordings.sessionId, row!.id));
+        return found?.status === 'ready' ? found : undefined;
+      },
+      60_000,
+    );
     expect(Math.abs(recording.durationMs! / 1000 - 22)).toBeLessThan(0.6);
     expect(node.logLines.join('')).toContain('database write landed after retries');
     // The metrics tell the operator what happened: writes retried, none lost.

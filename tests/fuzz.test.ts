@@ -67,7 +67,8 @@ describe('fuzzing', () => {
       try {
         parseOffer(input, { maxBytes: 64 * 1024 });
       } catch (error) {
-        if (!(error instanceof SdpError)) throw new Error(`parser threw ${(error as Error).name}: ${(error as Error).message} for input ${JSON.stringify(input.slice(0, 200))}`);
+        if (!(error instanceof SdpError))
+          throw new Error(`parser threw ${(error as Error).name}: ${(error as Error).message} for input ${JSON.stringify(input.slice(0, 200))}`);
         expect([400, 406, 413, 415]).toContain(error.status);
       }
       cases++;
@@ -106,7 +107,11 @@ describe('fuzzing', () => {
         const body = mutate(offer);
         const target = random() < 0.5 ? stream.ingest.whipUrl : stream.playback.whepUrl;
         batch.push(
-          fetch(target, { method: 'POST', headers: { 'content-type': 'application/sdp', authorization: `Bearer ${stream.ingest.streamKey}` }, body: new Uint8Array(body) })
+          fetch(target, {
+            method: 'POST',
+            headers: { 'content-type': 'application/sdp', authorization: `Bearer ${stream.ingest.streamKey}` },
+            body: new Uint8Array(body),
+          })
             .then(async (response) => {
               statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
               await response.arrayBuffer();

@@ -74,55 +74,128 @@ interface SourceCase {
 
 const CASES: SourceCase[] = [
   // The README's quick-start push and OBS's default: High, no B-frames.
-  { name: 'x264 veryfast zerolatency (High), 1280x720, 30 fps', x264: { preset: 'veryfast' }, size: '1280x720', rate: 30, received: 'High', declared: '64', passthrough: true, answeredProfile: 'f4001f', audio: { sampleRate: 44100, channels: 2 } },
-  { name: 'x264 ultrafast (Constrained Baseline), 1280x720, 30 fps', x264: { preset: 'ultrafast' }, size: '1280x720', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: true, answeredProfile: '42e01f' },
-  { name: 'x264 veryfast -profile:v baseline -level 3.0, portrait 720x1280, 30 fps', x264: { preset: 'veryfast', profile: 'baseline', level: '3.0' }, size: '720x1280', rate: 30, received: 'Constrained Baseline', declared: '42', declaredLevel: '1e', passthrough: true, answeredProfile: '42e01f', audio: { sampleRate: 44100, channels: 1 } },
-  { name: 'x264 veryfast -profile:v main, 1280x720, 60 fps', x264: { preset: 'veryfast', profile: 'main' }, size: '1280x720', rate: 60, received: 'Main', declared: '4d', passthrough: true, answeredProfile: '4d001f', audio: { sampleRate: 48000, channels: 2 } },
-  { name: 'x264 veryfast -profile:v high -level 5.1, portrait 720x1280, 60 fps', x264: { preset: 'veryfast', profile: 'high', level: '5.1' }, size: '720x1280', rate: 60, received: 'High', declared: '64', declaredLevel: '33', passthrough: true, answeredProfile: 'f4001f' },
+  {
+    name: 'x264 veryfast zerolatency (High), 1280x720, 30 fps',
+    x264: { preset: 'veryfast' },
+    size: '1280x720',
+    rate: 30,
+    received: 'High',
+    declared: '64',
+    passthrough: true,
+    answeredProfile: 'f4001f',
+    audio: { sampleRate: 44100, channels: 2 },
+  },
+  {
+    name: 'x264 ultrafast (Constrained Baseline), 1280x720, 30 fps',
+    x264: { preset: 'ultrafast' },
+    size: '1280x720',
+    rate: 30,
+    received: 'Constrained Baseline',
+    declared: '42',
+    passthrough: true,
+    answeredProfile: '42e01f',
+  },
+  {
+    name: 'x264 veryfast -profile:v baseline -level 3.0, portrait 720x1280, 30 fps',
+    x264: { preset: 'veryfast', profile: 'baseline', level: '3.0' },
+    size: '720x1280',
+    rate: 30,
+    received: 'Constrained Baseline',
+    declared: '42',
+    declaredLevel: '1e',
+    passthrough: true,
+    answeredProfile: '42e01f',
+    audio: { sampleRate: 44100, channels: 1 },
+  },
+  {
+    name: 'x264 veryfast -profile:v main, 1280x720, 60 fps',
+    x264: { preset: 'veryfast', profile: 'main' },
+    size: '1280x720',
+    rate: 60,
+    received: 'Main',
+    declared: '4d',
+    passthrough: true,
+    answeredProfile: '4d001f',
+    audio: { sampleRate: 48000, channels: 2 },
+  },
+  {
+    name: 'x264 veryfast -profile:v high -level 5.1, portrait 720x1280, 60 fps',
+    x264: { preset: 'veryfast', profile: 'high', level: '5.1' },
+    size: '720x1280',
+    rate: 60,
+    received: 'High',
+    declared: '64',
+    declaredLevel: '33',
+    passthrough: true,
+    answeredProfile: 'f4001f',
+  },
   // x264's defaults (B-frames): WebRTC cannot reorder, so the bridge encodes once (constrained baseline).
-  { name: 'x264 veryfast with B-frames (High, no tune), 1280x720, 30 fps', x264: { preset: 'veryfast', tune: null }, size: '1280x720', rate: 30, received: 'Constrained Baseline', declared: '42', passthrough: false, answeredProfile: '42e01f' },
+  {
+    name: 'x264 veryfast with B-frames (High, no tune), 1280x720, 30 fps',
+    x264: { preset: 'veryfast', tune: null },
+    size: '1280x720',
+    rate: 30,
+    received: 'Constrained Baseline',
+    declared: '42',
+    passthrough: false,
+    answeredProfile: '42e01f',
+  },
 ];
 
 describe('RTMP sources in every profile reach a WHEP viewer that offers what Chromium offers', () => {
-  it.concurrent.each(CASES)('$name', async (source) => {
-    await slot(async () => {
-      const stream = await createStream(node, source.name);
-      const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30, size: source.size, rate: source.rate, audio: source.audio ?? true, x264: { bitrate: '1500k', ...source.x264 } });
-      const viewer = new WeriftViewer(CHROMIUM_H264);
-      try {
-        const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
-        const producer = await waitFor('sfu video producer', () => session.room.producer('video'), 10_000);
-        const declared = String(producer.rtpParameters.codecs[0]!.parameters!['profile-level-id']);
-        expect(declared.slice(0, 2)).toBe(source.declared);
-        if (source.declaredLevel) expect(declared.slice(4)).toBe(source.declaredLevel);
-        const bridge = await waitFor('the bridge', () => (session.rtmpBridge!.passthrough === undefined ? undefined : { passthrough: session.rtmpBridge!.passthrough }), 5000);
-        expect(bridge.passthrough).toBe(source.passthrough);
+  it.concurrent.each(CASES)(
+    '$name',
+    async (source) => {
+      await slot(async () => {
+        const stream = await createStream(node, source.name);
+        const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, {
+          seconds: 30,
+          size: source.size,
+          rate: source.rate,
+          audio: source.audio ?? true,
+          x264: { bitrate: '1500k', ...source.x264 },
+        });
+        const viewer = new WeriftViewer(CHROMIUM_H264);
+        try {
+          const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
+          const producer = await waitFor('sfu video producer', () => session.room.producer('video'), 10_000);
+          const declared = String(producer.rtpParameters.codecs[0]!.parameters!['profile-level-id']);
+          expect(declared.slice(0, 2)).toBe(source.declared);
+          if (source.declaredLevel) expect(declared.slice(4)).toBe(source.declaredLevel);
+          const bridge = await waitFor(
+            'the bridge',
+            () => (session.rtmpBridge!.passthrough === undefined ? undefined : { passthrough: session.rtmpBridge!.passthrough }),
+            5000,
+          );
+          expect(bridge.passthrough).toBe(source.passthrough);
 
-        const offer = await viewer.offer();
-        expect(offer).not.toMatch(/profile-level-id=64/);
-        const result = await postSdp(stream.playback.whepUrl, offer);
-        expect(result.status).toBe(201);
-        const answered = answeredVideo(result.answer);
-        expect(answered.fmtp).toContain(`profile-level-id=${source.answeredProfile}`);
-        expect(answered.fmtp).toContain('packetization-mode=1');
-        await viewer.accept(result.answer);
-        // About five seconds of pictures, from a keyframe on (a busy machine loses some packets on loopback; more than
-        // two seconds of them must decode).
-        await waitFor('five seconds of video', () => viewer.video.keyframes > 0 && viewer.videoFrames >= source.rate * 5, 40_000);
-        const file = path.join(scratch, `${stream.id}.h264`);
-        await viewer.video.save(file);
-        const decoded = await decodeVideo(file);
-        const [width, height] = source.size.split('x').map(Number);
-        expect({ width: decoded.width, height: decoded.height, profile: decoded.profile }).toEqual({ width, height, profile: source.received });
-        expect(decoded.frames).toBeGreaterThan(source.rate * 2);
-        // AAC at 44.1 or 48 kHz, mono or stereo, arrives as Opus.
-        expect(viewer.audioPackets).toBeGreaterThan(50);
-      } finally {
-        await viewer.close();
-        push.stop();
-      }
-    });
-  }, 240_000);
+          const offer = await viewer.offer();
+          expect(offer).not.toMatch(/profile-level-id=64/);
+          const result = await postSdp(stream.playback.whepUrl, offer);
+          expect(result.status).toBe(201);
+          const answered = answeredVideo(result.answer);
+          expect(answered.fmtp).toContain(`profile-level-id=${source.answeredProfile}`);
+          expect(answered.fmtp).toContain('packetization-mode=1');
+          await viewer.accept(result.answer);
+          // About five seconds of pictures, from a keyframe on (a busy machine loses some packets on loopback; more than
+          // two seconds of them must decode).
+          await waitFor('five seconds of video', () => viewer.video.keyframes > 0 && viewer.videoFrames >= source.rate * 5, 40_000);
+          const file = path.join(scratch, `${stream.id}.h264`);
+          await viewer.video.save(file);
+          const decoded = await decodeVideo(file);
+          const [width, height] = source.size.split('x').map(Number);
+          expect({ width: decoded.width, height: decoded.height, profile: decoded.profile }).toEqual({ width, height, profile: source.received });
+          expect(decoded.frames).toBeGreaterThan(source.rate * 2);
+          // AAC at 44.1 or 48 kHz, mono or stereo, arrives as Opus.
+          expect(viewer.audioPackets).toBeGreaterThan(50);
+        } finally {
+          await viewer.close();
+          push.stop();
+        }
+      });
+    },
+    240_000,
+  );
 
   it('a video-only source gives valid HLS and an answer werift accepts (its audio section inactive)', async () => {
     const stream = await createStream(node, 'video only');
@@ -142,10 +215,14 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
       expect(await decodeVideo(file)).toMatchObject({ width: 640, height: 360, profile: 'High' });
       expect(viewer.audioPackets).toBe(0);
 
-      const master = await waitFor('master playlist', async () => {
-        const response = await fetch(stream.playback.hlsUrl);
-        return response.ok ? response.text() : undefined;
-      }, 30_000);
+      const master = await waitFor(
+        'master playlist',
+        async () => {
+          const response = await fetch(stream.playback.hlsUrl);
+          return response.ok ? response.text() : undefined;
+        },
+        30_000,
+      );
       expect(master).toMatch(/CODECS="avc1\.[0-9A-Fa-f]{6}"/);
       expect(master).not.toContain('mp4a');
       const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '144p/index.m3u8');
@@ -206,22 +283,30 @@ describe('WHIP publishers in any H.264 profile', () => {
       expect(decoded.frames).toBeGreaterThan(40);
 
       // The publisher sends about 800 kb/s: the gauge reads the transport's real bytes.
-      const bitrate = await waitFor('ingest bitrate', async () => {
-        const metrics = await (await fetch(`${node.baseUrl}/metrics`)).text();
-        const line = metrics.split('\n').find((entry) => entry.startsWith('livecue_ingest_bitrate_bits_per_second') && entry.includes(stream.id));
-        const value = Number(line?.split(' ').at(-1));
-        return value > 0 ? value : undefined;
-      }, 10_000);
+      const bitrate = await waitFor(
+        'ingest bitrate',
+        async () => {
+          const metrics = await (await fetch(`${node.baseUrl}/metrics`)).text();
+          const line = metrics.split('\n').find((entry) => entry.startsWith('livecue_ingest_bitrate_bits_per_second') && entry.includes(stream.id));
+          const value = Number(line?.split(' ').at(-1));
+          return value > 0 ? value : undefined;
+        },
+        10_000,
+      );
       expect(bitrate).toBeGreaterThan(200_000);
       expect(bitrate).toBeLessThan(5_000_000);
 
       // The same show reaches HLS through the SFU -> FFmpeg bridge.
       await waitFor('master playlist', async () => (await fetch(stream.playback.hlsUrl)).ok || undefined, 30_000);
       const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '144p/index.m3u8');
-      const segment = await waitFor('a segment', async () => {
-        const playlist = await (await fetch(playlistUrl)).text();
-        return playlist.split('\n').find((line) => line && !line.startsWith('#'));
-      }, 20_000);
+      const segment = await waitFor(
+        'a segment',
+        async () => {
+          const playlist = await (await fetch(playlistUrl)).text();
+          return playlist.split('\n').find((line) => line && !line.startsWith('#'));
+        },
+        20_000,
+      );
       const rung = await decodeVideo(new URL(segment, playlistUrl).href);
       expect({ width: rung.width, height: rung.height }).toEqual({ width: 256, height: 144 });
       expect(rung.frames).toBeGreaterThan(20);
@@ -238,11 +323,24 @@ describe('Chromium', () => {
     if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
     const stream = await createStream(node, 'chromium high');
     // The README's quick-start push: x264 veryfast, zerolatency (High, no B-frames).
-    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 25, size: '1280x720', rate: 30, x264: { preset: 'veryfast', bitrate: '2000k' } });
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, {
+      seconds: 25,
+      size: '1280x720',
+      rate: 30,
+      x264: { preset: 'veryfast', bitrate: '2000k' },
+    });
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+      args: [
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--autoplay-policy=no-user-gesture-required',
+      ],
     });
     try {
       const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
@@ -259,10 +357,14 @@ describe('Chromium', () => {
       });
       await page.goto(`${node.baseUrl}/watch/${stream.playbackId}`);
       await page.waitForSelector('body[data-path="webrtc"]', { timeout: 20_000 });
-      await page.waitForFunction(() => {
-        const video = document.querySelector('video')!;
-        return video.videoWidth > 0 && video.getVideoPlaybackQuality().totalVideoFrames > 60;
-      }, undefined, { timeout: 15_000 });
+      await page.waitForFunction(
+        () => {
+          const video = document.querySelector('video')!;
+          return video.videoWidth > 0 && video.getVideoPlaybackQuality().totalVideoFrames > 60;
+        },
+        undefined,
+        { timeout: 15_000 },
+      );
       const shown = await page.evaluate(() => {
         const video = document.querySelector('video')!;
         return { width: video.videoWidth, height: video.videoHeight, frames: video.getVideoPlaybackQuality().totalVideoFrames };

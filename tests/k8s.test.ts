@@ -26,7 +26,10 @@ describe('k8s manifests', () => {
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       expect(container.resources.requests.cpu).toBeDefined();
       expect(container.resources.limits.memory).toBeDefined();
-      expect(container.envFrom.map((source: Record<string, { name: string }>) => Object.values(source)[0]!.name)).toEqual(['livecue-config', 'livecue-secrets']);
+      expect(container.envFrom.map((source: Record<string, { name: string }>) => Object.values(source)[0]!.name)).toEqual([
+        'livecue-config',
+        'livecue-secrets',
+      ]);
     }
   });
 
@@ -52,7 +55,9 @@ describe('k8s manifests', () => {
       expect(env.WEBRTC_LISTEN_IP).toBe('$(POD_IP)');
       expect(env.PIPE_LISTEN_IP).toBe('$(POD_IP)');
       expect(env.INTERNAL_URL).toBe('http://$(POD_IP):8080');
-      expect(pod.containers[0].env.find((entry: { name: string }) => entry.name === 'WEBRTC_ANNOUNCED_ADDRESS').valueFrom.fieldRef.fieldPath).toBe('status.hostIP');
+      expect(pod.containers[0].env.find((entry: { name: string }) => entry.name === 'WEBRTC_ANNOUNCED_ADDRESS').valueFrom.fieldRef.fieldPath).toBe(
+        'status.hostIP',
+      );
     }
     const rtmp = byKind('Service').find((service) => service.metadata.name === 'livecue-rtmp');
     expect(rtmp.spec.selector.role).toBe('ingest');
@@ -69,7 +74,16 @@ describe('k8s manifests', () => {
         .sort((a, b) => b.path.length - a.path.length)[0]?.backend.service.name;
     expect(route('/whep/abcdefgh12')).toBe('livecue-sfu-http');
     expect(route('/whip/str_abc')).toBe('livecue-ingest-http');
-    for (const url of ['/v1/streams', '/v1/offers/cue_1/claims', '/hls/abcdefgh12/master.m3u8', '/live/abcdefgh12/events', '/watch/abcdefgh12', '/console', '/assets/watch-1.js', '/openapi.json']) {
+    for (const url of [
+      '/v1/streams',
+      '/v1/offers/cue_1/claims',
+      '/hls/abcdefgh12/master.m3u8',
+      '/live/abcdefgh12/events',
+      '/watch/abcdefgh12',
+      '/console',
+      '/assets/watch-1.js',
+      '/openapi.json',
+    ]) {
       expect(route(url), url).toBe('livecue-api-http');
     }
     for (const url of ['/internal/v1/relays', '/internal', '/metrics', '/healthz', '/livez', '/readyz', '/healthz/ready', '/v1x']) {
@@ -91,7 +105,9 @@ describe('k8s manifests', () => {
     const example = byKind('Secret')[0].stringData as Record<string, string>;
     // The example's placeholders are refused by livecue (a deployment must set real secrets): filled in here.
     expect(() => parseConfig({ ...configMap, ...example, ROLE: 'api' })).toThrow(/example placeholder/);
-    const secret = Object.fromEntries(Object.entries(example).map(([name, value]) => [name, value.replace(/CHANGE_ME\w*/g, `filled-in-${name.toLowerCase()}-0123456789abcdef`)]));
+    const secret = Object.fromEntries(
+      Object.entries(example).map(([name, value]) => [name, value.replace(/CHANGE_ME\w*/g, `filled-in-${name.toLowerCase()}-0123456789abcdef`)]),
+    );
     for (const role of ['ingest', 'sfu', 'api', 'worker']) {
       const env = Object.fromEntries(
         Object.entries(envOf(deployment(role).spec.template.spec.containers[0]))

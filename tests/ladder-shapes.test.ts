@@ -21,10 +21,14 @@ describe('HLS ladder shapes', () => {
     // A phone held upright: 720x1280, 60 fps; the encoder says its frame rate in the FLV metadata.
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 8, size: '720x1280', rate: 60, gopSeconds: 2 });
     try {
-      const master = await waitFor('master playlist', async () => {
-        const response = await fetch(stream.playback.hlsUrl);
-        return response.ok ? response.text() : undefined;
-      }, 40_000);
+      const master = await waitFor(
+        'master playlist',
+        async () => {
+          const response = await fetch(stream.playback.hlsUrl);
+          return response.ok ? response.text() : undefined;
+        },
+        40_000,
+      );
       expect(master).toContain('RESOLUTION=720x1280');
       expect(master).toContain('RESOLUTION=480x854');
       expect(master).toContain('RESOLUTION=360x640');

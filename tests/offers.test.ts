@@ -45,7 +45,9 @@ function anonymousViewer(label: string): TestViewer {
 
 /** A claim as a viewer's browser sends it: the token livecue issued it, or (to a node that wants them) the shop's. */
 async function claimThrough(node: { baseUrl: string; tokens?: boolean }, offerId: string, viewer: string, idempotencyKey?: string): Promise<ClaimAnswer> {
-  const token = node.tokens ? signViewerToken(VIEWER_SECRET, { sub: viewer, name: `Name of ${viewer}`, exp: Math.floor(Date.now() / 1000) + 600 }) : anonymousViewer(viewer).token;
+  const token = node.tokens
+    ? signViewerToken(VIEWER_SECRET, { sub: viewer, name: `Name of ${viewer}`, exp: Math.floor(Date.now() / 1000) + 600 })
+    : anonymousViewer(viewer).token;
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   const response = await fetch(`${node.baseUrl}/v1/offers/${offerId}/claims`, { method: 'POST', headers });
@@ -53,7 +55,12 @@ async function claimThrough(node: { baseUrl: string; tokens?: boolean }, offerId
 }
 
 /** `total` claims, `inFlight` at a time (each worker sends its next when the previous answered), so the test sees the sale as it goes. */
-async function claimLoop(total: number, inFlight: number, send: (i: number) => Promise<ClaimAnswer>, onAnswer: (answer: ClaimAnswer) => Promise<void> | void): Promise<ClaimAnswer[]> {
+async function claimLoop(
+  total: number,
+  inFlight: number,
+  send: (i: number) => Promise<ClaimAnswer>,
+  onAnswer: (answer: ClaimAnswer) => Promise<void> | void,
+): Promise<ClaimAnswer[]> {
   const answers: ClaimAnswer[] = new Array(total);
   let next = 0;
   await Promise.all(
@@ -61,7 +68,7 @@ async function claimLoop(total: number, inFlight: number, send: (i: number) => P
       while (next < total) {
         const i = next++;
         answers[i] = await send(i);
-        await onAnswer(answers[i]!);
+        await onAnswer(answers[i]);
       }
     }),
   );
@@ -84,7 +91,14 @@ async function liveShow(node: TestNode, seconds: number) {
   const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds, size: '320x180' });
   await waitFor('live', () => node.lc.registry.get(stream.id), 15_000);
   const openOffer = async (quantity: number, extra: Record<string, unknown> = {}) => {
-    const response = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, discountPercent: 30, durationSeconds: 600, quantity, ...extra });
+    const response = await node.api('POST', `/v1/streams/${stream.id}/cues`, {
+      type: 'offer.start',
+      productId: product.id,
+      discountPercent: 30,
+      durationSeconds: 600,
+      quantity,
+      ...extra,
+    });
     expect(response.status).toBe(201);
     return response.body as { id: string };
   };
@@ -122,7 +136,8 @@ describe('offers across livecue processes', () => {
           res.statusCode = 500;
           return res.end();
         }
-        if (verifyWebhookSignature(hookSecret, String(req.headers['livecue-signature']), body)) deliveries.push({ event: String(req.headers['livecue-event']), body: JSON.parse(body) });
+        if (verifyWebhookSignature(hookSecret, String(req.headers['livecue-signature']), body))
+          deliveries.push({ event: String(req.headers['livecue-event']), body: JSON.parse(body) });
         res.statusCode = 204;
         res.end();
       });
@@ -140,10 +155,17 @@ describe('offers across livecue processes', () => {
       ROLE: 'api',
       SFU_WORKERS: 1,
     };
-    processes = await Promise.all([startLivecueProcess(shared), startLivecueProcess(shared), startLivecueProcess({ ...shared, VIEWER_TOKEN_SECRET: VIEWER_SECRET })]);
+    processes = await Promise.all([
+      startLivecueProcess(shared),
+      startLivecueProcess(shared),
+      startLivecueProcess({ ...shared, VIEWER_TOKEN_SECRET: VIEWER_SECRET }),
+    ]);
     nodes = processes.map((p, i) => ({ baseUrl: p.baseUrl, tokens: i === 2 }));
     const address = receiver.address();
-    const hook = await a.api('POST', '/v1/webhooks', { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks`, events: ['offer.claimed', 'offer.sold_out'] });
+    const hook = await a.api('POST', '/v1/webhooks', {
+      url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks`,
+      events: ['offer.claimed', 'offer.sold_out'],
+    });
     hookSecret = hook.body.secret;
     show = await liveShow(a, 120);
   }, 120_000);
@@ -214,7 +236,11 @@ describe('offers across livecue processes', () => {
     expect(await liveClaims(a, offer.id)).toHaveLength(100);
 
     // Bad identities are refused clearly.
-    const noIdentity = await fetch(`${nodes[2]!.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const noIdentity = await fetch(`${nodes[2]!.baseUrl}/v1/offers/${offer.id}/claims`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(noIdentity.status).toBe(401);
     const forged = await fetch(`${nodes[2]!.baseUrl}/v1/offers/${offer.id}/claims`, {
       method: 'POST',
@@ -224,14 +250,16 @@ describe('offers across livecue processes', () => {
     expect(forged.status).toBe(401);
   });
 
-  it('take claims on the viewers\' own sockets too, with the same answers as over HTTP, sharing one stock', async () => {
+  it("take claims on the viewers' own sockets too, with the same answers as over HTTP, sharing one stock", async () => {
     const offer = await show.openOffer(20);
     // 60 viewers on the three processes (the third wants signed tokens), each claiming once on its socket, while
     // 20 more claim over HTTP: 20 units in all.
     const viewers = await Promise.all(
       Array.from({ length: 60 }, async (_, i) => {
         const node = nodes[i % 3]!;
-        const token = node.tokens ? signViewerToken(VIEWER_SECRET, { sub: `socket-viewer-${i}`, exp: Math.floor(Date.now() / 1000) + 600 }) : anonymousViewer(`socket-viewer-${i}`).token;
+        const token = node.tokens
+          ? signViewerToken(VIEWER_SECRET, { sub: `socket-viewer-${i}`, exp: Math.floor(Date.now() / 1000) + 600 })
+          : anonymousViewer(`socket-viewer-${i}`).token;
         const socket = new WebSocket(`${node.baseUrl.replace('http', 'ws')}/live/${show.stream.playbackId}/events?viewerToken=${token}`);
         const answers: any[] = [];
         socket.on('message', (data) => {
@@ -254,7 +282,9 @@ describe('offers across livecue processes', () => {
     expect(tally([...onSockets, ...http])).toEqual({ '201': 20, '409 sold_out': 60 });
     const won = onSockets.find((a) => a.status === 201)!;
     expect(won.body).toMatchObject({ offerId: offer.id, status: 'reserved', productId: show.product.id });
-    const socketViewers = new Set(await Promise.all(viewers.map(async (_, i) => (nodes[i % 3]!.tokens ? `socket-viewer-${i}` : anonymousViewer(`socket-viewer-${i}`).id))));
+    const socketViewers = new Set(
+      await Promise.all(viewers.map(async (_, i) => (nodes[i % 3]!.tokens ? `socket-viewer-${i}` : anonymousViewer(`socket-viewer-${i}`).id))),
+    );
     expect((await liveClaims(a, offer.id)).filter((c) => socketViewers.has(c.viewerId))).toHaveLength(onSockets.filter((x) => x.status === 201).length);
 
     // A winner tapping again hears of its first claim; a bad or unknown offer is answered, and the socket stays open.
@@ -289,13 +319,20 @@ describe('offers across livecue processes', () => {
 
     // Over HTTP, a broken body is refused clearly and the endpoint carries on.
     const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-      fetch(`${nodes[0]!.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers, body }).then(async (r) => ({ status: r.status, type: r.headers.get('content-type'), body: await r.json() }));
+      fetch(`${nodes[0]!.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers, body }).then(async (r) => ({
+        status: r.status,
+        type: r.headers.get('content-type'),
+        body: await r.json(),
+      }));
     expect(await post('{"viewerId":')).toMatchObject({ status: 400, type: expect.stringContaining('application/problem+json'), body: { code: 'bad_request' } });
     expect(await post(JSON.stringify({ viewerId: 'someone-new', extra: 1 }))).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
     expect(await post(JSON.stringify({ viewerId: 'x'.repeat(5000) }))).toMatchObject({ status: 413, body: { code: 'payload_too_large' } });
     // A bare viewer id is no identity any more: only a token livecue (or the shop) signed is.
     expect(await post(JSON.stringify({ viewerId: 'someone-new' }))).toMatchObject({ status: 400, body: { code: 'validation_failed' } });
-    expect(await post('{}', { 'content-type': 'application/json', authorization: `Bearer ${anonymousViewer('someone-new').token}` })).toMatchObject({ status: 409, body: { reason: 'sold_out' } });
+    expect(await post('{}', { 'content-type': 'application/json', authorization: `Bearer ${anonymousViewer('someone-new').token}` })).toMatchObject({
+      status: 409,
+      body: { reason: 'sold_out' },
+    });
   });
 
   it('sell exactly 100 units when the Redis claim gate is flushed twice mid-sale', async () => {

@@ -43,8 +43,36 @@ function pushFrameCoded(url: string, seconds: number): { process: ChildProcess; 
     const { x, y, size } = codeSquare(bit);
     filters.push(`drawbox=x=${x}:y=${y}:w=${size}:h=${size}:color=white:t=fill:enable='mod(floor(n/${2 ** bit}),2)'`);
   }
-  const args = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', filters.join(','), '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'];
-  args.push('-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(FPS), '-pix_fmt', 'yuv420p', '-b:v', '1500k');
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    filters.join(','),
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+  ];
+  args.push(
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-g',
+    String(FPS),
+    '-pix_fmt',
+    'yuv420p',
+    '-b:v',
+    '1500k',
+  );
   args.push('-c:a', 'aac', '-b:a', '96k', '-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   return {
@@ -69,16 +97,24 @@ function frameNumberOf(gray: Buffer, width: number, height: number): number {
 /** The frame number at media time 0: the first frame of the show's first HLS segment. */
 async function firstFrameOfShow(stream: Stream): Promise<number> {
   const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8');
-  const playlist = await waitFor('360p playlist', async () => {
-    const response = await fetch(playlistUrl);
-    return response.ok ? response.text() : undefined;
-  }, 20_000);
+  const playlist = await waitFor(
+    '360p playlist',
+    async () => {
+      const response = await fetch(playlistUrl);
+      return response.ok ? response.text() : undefined;
+    },
+    20_000,
+  );
   expect(playlist).toContain('#EXT-X-MEDIA-SEQUENCE:0');
   const first = playlist.split('\n').find((line) => line && !line.startsWith('#'))!;
-  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', new URL(first, playlistUrl).href, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], {
-    encoding: 'buffer',
-    maxBuffer: 4 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-v', 'error', '-i', new URL(first, playlistUrl).href, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'],
+    {
+      encoding: 'buffer',
+      maxBuffer: 4 * 1024 * 1024,
+    },
+  );
   return frameNumberOf(stdout, 640, 360);
 }
 
@@ -212,14 +248,20 @@ interface Lateness {
 }
 
 /** Waits for the page to show the product (as a card change after the first `shownBefore`), then measures how late it came against the video. */
-async function cardLateness(page: Page, productId: string, cue: { mediaTime: number; wallClock: string }, firstFrame: number, shownBefore: number): Promise<Lateness> {
+async function cardLateness(
+  page: Page,
+  productId: string,
+  cue: { mediaTime: number; wallClock: string },
+  firstFrame: number,
+  shownBefore: number,
+): Promise<Lateness> {
   const shown = await waitFor(
     `product card ${productId}`,
     () =>
-      page.evaluate(
-        ([id, from]) => (window as any).__cardsShown.slice(from).find((entry: { productId: string }) => entry.productId === id),
-        [productId, shownBefore] as const,
-      ),
+      page.evaluate(([id, from]) => (window as any).__cardsShown.slice(from).find((entry: { productId: string }) => entry.productId === id), [
+        productId,
+        shownBefore,
+      ] as const),
     20_000,
     50,
   );
@@ -245,7 +287,11 @@ beforeAll(async () => {
   if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
   await mkdir(OUTPUT, { recursive: true });
   if (process.env.LIVECUE_UPDATE_SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
-  productImage = (await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'gradients=size=192x192:seed=7', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'], { encoding: 'buffer' })).stdout;
+  productImage = (
+    await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'gradients=size=192x192:seed=7', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'], {
+      encoding: 'buffer',
+    })
+  ).stdout;
   // A short reconnect window: an ended show is over (and its recording built) a moment after its encoder leaves.
   node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 1 });
   browser = await chromium.launch({
@@ -363,7 +409,11 @@ describe('viewer page', () => {
 
     // End-to-end latency: the frame on screen against the instant livecue had it (cue clock), and the page's own estimate.
     const anchor = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'announcement', text: 'Welcome to the spring launch' });
-    const sample = await page.evaluate(() => ({ frame: (window as any).__frameOnScreen(), at: Date.now(), estimate: (window as any).livecueViewer.latencySeconds() }));
+    const sample = await page.evaluate(() => ({
+      frame: (window as any).__frameOnScreen(),
+      at: Date.now(),
+      estimate: (window as any).livecueViewer.latencySeconds(),
+    }));
     const frameWallClock = Date.parse(anchor.body.wallClock) + ((sample.frame - firstFrame) / FPS - anchor.body.mediaTime) * 1000;
     measurements.webrtcLatencyMeasuredMs = Math.round(sample.at - frameWallClock);
     measurements.webrtcLatencyEstimatedMs = Math.round(sample.estimate * 1000);
@@ -387,8 +437,27 @@ describe('viewer page', () => {
     expect(await card.locator('.price').textContent()).toContain('49.90');
 
     // An offer with a countdown and the units on offer, and a poll, reach the page.
-    expect((await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: shirt.id, discountPercent: 20, durationSeconds: 600, quantity: 50 })).status).toBe(201);
-    expect((await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'poll.open', question: 'Which colour next?', options: ['Sand', 'Navy'], durationSeconds: 120 })).status).toBe(201);
+    expect(
+      (
+        await node.api('POST', `/v1/streams/${stream.id}/cues`, {
+          type: 'offer.start',
+          productId: shirt.id,
+          discountPercent: 20,
+          durationSeconds: 600,
+          quantity: 50,
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await node.api('POST', `/v1/streams/${stream.id}/cues`, {
+          type: 'poll.open',
+          question: 'Which colour next?',
+          options: ['Sand', 'Navy'],
+          durationSeconds: 120,
+        })
+      ).status,
+    ).toBe(201);
     await page.waitForSelector('[data-testid=offer]');
     await page.waitForSelector('[data-testid=poll]');
     expect(await page.textContent('[data-testid=offer]')).toContain('Only 50 available');
@@ -442,7 +511,8 @@ describe('viewer page', () => {
     await fallbackContext.close();
 
     // The HLS player beats while it plays (it joins the audience of the pin showing) and reports a tap on the card.
-    const pinStats = async () => (await node.api('GET', `/v1/streams/${stream.id}/analytics`)).body.pins.find((entry: { cueId: string }) => entry.cueId === cue.id);
+    const pinStats = async () =>
+      (await node.api('GET', `/v1/streams/${stream.id}/analytics`)).body.pins.find((entry: { cueId: string }) => entry.cueId === cue.id);
     const bagPin = await pinStats();
     // Another browser (its own viewer id: this context's pages already watch as one viewer over WebRTC).
     const hlsContext = await newContext();
@@ -452,10 +522,14 @@ describe('viewer page', () => {
     expect(await forced.textContent('#status')).toBe('');
     await waitFor('the HLS beat counted', async () => (await pinStats()).views === bagPin.views + 1, 10_000);
     await forced.click(`[data-testid=product-card][data-product-id="${bag.id}"] h2`);
-    await waitFor('the tap counted', async () => {
-      const after = await pinStats();
-      return after.taps === bagPin.taps + 1 && after.clicks === bagPin.clicks + 1;
-    }, 10_000);
+    await waitFor(
+      'the tap counted',
+      async () => {
+        const after = await pinStats();
+        return after.taps === bagPin.taps + 1 && after.clicks === bagPin.clicks + 1;
+      },
+      10_000,
+    );
     expect(await cspViolations(forced)).toEqual([]);
     await hlsContext.close();
   });
@@ -473,10 +547,15 @@ describe('viewer page', () => {
     push.stop();
     const stoppedAt = Date.now();
     await waitFor('show ended', async () => (await node.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
-    const recording = await waitFor('recording ready', async () => {
-      const found = (await node.api('GET', `/v1/streams/${stream.id}/recordings`)).body.recordings[0];
-      return found?.status === 'ready' ? found : undefined;
-    }, 30_000, 100);
+    const recording = await waitFor(
+      'recording ready',
+      async () => {
+        const found = (await node.api('GET', `/v1/streams/${stream.id}/recordings`)).body.recordings[0];
+        return found?.status === 'ready' ? found : undefined;
+      },
+      30_000,
+      100,
+    );
     measurements.recordingReadyAfterEncoderLeftMs = Date.now() - stoppedAt;
     const recordingPath = `/hls/${stream.playbackId}/recordings/${recording.id}`;
     const viewerState = (page: Page) =>
@@ -513,7 +592,12 @@ describe('viewer page', () => {
     await waitFor('replay viewers counted', async () => (await node.api('GET', `/v1/streams/${stream.id}/analytics`)).body.live.viewers.replay >= 1, 15_000);
     await page.evaluate(() => document.querySelector('video')!.pause());
     // hls.js plays the recording's VOD playlists: the whole show, far more than the live window's last 12 s.
-    const playlists: string[] = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name).filter((name) => name.includes('.m3u8')));
+    const playlists: string[] = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .map((entry) => entry.name)
+        .filter((name) => name.includes('.m3u8')),
+    );
     expect(playlists.some((name) => name.includes(`${recordingPath}/`) && !name.endsWith('/master.m3u8'))).toBe(true);
     expect(Math.abs(duration - recording.durationSeconds)).toBeLessThan(0.5);
     // The first pins were placed well before the live playlists' last 12 s: only the recording has them.
@@ -534,10 +618,19 @@ describe('viewer page', () => {
       await expect.poll(() => listed.textContent()).toContain(product.title);
       await listed.click();
       await page.waitForSelector(`[data-testid=product-card][data-product-id="${product.id}"]`, { timeout: 10_000 });
-      const shown = await waitFor('picture after the jump', async () => {
-        const now = await page.evaluate(() => ({ frame: (window as any).__frameOnScreen(), seeking: document.querySelector('video')!.seeking, time: document.querySelector('video')!.currentTime }));
-        return now.frame >= 0 && !now.seeking ? now : undefined;
-      }, 10_000, 50);
+      const shown = await waitFor(
+        'picture after the jump',
+        async () => {
+          const now = await page.evaluate(() => ({
+            frame: (window as any).__frameOnScreen(),
+            seeking: document.querySelector('video')!.seeking,
+            time: document.querySelector('video')!.currentTime,
+          }));
+          return now.frame >= 0 && !now.seeking ? now : undefined;
+        },
+        10_000,
+        50,
+      );
       // The seek lands 50 ms after the cue; playback may have moved on a few frames since.
       const offset = (shown.frame - firstFrame) / FPS - cue.mediaTime;
       expect(offset).toBeGreaterThanOrEqual(0);
@@ -576,7 +669,13 @@ describe('viewer page', () => {
         const picture = element.querySelector('.picture')!;
         const style = getComputedStyle(picture);
         const rect = picture.getBoundingClientRect();
-        return { time: Number((element as HTMLElement).dataset.time), image: style.backgroundImage, position: style.backgroundPosition, width: rect.width, height: rect.height };
+        return {
+          time: Number((element as HTMLElement).dataset.time),
+          image: style.backgroundImage,
+          position: style.backgroundPosition,
+          width: rect.width,
+          height: rect.height,
+        };
       });
       expect(shown.image).toBe(`url("${node.baseUrl}${recordingPath}/thumbnails.jpg")`);
       expect(Math.abs(shown.time - fraction * duration)).toBeLessThan(duration / box.width + 0.05);
@@ -638,7 +737,9 @@ describe('host console', () => {
     const push = pushFrameCoded(`${node.rtmpBase}/${streamKey}`, 120);
     try {
       await consolePage.waitForSelector('[data-testid=stream-status]:text("live")', { timeout: 20_000 });
-      await consolePage.waitForFunction(() => (document.querySelector('[data-testid=preview]') as HTMLVideoElement).currentTime > 0.5, undefined, { timeout: 20_000 });
+      await consolePage.waitForFunction(() => (document.querySelector('[data-testid=preview]') as HTMLVideoElement).currentTime > 0.5, undefined, {
+        timeout: 20_000,
+      });
       expect(await consolePage.textContent('[data-testid=ingest]')).toContain('connected');
 
       const viewer = await openViewer(context, `${node.baseUrl}/watch/${created.playbackId}`);
@@ -650,7 +751,9 @@ describe('host console', () => {
       await consolePage.waitForSelector(`.catalogue li.pinned[data-product-id="${hat.id}"]`);
       await consolePage.waitForFunction(() => document.querySelector('.renditions') !== null, undefined, { timeout: 10_000 });
       // Live numbers: the open viewer page is counted, and the pinned hat has its row (views while pinned).
-      await expect.poll(async () => Number(((await consolePage.textContent('[data-testid=viewers]')) ?? '0').split(' ')[0]), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+      await expect
+        .poll(async () => Number(((await consolePage.textContent('[data-testid=viewers]')) ?? '0').split(' ')[0]), { timeout: 15_000 })
+        .toBeGreaterThanOrEqual(1);
       const hatRow = consolePage.locator(`[data-testid=product-numbers] tr[data-product-id="${hat.id}"]`);
       await expect.poll(async () => Number(await hatRow.locator('td').nth(1).textContent()), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
       expect(await hatRow.locator('td').first().textContent()).toBe('Straw hat');
@@ -675,12 +778,14 @@ describe('host console', () => {
       // Rotating the key (after a confirmation) shows the new key, masked, while the live encoder carries on.
       consolePage.once('dialog', (dialog) => void dialog.accept());
       await consolePage.click('text=Rotate key');
-      await expect.poll(async () => {
-        await consolePage.locator('.field', { has: keyField }).locator('text=Show').click();
-        const shown = await keyField.textContent();
-        await consolePage.locator('.field', { has: keyField }).locator('text=Hide').click();
-        return shown;
-      }).not.toBe(streamKey);
+      await expect
+        .poll(async () => {
+          await consolePage.locator('.field', { has: keyField }).locator('text=Show').click();
+          const shown = await keyField.textContent();
+          await consolePage.locator('.field', { has: keyField }).locator('text=Hide').click();
+          return shown;
+        })
+        .not.toBe(streamKey);
       expect(await keyField.textContent()).toMatch(/^lck_•+$/);
       expect((await node.api('GET', `/v1/streams/${streamId}`)).body.session.encoderConnected).toBe(true);
     } finally {
@@ -745,7 +850,10 @@ describe('viewer engagement', () => {
       const connected = (page: Page) => page.waitForSelector('[data-testid=chat-send]:not([disabled])', { timeout: 15_000 });
       await connected(pageA);
       await connected(pageB);
-      for (const [page, id] of [[pageA, idA], [pageB, idB]] as const) {
+      for (const [page, id] of [
+        [pageA, idA],
+        [pageB, idB],
+      ] as const) {
         const opened: string[] = await page.evaluate(() => (window as any).__socketsOpened);
         expect(opened.map(socketViewer)).toEqual([`ws://127.0.0.1:${node.lc.httpPort}/live/${show.playbackId}/events as ${id}`]);
       }
@@ -772,7 +880,12 @@ describe('viewer engagement', () => {
       expect(await heartsOnB.textContent()).toBe('+1');
 
       // A poll: A votes once, and both pages show the live tally.
-      const poll = await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'poll.open', question: 'Which colour next?', options: ['Sand', 'Navy'], durationSeconds: 300 });
+      const poll = await node.api('POST', `/v1/streams/${show.id}/cues`, {
+        type: 'poll.open',
+        question: 'Which colour next?',
+        options: ['Sand', 'Navy'],
+        durationSeconds: 300,
+      });
       expect(poll.status).toBe(201);
       for (const page of [pageA, pageB]) await page.waitForSelector('[data-testid=poll-option]:not([disabled])', { timeout: 20_000 });
       await pageA.locator('[data-testid=poll-option]').nth(1).click();
@@ -792,7 +905,13 @@ describe('viewer engagement', () => {
       expect(await pageA.locator('[data-testid=poll-option][disabled]').count()).toBe(2);
 
       // One unit on offer: A claims it; B hears at once that it is gone.
-      const offer = await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'offer.start', productId: scarf.id, discountPercent: 30, durationSeconds: 300, quantity: 1 });
+      const offer = await node.api('POST', `/v1/streams/${show.id}/cues`, {
+        type: 'offer.start',
+        productId: scarf.id,
+        discountPercent: 30,
+        durationSeconds: 300,
+        quantity: 1,
+      });
       expect(offer.status).toBe(201);
       const offerId: string = offer.body.id;
       const claimButton = `[data-testid=offer][data-offer-id="${offerId}"] [data-testid=offer-claim]`;
@@ -816,10 +935,14 @@ describe('viewer engagement', () => {
       await pageB.waitForSelector(`${claimButton}[disabled]`, { timeout: 20_000 });
       expect(await pageB.textContent('[data-testid=offer-stock]')).toBe('Sold out');
       // The API agrees: one unit, none left.
-      const stored = await waitFor('the offer sold out', async () => {
-        const { body } = await node.api('GET', `/v1/offers/${offerId}`);
-        return body.remaining === 0 ? body : undefined;
-      }, 10_000);
+      const stored = await waitFor(
+        'the offer sold out',
+        async () => {
+          const { body } = await node.api('GET', `/v1/offers/${offerId}`);
+          return body.remaining === 0 ? body : undefined;
+        },
+        10_000,
+      );
       expect(stored).toMatchObject({ id: offerId, productId: scarf.id, quantity: 1, remaining: 0 });
 
       // The server's refusal reaches only the sender: B, muted by the host, is told so.
@@ -892,4 +1015,3 @@ describe('the viewer page behind a CDN (CDN_BASE_URL)', () => {
     }
   });
 });
-

@@ -75,11 +75,15 @@ describe('recordings', () => {
     const announce = (await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'announcement', text: 'last chance' })).body;
     expect(await second.exited).toBe(0);
 
-    const recording = await waitFor('recording ready', async () => {
-      const { body } = await node.api('GET', `/v1/streams/${stream.id}/recordings`);
-      const found = body.recordings[0];
-      return found?.status === 'ready' ? found : undefined;
-    }, 60_000);
+    const recording = await waitFor(
+      'recording ready',
+      async () => {
+        const { body } = await node.api('GET', `/v1/streams/${stream.id}/recordings`);
+        const found = body.recordings[0];
+        return found?.status === 'ready' ? found : undefined;
+      },
+      60_000,
+    );
     expect((await node.api('GET', `/v1/recordings/${recording.id}`)).body).toMatchObject({ id: recording.id, status: 'ready', sessionId: session.id });
     expect(Math.abs(recording.durationSeconds - 20)).toBeLessThan(0.5);
     expect(recording.renditions.map((r: { name: string }) => r.name)).toEqual(['720p', '480p', '360p']);
@@ -96,7 +100,9 @@ describe('recordings', () => {
     expect(Math.abs(frames - 600)).toBeLessThan(20);
 
     // The cues sit where they were live: START-DATE at the date of their media time.
-    const rows = (await node.lc.database.db.select().from(segments).where(eq(segments.sessionId, session.id)).orderBy(asc(segments.sequence))).filter((r) => r.rendition === '360p');
+    const rows = (await node.lc.database.db.select().from(segments).where(eq(segments.sessionId, session.id)).orderBy(asc(segments.sequence))).filter(
+      (r) => r.rendition === '360p',
+    );
     for (const cue of [pin, announce]) {
       const line = vod.split('\n').find((l) => l.includes(`ID="${cue.id}"`))!;
       const start = Date.parse(/START-DATE="([^"]+)"/.exec(line)![1]!);
@@ -118,10 +124,14 @@ describe('recordings', () => {
     expect(await decodeVideoFrames(recording.playback.mp4Url)).toBeGreaterThan(580);
 
     // Webhooks: each event arrives (after one refused attempt), signed; a tampered body is detectable.
-    const ready = await waitFor('recording.ready delivered twice', () => {
-      const found = deliveries.filter((d) => d.headers['livecue-event'] === 'recording.ready');
-      return found.length >= 2 ? found : undefined;
-    }, 30_000);
+    const ready = await waitFor(
+      'recording.ready delivered twice',
+      () => {
+        const found = deliveries.filter((d) => d.headers['livecue-event'] === 'recording.ready');
+        return found.length >= 2 ? found : undefined;
+      },
+      30_000,
+    );
     for (const event of ['stream.live', 'stream.ended']) expect(deliveries.some((d) => d.headers['livecue-event'] === event)).toBe(true);
     const delivered = ready[1]!;
     const signature = String(delivered.headers['livecue-signature']);
@@ -135,10 +145,14 @@ describe('recordings', () => {
     // A job that keeps failing ends `failed` with its reason.
     await node.lc.store.delete([rows[0]!.objectKey]);
     await node.lc.queues.recordings.add('finalize', { sessionId: session.id }, { jobId: `${session.id}-again` });
-    const failed = await waitFor('recording failed', async () => {
-      const { body } = await node.api('GET', `/v1/recordings/${recording.id}`);
-      return body.status === 'failed' ? body : undefined;
-    }, 40_000);
+    const failed = await waitFor(
+      'recording failed',
+      async () => {
+        const { body } = await node.api('GET', `/v1/recordings/${recording.id}`);
+        return body.status === 'failed' ? body : undefined;
+      },
+      40_000,
+    );
     expect(failed.failureReason).toMatch(/missing from storage/);
     await waitFor('recording.failed delivered', () => deliveries.some((d) => d.headers['livecue-event'] === 'recording.failed'), 30_000);
 
@@ -159,7 +173,18 @@ describe('recording jobs under failure', () => {
     const workers: ChildProcess[] = [];
     const startWorker = () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker-main.ts'], {
-        env: { ...process.env, PORT: '0', DATABASE_URL: api.lc.config.DATABASE_URL, REDIS_URL: redis.url, REDIS_KEY_PREFIX: api.lc.config.REDIS_KEY_PREFIX, LIVECUE_DATA_DIR: api.dataDir, LOG_LEVEL: 'warn', SWEEP_SECONDS: '2', WORKER_LOCK_SECONDS: '4', RECORDING_MP4: 'true' },
+        env: {
+          ...process.env,
+          PORT: '0',
+          DATABASE_URL: api.lc.config.DATABASE_URL,
+          REDIS_URL: redis.url,
+          REDIS_KEY_PREFIX: api.lc.config.REDIS_KEY_PREFIX,
+          LIVECUE_DATA_DIR: api.dataDir,
+          LOG_LEVEL: 'warn',
+          SWEEP_SECONDS: '2',
+          WORKER_LOCK_SECONDS: '4',
+          RECORDING_MP4: 'true',
+        },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       workers.push(child);
@@ -169,26 +194,39 @@ describe('recording jobs under failure', () => {
       const { body: stream } = await api.api('POST', '/v1/streams', { title: 'crash' });
       const worker = startWorker();
       expect(await pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 8 }).exited).toBe(0);
-      const [session] = await waitFor('session ended', async () => {
-        const found = await api.lc.database.db.select().from(liveSessions).where(eq(liveSessions.streamId, stream.id));
-        return found[0]?.endedAt ? found : undefined;
-      }, 20_000);
+      const [session] = await waitFor(
+        'session ended',
+        async () => {
+          const found = await api.lc.database.db.select().from(liveSessions).where(eq(liveSessions.streamId, stream.id));
+          return found[0]?.endedAt ? found : undefined;
+        },
+        20_000,
+      );
       // Kill the worker the moment it starts the job, then lose Redis (no persistence: the queue is gone).
-      await waitFor('job processing', async () => {
-        const [row] = await api.lc.database.db.select().from(recordings).where(eq(recordings.sessionId, session!.id));
-        return row?.status === 'processing' || undefined;
-      }, 30_000, 20);
+      await waitFor(
+        'job processing',
+        async () => {
+          const [row] = await api.lc.database.db.select().from(recordings).where(eq(recordings.sessionId, session!.id));
+          return row?.status === 'processing' || undefined;
+        },
+        30_000,
+        20,
+      );
       worker.kill('SIGKILL');
       await redis.close();
       restarted = await EmbeddedRedis.start({ binary: 'redis-server', logger: createLogger('silent'), port });
       startWorker();
-      const row = await waitFor('ready after recovery', async () => {
-        const found = await api.lc.database.db.select().from(recordings).where(eq(recordings.sessionId, session!.id));
-        return found.length === 1 && found[0]!.status === 'ready' ? found[0] : undefined;
-      }, 60_000);
-      expect(row!.attempts).toBeGreaterThanOrEqual(2);
+      const row = await waitFor(
+        'ready after recovery',
+        async () => {
+          const found = await api.lc.database.db.select().from(recordings).where(eq(recordings.sessionId, session!.id));
+          return found.length === 1 && found[0]!.status === 'ready' ? found[0] : undefined;
+        },
+        60_000,
+      );
+      expect(row.attempts).toBeGreaterThanOrEqual(2);
       expect(await api.lc.database.db.select().from(recordings).where(eq(recordings.streamId, stream.id))).toHaveLength(1);
-      const view = (await api.api('GET', `/v1/recordings/${row!.id}`)).body;
+      const view = (await api.api('GET', `/v1/recordings/${row.id}`)).body;
       expect(await decodeVideoFrames(view.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8'))).toBeGreaterThan(200);
     } finally {
       for (const child of workers) child.kill('SIGKILL');

@@ -31,7 +31,14 @@ describe('Redis restarted during a live show', () => {
     cleanups.push(() => redis.close());
     // Nodes of one livecue share the secret key (the cluster token derives from it).
     const secretKey = 'redis-restart-test-secret-key';
-    const origin = await startTestNode({ REDIS_URL: redis.url, LIVECUE_SECRET_KEY: secretKey, ROLE: 'ingest', LADDER: '360', SFU_WORKERS: 1, RECONNECT_WINDOW_SECONDS: 2 });
+    const origin = await startTestNode({
+      REDIS_URL: redis.url,
+      LIVECUE_SECRET_KEY: secretKey,
+      ROLE: 'ingest',
+      LADDER: '360',
+      SFU_WORKERS: 1,
+      RECONNECT_WINDOW_SECONDS: 2,
+    });
     cleanups.push(() => origin.stop());
     const edge = await startTestNode({
       REDIS_URL: redis.url,
@@ -72,7 +79,8 @@ describe('Redis restarted during a live show', () => {
       500,
     );
     // Heard as a cue message, or in the state a resync sends (whichever came first on that node).
-    const heard = (messages: any[], id: string) => messages.some((m) => (m.type === 'cue' && m.cue.id === id) || (m.type === 'state' && m.cues.some((c: { id: string }) => c.id === id)));
+    const heard = (messages: any[], id: string) =>
+      messages.some((m) => (m.type === 'cue' && m.cue.id === id) || (m.type === 'state' && m.cues.some((c: { id: string }) => c.id === id)));
     await waitFor('the cue on both nodes', () => heard(onOrigin, cue.id) && heard(onEdge, cue.id), 15_000);
     // The one placed during the outage reaches them too: the hub resyncs viewers once it is back.
     await waitFor('the outage cue on both nodes', () => heard(onOrigin, whileDown.body.id) && heard(onEdge, whileDown.body.id), 15_000);

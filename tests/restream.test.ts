@@ -25,7 +25,10 @@ let scratch: string;
 const answers: string[] = [];
 
 beforeAll(async () => {
-  [sender, platform] = await Promise.all([startTestNode({ RECONNECT_WINDOW_SECONDS: 2, SFU_WORKERS: 1 }), startTestNode({ RECONNECT_WINDOW_SECONDS: 5, SFU_WORKERS: 1, RTMPS_PORT: 0 })]);
+  [sender, platform] = await Promise.all([
+    startTestNode({ RECONNECT_WINDOW_SECONDS: 2, SFU_WORKERS: 1 }),
+    startTestNode({ RECONNECT_WINDOW_SECONDS: 5, SFU_WORKERS: 1, RTMPS_PORT: 0 }),
+  ]);
   scratch = await mkdtemp(path.join(tmpdir(), 'livecue-restream-'));
 });
 
@@ -74,11 +77,15 @@ async function metric(node: TestNode, name: string, labels = ''): Promise<number
 
 /** A one-shot RTMP server (FFmpeg -listen 1) that keeps what it receives in an FLV file. */
 function rtmpListener(port: number, app: string, key: string, file: string) {
-  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'warning', '-listen', '1', '-f', 'flv', '-i', `rtmp://127.0.0.1:${port}/${app}/${key}`, '-c', 'copy', '-f', 'flv', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'warning', '-listen', '1', '-f', 'flv', '-i', `rtmp://127.0.0.1:${port}/${app}/${key}`, '-c', 'copy', '-f', 'flv', file],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return { child, stderr: () => stderr, exited: new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))) };
 }
 
@@ -87,11 +94,43 @@ function pushRtmpKeepingCopy(url: string, file: string, seconds: number): { chil
   const child = spawn(
     'ffmpeg',
     [
-      '-hide_banner', '-loglevel', 'error', '-re',
-      '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', String(seconds), '-map', '0:v', '-map', '1:a',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
-      '-flags', '+global_header', '-f', 'tee', `[f=flv]${url}|[f=flv]${file}`,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1280x720:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      String(seconds),
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-g',
+      '30',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '96k',
+      '-flags',
+      '+global_header',
+      '-f',
+      'tee',
+      `[f=flv]${url}|[f=flv]${file}`,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -106,7 +145,6 @@ async function videoPacketHashes(file: string): Promise<string[]> {
     .filter((line) => line && !line.startsWith('#'))
     .map((line) => line.split(',').at(-1)!.trim());
 }
-
 
 const awkwardKey = () => `live_${randomBase62(12)}-Q2x9?auth=${randomBase62(16)}&x=1`;
 
@@ -194,7 +232,11 @@ describe('restreaming a live show', () => {
   it('sends the show to a target added before it and one added during it, as a copy of the encoder packets', async () => {
     const stream = await createStream(sender);
     const onPlatform = await createStream(platform, 'restreamed show');
-    const before = await api('POST', `/v1/streams/${stream.id}/restreams`, { url: `rtmp://127.0.0.1:${platform.lc.rtmpPort}/live`, streamKey: onPlatform.ingest.streamKey, name: 'second livecue' });
+    const before = await api('POST', `/v1/streams/${stream.id}/restreams`, {
+      url: `rtmp://127.0.0.1:${platform.lc.rtmpPort}/live`,
+      streamKey: onPlatform.ingest.streamKey,
+      name: 'second livecue',
+    });
     expect(before.status).toBe(201);
 
     const listenerPort = await freePort();
@@ -205,14 +247,18 @@ describe('restreaming a live show', () => {
     const push = pushRtmpKeepingCopy(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, sent, 18);
     const bytesBefore = await metric(sender, 'livecue_restream_bytes_total');
 
-    const session = await waitFor('live session', () => sender.lc.registry.get(stream.id), 10_000);
+    await waitFor('live session', () => sender.lc.registry.get(stream.id), 10_000);
     await waitFor('first target live', async () => (await restream(stream.id, before.body.id)).status === 'live', 15_000);
     expect(await metric(sender, 'livecue_restream_targets', '{state="live"}')).toBeGreaterThanOrEqual(1);
 
     // The receiving platform has the show live and its HLS decodes; the source is what the encoder made.
     const received720 = onPlatform.playback.hlsUrl.replace('master.m3u8', '720p/index.m3u8');
     const platformSession = await waitFor('show on the platform', () => platform.lc.registry.get(onPlatform.id), 10_000);
-    await waitFor('platform segments', async () => (await platform.lc.database.db.select().from(segments).where(eq(segments.sessionId, platformSession.id))).length >= 3, 20_000);
+    await waitFor(
+      'platform segments',
+      async () => (await platform.lc.database.db.select().from(segments).where(eq(segments.sessionId, platformSession.id))).length >= 3,
+      20_000,
+    );
     const [platformRow] = await platform.lc.database.db.select().from(liveSessions).where(eq(liveSessions.id, platformSession.id));
     expect(platformRow).toMatchObject({ sourceWidth: 1280, sourceHeight: 720, sourceVideoCodec: 'h264' });
 
@@ -269,10 +315,14 @@ describe('restreaming a live show', () => {
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 14 });
     const session = await waitFor('live session', () => sender.lc.registry.get(stream.id), 10_000);
     for (const target of [refusing.body, unreachable.body]) {
-      const view = await waitFor(`${target.id} retrying`, async () => {
-        const current = await restream(stream.id, target.id);
-        return current.status === 'retrying' ? current : undefined;
-      }, 15_000);
+      const view = await waitFor(
+        `${target.id} retrying`,
+        async () => {
+          const current = await restream(stream.id, target.id);
+          return current.status === 'retrying' ? current : undefined;
+        },
+        15_000,
+      );
       expect(view.lastError).toBeTruthy();
     }
     expect(await metric(sender, 'livecue_restream_targets', '{state="retrying"}')).toBe(2);
@@ -307,7 +357,10 @@ describe('restreaming a live show', () => {
   it('stops a target FFmpeg when the target is disabled or deleted, and starts it again when enabled', async () => {
     const stream = await createStream(sender);
     const onPlatform = await createStream(platform, 'toggled show');
-    const target = await api('POST', `/v1/streams/${stream.id}/restreams`, { url: `rtmp://127.0.0.1:${platform.lc.rtmpPort}/live`, streamKey: onPlatform.ingest.streamKey });
+    const target = await api('POST', `/v1/streams/${stream.id}/restreams`, {
+      url: `rtmp://127.0.0.1:${platform.lc.rtmpPort}/live`,
+      streamKey: onPlatform.ingest.streamKey,
+    });
     const base = `/v1/streams/${stream.id}/restreams/${target.body.id}`;
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30 });
     try {
@@ -353,7 +406,10 @@ describe('restreaming a live show', () => {
   it('follows the encoder: stops when it drops, starts again when it comes back within the window', async () => {
     const stream = await createStream(sender);
     const onPlatform = await createStream(platform, 'reconnecting show');
-    const target = await api('POST', `/v1/streams/${stream.id}/restreams`, { url: `rtmp://127.0.0.1:${platform.lc.rtmpPort}/live`, streamKey: onPlatform.ingest.streamKey });
+    const target = await api('POST', `/v1/streams/${stream.id}/restreams`, {
+      url: `rtmp://127.0.0.1:${platform.lc.rtmpPort}/live`,
+      streamKey: onPlatform.ingest.streamKey,
+    });
     const url = `${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`;
     const first = pushRtmp(url, { seconds: 6 });
     const session = await waitFor('live session', () => sender.lc.registry.get(stream.id), 10_000);
@@ -381,14 +437,22 @@ describe('restreaming a live show', () => {
     // The platform's RTMPS listener presents a self-signed certificate: FFmpeg on its own would send the show anyway.
     const source = await createStream(sender, 'to an untrusted rtmps target');
     const target = await createStream(platform, 'self-signed');
-    const created = await api('POST', `/v1/streams/${source.id}/restreams`, { url: `rtmps://localhost:${platform.lc.rtmpsPort}/live`, streamKey: target.ingest.streamKey, name: 'untrusted' });
+    const created = await api('POST', `/v1/streams/${source.id}/restreams`, {
+      url: `rtmps://localhost:${platform.lc.rtmpsPort}/live`,
+      streamKey: target.ingest.streamKey,
+      name: 'untrusted',
+    });
     expect(created.status).toBe(201);
     const push = pushRtmp(`${source.ingest.rtmpUrl}/${source.ingest.streamKey}`, { seconds: 20, size: '320x180' });
     try {
-      const failed = await waitFor('the certificate refused', async () => {
-        const view = await restream(source.id, created.body.id);
-        return view.lastError && /certificate/.test(view.lastError) ? view : undefined;
-      }, 20_000);
+      const failed = await waitFor(
+        'the certificate refused',
+        async () => {
+          const view = await restream(source.id, created.body.id);
+          return view.lastError && /certificate/.test(view.lastError) ? view : undefined;
+        },
+        20_000,
+      );
       expect(failed.status).not.toBe('live');
       expect(platform.lc.registry.get(target.id)).toBeUndefined();
     } finally {

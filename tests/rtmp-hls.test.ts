@@ -46,7 +46,15 @@ describe('RTMP to HLS ladder', () => {
     expect(live.body.session.renditions.map((r: { name: string }) => r.name)).toEqual(['720p', '480p', '360p']);
 
     expect(master720).toContain('#EXT-X-STREAM-INF:BANDWIDTH=');
-    for (const attribute of ['AVERAGE-BANDWIDTH=', 'RESOLUTION=1280x720', 'RESOLUTION=854x480', 'RESOLUTION=640x360', 'CODECS="avc1.', 'mp4a.40.2', 'FRAME-RATE=30.000']) {
+    for (const attribute of [
+      'AVERAGE-BANDWIDTH=',
+      'RESOLUTION=1280x720',
+      'RESOLUTION=854x480',
+      'RESOLUTION=640x360',
+      'CODECS="avc1.',
+      'mp4a.40.2',
+      'FRAME-RATE=30.000',
+    ]) {
       expect(master720).toContain(attribute);
     }
     expect(master720).not.toContain('1080');

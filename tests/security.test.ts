@@ -56,10 +56,14 @@ describe('private streams', () => {
     expect(playback.hlsUrl).toContain(`/hls/${stream.playbackId}/t/${token}/master.m3u8`);
     expect(JSON.stringify(issued.body)).not.toContain(stream.ingest.streamKey);
 
-    const master = await waitFor('tokened master', async () => {
-      const response = await fetch(playback.hlsUrl);
-      return response.ok ? response.text() : undefined;
-    }, 20_000);
+    const master = await waitFor(
+      'tokened master',
+      async () => {
+        const response = await fetch(playback.hlsUrl);
+        return response.ok ? response.text() : undefined;
+      },
+      20_000,
+    );
     expect(master).toContain('720p/index.m3u8');
     expect((await fetch(stream.playback.hlsUrl)).status).toBe(403);
     expect((await fetch(playback.hlsUrl.replace(token, `${token.split('.')[0]}.${'A'.repeat(43)}`))).status).toBe(403);
@@ -101,12 +105,17 @@ describe('rate limits', () => {
     expect(whep.some((r) => r.status === 429)).toBe(true);
   });
 
-  it('answer 429 past the per-address rate of viewers\' WebSocket connections, and player reports too', async () => {
+  it("answer 429 past the per-address rate of viewers' WebSocket connections, and player reports too", async () => {
     // The test before emptied this address's API bucket: wait for it to refill.
-    const stream = await waitFor('a stream', async () => {
-      const created = await node.api('POST', '/v1/streams', { title: 'socket flood' });
-      return created.status === 201 ? created.body : undefined;
-    }, 10_000, 250);
+    const stream = await waitFor(
+      'a stream',
+      async () => {
+        const created = await node.api('POST', '/v1/streams', { title: 'socket flood' });
+        return created.status === 201 ? created.body : undefined;
+      },
+      10_000,
+      250,
+    );
     const outcomes = await Promise.all(
       Array.from({ length: 15 }, () => {
         const socket = new WebSocket(`ws://127.0.0.1:${node.lc.httpPort}/live/${stream.playbackId}/events`);
@@ -122,7 +131,11 @@ describe('rate limits', () => {
     expect(outcomes.filter((status) => status === 429).length).toBeGreaterThan(0);
     const beats = await Promise.all(
       Array.from({ length: 120 }, () =>
-        fetch(`${node.baseUrl}/live/${stream.playbackId}/beat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ viewerId: 'flooder-1', path: 'hls' }) }),
+        fetch(`${node.baseUrl}/live/${stream.playbackId}/beat`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ viewerId: 'flooder-1', path: 'hls' }),
+        }),
       ),
     );
     expect(beats.some((response) => response.status === 429)).toBe(true);

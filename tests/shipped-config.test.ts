@@ -42,7 +42,10 @@ const resources = (parse(readFileSync(root('k8s/kustomization.yaml'), 'utf8')) a
 const configMap = resources.find((doc) => doc.kind === 'ConfigMap').data as Record<string, string>;
 /** The example Secret, its CHANGE_ME placeholders filled in as an operator must (livecue refuses them). */
 const secret = Object.fromEntries(
-  Object.entries(k8s('secret.example.yaml')[0].stringData as Record<string, string>).map(([name, value]) => [name, value.replace(/CHANGE_ME\w*/g, `filled-in-${name.toLowerCase()}-0123456789abcdef`)]),
+  Object.entries(k8s('secret.example.yaml')[0].stringData as Record<string, string>).map(([name, value]) => [
+    name,
+    value.replace(/CHANGE_ME\w*/g, `filled-in-${name.toLowerCase()}-0123456789abcdef`),
+  ]),
 );
 
 /** Plausible values for what the kubelet fills in from the pod (downward API). */

@@ -275,9 +275,7 @@ describe('UploadQueue (s3rver)', () => {
     });
     // Bigger objects first: running them in parallel would let the small ones finish earlier.
     const keys = Array.from({ length: 12 }, (_, i) => `q/fifo/seg_${String(i).padStart(3, '0')}.ts`);
-    const done = keys.map((key, i) =>
-      queue.enqueue(key, Buffer.alloc((12 - i) * 100_000, i), TS).then(() => resolved.push(key)),
-    );
+    const done = keys.map((key, i) => queue.enqueue(key, Buffer.alloc((12 - i) * 100_000, i), TS).then(() => resolved.push(key)));
     expect(queue.pendingCount).toBe(12);
     await Promise.all(done);
     expect(uploaded).toEqual(keys);
@@ -338,11 +336,7 @@ describe('UploadQueue (s3rver)', () => {
     const v2 = queue.enqueueReplace('q/replace/index.m3u8', Buffer.from('#EXTM3U\nseg_1.ts\nseg_2.ts\n'), M3U8);
     expect(queue.pendingCount).toBe(3);
     await Promise.all([first, v1, second, v2]);
-    expect(events.filter((e) => e.startsWith('start'))).toEqual([
-      'start q/replace/seg_1.ts',
-      'start q/replace/seg_2.ts',
-      'start q/replace/index.m3u8',
-    ]);
+    expect(events.filter((e) => e.startsWith('start'))).toEqual(['start q/replace/seg_1.ts', 'start q/replace/seg_2.ts', 'start q/replace/index.m3u8']);
     const playlist = await store.get('q/replace/index.m3u8');
     expect((await readAll(playlist!.body)).toString()).toBe('#EXTM3U\nseg_1.ts\nseg_2.ts\n');
     queue.close();

@@ -57,7 +57,8 @@ describe('trickle ICE (PATCH)', () => {
       await viewer.accept(answer);
       await waitFor('decoded frames', () => viewer.framesDecoded > 10, 15_000);
 
-      const patch = (body: string, headers: Record<string, string>) => fetch(session, { method: 'PATCH', headers: { 'content-type': FRAGMENT, ...headers }, body });
+      const patch = (body: string, headers: Record<string, string>) =>
+        fetch(session, { method: 'PATCH', headers: { 'content-type': FRAGMENT, ...headers }, body });
       const trickle = fragmentOf(offer);
       expect((await patch(trickle, {})).status).toBe(428);
       expect((await patch(trickle, { 'if-match': '"stale"' })).status).toBe(412);
@@ -68,7 +69,11 @@ describe('trickle ICE (PATCH)', () => {
 
       // The WHIP session takes trickled candidates the same way.
       const whipSession = `${node.baseUrl}${published.location}`;
-      const whipTrickle = await fetch(whipSession, { method: 'PATCH', headers: { 'content-type': FRAGMENT, 'if-match': '*' }, body: fragmentOf(publisherOffer) });
+      const whipTrickle = await fetch(whipSession, {
+        method: 'PATCH',
+        headers: { 'content-type': FRAGMENT, 'if-match': '*' },
+        body: fragmentOf(publisherOffer),
+      });
       expect(whipTrickle.status).toBe(204);
 
       // ICE restart: the viewer's new credentials in, ours out, a new ETag; the viewer carries on.
@@ -88,7 +93,10 @@ describe('trickle ICE (PATCH)', () => {
       expect(ours).toMatch(/a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 \d+ typ host/);
       // The old ETag is stale now.
       expect((await patch(trickle, { 'if-match': etag })).status).toBe(412);
-      await viewer.pc.setRemoteDescription({ type: 'answer', sdp: answer.replace(/a=ice-ufrag:\S+/g, `a=ice-ufrag:${ufrag}`).replace(/a=ice-pwd:\S+/g, `a=ice-pwd:${pwd}`) });
+      await viewer.pc.setRemoteDescription({
+        type: 'answer',
+        sdp: answer.replace(/a=ice-ufrag:\S+/g, `a=ice-ufrag:${ufrag}`).replace(/a=ice-pwd:\S+/g, `a=ice-pwd:${pwd}`),
+      });
       const before = viewer.framesDecoded;
       await waitFor('frames after the restart', () => viewer.framesDecoded > before + 30, 15_000);
       expect(viewer.pc.iceConnectionState).toMatch(/connected|completed/);

@@ -25,7 +25,12 @@ afterAll(async () => {
 async function createStream(title = 'show') {
   const { status, body } = await node.api('POST', '/v1/streams', { title });
   expect(status).toBe(201);
-  return body as { id: string; playbackId: string; ingest: { rtmpUrl: string; streamKey: string; whipUrl: string }; playback: { hlsUrl: string; whepUrl: string } };
+  return body as {
+    id: string;
+    playbackId: string;
+    ingest: { rtmpUrl: string; streamKey: string; whipUrl: string };
+    playback: { hlsUrl: string; whepUrl: string };
+  };
 }
 
 describe('WHEP playback of an RTMP show', () => {
@@ -88,10 +93,14 @@ describe('WHIP ingest', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
 
     // The same show reaches HLS through the SFU -> FFmpeg bridge.
-    const master = await waitFor('master playlist', async () => {
-      const response = await fetch(stream.playback.hlsUrl);
-      return response.ok ? response.text() : undefined;
-    }, 25_000);
+    const master = await waitFor(
+      'master playlist',
+      async () => {
+        const response = await fetch(stream.playback.hlsUrl);
+        return response.ok ? response.text() : undefined;
+      },
+      25_000,
+    );
     expect(master).toContain('RESOLUTION=640x360');
     await sleep(2500);
     viewer.close();
@@ -123,7 +132,12 @@ describe('WHIP ingest', () => {
     expect((await garbage.json()).detail).toMatch(/SDP/i);
     expect((await post(offer.replace(/a=ice-ufrag:.*\r?\n/g, ''), key)).status).toBe(400);
     expect((await post(offer.replace(/m=audio[\s\S]*/, '').replace(/m=video[\s\S]*/, ''), key)).status).toBe(400);
-    const onlyH265 = offer.replace(/VP8\/90000/g, 'H265/90000').replace(/VP9\/90000/g, 'H265/90000').replace(/H264\/90000/g, 'H265/90000').replace(/AV1\/90000/g, 'H265/90000').replace(/opus\/48000\/2/g, 'PCMU/8000');
+    const onlyH265 = offer
+      .replace(/VP8\/90000/g, 'H265/90000')
+      .replace(/VP9\/90000/g, 'H265/90000')
+      .replace(/H264\/90000/g, 'H265/90000')
+      .replace(/AV1\/90000/g, 'H265/90000')
+      .replace(/opus\/48000\/2/g, 'PCMU/8000');
     expect((await post(onlyH265, key)).status).toBe(406);
     expect((await post('v=0\r\n' + 'a=x\r\n'.repeat(40_000), key)).status).toBe(413);
     expect((await fetch(stream.ingest.whipUrl, { method: 'POST', headers: { ...key, 'content-type': 'text/plain' }, body: offer })).status).toBe(415);
@@ -174,10 +188,14 @@ describe('SFU resilience and scale-out', () => {
     const victim = session.room.originWorkerPid;
     process.kill(victim, 'SIGKILL');
     await waitFor('worker replaced', () => node.lc.sfu!.workers.length === workersBefore.length && !node.lc.sfu!.workers.some((w) => w.pid === victim), 10_000);
-    const replacement = await waitFor('producers re-created', () => {
-      const producer = session.room.producer('video');
-      return producer && producer.id !== firstProducer.id ? producer : undefined;
-    }, 15_000);
+    const replacement = await waitFor(
+      'producers re-created',
+      () => {
+        const producer = session.room.producer('video');
+        return producer && producer.id !== firstProducer.id ? producer : undefined;
+      },
+      15_000,
+    );
     expect(replacement.closed).toBe(false);
     expect(session.room.originWorkerPid).not.toBe(victim);
 

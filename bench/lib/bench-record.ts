@@ -42,7 +42,9 @@ export class BenchRecord {
   /** Prints the run's first line: the bench, the machine, the load at its start, then `details`. */
   announce(details: string): void {
     const cpus = os.cpus();
-    console.log(`livecue ${this.benchmark} bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${this.loadavgStart.map((l) => l.toFixed(2)).join(' ')}; ${details}`);
+    console.log(
+      `livecue ${this.benchmark} bench: ${cpus.length} x ${cpus[0]?.model ?? 'cpu'}, load ${this.loadavgStart.map((l) => l.toFixed(2)).join(' ')}; ${details}`,
+    );
   }
 
   /** Writes benchmark, start, finish and machine (plus `machineExtra`), then `body`, numbers to 3 decimals; returns the file. */
@@ -55,7 +57,13 @@ export class BenchRecord {
       ...body,
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, `${this.benchmark}-${this.startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.json`);
+    const file = path.join(
+      RESULTS_DIR,
+      `${this.benchmark}-${this.startedAt
+        .toISOString()
+        .replace(/\.\d+Z$/, 'Z')
+        .replace(/:/g, '-')}.json`,
+    );
     writeFileSync(file, `${JSON.stringify(roundDeep(record), null, 2)}\n`);
     console.log(`\nresult: ${path.relative(process.cwd(), file)}`);
     return file;

@@ -38,6 +38,12 @@ export function childrenCpu(parent: number, comm: RegExp, exclude: () => number[
     if (matching.length === 0) return undefined;
     let seconds = 0;
     for (const child of matching) seconds += cpuSeconds(child.pid) ?? 0;
-    return { key: matching.map((c) => c.pid).sort((a, b) => a - b).join(','), seconds };
+    return {
+      key: matching
+        .map((c) => c.pid)
+        .sort((a, b) => a - b)
+        .join(','),
+      seconds,
+    };
   };
 }

@@ -30,7 +30,7 @@ function countPacket(counts: Map<number, SsrcCount>, data: Buffer): void {
   count.received++;
   count.bytes += data.length;
   // Unwrap relative to the highest: a step of less than half the sequence space forward is new.
-  const delta = ((seq - (count.highest & 0xffff) + 0x10000) % 0x10000);
+  const delta = (seq - (count.highest & 0xffff) + 0x10000) % 0x10000;
   if (delta > 0 && delta < 0x8000) count.highest += delta;
 }
 

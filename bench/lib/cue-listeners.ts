@@ -104,7 +104,10 @@ async function openViewer(whepUrl: string, baseUrl: string, timeoutMs: number): 
     };
     await viewer.accept(answer);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([opened, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`data channel not open after ${timeoutMs} ms`)), timeoutMs)))]);
+    await Promise.race([
+      opened,
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`data channel not open after ${timeoutMs} ms`)), timeoutMs))),
+    ]);
     clearTimeout(timer);
     return client;
   } catch (error) {

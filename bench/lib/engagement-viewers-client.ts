@@ -1,9 +1,21 @@
 // Parent side of lib/engagement-viewers.ts: forks it (with the same tsx loader) and talks to it over IPC.
 import { IpcChild } from './ipc-child.ts';
-import type { ChatCollectResult, ChatSendResult, ChatSlot, ClaimsResult, EngagementReply, EngagementRequest, OfferCollectResult } from './engagement-viewers.ts';
+import type {
+  ChatCollectResult,
+  ChatSendResult,
+  ChatSlot,
+  ClaimsResult,
+  EngagementReply,
+  EngagementRequest,
+  OfferCollectResult,
+} from './engagement-viewers.ts';
 
 export class EngagementViewers {
-  readonly #ipc = new IpcChild<EngagementRequest, EngagementReply>(new URL('./engagement-viewers.ts', import.meta.url), 'engagement viewer process', 'advanced');
+  readonly #ipc = new IpcChild<EngagementRequest, EngagementReply>(
+    new URL('./engagement-viewers.ts', import.meta.url),
+    'engagement viewer process',
+    'advanced',
+  );
 
   get pid(): number | undefined {
     return this.#ipc.pid;
@@ -28,7 +40,17 @@ export class EngagementViewers {
 
   /** `rate` > 0: an open loop at that many claims a second on at most `connections`; else `concurrency` claims in flight. */
   async claims(url: string, total: number, load: { concurrency: number; rate: number; connections: number }, viewerPrefix: string): Promise<ClaimsResult> {
-    return (await this.#ipc.ask<'claimed'>({ type: 'claims', url, total, concurrency: load.concurrency, rate: load.rate, connections: load.connections, viewerPrefix })).result;
+    return (
+      await this.#ipc.ask<'claimed'>({
+        type: 'claims',
+        url,
+        total,
+        concurrency: load.concurrency,
+        rate: load.rate,
+        connections: load.connections,
+        viewerPrefix,
+      })
+    ).result;
   }
 
   /** This process's share of `total` claims sent by its viewers on their sockets at `rate`/s overall from `startAt` (epoch ms). */

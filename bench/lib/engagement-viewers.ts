@@ -29,7 +29,17 @@ export type EngagementRequest =
    * Claims over the viewers' own sockets: claim n (0 <= n < total) is sent at startAt + n / rate (epoch ms) by viewer
    * floor(n / processes) of process n mod processes, whatever the answers (open loop).
    */
-  | { id: number; type: 'socket-claims'; offerId: string; total: number; rate: number; startAt: number; processes: number; processIndex: number; timeoutMs: number }
+  | {
+      id: number;
+      type: 'socket-claims';
+      offerId: string;
+      total: number;
+      rate: number;
+      startAt: number;
+      processes: number;
+      processIndex: number;
+      timeoutMs: number;
+    }
   | { id: number; type: 'close' };
 
 export interface ChatSendResult {
@@ -171,7 +181,10 @@ function onMessage(client: Client, payload: Buffer): void {
     try {
       const answer = JSON.parse(text) as { ref?: string; status: number; body: { reason?: string; remaining?: number } };
       const settle = answer.ref ? pendingClaims.get(answer.ref) : undefined;
-      if (settle) (pendingClaims.delete(answer.ref!), settle(answer));
+      if (settle) {
+        pendingClaims.delete(answer.ref!);
+        settle(answer);
+      }
     } catch {
       /* not ours */
     }
@@ -221,7 +234,7 @@ async function connect(request: Extract<EngagementRequest, { type: 'connect' }>)
   let failed = 0;
   const worker = async () => {
     while (next < request.count) {
-      const n = next++;
+      next++;
       const started = Date.now();
       try {
         // Each viewer proves who it is with a token signed as livecue signs anonymous viewers (the bench shares the key).
@@ -315,18 +328,21 @@ function collectOffer(id: number): EngagementReply {
 /** One POST over a kept-alive connection (node:http costs this process a fraction of fetch's CPU per request). */
 function post(agent: http.Agent, url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
-
 
 const agents = new Map<number, http.Agent>();
 /** A pool of `maxSockets` kept-alive connections to livecue, opened (by as many /healthz requests at once) on first use. */
@@ -336,7 +352,10 @@ async function agentFor(maxSockets: number, url: string): Promise<http.Agent> {
   agents.set(maxSockets, (agent = new http.Agent({ keepAlive: true, maxSockets })));
   const health = new URL('/healthz', url).toString();
   await Promise.all(
-    Array.from({ length: maxSockets }, () => new Promise<void>((resolve) => http.get(health, { agent }, (res) => (res.resume(), res.on('end', resolve))).on('error', () => resolve()))),
+    Array.from(
+      { length: maxSockets },
+      () => new Promise<void>((resolve) => http.get(health, { agent }, (res) => (res.resume(), res.on('end', resolve))).on('error', () => resolve())),
+    ),
   );
   return agent;
 }
@@ -364,7 +383,15 @@ async function claims(request: Extract<EngagementRequest, { type: 'claims' }>): 
       } catch {
         // Not JSON: the status says enough.
       }
-      outcomes.push({ n, status: response.status, reason: body.reason, remaining: body.remaining, startedAt, endedAt: Date.now(), ms: performance.now() - started });
+      outcomes.push({
+        n,
+        status: response.status,
+        reason: body.reason,
+        remaining: body.remaining,
+        startedAt,
+        endedAt: Date.now(),
+        ms: performance.now() - started,
+      });
     } catch (error) {
       outcomes.push({ n, status: 0, reason: (error as Error).message, startedAt, endedAt: Date.now(), ms: performance.now() - started });
       if (errors.length < 5) errors.push((error as Error).message);

@@ -27,7 +27,7 @@ export class H264Depacketizer {
     const type = payload[0]! & 0x1f;
     if (type >= 1 && type <= 23) this.#nals.push(payload);
     else if (type === 24) {
-      for (let offset = 1; offset + 2 <= payload.length; ) {
+      for (let offset = 1; offset + 2 <= payload.length;) {
         const size = payload.readUInt16BE(offset);
         this.#nals.push(payload.subarray(offset + 2, offset + 2 + size));
         offset += 2 + size;
@@ -85,10 +85,32 @@ export class H264Decoder {
     private readonly onFrame: (frame: DecodedFrame, index: number) => void,
   ) {
     const args = [
-      '-hide_banner', '-loglevel', 'error',
-      '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-threads', '1',
-      '-f', 'h264', '-i', 'pipe:0',
-      '-fps_mode', 'passthrough', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'gray', '-f', 'rawvideo', '-flush_packets', '1', 'pipe:1',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-flags',
+      'low_delay',
+      '-probesize',
+      '32',
+      '-analyzeduration',
+      '0',
+      '-threads',
+      '1',
+      '-f',
+      'h264',
+      '-i',
+      'pipe:0',
+      '-fps_mode',
+      'passthrough',
+      '-vf',
+      `scale=${width}:${height}`,
+      '-pix_fmt',
+      'gray',
+      '-f',
+      'rawvideo',
+      '-flush_packets',
+      '1',
+      'pipe:1',
     ];
     this.child = spawn('ffmpeg', args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdin.on('error', () => {});

@@ -73,10 +73,28 @@ const SHOWINFO = /\bn:\s*\d+\s+pts:\s*(-?\d+)\s+pts_time:(-?[\d.]+).*?\biskey:(\
 
 /** Decodes a TS segment's video (no timestamp shifting) to gray frames of width x height, with the PTS of each from showinfo. */
 async function decodeSegment(body: Buffer, width: number, height: number): Promise<{ gray: Buffer[]; pts: number[]; key: boolean[] }> {
-  const { stdout, stderr } = await nicedFfmpeg([
-    '-nostats', '-loglevel', 'info', '-copyts', '-f', 'mpegts', '-i', 'pipe:0',
-    '-map', '0:v:0', '-vf', `showinfo,scale=${width}:${height},format=gray`, '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1',
-  ], body);
+  const { stdout, stderr } = await nicedFfmpeg(
+    [
+      '-nostats',
+      '-loglevel',
+      'info',
+      '-copyts',
+      '-f',
+      'mpegts',
+      '-i',
+      'pipe:0',
+      '-map',
+      '0:v:0',
+      '-vf',
+      `showinfo,scale=${width}:${height},format=gray`,
+      '-fps_mode',
+      'passthrough',
+      '-f',
+      'rawvideo',
+      'pipe:1',
+    ],
+    body,
+  );
   const frameBytes = width * height;
   const gray = Array.from({ length: Math.floor(stdout.length / frameBytes) }, (_, i) => stdout.subarray(i * frameBytes, (i + 1) * frameBytes));
   const infos = stderr.split('\n').flatMap((line) => {

@@ -1,6 +1,6 @@
 // A bench helper process (forked with the same tsx loader) asked questions over IPC: each request
 // carries an id, each reply answers one; close asks it to finish, then kills it if it lingers.
-import { fork, type ChildProcess, type Serializable } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 type WithId = { id: number };
@@ -38,7 +38,7 @@ export class IpcChild<Request extends WithId, Answer extends Reply> {
         this.child.off('exit', onExit);
         resolve(reply as Extract<Answer, { type: T }>);
       });
-      this.child.send({ ...request, id } as unknown as Serializable);
+      this.child.send({ ...request, id });
     });
   }
 

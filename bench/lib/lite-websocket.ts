@@ -34,7 +34,9 @@ export class LiteWebSocket {
   ) {
     const { hostname, port, pathname, search } = new URL(url);
     const key = randomBytes(16).toString('base64');
-    const accept = createHash('sha1').update(key + GUID).digest('base64');
+    const accept = createHash('sha1')
+      .update(key + GUID)
+      .digest('base64');
     this.#socket = connect(Number(port || 80), hostname, () => {
       this.#socket.write(
         `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -75,7 +77,7 @@ export class LiteWebSocket {
   }
 
   #frames(): void {
-    let buffer = this.#buffer;
+    const buffer = this.#buffer;
     let offset = 0;
     while (buffer && buffer.length - offset >= 2) {
       const first = buffer[offset]!;

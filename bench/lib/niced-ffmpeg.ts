@@ -13,6 +13,8 @@ export function nicedFfmpeg(args: string[], input?: Buffer): Promise<{ stdout: B
   child.stdin.end(input);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve({ stdout: Buffer.concat(chunks), stderr }) : reject(new Error(`ffmpeg exited ${code}: ${stderr.slice(-300)}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve({ stdout: Buffer.concat(chunks), stderr }) : reject(new Error(`ffmpeg exited ${code}: ${stderr.slice(-300)}`)),
+    );
   });
 }

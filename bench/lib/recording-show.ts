@@ -81,8 +81,10 @@ export async function generateLadder(dir: string, spec: LadderSpec): Promise<Gen
     const outDir = path.join(dir, `run-${run}`);
     for (const rendition of renditions) await mkdir(path.join(outDir, rendition.name), { recursive: true });
     const input = [
-      '-f', 'lavfi',
-      '-i', `testsrc2=size=${spec.width}x${spec.height}:rate=${spec.fps}:duration=${runSeconds}[out0];sine=frequency=440:sample_rate=48000:duration=${runSeconds}[out1]`,
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${spec.width}x${spec.height}:rate=${spec.fps}:duration=${runSeconds}[out0];sine=frequency=440:sample_rate=48000:duration=${runSeconds}[out1]`,
     ];
     const args = ladderArgs({ renditions, hasAudio: true, segmentSeconds: spec.segmentSeconds, preset: spec.preset, outDir, input });
     // Live, FFmpeg's playlist is a window the packager polls; here it must list every segment of the run.

@@ -48,7 +48,11 @@ process.on('message', (request: ShopRequest) => {
       return;
     case 'hits': {
       const offer = hits.get(request.offerId);
-      reply({ id: request.id, type: 'hits', hits: { claimed: offer?.claimed.size ?? 0, soldOut: offer?.soldOut ?? 0, duplicates: offer?.duplicates ?? 0, lastAt: offer?.lastAt ?? 0 } });
+      reply({
+        id: request.id,
+        type: 'hits',
+        hits: { claimed: offer?.claimed.size ?? 0, soldOut: offer?.soldOut ?? 0, duplicates: offer?.duplicates ?? 0, lastAt: offer?.lastAt ?? 0 },
+      });
       return;
     }
     case 'close':

@@ -26,6 +26,7 @@ export const fmtStats = (s: Stats | undefined, digits = 0) => (s ? `${fmt(s.p50,
 export function roundDeep(value: unknown, digits = 3): unknown {
   if (typeof value === 'number') return Number(value.toFixed(digits));
   if (Array.isArray(value)) return value.map((item) => roundDeep(item, digits));
-  if (value && typeof value === 'object' && !(value instanceof Date)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v, digits)]));
+  if (value && typeof value === 'object' && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundDeep(v, digits)]));
   return value;
 }

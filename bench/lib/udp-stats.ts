@@ -12,10 +12,18 @@ export interface UdpCounters {
 
 export function udpCounters(): UdpCounters | undefined {
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Udp:'));
+    const lines = readFileSync('/proc/net/snmp', 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('Udp:'));
     const [names, values] = lines.map((line) => line.split(/\s+/).slice(1));
     const get = (name: string) => Number(values![names!.indexOf(name)]);
-    return { inDatagrams: get('InDatagrams'), outDatagrams: get('OutDatagrams'), rcvbufErrors: get('RcvbufErrors'), sndbufErrors: get('SndbufErrors'), inErrors: get('InErrors') };
+    return {
+      inDatagrams: get('InDatagrams'),
+      outDatagrams: get('OutDatagrams'),
+      rcvbufErrors: get('RcvbufErrors'),
+      sndbufErrors: get('SndbufErrors'),
+      inErrors: get('InErrors'),
+    };
   } catch {
     return undefined;
   }

@@ -82,14 +82,19 @@ async function add(request: Extract<SwarmRequest, { type: 'add' }>): Promise<Swa
 }
 
 async function close(id: number): Promise<SwarmReply> {
-  await Promise.all(viewers.map(async (viewer) => {
-    await deleteSession(baseUrl, viewer.location);
-    await viewer.close().catch(() => {});
-  }));
+  await Promise.all(
+    viewers.map(async (viewer) => {
+      await deleteSession(baseUrl, viewer.location);
+      await viewer.close().catch(() => {});
+    }),
+  );
   return { id, type: 'closed' };
 }
 
-answerRequests(
-  (request: SwarmRequest): Promise<SwarmReply> =>
-    request.type === 'add' ? add(request) : request.type === 'counts' ? Promise.resolve({ id: request.id, type: 'counts', viewers: viewers.map((v) => v.counts()) }) : close(request.id),
+answerRequests((request: SwarmRequest): Promise<SwarmReply> =>
+  request.type === 'add'
+    ? add(request)
+    : request.type === 'counts'
+      ? Promise.resolve({ id: request.id, type: 'counts', viewers: viewers.map((v) => v.counts()) })
+      : close(request.id),
 );

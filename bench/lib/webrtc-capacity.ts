@@ -83,7 +83,13 @@ function windowLoss(before: ViewerCounts[], after: ViewerCounts[], seconds: numb
     total.videoBytes += end.videoBytes - start.videoBytes;
   });
   const { expected, lost, worst, withLoss, receiving, videoBytes } = total;
-  return { loss: expected > 0 ? lost / expected : 1, worst, withLoss, receiving, videoKbps: after.length ? (videoBytes * 8) / 1000 / seconds / after.length : 0 };
+  return {
+    loss: expected > 0 ? lost / expected : 1,
+    worst,
+    withLoss,
+    receiving,
+    videoKbps: after.length ? (videoBytes * 8) / 1000 / seconds / after.length : 0,
+  };
 }
 
 export async function measureCapacity(
@@ -130,7 +136,9 @@ export async function measureCapacity(
     for (const target of steps) {
       const adding = target - current;
       const share = swarms.map((_, i) => Math.floor(adding / swarms.length) + (i < adding % swarms.length ? 1 : 0));
-      const added = await Promise.all(swarms.map((swarm, i) => (share[i]! > 0 ? swarm.add(share[i]!, show.stream.playback.whepUrl, ctx.target.baseUrl) : undefined)));
+      const added = await Promise.all(
+        swarms.map((swarm, i) => (share[i]! > 0 ? swarm.add(share[i]!, show.stream.playback.whepUrl, ctx.target.baseUrl) : undefined)),
+      );
       current = target;
       const joinFailures = added.reduce((sum, reply) => sum + (reply?.failed ?? 0), 0);
       await sleep(SETTLE_MS);

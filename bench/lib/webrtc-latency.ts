@@ -77,7 +77,9 @@ export async function watchWindow<F>(
 export async function whipLatency(ctx: BenchContext, show: Show, seconds: number): Promise<LatencyResult> {
   const viewer = new StampViewer();
   try {
-    const { frames, eventLoopDelayP99Ms } = await watchWindow(viewer, { url: show.stream.playback.whepUrl, baseUrl: ctx.target.baseUrl }, seconds, { noFrame: () => 'no decoded frame within 10 s' });
+    const { frames, eventLoopDelayP99Ms } = await watchWindow(viewer, { url: show.stream.playback.whepUrl, baseUrl: ctx.target.baseUrl }, seconds, {
+      noFrame: () => 'no decoded frame within 10 s',
+    });
     const latencies = frames.flatMap((frame) => (frame.stamp !== undefined && plausible(frame.at - frame.stamp) ? [frame.at - frame.stamp] : []));
     return {
       viewer: 'wrtc (libwebrtc VP8 decode, RTCVideoSink.onframe)',

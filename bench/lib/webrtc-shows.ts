@@ -28,7 +28,14 @@ export interface Show {
 export const contextOf = (node: Livecue): AdminApi => ({ baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken });
 
 /** Waits for the SFU to have the show's video, then hands the show out; stopping ends the source and deletes the stream. */
-async function goLive(ctx: BenchContext, stream: BenchStream, started: number, source: Pick<Show, 'kind' | 'publisher' | 'camera'>, end: () => Promise<void>, timeoutMs: number): Promise<Show> {
+async function goLive(
+  ctx: BenchContext,
+  stream: BenchStream,
+  started: number,
+  source: Pick<Show, 'kind' | 'publisher' | 'camera'>,
+  end: () => Promise<void>,
+  timeoutMs: number,
+): Promise<Show> {
   const stop = async () => {
     await end();
     await api(ctx.target, 'DELETE', `/v1/streams/${stream.id}`).catch(() => {});
@@ -58,6 +65,13 @@ export async function startWhipShow(ctx: BenchContext, title: string): Promise<S
 export async function startRtmpShow(ctx: BenchContext, title: string, options: Partial<StampedCameraOptions> = {}): Promise<Show> {
   const stream = await createStream(ctx.target, title);
   const started = performance.now();
-  const camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { width: ctx.width, height: ctx.height, fps: ctx.fps, preset: 'veryfast', name: 'rtmp camera', ...options });
+  const camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, {
+    width: ctx.width,
+    height: ctx.height,
+    fps: ctx.fps,
+    preset: 'veryfast',
+    name: 'rtmp camera',
+    ...options,
+  });
   return goLive(ctx, stream, started, { kind: 'rtmp', camera }, async () => void (await camera.close()), 20_000);
 }

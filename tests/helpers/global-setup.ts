@@ -37,9 +37,5 @@ export default async function setup(): Promise<void> {
     throw new Error('ffmpeg/ffprobe are not installed: run scripts/setup.sh (apt-get install ffmpeg)');
   }
   await ensure('PostgreSQL', POSTGRES, 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start');
-  await ensure(
-    'Redis',
-    REDIS,
-    'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /tmp',
-  );
+  await ensure('Redis', REDIS, 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /tmp');
 }

@@ -28,10 +28,7 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-export async function startTestNode(
-  overrides: Partial<ConfigInput> = {},
-  options: { embedded?: boolean } = {},
-): Promise<TestNode> {
+export async function startTestNode(overrides: Partial<ConfigInput> = {}, options: { embedded?: boolean } = {}): Promise<TestNode> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'livecue-test-'));
   const database = options.embedded ? undefined : await createTestDatabase();
   const logLines: string[] = [];
@@ -108,7 +105,12 @@ export async function createStream(node: Pick<TestNode, 'api'>, title = 'show'):
   return body as TestStream;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

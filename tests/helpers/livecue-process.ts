@@ -74,7 +74,10 @@ export async function startLivecueProcess(env: Record<string, string | number>, 
     }),
   );
   const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`livecue process ${nodeId} did not start in time:\n${logLines.slice(-20).join('\n')}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`livecue process ${nodeId} did not start in time:\n${logLines.slice(-20).join('\n')}`)),
+      options.timeoutMs ?? 60_000,
+    );
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         logLines.push(line);

@@ -29,12 +29,20 @@ export interface X264Settings {
 /** Pushes a lavfi test pattern (with a tone) over RTMP in real time. */
 export function pushRtmp(
   url: string,
-  options: { seconds: number; size?: string; rate?: number; audio?: boolean | { sampleRate: number; channels: number }; gopSeconds?: number; x264?: X264Settings },
+  options: {
+    seconds: number;
+    size?: string;
+    rate?: number;
+    audio?: boolean | { sampleRate: number; channels: number };
+    gopSeconds?: number;
+    x264?: X264Settings;
+  },
 ): Encoder {
   const rate = options.rate ?? 30;
   const x264 = options.x264 ?? {};
   const args = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '1280x720'}:rate=${rate}`];
-  const audio = options.audio === false ? undefined : options.audio === true || options.audio === undefined ? { sampleRate: 48000, channels: 1 } : options.audio;
+  const audio =
+    options.audio === false ? undefined : options.audio === true || options.audio === undefined ? { sampleRate: 48000, channels: 1 } : options.audio;
   if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audio.sampleRate}`);
   args.push('-t', String(options.seconds), '-c:v', 'libx264', '-preset', x264.preset ?? 'ultrafast');
   if (x264.tune !== null) args.push('-tune', x264.tune ?? 'zerolatency');
@@ -46,7 +54,7 @@ export function pushRtmp(
   args.push('-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return {
     process: child,
     exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
@@ -63,7 +71,9 @@ export interface ProbedStream {
 }
 
 export async function probe(url: string): Promise<{ streams: ProbedStream[]; duration: number }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height:format=duration', '-of', 'json', url], { timeout: 30_000 });
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height:format=duration', '-of', 'json', url], {
+    timeout: 30_000,
+  });
   const parsed = JSON.parse(stdout) as { streams: ProbedStream[]; format: { duration?: string } };
   return { streams: parsed.streams, duration: Number(parsed.format.duration ?? 'NaN') };
 }
@@ -85,9 +95,16 @@ export async function decodeVideo(url: string): Promise<DecodedVideo> {
     ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,profile,nb_read_frames,r_frame_rate', '-of', 'json', url],
     { timeout: 60_000 },
   );
-  const stream = (JSON.parse(stdout) as { streams: { width: number; height: number; profile: string; nb_read_frames: string; r_frame_rate: string }[] }).streams[0]!;
+  const stream = (JSON.parse(stdout) as { streams: { width: number; height: number; profile: string; nb_read_frames: string; r_frame_rate: string }[] })
+    .streams[0]!;
   const [num, den] = stream.r_frame_rate.split('/').map(Number);
-  return { width: stream.width, height: stream.height, profile: stream.profile, frames: Number.parseInt(stream.nb_read_frames, 10), frameRate: num! / (den || 1) };
+  return {
+    width: stream.width,
+    height: stream.height,
+    profile: stream.profile,
+    frames: Number.parseInt(stream.nb_read_frames, 10),
+    frameRate: num! / (den || 1),
+  };
 }
 
 /** Decodes every frame; resolves with the number of decoded video frames, rejects on decode errors. */

@@ -49,7 +49,11 @@ export async function buildServer(): Promise<void> {
     }
   }
   try {
-    if (stale()) await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, timeout: 170_000 });
+    if (stale())
+      await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
+        cwd: ROOT,
+        timeout: 170_000,
+      });
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }

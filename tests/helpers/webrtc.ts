@@ -26,7 +26,7 @@ export class H264Depacketizer {
     const type = payload[0]! & 0x1f;
     if (type >= 1 && type <= 23) return this.#nal(payload);
     if (type === 24) {
-      for (let offset = 1; offset + 2 <= payload.length; ) {
+      for (let offset = 1; offset + 2 <= payload.length;) {
         const size = payload.readUInt16BE(offset);
         this.#nal(payload.subarray(offset + 2, offset + 2 + size));
         offset += 2 + size;
@@ -107,7 +107,10 @@ export class WeriftViewer {
     video.onTrack.subscribe((track) => {
       track.onReceiveRtp.subscribe((rtp: RtpPacket) => {
         this.videoPackets++;
-        if (rtp.header.timestamp !== this.#lastVideoTimestamp) (this.videoFrames++, (this.#lastVideoTimestamp = rtp.header.timestamp));
+        if (rtp.header.timestamp !== this.#lastVideoTimestamp) {
+          this.videoFrames++;
+          this.#lastVideoTimestamp = rtp.header.timestamp;
+        }
         this.firstVideoAt ??= Date.now();
         this.videoCodec ??= video.codecs.find((codec) => codec.payloadType === rtp.header.payloadType)?.mimeType;
         if (this.videoCodec?.toLowerCase() === 'video/h264') this.video.push(rtp.payload);
@@ -144,7 +147,10 @@ export class WeriftH264Publisher {
     private readonly source: { size: string; rate: number },
   ) {
     this.pc = new RTCPeerConnection({
-      codecs: { video: [weriftVideoCodec({ mimeType: 'video/H264', fmtp: `profile-level-id=${profileLevelId};packetization-mode=1;level-asymmetry-allowed=1` })], audio: [useOPUS()] },
+      codecs: {
+        video: [weriftVideoCodec({ mimeType: 'video/H264', fmtp: `profile-level-id=${profileLevelId};packetization-mode=1;level-asymmetry-allowed=1` })],
+        audio: [useOPUS()],
+      },
     });
   }
 
@@ -167,12 +173,62 @@ export class WeriftH264Publisher {
     const videoPort = await listen(this.#video);
     const audioPort = await listen(this.#audio);
     const { rate, size } = this.source;
-    this.#encoder = spawn('ffmpeg', [
-      '-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-map', '0:v', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-g', String(rate), '-pix_fmt', 'yuv420p', '-b:v', '800k', '-maxrate', '800k', '-bufsize', '800k',
-      '-f', 'rtp', '-payload_type', '96', `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
-      '-map', '1:a', '-c:a', 'libopus', '-b:a', '64k', '-ar', '48000', '-ac', '2', '-f', 'rtp', '-payload_type', '111', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
-    ], { stdio: 'ignore' });
+    this.#encoder = spawn(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=${size}:rate=${rate}`,
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=48000',
+        '-map',
+        '0:v',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-tune',
+        'zerolatency',
+        '-g',
+        String(rate),
+        '-pix_fmt',
+        'yuv420p',
+        '-b:v',
+        '800k',
+        '-maxrate',
+        '800k',
+        '-bufsize',
+        '800k',
+        '-f',
+        'rtp',
+        '-payload_type',
+        '96',
+        `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
+        '-map',
+        '1:a',
+        '-c:a',
+        'libopus',
+        '-b:a',
+        '64k',
+        '-ar',
+        '48000',
+        '-ac',
+        '2',
+        '-f',
+        'rtp',
+        '-payload_type',
+        '111',
+        `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
+      ],
+      { stdio: 'ignore' },
+    );
   }
 
   async close(): Promise<void> {

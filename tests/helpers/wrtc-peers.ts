@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import { FirstArrival } from './first-arrival.ts';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const wrtc = require('@roamhq/wrtc') as any;
+
+const wrtc = require('@roamhq/wrtc');
 
 /** Sets the local offer and waits (up to 3 s) for ICE gathering, so the offer carries its candidates (WHIP/WHEP have no trickle here). */
 async function gatheredOffer(pc: any): Promise<string> {
@@ -14,7 +14,10 @@ async function gatheredOffer(pc: any): Promise<string> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 3000);
       pc.addEventListener('icegatheringstatechange', () => {
-        if (pc.iceGatheringState === 'complete') (clearTimeout(timer), resolve());
+        if (pc.iceGatheringState === 'complete') {
+          clearTimeout(timer);
+          resolve();
+        }
       });
     });
   }
@@ -26,7 +29,7 @@ function texture(width: number, height: number, block: number, seed: number): Ui
   const wide = width * 2;
   const out = new Uint8Array(wide * height);
   let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const random = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const blocksX = Math.ceil(wide / block);
   const values = Array.from({ length: blocksX * Math.ceil(height / block) }, () => 40 + Math.floor(random() * 180));
   for (let y = 0; y < height; y++) {

@@ -25,11 +25,20 @@ function concrete(pattern: string, value: string): string {
     .replace(/:\w+/g, value);
 }
 
-async function send(method: string, path: string, options: { token?: string; body?: string | Uint8Array; type?: string; headers?: Record<string, string> } = {}) {
+async function send(
+  method: string,
+  path: string,
+  options: { token?: string; body?: string | Uint8Array; type?: string; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.type) headers['content-type'] = options.type;
-  const response = await fetch(`${node.baseUrl}${path}`, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : (options.body as BodyInit | undefined), redirect: 'manual' });
+  const response = await fetch(`${node.baseUrl}${path}`, {
+    method,
+    headers,
+    body: method === 'GET' || method === 'HEAD' ? undefined : (options.body as BodyInit | undefined),
+    redirect: 'manual',
+  });
   const text = await response.text();
   return { status: response.status, type: response.headers.get('content-type') ?? '', text };
 }
@@ -59,7 +68,8 @@ describe('every route, hostile input', () => {
   it('reads the routes from the app itself', () => {
     // A sample of what must be there: if the table came back empty the suite below would prove nothing.
     const listed = new Set(node.lc.routes.map((route) => `${route.method} ${route.path}`));
-    for (const route of ['POST /v1/tokens', 'POST /v1/streams/:id/cues', 'POST /whep/:playbackId', 'GET /hls/:playbackId/*path', 'POST /live/viewers']) expect(listed).toContain(route);
+    for (const route of ['POST /v1/tokens', 'POST /v1/streams/:id/cues', 'POST /whep/:playbackId', 'GET /hls/:playbackId/*path', 'POST /live/viewers'])
+      expect(listed).toContain(route);
     expect(node.lc.routes.length).toBeGreaterThan(50);
   });
 
@@ -87,13 +97,22 @@ describe('every route, hostile input', () => {
     ];
     const routes = [...node.lc.routes, { method: 'POST', path: '/v1/offers/:id/claims' }].filter((route) => !['GET', 'HEAD', 'OPTIONS'].includes(route.method));
     for (const route of routes) {
-      const path = concrete(route.path, route.path.startsWith('/v1/streams/') ? decoy.id : route.path.startsWith('/whep') || route.path.startsWith('/live') ? stream.playbackId : 'x1234567');
-      for (const { name, body, type } of bodies) expectHandled(`${route.method} ${path} with ${name}`, await send(route.method, path, { token: node.lc.adminToken, body, type }));
+      const path = concrete(
+        route.path,
+        route.path.startsWith('/v1/streams/') ? decoy.id : route.path.startsWith('/whep') || route.path.startsWith('/live') ? stream.playbackId : 'x1234567',
+      );
+      for (const { name, body, type } of bodies)
+        expectHandled(`${route.method} ${path} with ${name}`, await send(route.method, path, { token: node.lc.adminToken, body, type }));
     }
   });
 
   it('gives each token scope only what it grants, however the path is spelled', async () => {
-    const spellings = (path: string) => [path, path.toUpperCase(), path.replace('/v1/', '/V1/'), path.replace(/\/([a-z])/g, (_m, c: string) => `/${c.toUpperCase()}`)];
+    const spellings = (path: string) => [
+      path,
+      path.toUpperCase(),
+      path.replace('/v1/', '/V1/'),
+      path.replace(/\/([a-z])/g, (_m, c: string) => `/${c.toUpperCase()}`),
+    ];
     for (const route of node.lc.routes.filter((r) => r.path.startsWith('/v1/'))) {
       const path = concrete(route.path, 'x1234567');
       for (const spelled of spellings(path)) {
@@ -113,11 +132,17 @@ describe('every route, hostile input', () => {
 
   it('checks scopes on absolute-form targets too (the tokens routes were reachable with a read token)', async () => {
     for (const target of ['http://x/v1/tokens', 'http://livecue.example/v1/TOKENS', '/v1/tokens/']) {
-      const answer = await rawRequest(node.lc.httpPort, `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.read}\r\nConnection: close\r\n\r\n`);
+      const answer = await rawRequest(
+        node.lc.httpPort,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.read}\r\nConnection: close\r\n\r\n`,
+      );
       expect(answer.status, target).toBe(403);
     }
     const body = '{"name":"escalated","scopes":["write"]}';
-    const minted = await rawRequest(node.lc.httpPort, `POST /v1/Tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.write}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    const minted = await rawRequest(
+      node.lc.httpPort,
+      `POST /v1/Tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.write}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
     expect(minted.status).toBe(403);
     const listed = (await node.api('GET', '/v1/tokens')).body.tokens as { name: string }[];
     expect(listed.map((token) => token.name)).not.toContain('escalated');
@@ -128,7 +153,10 @@ describe('every route, hostile input', () => {
     expect(claim.status).toBe(400);
     expect(claim.head).toMatch(/application\/problem\+json/);
     for (const target of ['//', '//x', '*', 'http://x/live/abc/events', '/not-a-socket']) {
-      const upgrade = await rawRequest(node.lc.httpPort, `GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      const upgrade = await rawRequest(
+        node.lc.httpPort,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
       // Answered and closed at once (an unknown upgrade used to hold its socket for good).
       expect([400, 404], target).toContain(upgrade.status);
     }
@@ -147,15 +175,21 @@ describe('every route, hostile input', () => {
 
 describe('after the abuse', () => {
   it('still serves the live show: playlists, claims, a viewer socket, and no unhandled error or 500 in its log', async () => {
-    const master = await waitFor('the master playlist', async () => {
-      const response = await fetch(`${node.baseUrl}/hls/${stream.playbackId}/master.m3u8`);
-      return response.status === 200 ? response : undefined;
-    }, 30_000);
+    const master = await waitFor(
+      'the master playlist',
+      async () => {
+        const response = await fetch(`${node.baseUrl}/hls/${stream.playbackId}/master.m3u8`);
+        return response.status === 200 ? response : undefined;
+      },
+      30_000,
+    );
     expect(await master.text()).toContain('#EXT-X-STREAM-INF');
     const viewer = await newViewer(node);
-    const offer = await node.api('POST', '/v1/products', { sku: 'ABUSE-1', title: 'Survivor', price: 5, currency: 'EUR' }).then((product) =>
-      node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.body.id, code: 'OK', durationSeconds: 60, quantity: 1 }),
-    );
+    const offer = await node
+      .api('POST', '/v1/products', { sku: 'ABUSE-1', title: 'Survivor', price: 5, currency: 'EUR' })
+      .then((product) =>
+        node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.body.id, code: 'OK', durationSeconds: 60, quantity: 1 }),
+      );
     const claim = await fetch(`${node.baseUrl}/v1/offers/${offer.body.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${viewer.token}` } });
     expect(claim.status).toBe(201);
     const metrics = await (await fetch(`${node.baseUrl}/metrics`)).text();

@@ -13,7 +13,14 @@ let push: Encoder;
 let stream: any;
 
 beforeAll(async () => {
-  node = await startTestNode({ ALLOW_PRIVATE_DESTINATIONS: false, METRICS_TOKEN, MAX_CUES_PER_SHOW: 10, ICE_TIMEOUT_SECONDS: 2, SIGNALING_RATE_PER_SECOND: 1000, SFU_WORKERS: 1 });
+  node = await startTestNode({
+    ALLOW_PRIVATE_DESTINATIONS: false,
+    METRICS_TOKEN,
+    MAX_CUES_PER_SHOW: 10,
+    ICE_TIMEOUT_SECONDS: 2,
+    SIGNALING_RATE_PER_SECOND: 1000,
+    SFU_WORKERS: 1,
+  });
   stream = (await node.api('POST', '/v1/streams', { title: 'bounded' })).body;
   push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 120, size: '640x360' });
   const session = await waitFor('live', () => node.lc.registry.get(stream.id), 15_000);
@@ -27,7 +34,15 @@ afterAll(async () => {
 
 describe('bounds', () => {
   it('sends webhooks and restreams only to public addresses (ALLOW_PRIVATE_DESTINATIONS=false)', async () => {
-    for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:6379/', 'http://[::1]:8080/', 'http://10.0.0.7/hook', 'http://localhost:9000/', 'http://redis:6379/', 'http://0.0.0.0/']) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://127.0.0.1:6379/',
+      'http://[::1]:8080/',
+      'http://10.0.0.7/hook',
+      'http://localhost:9000/',
+      'http://redis:6379/',
+      'http://0.0.0.0/',
+    ]) {
       const answer = await node.api('POST', '/v1/webhooks', { url });
       expect(answer.status, url).toBe(400);
       expect(answer.body.detail, url).toMatch(/ALLOW_PRIVATE_DESTINATIONS/);
@@ -36,7 +51,9 @@ describe('bounds', () => {
     for (const url of ['rtmp://127.0.0.1:1935/live', 'rtmp://192.168.1.10/live', 'rtmps://169.254.169.254:443/app']) {
       expect((await node.api('POST', `/v1/streams/${stream.id}/restreams`, { url, streamKey: 'k' })).status, url).toBe(400);
     }
-    expect((await node.api('POST', `/v1/streams/${stream.id}/restreams`, { url: 'rtmp://a.rtmp.youtube.com/live2', streamKey: 'k', enabled: false })).status).toBe(201);
+    expect(
+      (await node.api('POST', `/v1/streams/${stream.id}/restreams`, { url: 'rtmp://a.rtmp.youtube.com/live2', streamKey: 'k', enabled: false })).status,
+    ).toBe(201);
   });
 
   it('serves /metrics with METRICS_TOKEN (or the admin token) only', async () => {
@@ -77,7 +94,9 @@ describe('bounds', () => {
     const encoder = pushRtmp(`${other.body.ingest.rtmpUrl}/${other.body.ingest.streamKey}`, { seconds: 30, size: '320x180' });
     try {
       await waitFor('live', () => node.lc.registry.get(other.body.id), 15_000);
-      expect((await node.api('POST', `/v1/streams/${other.body.id}/cues`, { type: 'poll.open', pollId: 'expiring', question: 'Q?', options: ['a', 'b'] })).status).toBe(201);
+      expect(
+        (await node.api('POST', `/v1/streams/${other.body.id}/cues`, { type: 'poll.open', pollId: 'expiring', question: 'Q?', options: ['a', 'b'] })).status,
+      ).toBe(201);
       const { newViewer } = await import('../helpers/harness.ts');
       const viewer = await newViewer(node);
       const { default: WebSocket } = await import('ws');
@@ -85,7 +104,8 @@ describe('bounds', () => {
       await new Promise((resolve) => socket.once('open', resolve));
       socket.send(JSON.stringify({ type: 'vote', pollId: 'expiring', option: 1 }));
       await waitFor('vote stored', async () => (await node.lc.redis.hget('poll:expiring:voters', viewer.id)) === '1' || undefined, 5000);
-      for (const key of ['poll:expiring:voters', 'poll:expiring:tally', 'poll:expiring:open']) expect(await node.lc.redis.ttl(key), `${prefix}:${key}`).toBeGreaterThan(0);
+      for (const key of ['poll:expiring:voters', 'poll:expiring:tally', 'poll:expiring:open'])
+        expect(await node.lc.redis.ttl(key), `${prefix}:${key}`).toBeGreaterThan(0);
       socket.close();
     } finally {
       encoder.stop();
@@ -100,7 +120,16 @@ describe('bounds', () => {
       await waitFor('media', () => session.timeline.duration > 1 || undefined, 15_000);
       const product = (await node.api('POST', '/v1/products', { sku: 'LATER-1', title: 'Later', price: 9, currency: 'EUR' })).body;
       const at = { mediaTime: session.now().mediaTime + 30 };
-      const offer = (await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'offer.start', productId: product.id, code: 'SOON', quantity: 3, durationSeconds: 120, at })).body;
+      const offer = (
+        await node.api('POST', `/v1/streams/${show.id}/cues`, {
+          type: 'offer.start',
+          productId: product.id,
+          code: 'SOON',
+          quantity: 3,
+          durationSeconds: 120,
+          at,
+        })
+      ).body;
       const { newViewer } = await import('../helpers/harness.ts');
       const viewer = await newViewer(node);
       const early = await fetch(`${node.baseUrl}/v1/offers/${offer.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${viewer.token}` } });
@@ -108,8 +137,12 @@ describe('bounds', () => {
       expect(Number(early.headers.get('retry-after'))).toBeGreaterThan(20);
       expect((await early.json()).reason).toBe('not_started');
       // An offer for now opens at once.
-      const now = (await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'offer.start', productId: product.id, code: 'NOW', quantity: 3, durationSeconds: 120 })).body;
-      expect((await fetch(`${node.baseUrl}/v1/offers/${now.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${viewer.token}` } })).status).toBe(201);
+      const now = (
+        await node.api('POST', `/v1/streams/${show.id}/cues`, { type: 'offer.start', productId: product.id, code: 'NOW', quantity: 3, durationSeconds: 120 })
+      ).body;
+      expect((await fetch(`${node.baseUrl}/v1/offers/${now.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${viewer.token}` } })).status).toBe(
+        201,
+      );
     } finally {
       encoder.stop();
     }
@@ -131,8 +164,15 @@ describe('bounds', () => {
     expect((await postSdp(stream.playback.whepUrl, shifted(9))).status).toBe(201);
     // Payload types where mediasoup puts its retransmission codecs (100 and up): served, or refused with a reason
     // when the router cannot take them (it answered 500 once), never an error of the server's.
-    for (const [video, vp8] of [[100, 101], [101, 100], [100, 102]]) {
-      const clash = base.replace(/^(m=video \d+ [\w/]+) 97 98$/m, `$1 ${video} ${vp8}`).replace(/^a=(rtpmap|fmtp|rtcp-fb):97\b/gm, `a=$1:${video}`).replace(/^a=(rtpmap|fmtp|rtcp-fb):98\b/gm, `a=$1:${vp8}`);
+    for (const [video, vp8] of [
+      [100, 101],
+      [101, 100],
+      [100, 102],
+    ]) {
+      const clash = base
+        .replace(/^(m=video \d+ [\w/]+) 97 98$/m, `$1 ${video} ${vp8}`)
+        .replace(/^a=(rtpmap|fmtp|rtcp-fb):97\b/gm, `a=$1:${video}`)
+        .replace(/^a=(rtpmap|fmtp|rtcp-fb):98\b/gm, `a=$1:${vp8}`);
       const answer = await postSdp(stream.playback.whepUrl, clash);
       expect([201, 406], answer.answer.slice(0, 200)).toContain(answer.status);
     }

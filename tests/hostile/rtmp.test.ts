@@ -42,9 +42,7 @@ describe('RTMP port, hostile clients', () => {
     const client = await handshake();
     const before = process.memoryUsage().rss;
     // fmt 0 headers on chunk streams 3..42, each declaring a 16 MiB AMF0 command (the parser used to allocate each).
-    const headers = Buffer.concat(
-      Array.from({ length: 40 }, (_, i) => Buffer.from([3 + i, 0, 0, 0, 0xff, 0xff, 0xff, 20, 0, 0, 0, 0])),
-    );
+    const headers = Buffer.concat(Array.from({ length: 40 }, (_, i) => Buffer.from([3 + i, 0, 0, 0, 0xff, 0xff, 0xff, 20, 0, 0, 0, 0])));
     client.socket.write(headers);
     await waitFor('the connection is closed', () => client.closed() || undefined, 5000);
     expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
@@ -65,13 +63,17 @@ describe('RTMP port, hostile clients', () => {
       clearInterval(trickle);
     }
     for (const c of held) c.socket.destroy();
-    await waitFor('places free again', async () => {
-      const probe = await open();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const ok = !probe.closed();
-      probe.socket.destroy();
-      return ok || undefined;
-    }, 10_000);
+    await waitFor(
+      'places free again',
+      async () => {
+        const probe = await open();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const ok = !probe.closed();
+        probe.socket.destroy();
+        return ok || undefined;
+      },
+      10_000,
+    );
   });
 
   it('still takes a real encoder afterwards', async () => {

@@ -10,9 +10,19 @@ let direct: TestNode;
 let playbackId: string;
 
 beforeAll(async () => {
-  const common = { SFU_WORKERS: 1, WS_CONNECT_RATE_PER_SECOND: 10_000, MAX_SOCKETS_PER_ADDRESS: 3, LIVECUE_SECRET_KEY: 'socket-abuse-shared-secret-0123456789' };
+  const common = {
+    SFU_WORKERS: 1,
+    WS_CONNECT_RATE_PER_SECOND: 10_000,
+    MAX_SOCKETS_PER_ADDRESS: 3,
+    LIVECUE_SECRET_KEY: 'socket-abuse-shared-secret-0123456789',
+  };
   trusting = await startTestNode({ ...common, TRUST_PROXY: '1' });
-  direct = await startTestNode({ ...common, DATABASE_URL: trusting.lc.config.DATABASE_URL, REDIS_KEY_PREFIX: trusting.lc.config.REDIS_KEY_PREFIX, LIVECUE_ADMIN_TOKEN: trusting.lc.adminToken });
+  direct = await startTestNode({
+    ...common,
+    DATABASE_URL: trusting.lc.config.DATABASE_URL,
+    REDIS_KEY_PREFIX: trusting.lc.config.REDIS_KEY_PREFIX,
+    LIVECUE_ADMIN_TOKEN: trusting.lc.adminToken,
+  });
   playbackId = (await trusting.api('POST', '/v1/streams', { title: 'sockets' })).body.playbackId;
 });
 
@@ -41,12 +51,14 @@ function frame(text: string): Buffer {
   return Buffer.concat([Buffer.from([0x81]), length, Buffer.alloc(4), payload]);
 }
 
-describe('viewers\' socket, hostile clients', () => {
+describe("viewers' socket, hostile clients", () => {
   it('drops a client that sends but never reads, instead of buffering its replies without bound', async () => {
     const viewer = await newViewer(trusting);
     const socket: Socket = connect(trusting.lc.httpPort, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`GET /live/${playbackId}/events?viewerToken=${viewer.token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    socket.write(
+      `GET /live/${playbackId}/events?viewerToken=${viewer.token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     const upgraded = await new Promise<string>((resolve) => socket.once('data', (data: Buffer) => resolve(data.toString('latin1'))));
     expect(upgraded).toMatch(/^HTTP\/1\.1 101/);
     socket.pause(); // From now on it reads nothing.

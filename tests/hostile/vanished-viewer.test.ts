@@ -26,9 +26,11 @@ it('lets go of a viewer whose peer vanished without a word', async () => {
   push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 120, size: '320x180' });
   const session = await waitFor('live', () => node.lc.registry.get(stream.id), 15_000);
   await waitFor('producer', () => session.room.producer('video'), 15_000);
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./vanishing-viewer.ts', import.meta.url).pathname, stream.playback.whepUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./vanishing-viewer.ts', import.meta.url).pathname, stream.playback.whepUrl], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let said = '';
-  child.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (said += chunk.toString()));
   try {
     await waitFor('the viewer connected', () => /connected|refused|no video/.test(said) || undefined, 30_000);
     expect(said).toMatch(/^connected/);
