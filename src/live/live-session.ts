@@ -47,6 +47,8 @@ export type LiveSessionEvents = {
   packet: [IngestPacket];
   /** The encoder left (it may come back within the reconnect window). */
   inputEnded: [];
+  /** The show is ending (its last segments are being stored): what follows it stops now. */
+  ending: [{ reason: string }];
   closed: [{ reason: string }];
 };
 
@@ -284,6 +286,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
 
   async #close(reason: string): Promise<void> {
     const { db, metrics, streams } = this.deps;
+    this.emit('ending', { reason });
     clearTimeout(this.#reconnectTimer);
     clearInterval(this.#bitrateTimer);
     const ingest = this.#ingest;
