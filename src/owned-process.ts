@@ -105,3 +105,13 @@ function killGroup(child: ChildProcess): void {
 export function ownSessionCommand(binary: string): { command: string; env: Record<string, string> } {
   return { command: OWN_SESSION_WRAPPER, env: { [OWN_SESSION_TARGET_ENV]: path.resolve(binary) } };
 }
+
+/** Whether a process still exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FFMPEG_JOB_MIN_TIMEOUT_MS, ffmpegJobTimeoutMs, runFfmpegJob } from './ffmpeg-job.ts';
+import { processAlive } from '../owned-process.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -11,15 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('an FFmpeg job', () => {
   it('gets time in proportion to its media, never less than the floor', () => {
@@ -41,7 +33,7 @@ describe('an FFmpeg job', () => {
     expect(Date.now() - startedAt).toBeLessThan(5000);
     const grandchild = Number(await readFile(pidFile, 'utf8'));
     expect(grandchild).toBeGreaterThan(0);
-    await expect.poll(() => alive(grandchild), { timeout: 2000 }).toBe(false);
+    await expect.poll(() => processAlive(grandchild), { timeout: 2000 }).toBe(false);
   });
 
   it('that finishes in time succeeds, and one that fails says so', async () => {

@@ -2,9 +2,10 @@
 // readiness, stderr logged line by line, died vs closed, SIGTERM then SIGKILL, restarts with backoff.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../log.ts';
+import { createLogger, type Logger } from '../log.ts';
 import { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
 import { FfmpegSupervisor } from './ffmpeg-supervisor.ts';
+import { processAlive } from '../owned-process.ts';
 
 function capturedLogger() {
   const lines: Record<string, unknown>[] = [];
@@ -13,24 +14,21 @@ function capturedLogger() {
 }
 
 /** A stand-in FFmpeg running `script` under node; 'pipe:0' says it reads stdin, as FFmpeg fed FLV does. */
-const fakeFfmpeg = (script: string, logger = capturedLogger().logger, stopTimeoutMs = 100) =>
-  FfmpegProcess.start({ ffmpegPath: process.execPath, args: ['-e', script, 'pipe:0'], logger, stopTimeoutMs });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const fakeFfmpeg = (script: string, options: { logger?: Logger; ready?: (child: FfmpegProcess) => Promise<void>; stopTimeoutMs?: number } = {}) =>
+  FfmpegProcess.start({
+    ffmpegPath: process.execPath,
+    args: ['-e', script, 'pipe:0'],
+    logger: options.logger ?? capturedLogger().logger,
+    ready: options.ready,
+    stopTimeoutMs: options.stopTimeoutMs ?? 100,
+  });
 
 describe('FfmpegProcess', () => {
   it('logs stderr line by line with its pid, and reports a death with the stderr tail', async () => {
     const { logger, lines } = capturedLogger();
     const child = await fakeFfmpeg(
       "process.stderr.write('first li'); setTimeout(() => { process.stderr.write('ne\\nsecond line\\n'); process.exit(3); }, 50);",
-      logger.child({ stream: 'abc' }),
+      { logger: logger.child({ stream: 'abc' }) },
     );
     const died = new Promise<FfmpegExit>((resolve) => child.once('died', resolve));
     const exit = await died;
@@ -42,7 +40,7 @@ describe('FfmpegProcess', () => {
   });
 
   it('close() ends the input and lets a reader finish: no SIGTERM, no `died`', async () => {
-    const child = await fakeFfmpeg("process.stdin.resume(); process.stdin.on('end', () => process.exit(0));", undefined, 5000);
+    const child = await fakeFfmpeg("process.stdin.resume(); process.stdin.on('end', () => process.exit(0));", { stopTimeoutMs: 5000 });
     let died = false;
     child.on('died', () => (died = true));
     const startedAt = Date.now();
@@ -56,13 +54,7 @@ describe('FfmpegProcess', () => {
     // Ready once it says so on its progress output, i.e. once its SIGTERM handler is in place.
     const script = "process.on('SIGTERM', () => console.error('ignoring SIGTERM')); console.log('speed=1x\\nprogress=continue'); setInterval(() => {}, 1000);";
     const ready = (started: FfmpegProcess) => new Promise<void>((resolve) => started.once('progress', () => resolve()));
-    const child = await FfmpegProcess.start({
-      ffmpegPath: process.execPath,
-      args: ['-e', script, 'pipe:0'],
-      logger: capturedLogger().logger,
-      ready,
-      stopTimeoutMs: 100,
-    });
+    const child = await fakeFfmpeg(script, { ready });
     let died = false;
     child.on('died', () => (died = true));
     const first = child.close();
@@ -71,7 +63,7 @@ describe('FfmpegProcess', () => {
     const exit = await child.exited;
     expect(exit.signal).toBe('SIGKILL');
     expect(exit.stderr).toContain('ignoring SIGTERM');
-    expect(alive(child.pid)).toBe(false);
+    expect(processAlive(child.pid)).toBe(false);
     expect(died).toBe(false);
   });
 
@@ -82,13 +74,7 @@ describe('FfmpegProcess', () => {
         child.on('exited', () => reject(new Error('exited before it was ready')));
       });
     const script = "setTimeout(() => console.log('out_time_us=1000000\\nspeed=1.5x\\nprogress=continue'), 100); setInterval(() => {}, 1000);";
-    const child = await FfmpegProcess.start({
-      ffmpegPath: process.execPath,
-      args: ['-e', script, 'pipe:0'],
-      logger: capturedLogger().logger,
-      ready,
-      stopTimeoutMs: 100,
-    });
+    const child = await fakeFfmpeg(script, { ready });
     expect(child.running).toBe(true);
     await child.close();
     await expect(
@@ -111,7 +97,7 @@ describe('FfmpegSupervisor', () => {
     supervisor.on('died', ({ code, failures, retryInMs }) => deaths.push({ code, failures, retryInMs }));
     let gaveUp = 0;
     supervisor.on('gaveUp', ({ failures }) => (gaveUp = failures));
-    const crashing = () => fakeFfmpeg('setTimeout(() => process.exit(7), 50);', logger);
+    const crashing = () => fakeFfmpeg('setTimeout(() => process.exit(7), 50);', { logger });
 
     const first = await supervisor.start(crashing);
     expect(supervisor.current).toBe(first);
@@ -142,7 +128,7 @@ describe('FfmpegSupervisor', () => {
     const supervisor = new FfmpegSupervisor({ backoffMs: () => 150 }, logger);
     const pids: number[] = [];
     const launch = async () => {
-      const child = await fakeFfmpeg(pids.length === 0 ? 'process.exit(1)' : 'setInterval(() => {}, 1000);', logger);
+      const child = await fakeFfmpeg(pids.length === 0 ? 'process.exit(1)' : 'setInterval(() => {}, 1000);', { logger });
       pids.push(child.pid);
       return child;
     };
@@ -156,7 +142,7 @@ describe('FfmpegSupervisor', () => {
     expect(supervisor.current!.pid).toBe(pids[1]);
     expect(supervisor.current!.startedAt - diedAt[0]!).toBeGreaterThanOrEqual(140);
     await supervisor.close();
-    expect(alive(pids[1]!)).toBe(false);
+    expect(processAlive(pids[1]!)).toBe(false);
   });
 
   it('keeps what is written while FFmpeg starts and writes it after the first input; a stop abandons the start', async () => {
@@ -165,7 +151,7 @@ describe('FfmpegSupervisor', () => {
     const echo = "let got = ''; process.stdin.on('data', (d) => (got += d)); process.stdin.on('end', () => { console.error('got ' + got); process.exit(0); });";
     const slowLaunch = async () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      return fakeFfmpeg(echo, logger, 2000);
+      return fakeFfmpeg(echo, { logger, stopTimeoutMs: 2000 });
     };
     const starting = supervisor.start(slowLaunch, [Buffer.from('head,')]);
     expect(supervisor.starting).toBe(true);
@@ -187,7 +173,7 @@ describe('FfmpegSupervisor', () => {
   it('starts the failure count over after a run that stayed healthy long enough', async () => {
     const { logger } = capturedLogger();
     const supervisor = new FfmpegSupervisor({ backoffMs: () => 10, stableAfterMs: 150 }, logger);
-    const crashing = () => fakeFfmpeg('setTimeout(() => process.exit(1), 300);', logger);
+    const crashing = () => fakeFfmpeg('setTimeout(() => process.exit(1), 300);', { logger });
     await supervisor.start(crashing);
     await waitUntil(() => supervisor.failures === 1, 5000);
     await waitUntil(() => supervisor.canStart);

@@ -150,11 +150,4 @@ export async function newViewer(node: { baseUrl: string }): Promise<TestViewer> 
 }
 
 /** Whether a process is still running (signal 0 checks without signalling). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { processAlive } from '../../src/owned-process.ts';
