@@ -15,6 +15,7 @@ import { IngestTap, type VideoArrival } from './lib/ingest-tap.ts';
 import { createStream, deleteSession, postSdp, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
 import { StampedCamera } from './lib/stamped-camera.ts';
 import { fmt, fmtStats, stats, verdict, type Stats } from './lib/stats.ts';
+import { printTextTable } from './lib/text-table.ts';
 
 const SOURCE = sourceFromEnv();
 const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
@@ -618,15 +619,7 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
     ],
     ['  ', deliveryInfo(dc), '', ''],
   ];
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTextTable(rows);
 }
 
 async function main(): Promise<void> {

@@ -23,6 +23,7 @@ import { fmt, verdict } from './lib/stats.ts';
 import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
 import { pushTestPattern, type TestPatternPush } from './lib/test-pattern-push.ts';
 import { BENCH_LIVECUE_SECRET_KEY } from './lib/engagement-viewers.ts';
+import { printTextTable } from './lib/text-table.ts';
 
 const VIEWERS = env('BENCH_VIEWERS', 5000);
 const PROCESSES = Math.max(1, env('BENCH_VIEWER_PROCESSES', 2));
@@ -738,15 +739,7 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
     ),
     ...errors.map((e) => ['error', e, '', '']),
   ];
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTextTable(rows);
 }
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { BenchNode, envNumber as env, sourceFromEnv, tunedFromEnv } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { fmt, fmtStats, verdict } from './lib/stats.ts';
+import { printTextTable } from './lib/text-table.ts';
 import { LOSS_LIMIT, measureCapacity, type CapacityResult } from './lib/webrtc-capacity.ts';
 import { measureJoins, type JoinResult } from './lib/webrtc-join.ts';
 import { rtmpLatency, whipLatency, type LatencyResult } from './lib/webrtc-latency.ts';
@@ -104,15 +105,7 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
       `>= ${TARGETS.viewers}`,
     ],
   ];
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTextTable(rows);
 
   if (!capacity) return;
   const stepRows: string[][] = [
@@ -146,9 +139,7 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
       `${fmt(step.machine?.cores, 2)}/${os.cpus().length}`,
     ]),
   ];
-  const stepWidths = stepRows[0]!.map((_, column) => Math.max(...stepRows.map((row) => row[column]!.length)));
-  console.log(`\ncapacity steps (${capacity.source}; ${capacity.stepSeconds} s each; cores = CPU s / wall s)`);
-  for (const row of stepRows) console.log(row.map((cell, column) => cell.padStart(stepWidths[column]!)).join('  '));
+  printTextTable(stepRows, { title: `capacity steps (${capacity.source}; ${capacity.stepSeconds} s each; cores = CPU s / wall s)`, align: 'right' });
 }
 
 async function main(): Promise<void> {
