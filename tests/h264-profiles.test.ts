@@ -11,7 +11,8 @@ import { chromium } from 'playwright-core';
 import sdpTransform from 'sdp-transform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStream, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
-import { decodeVideo, pushRtmp, type X264Settings } from './helpers/media.ts';
+import type { X264Settings } from './helpers/encoder-args.ts';
+import { decodeVideo, pushRtmp } from './helpers/media.ts';
 import { CHROMIUM_H264, postSdp, WeriftH264Publisher, WeriftViewer } from './helpers/webrtc.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

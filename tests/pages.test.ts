@@ -12,6 +12,7 @@ import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pagesRouter } from '../src/api/pages.ts';
+import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args } from './helpers/encoder-args.ts';
 import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 
 const run = promisify(execFile);
@@ -43,37 +44,9 @@ function pushFrameCoded(url: string, seconds: number): { process: ChildProcess; 
     const { x, y, size } = codeSquare(bit);
     filters.push(`drawbox=x=${x}:y=${y}:w=${size}:h=${size}:color=white:t=fill:enable='mod(floor(n/${2 ** bit}),2)'`);
   }
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    filters.join(','),
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-  ];
-  args.push(
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-tune',
-    'zerolatency',
-    '-g',
-    String(FPS),
-    '-pix_fmt',
-    'yuv420p',
-    '-b:v',
-    '1500k',
-  );
-  args.push('-c:a', 'aac', '-b:a', '96k', '-f', 'flv', url);
+  // An average bitrate without the VBV cap, as this push has always had.
+  const args = [...QUIET_FFMPEG, ...testPatternInputs({ pattern: filters.join(',') }), '-t', String(seconds), ...x264Args({}, FPS), '-b:v', '1500k'];
+  args.push(...aacArgs(), '-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   return {
     process: child,
