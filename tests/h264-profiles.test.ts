@@ -10,7 +10,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import sdpTransform from 'sdp-transform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStream, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { createStream, startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
 import type { X264Settings } from './helpers/encoder-args.ts';
 import { decodeVideo, pushRtmp } from './helpers/media.ts';
 import { CHROMIUM_H264, postSdp, WeriftH264Publisher, WeriftViewer } from './helpers/webrtc.ts';
@@ -216,14 +216,7 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
       expect(await decodeVideo(file)).toMatchObject({ width: 640, height: 360, profile: 'High' });
       expect(viewer.audioPackets).toBe(0);
 
-      const master = await waitFor(
-        'master playlist',
-        async () => {
-          const response = await fetch(stream.playback.hlsUrl);
-          return response.ok ? response.text() : undefined;
-        },
-        30_000,
-      );
+      const master = await waitForText('master playlist', stream.playback.hlsUrl, 30_000);
       expect(master).toMatch(/CODECS="avc1\.[0-9A-Fa-f]{6}"/);
       expect(master).not.toContain('mp4a');
       const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '144p/index.m3u8');

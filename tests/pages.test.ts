@@ -13,7 +13,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pagesRouter } from '../src/api/pages.ts';
 import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args } from './helpers/encoder-args.ts';
-import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { sleep, startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -70,14 +70,7 @@ function frameNumberOf(gray: Buffer, width: number, height: number): number {
 /** The frame number at media time 0: the first frame of the show's first HLS segment. */
 async function firstFrameOfShow(stream: Stream): Promise<number> {
   const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8');
-  const playlist = await waitFor(
-    '360p playlist',
-    async () => {
-      const response = await fetch(playlistUrl);
-      return response.ok ? response.text() : undefined;
-    },
-    20_000,
-  );
+  const playlist = await waitForText('360p playlist', playlistUrl, 20_000);
   expect(playlist).toContain('#EXT-X-MEDIA-SEQUENCE:0');
   const first = playlist.split('\n').find((line) => line && !line.startsWith('#'))!;
   const { stdout } = await run(
