@@ -1,17 +1,17 @@
 // The viewer page and the host console in a real browser: Debian's chromium driven by playwright-core
 // against a real livecue node. The pushed video carries its frame number as a 12-bit barcode, so the
 // test reads which frame is on screen and measures how late a pinned product appears against it.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import express from 'express';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pagesRouter } from '../src/api/pages.ts';
+import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
 import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args } from './helpers/encoder-args.ts';
 import { sleep, startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
 
@@ -19,7 +19,6 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUTPUT = path.join(ROOT, 'test-output');
 const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FPS = 30;
 /** The barcode: 12 white-or-black squares on a black strip at the top of a 640×360 picture. */
 const CODE_BITS = 12;
@@ -248,9 +247,7 @@ async function cardLateness(
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)`);
-  // `npm test` builds the pages first; a direct vitest run builds them when they are missing.
-  if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
+  requireChromiumAndPages();
   await mkdir(OUTPUT, { recursive: true });
   if (process.env.LIVECUE_UPDATE_SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
   productImage = (
@@ -260,21 +257,7 @@ beforeAll(async () => {
   ).stdout;
   // A short reconnect window: an ended show is over (and its recording built) a moment after its encoder leaves.
   node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 1 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // playwright-core gives each launch a fresh profile directory (--user-data-dir) and --no-sandbox.
-    args: [
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchChromium(['--use-fake-ui-for-media-stream']);
 });
 
 afterAll(async () => {
