@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import type { Livecue } from '../src/app.ts';
 import { offerClaims } from '../src/db/schema.ts';
-import { BenchNode, envNumber as env, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchNode, envNumber as env, envNumbers, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { childrenCpu } from './lib/child-processes.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -52,10 +52,7 @@ const SOCKET_CLAIMS = env('BENCH_SOCKET_CLAIMS', 1);
  * Faster rushes over HTTP, one offer each, in order until one misses p99 < 50 ms or sells wrong: the highest rate that
  * met it is the claims throughput livecue sustains within the target. Empty skips them.
  */
-const CLAIM_SWEEP = (process.env.BENCH_CLAIM_SWEEP ?? '2000,3000,4000,6000')
-  .split(',')
-  .map(Number)
-  .filter((rate) => rate > 0);
+const CLAIM_SWEEP = envNumbers('BENCH_CLAIM_SWEEP', '2000,3000,4000,6000');
 /** A shop webhook endpoint (a receiver in the bench process) subscribed to offer.claimed / offer.sold_out, as a real shop would be; 0: none. */
 const WEBHOOKS = env('BENCH_WEBHOOKS', 1);
 /** Capacity: this many claims in flight, the next sent when one is answered (closed loop); 0 skips it. */

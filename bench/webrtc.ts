@@ -1,6 +1,6 @@
 // Benchmark of sub-second viewing: WHIP/RTMP -> WHEP glass-to-glass latency, time to first frame, and SFU viewer capacity.
 import os from 'node:os';
-import { BenchNode, envNumber as env, sourceFromEnv, tunedFromEnv } from './lib/bench-node.ts';
+import { BenchNode, envList, envNumber as env, envNumbers, sourceFromEnv, tunedFromEnv } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { fmt, fmtStats, verdict } from './lib/stats.ts';
 import { printTextTable } from './lib/text-table.ts';
@@ -14,10 +14,7 @@ const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
 const LATENCY_SECONDS = env('BENCH_LATENCY_SECONDS', 20);
 const JOINS = env('BENCH_JOINS', 10);
 const MAX_VIEWERS = env('BENCH_MAX_VIEWERS', 400);
-const STEPS = (process.env.BENCH_VIEWER_STEPS ?? '25,50,100,200,300,400')
-  .split(',')
-  .map(Number)
-  .filter((n) => n > 0 && n <= MAX_VIEWERS);
+const STEPS = envNumbers('BENCH_VIEWER_STEPS', '25,50,100,200,300,400').filter((n) => n <= MAX_VIEWERS);
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 5);
 const SWARMS = env('BENCH_SWARMS', 2);
 const CAPACITY_KBPS = env('BENCH_CAPACITY_KBPS', 1500);
@@ -26,7 +23,7 @@ const RTMP_PRESET = process.env.BENCH_RTMP_PRESET ?? 'veryfast';
 /** BENCH_RTMP_AUDIO=0: the RTMP camera sends video only (for the latency/join show). */
 const RTMP_AUDIO = process.env.BENCH_RTMP_AUDIO !== '0';
 /** Which parts run: whip (latency + joins), rtmp (latency + joins), capacity. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'whip,rtmp,capacity').split(','));
+const PARTS = new Set(envList('BENCH_PARTS', 'whip,rtmp,capacity'));
 /** Options of livecue the bench lets the environment change; everything else stays on the embedded defaults. */
 const TUNABLE = ['SFU_WORKERS', 'VIEWERS_PER_ROUTER', 'LADDER', 'X264_PRESET', 'PASSTHROUGH', 'SIGNALING_RATE_PER_SECOND'] as const;
 /**
