@@ -13,6 +13,7 @@ import { CpuMeter, processCpu } from './lib/cpu.ts';
 import { deleteSession, postSdp } from './lib/livecue-api.ts';
 import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
 import { fmt, fmtStats, stats, type Stats } from './lib/stats.ts';
+import { printTextTable } from './lib/text-table.ts';
 import { plausible, watchWindow } from './lib/webrtc-latency.ts';
 import { contextOf, startWhipShow, type BenchContext, type Show } from './lib/webrtc-shows.ts';
 import { StampViewer } from './lib/stamp-viewer.ts';
@@ -132,15 +133,7 @@ async function main(): Promise<void> {
       ['mediasoup worker cores, no viewer', fmt(idle.origin, 3), fmt(idle.edge, 3)],
       ['mediasoup worker cores, one viewer each (+ relay)', fmt(busy.origin, 3), fmt(busy.edge, 3)],
     ];
-    const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
-    console.log('');
-    for (const row of rows)
-      console.log(
-        row
-          .map((cell, column) => cell.padEnd(widths[column]!))
-          .join('  ')
-          .trimEnd(),
-      );
+    printTextTable(rows);
   } finally {
     await show?.stop();
     await edgeNode.close();

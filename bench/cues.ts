@@ -3,7 +3,7 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Livecue } from '../src/app.ts';
-import { BenchNode, envNumber as env, sourceFromEnv, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchNode, envList, envNumber as env, sourceFromEnv, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { CueScheduler, parseCueMessage, type CueMessage } from '../web/src/player/cue-scheduler.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -15,6 +15,7 @@ import { IngestTap, type VideoArrival } from './lib/ingest-tap.ts';
 import { createStream, deleteSession, postSdp, type AdminApi, type BenchStream } from './lib/livecue-api.ts';
 import { StampedCamera } from './lib/stamped-camera.ts';
 import { fmt, fmtStats, stats, verdict, type Stats } from './lib/stats.ts';
+import { printTextTable } from './lib/text-table.ts';
 
 const SOURCE = sourceFromEnv();
 const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
@@ -26,7 +27,7 @@ const DC_VIEWERS = env('BENCH_DC_VIEWERS', 50);
 const RATE = env('BENCH_CUE_RATE', 50);
 const RATE_SECONDS = env('BENCH_RATE_SECONDS', 20);
 /** Which parts run: accuracy (HLS + WebRTC), ws, dc. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'accuracy,ws,dc').split(','));
+const PARTS = new Set(envList('BENCH_PARTS', 'accuracy,ws,dc'));
 /** Rendition the simulated HLS player follows: low (default, cheapest to decode) or top. */
 const HLS_RENDITION = process.env.BENCH_HLS_RENDITION ?? 'low';
 /** Options of livecue the bench lets the environment change; everything else stays on the embedded defaults. */
@@ -618,15 +619,7 @@ function printTable(accuracy: Accuracy | undefined, ws: DeliveryResult | undefin
     ],
     ['  ', deliveryInfo(dc), '', ''],
   ];
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTextTable(rows);
 }
 
 async function main(): Promise<void> {

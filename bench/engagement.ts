@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import type { Livecue } from '../src/app.ts';
 import { offerClaims } from '../src/db/schema.ts';
-import { BenchNode, envNumber as env, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
+import { BenchNode, envNumber as env, envNumbers, tunedFromEnv, waitForProducer } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { childrenCpu } from './lib/child-processes.ts';
 import { CpuMeter, machineCpu, processCpu, type CpuSummary } from './lib/cpu.ts';
@@ -23,6 +23,7 @@ import { fmt, verdict } from './lib/stats.ts';
 import { createFreshDatabase } from '../tests/helpers/fresh-database.ts';
 import { pushTestPattern, type TestPatternPush } from './lib/test-pattern-push.ts';
 import { BENCH_LIVECUE_SECRET_KEY } from './lib/engagement-viewers.ts';
+import { printTextTable } from './lib/text-table.ts';
 
 const VIEWERS = env('BENCH_VIEWERS', 5000);
 const PROCESSES = Math.max(1, env('BENCH_VIEWER_PROCESSES', 2));
@@ -51,10 +52,7 @@ const SOCKET_CLAIMS = env('BENCH_SOCKET_CLAIMS', 1);
  * Faster rushes over HTTP, one offer each, in order until one misses p99 < 50 ms or sells wrong: the highest rate that
  * met it is the claims throughput livecue sustains within the target. Empty skips them.
  */
-const CLAIM_SWEEP = (process.env.BENCH_CLAIM_SWEEP ?? '2000,3000,4000,6000')
-  .split(',')
-  .map(Number)
-  .filter((rate) => rate > 0);
+const CLAIM_SWEEP = envNumbers('BENCH_CLAIM_SWEEP', '2000,3000,4000,6000');
 /** A shop webhook endpoint (a receiver in the bench process) subscribed to offer.claimed / offer.sold_out, as a real shop would be; 0: none. */
 const WEBHOOKS = env('BENCH_WEBHOOKS', 1);
 /** Capacity: this many claims in flight, the next sent when one is answered (closed loop); 0 skips it. */
@@ -738,15 +736,7 @@ function printTable(setup: Setup | undefined, chat: ChatResult | undefined, runs
     ),
     ...errors.map((e) => ['error', e, '', '']),
   ];
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTextTable(rows);
 }
 
 async function main(): Promise<void> {

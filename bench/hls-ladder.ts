@@ -11,6 +11,7 @@ import { readStamp } from './lib/frame-clock.ts';
 import { nicedFfmpeg } from './lib/niced-ffmpeg.ts';
 import { StampedCamera } from './lib/stamped-camera.ts';
 import { stats, verdict, type Stats } from './lib/stats.ts';
+import { printTextTable } from './lib/text-table.ts';
 
 const BENCH_SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const CONCURRENT = process.env.BENCH_CONCURRENT === '1';
@@ -371,15 +372,7 @@ function printTable(title: string, shows: ShowResult[], targets: Targets): void 
     ['segment duration (s)', ...shows.map((show) => fmt(show.viewers[0]?.segmentSeconds)), ''],
     ['segments measured / decode failures', ...shows.map((show) => show.viewers.map((v) => `${v.segmentsMeasured}/${v.decodeFailures}`).join('  ')), ''],
   ];
-  const widths = Array.from({ length: shows.length + 2 }, (_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  console.log(`\n${title}`);
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTextTable(rows, { title });
 }
 
 async function main(): Promise<void> {

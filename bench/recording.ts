@@ -17,6 +17,7 @@ import { RecordingBuilder, type RecordingAssets } from '../src/workers/recording
 import { recordingView } from '../src/workers/recording-view.ts';
 import { clockTicks, cpuSeconds, machineCpu } from './lib/cpu.ts';
 import { childrenCpuSeconds, generateLadder, seedShow, type GeneratedLadder, type SeededShow } from './lib/recording-show.ts';
+import { printTextTable } from './lib/text-table.ts';
 
 const run = promisify(execFile);
 
@@ -280,15 +281,7 @@ function printTable(results: VariantResult[]): void {
     ],
     ['MP4 s / size', ...results.map((r) => (r.assets['show.mp4'] ? `${fmt(r.check.mp4Seconds, 1)} / ${mb(r.assets['show.mp4'].bytes)}` : '—')), ''],
   ];
-  const widths = Array.from({ length: results.length + 2 }, (_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTextTable(rows);
 }
 
 async function main(): Promise<void> {

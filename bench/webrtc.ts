@@ -1,8 +1,9 @@
 // Benchmark of sub-second viewing: WHIP/RTMP -> WHEP glass-to-glass latency, time to first frame, and SFU viewer capacity.
 import os from 'node:os';
-import { BenchNode, envNumber as env, sourceFromEnv, tunedFromEnv } from './lib/bench-node.ts';
+import { BenchNode, envList, envNumber as env, envNumbers, sourceFromEnv, tunedFromEnv } from './lib/bench-node.ts';
 import { BenchRecord } from './lib/bench-record.ts';
 import { fmt, fmtStats, verdict } from './lib/stats.ts';
+import { printTextTable } from './lib/text-table.ts';
 import { LOSS_LIMIT, measureCapacity, type CapacityResult } from './lib/webrtc-capacity.ts';
 import { measureJoins, type JoinResult } from './lib/webrtc-join.ts';
 import { rtmpLatency, whipLatency, type LatencyResult } from './lib/webrtc-latency.ts';
@@ -13,10 +14,7 @@ const { width: WIDTH, height: HEIGHT, fps: FPS } = SOURCE;
 const LATENCY_SECONDS = env('BENCH_LATENCY_SECONDS', 20);
 const JOINS = env('BENCH_JOINS', 10);
 const MAX_VIEWERS = env('BENCH_MAX_VIEWERS', 400);
-const STEPS = (process.env.BENCH_VIEWER_STEPS ?? '25,50,100,200,300,400')
-  .split(',')
-  .map(Number)
-  .filter((n) => n > 0 && n <= MAX_VIEWERS);
+const STEPS = envNumbers('BENCH_VIEWER_STEPS', '25,50,100,200,300,400').filter((n) => n <= MAX_VIEWERS);
 const STEP_SECONDS = env('BENCH_STEP_SECONDS', 5);
 const SWARMS = env('BENCH_SWARMS', 2);
 const CAPACITY_KBPS = env('BENCH_CAPACITY_KBPS', 1500);
@@ -25,7 +23,7 @@ const RTMP_PRESET = process.env.BENCH_RTMP_PRESET ?? 'veryfast';
 /** BENCH_RTMP_AUDIO=0: the RTMP camera sends video only (for the latency/join show). */
 const RTMP_AUDIO = process.env.BENCH_RTMP_AUDIO !== '0';
 /** Which parts run: whip (latency + joins), rtmp (latency + joins), capacity. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'whip,rtmp,capacity').split(','));
+const PARTS = new Set(envList('BENCH_PARTS', 'whip,rtmp,capacity'));
 /** Options of livecue the bench lets the environment change; everything else stays on the embedded defaults. */
 const TUNABLE = ['SFU_WORKERS', 'VIEWERS_PER_ROUTER', 'LADDER', 'X264_PRESET', 'PASSTHROUGH', 'SIGNALING_RATE_PER_SECOND'] as const;
 /**
@@ -104,15 +102,7 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
       `>= ${TARGETS.viewers}`,
     ],
   ];
-  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  console.log('');
-  for (const row of rows)
-    console.log(
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    );
+  printTextTable(rows);
 
   if (!capacity) return;
   const stepRows: string[][] = [
@@ -146,9 +136,7 @@ function printTable(whip: ShowPart | undefined, rtmp: ShowPart | undefined, capa
       `${fmt(step.machine?.cores, 2)}/${os.cpus().length}`,
     ]),
   ];
-  const stepWidths = stepRows[0]!.map((_, column) => Math.max(...stepRows.map((row) => row[column]!.length)));
-  console.log(`\ncapacity steps (${capacity.source}; ${capacity.stepSeconds} s each; cores = CPU s / wall s)`);
-  for (const row of stepRows) console.log(row.map((cell, column) => cell.padStart(stepWidths[column]!)).join('  '));
+  printTextTable(stepRows, { title: `capacity steps (${capacity.source}; ${capacity.stepSeconds} s each; cores = CPU s / wall s)`, align: 'right' });
 }
 
 async function main(): Promise<void> {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startLivecue, type Livecue } from '../src/app.ts';
 import { parseConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/log.ts';
-import { waitFor } from './helpers/harness.ts';
+import { waitFor, waitForText } from './helpers/harness.ts';
 import { decodeVideoFrames, pushRtmp } from './helpers/media.ts';
 
 let dataDir: string;
@@ -34,14 +34,7 @@ describe('embedded defaults', () => {
     const base = `http://127.0.0.1:${lc.httpPort}`;
     const stream = await fetch(`${base}/v1/streams`, { method: 'POST', headers, body: JSON.stringify({ title: 'embedded' }) }).then((r) => r.json());
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 5, size: '640x360' });
-    const master = await waitFor(
-      'master',
-      async () => {
-        const response = await fetch(stream.playback.hlsUrl);
-        return response.ok ? response.text() : undefined;
-      },
-      20_000,
-    );
+    const master = await waitForText('master', stream.playback.hlsUrl, 20_000);
     expect(master).toContain('RESOLUTION=640x360');
     expect(await push.exited).toBe(0);
     await waitFor('ended', async () => (await fetch(`${base}/v1/streams/${stream.id}`, { headers }).then((r) => r.json())).status === 'ended', 20_000);

@@ -3,19 +3,15 @@
 // WHEP viewer offering what Debian's Chromium offers (no High) that decodes what it receives; and
 // Chromium itself playing a High show on the viewer page.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import sdpTransform from 'sdp-transform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStream, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
-import { decodeVideo, pushRtmp, type X264Settings } from './helpers/media.ts';
+import { createStream, startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
+import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
+import type { X264Settings } from './helpers/encoder-args.ts';
+import { decodeVideo, pushRtmp } from './helpers/media.ts';
 import { CHROMIUM_H264, postSdp, WeriftH264Publisher, WeriftViewer } from './helpers/webrtc.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let node: TestNode;
 let scratch: string;
@@ -215,14 +211,7 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
       expect(await decodeVideo(file)).toMatchObject({ width: 640, height: 360, profile: 'High' });
       expect(viewer.audioPackets).toBe(0);
 
-      const master = await waitFor(
-        'master playlist',
-        async () => {
-          const response = await fetch(stream.playback.hlsUrl);
-          return response.ok ? response.text() : undefined;
-        },
-        30_000,
-      );
+      const master = await waitForText('master playlist', stream.playback.hlsUrl, 30_000);
       expect(master).toMatch(/CODECS="avc1\.[0-9A-Fa-f]{6}"/);
       expect(master).not.toContain('mp4a');
       const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '144p/index.m3u8');
@@ -319,8 +308,7 @@ describe('WHIP publishers in any H.264 profile', () => {
 
 describe('Chromium', () => {
   it('plays a High-profile RTMP show over WebRTC on the viewer page, at its size', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)`);
-    if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
+    requireChromiumAndPages();
     const stream = await createStream(node, 'chromium high');
     // The README's quick-start push: x264 veryfast, zerolatency (High, no B-frames).
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, {
@@ -329,19 +317,7 @@ describe('Chromium', () => {
       rate: 30,
       x264: { preset: 'veryfast', bitrate: '2000k' },
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const session = await waitFor('live session', () => node.lc.registry.get(stream.id), 10_000);
       const producer = await waitFor('sfu video producer', () => session.room.producer('video'), 10_000);

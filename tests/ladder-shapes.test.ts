@@ -2,7 +2,7 @@
 // renditions sized by their short side (never landscape, never upscaled), 60 fps on the 720 rung and
 // 30 fps below, each decoded from the stored segments by FFmpeg.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
 import { decodeVideo, pushRtmp } from './helpers/media.ts';
 
 let node: TestNode;
@@ -21,14 +21,7 @@ describe('HLS ladder shapes', () => {
     // A phone held upright: 720x1280, 60 fps; the encoder says its frame rate in the FLV metadata.
     const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 8, size: '720x1280', rate: 60, gopSeconds: 2 });
     try {
-      const master = await waitFor(
-        'master playlist',
-        async () => {
-          const response = await fetch(stream.playback.hlsUrl);
-          return response.ok ? response.text() : undefined;
-        },
-        40_000,
-      );
+      const master = await waitForText('master playlist', stream.playback.hlsUrl, 40_000);
       expect(master).toContain('RESOLUTION=720x1280');
       expect(master).toContain('RESOLUTION=480x854');
       expect(master).toContain('RESOLUTION=360x640');

@@ -1,24 +1,24 @@
 // The viewer page and the host console in a real browser: Debian's chromium driven by playwright-core
 // against a real livecue node. The pushed video carries its frame number as a 12-bit barcode, so the
 // test reads which frame is on screen and measures how late a pinned product appears against it.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import express from 'express';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pagesRouter } from '../src/api/pages.ts';
-import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
+import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args } from './helpers/encoder-args.ts';
+import { sleep, startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OUTPUT = path.join(ROOT, 'test-output');
 const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FPS = 30;
 /** The barcode: 12 white-or-black squares on a black strip at the top of a 640×360 picture. */
 const CODE_BITS = 12;
@@ -43,37 +43,9 @@ function pushFrameCoded(url: string, seconds: number): { process: ChildProcess; 
     const { x, y, size } = codeSquare(bit);
     filters.push(`drawbox=x=${x}:y=${y}:w=${size}:h=${size}:color=white:t=fill:enable='mod(floor(n/${2 ** bit}),2)'`);
   }
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    filters.join(','),
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-  ];
-  args.push(
-    '-t',
-    String(seconds),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-tune',
-    'zerolatency',
-    '-g',
-    String(FPS),
-    '-pix_fmt',
-    'yuv420p',
-    '-b:v',
-    '1500k',
-  );
-  args.push('-c:a', 'aac', '-b:a', '96k', '-f', 'flv', url);
+  // An average bitrate without the VBV cap, as this push has always had.
+  const args = [...QUIET_FFMPEG, ...testPatternInputs({ pattern: filters.join(',') }), '-t', String(seconds), ...x264Args({}, FPS), '-b:v', '1500k'];
+  args.push(...aacArgs(), '-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   return {
     process: child,
@@ -97,14 +69,7 @@ function frameNumberOf(gray: Buffer, width: number, height: number): number {
 /** The frame number at media time 0: the first frame of the show's first HLS segment. */
 async function firstFrameOfShow(stream: Stream): Promise<number> {
   const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8');
-  const playlist = await waitFor(
-    '360p playlist',
-    async () => {
-      const response = await fetch(playlistUrl);
-      return response.ok ? response.text() : undefined;
-    },
-    20_000,
-  );
+  const playlist = await waitForText('360p playlist', playlistUrl, 20_000);
   expect(playlist).toContain('#EXT-X-MEDIA-SEQUENCE:0');
   const first = playlist.split('\n').find((line) => line && !line.startsWith('#'))!;
   const { stdout } = await run(
@@ -282,9 +247,7 @@ async function cardLateness(
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)`);
-  // `npm test` builds the pages first; a direct vitest run builds them when they are missing.
-  if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
+  requireChromiumAndPages();
   await mkdir(OUTPUT, { recursive: true });
   if (process.env.LIVECUE_UPDATE_SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
   productImage = (
@@ -294,21 +257,7 @@ beforeAll(async () => {
   ).stdout;
   // A short reconnect window: an ended show is over (and its recording built) a moment after its encoder leaves.
   node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 1 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // playwright-core gives each launch a fresh profile directory (--user-data-dir) and --no-sandbox.
-    args: [
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchChromium(['--use-fake-ui-for-media-stream']);
 });
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions, restreamTargets, segments } from '../src/db/schema.ts';
 import { randomBase62 } from '../src/streams/stream-keys.ts';
+import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args } from './helpers/encoder-args.ts';
 import { freePort, processAlive, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, probe, pushRtmp } from './helpers/media.ts';
 import { postSdp } from './helpers/webrtc.ts';
@@ -94,38 +95,16 @@ function pushRtmpKeepingCopy(url: string, file: string, seconds: number): { chil
   const child = spawn(
     'ffmpeg',
     [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-re',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=1280x720:rate=30',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:sample_rate=48000',
+      ...QUIET_FFMPEG,
+      ...testPatternInputs({ size: '1280x720', rate: 30 }),
       '-t',
       String(seconds),
       '-map',
       '0:v',
       '-map',
       '1:a',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-tune',
-      'zerolatency',
-      '-g',
-      '30',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      '-b:a',
-      '96k',
+      ...x264Args({}, 30),
+      ...aacArgs(),
       '-flags',
       '+global_header',
       '-f',

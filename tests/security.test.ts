@@ -1,7 +1,7 @@
 // Access control: scoped API tokens, private streams with signed playback tokens, rate limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
 import { decodeVideoFrames, pushRtmp } from './helpers/media.ts';
 import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 
@@ -56,14 +56,7 @@ describe('private streams', () => {
     expect(playback.hlsUrl).toContain(`/hls/${stream.playbackId}/t/${token}/master.m3u8`);
     expect(JSON.stringify(issued.body)).not.toContain(stream.ingest.streamKey);
 
-    const master = await waitFor(
-      'tokened master',
-      async () => {
-        const response = await fetch(playback.hlsUrl);
-        return response.ok ? response.text() : undefined;
-      },
-      20_000,
-    );
+    const master = await waitForText('tokened master', playback.hlsUrl, 20_000);
     expect(master).toContain('720p/index.m3u8');
     expect((await fetch(stream.playback.hlsUrl)).status).toBe(403);
     expect((await fetch(playback.hlsUrl.replace(token, `${token.split('.')[0]}.${'A'.repeat(43)}`))).status).toBe(403);

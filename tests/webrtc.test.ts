@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { sleep, startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
 import { decodeVideoFrames, pushRtmp } from './helpers/media.ts';
 import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 import { WrtcPublisher, WrtcViewer } from './helpers/wrtc-peers.ts';
@@ -93,14 +93,7 @@ describe('WHIP ingest', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
 
     // The same show reaches HLS through the SFU -> FFmpeg bridge.
-    const master = await waitFor(
-      'master playlist',
-      async () => {
-        const response = await fetch(stream.playback.hlsUrl);
-        return response.ok ? response.text() : undefined;
-      },
-      25_000,
-    );
+    const master = await waitForText('master playlist', stream.playback.hlsUrl, 25_000);
     expect(master).toContain('RESOLUTION=640x360');
     await sleep(2500);
     viewer.close();

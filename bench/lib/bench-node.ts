@@ -20,6 +20,15 @@ interface BenchConfigOptions {
 /** A number the environment may set (BENCH_*), or the bench's default. */
 export const envNumber = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
+/** A comma-separated list the environment may set (which parts run, say), or the bench's default. */
+export const envList = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',');
+
+/** A comma-separated list of positive numbers (steps, rates); an empty list skips what it drives. */
+export const envNumbers = (name: string, fallback: string) =>
+  envList(name, fallback)
+    .map(Number)
+    .filter((n) => n > 0);
+
 /** The benches' source picture: BENCH_WIDTH x BENCH_HEIGHT at BENCH_FPS, 640x360 at 30 unless set. */
 export const sourceFromEnv = () => ({ width: envNumber('BENCH_WIDTH', 640), height: envNumber('BENCH_HEIGHT', 360), fps: envNumber('BENCH_FPS', 30) });
 

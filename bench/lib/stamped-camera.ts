@@ -2,6 +2,7 @@
 // an FFmpeg x264 encoder (zerolatency, no B-frames, 1 s GOP) that overlays it on a moving testsrc2 pattern, adds
 // an AAC tone and pushes FLV to livecue. The moving pattern makes a ladder encode realistic motion, not a still.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { aacArgs, QUIET_FFMPEG, toneInput, x264Args } from '../../tests/helpers/encoder-args.ts';
 import { bandHeight, stampBand } from './frame-clock.ts';
 
 export interface StampedCameraOptions {
@@ -41,11 +42,8 @@ export class StampedCamera {
     this.audio = audio;
     this.#name = name;
     const band = bandHeight(height);
-    const rate = videoKbps ? ['-b:v', `${videoKbps}k`, '-maxrate', `${videoKbps}k`, '-bufsize', `${videoKbps}k`] : [];
     const args = [
-      '-hide_banner',
-      '-loglevel',
-      'error',
+      ...QUIET_FFMPEG,
       '-f',
       'rawvideo',
       '-pix_fmt',
@@ -56,25 +54,16 @@ export class StampedCamera {
       String(fps),
       '-i',
       'pipe:0',
-      // Paced by -re: lavfi would otherwise produce audio as fast as it can.
-      ...(audio ? ['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000'] : []),
+      ...(audio ? toneInput({ paced: true }) : []),
       '-filter_complex',
       `testsrc2=size=${width}x${height}:rate=${fps}[bg];[bg][0:v]overlay=0:0:shortest=1,format=yuv420p[v]`,
       '-map',
       '[v]',
       ...(audio ? ['-map', '1:a'] : []),
-      '-c:v',
-      'libx264',
-      '-preset',
-      preset,
-      '-tune',
-      'zerolatency',
-      '-g',
-      String(fps),
+      ...x264Args({ preset, bitrate: videoKbps ? `${videoKbps}k` : undefined }, fps),
       '-bf',
       '0',
-      ...rate,
-      ...(audio ? ['-c:a', 'aac', '-b:a', '128k'] : []),
+      ...(audio ? aacArgs({ bitrate: '128k' }) : []),
       '-shortest',
       '-flush_packets',
       '1',

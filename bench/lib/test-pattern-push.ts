@@ -1,6 +1,7 @@
 // The simplest live source: FFmpeg pushes a lavfi test pattern (with a tone) over RTMP in real time, until stopped.
 // No frame stamps and no Node work per frame (unlike lib/stamped-camera.ts), so the bench's process does not pace it.
 import { spawn } from 'node:child_process';
+import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args } from '../../tests/helpers/encoder-args.ts';
 
 export interface TestPatternPush {
   pid: number;
@@ -8,40 +9,8 @@ export interface TestPatternPush {
 }
 
 export function pushTestPattern(url: string, { size = '640x360', fps = 30 }: { size?: string; fps?: number } = {}): TestPatternPush {
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc2=size=${size}:rate=${fps}`,
-    '-re',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine=frequency=440:sample_rate=48000',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-tune',
-    'zerolatency',
-    '-g',
-    String(fps),
-    '-bf',
-    '0',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '96k',
-    '-f',
-    'flv',
-    url,
-  ];
+  const inputs = testPatternInputs({ size, rate: fps, tone: { paced: true } });
+  const args = [...QUIET_FFMPEG, ...inputs, ...x264Args({}, fps), '-bf', '0', ...aacArgs(), '-f', 'flv', url];
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));

@@ -125,6 +125,18 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
+/** The body of `url` once it answers 2xx: a playlist or file that livecue writes a moment after the push starts. */
+export function waitForText(what: string, url: string, timeoutMs?: number): Promise<string> {
+  return waitFor(
+    what,
+    async () => {
+      const response = await fetch(url);
+      return response.ok ? response.text() : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A TCP port free on 127.0.0.1 right now (for a process that must be told its port in advance). */

@@ -1,6 +1,7 @@
 // Real FFmpeg as the encoder, and ffprobe/ffmpeg to check what livecue produced.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args, type X264Settings } from './encoder-args.ts';
 
 const run = promisify(execFile);
 
@@ -10,20 +11,6 @@ export interface Encoder {
   exited: Promise<number | null>;
   stderr(): string;
   stop(): void;
-}
-
-/** How x264 encodes the pushed video: what an encoder's settings turn into. */
-export interface X264Settings {
-  /** Default ultrafast (constrained baseline); superfast and slower give High. */
-  preset?: string;
-  /** -profile:v (baseline, main, high); default: the preset's own choice. */
-  profile?: string;
-  /** Default zerolatency (no B-frames); null for x264's defaults (B-frames). */
-  tune?: string | null;
-  /** Video bitrate, e.g. '1500k'; default: x264's CRF. */
-  bitrate?: string;
-  /** -level:v (e.g. '3.0', '5.1'); default: the lowest level the picture fits. */
-  level?: string;
 }
 
 /** Pushes a lavfi test pattern (with a tone) over RTMP in real time. */
@@ -39,18 +26,11 @@ export function pushRtmp(
   },
 ): Encoder {
   const rate = options.rate ?? 30;
-  const x264 = options.x264 ?? {};
-  const args = ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `testsrc2=size=${options.size ?? '1280x720'}:rate=${rate}`];
   const audio =
     options.audio === false ? undefined : options.audio === true || options.audio === undefined ? { sampleRate: 48000, channels: 1 } : options.audio;
-  if (audio) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audio.sampleRate}`);
-  args.push('-t', String(options.seconds), '-c:v', 'libx264', '-preset', x264.preset ?? 'ultrafast');
-  if (x264.tune !== null) args.push('-tune', x264.tune ?? 'zerolatency');
-  if (x264.profile) args.push('-profile:v', x264.profile);
-  if (x264.level) args.push('-level:v', x264.level);
-  if (x264.bitrate) args.push('-b:v', x264.bitrate, '-maxrate', x264.bitrate, '-bufsize', x264.bitrate);
-  args.push('-g', String(rate * (options.gopSeconds ?? 1)), '-pix_fmt', 'yuv420p');
-  if (audio) args.push('-c:a', 'aac', '-b:a', '96k', '-ac', String(audio.channels));
+  const args = [...QUIET_FFMPEG, ...testPatternInputs({ size: options.size, rate, tone: audio ? { sampleRate: audio.sampleRate } : false })];
+  args.push('-t', String(options.seconds), ...x264Args(options.x264 ?? {}, rate * (options.gopSeconds ?? 1)));
+  if (audio) args.push(...aacArgs({ channels: audio.channels }));
   args.push('-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

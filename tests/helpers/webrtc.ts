@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { MediaStreamTrack, RTCPeerConnection, RTCRtpCodecParameters, useH264, useOPUS, useVP8, type RtpPacket } from 'werift';
+import { QUIET_FFMPEG, testPatternInputs, x264Args } from './encoder-args.ts';
 
 export interface WhepResult {
   status: number;
@@ -176,36 +177,11 @@ export class WeriftH264Publisher {
     this.#encoder = spawn(
       'ffmpeg',
       [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-re',
-        '-f',
-        'lavfi',
-        '-i',
-        `testsrc2=size=${size}:rate=${rate}`,
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=48000',
+        ...QUIET_FFMPEG,
+        ...testPatternInputs({ size, rate }),
         '-map',
         '0:v',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-tune',
-        'zerolatency',
-        '-g',
-        String(rate),
-        '-pix_fmt',
-        'yuv420p',
-        '-b:v',
-        '800k',
-        '-maxrate',
-        '800k',
-        '-bufsize',
-        '800k',
+        ...x264Args({ preset: 'veryfast', bitrate: '800k' }, rate),
         '-f',
         'rtp',
         '-payload_type',
