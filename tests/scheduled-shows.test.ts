@@ -1,12 +1,21 @@
 // Scheduled shows (issue #19): schedules on streams, upcoming shows listed in pages, the calendar file, viewers'
 // reminders, the show.* webhooks (show.starting_soon once), late marking, and the waiting room in a real browser
 // turning into the live player when an encoder starts.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { showSchedules } from '../src/db/schema.ts';
 import { verifyWebhookSignature } from '../src/workers/webhooks.ts';
 import { newViewer, sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { pushRtmp, type Encoder } from './helpers/media.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface Delivery {
   event: string;
@@ -237,5 +246,116 @@ describe('scheduling a show', () => {
     const removed = await node.api('PATCH', `/v1/streams/${stream.id}`, { scheduledStartAt: null });
     expect(removed.status).toBe(200);
     expect(removed.body.schedule).toBeUndefined();
+  });
+});
+
+describe('the waiting room in Chromium', () => {
+  let browser: Browser;
+  let push: Encoder | undefined;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)`);
+    if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
+    });
+  });
+
+  afterAll(async () => {
+    push?.stop();
+    await browser?.close();
+  });
+
+  it('shows the countdown and lineup, stores "remind me", and becomes the live player when the encoder starts', async () => {
+    const image = (
+      await promisify(execFile)(
+        'ffmpeg',
+        ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=orange:size=96x96', '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png', 'pipe:1'],
+        {
+          encoding: 'buffer',
+        },
+      )
+    ).stdout;
+    const lineup = [];
+    for (const [sku, title] of [
+      ['BOOT', 'Winter boots'],
+      ['SCARF', 'Wool scarf'],
+    ]) {
+      const { body } = await node.api('POST', '/v1/products', {
+        sku: `${sku}-${Date.now()}`,
+        title,
+        price: 59,
+        currency: 'EUR',
+        imageUrl: `https://shop.example.com/${sku}.png`,
+      });
+      lineup.push(body as { id: string });
+    }
+    const { body: stream } = await node.api('POST', '/v1/streams', {
+      title: 'Winter drop',
+      scheduledStartAt: inMinutes(10),
+      description: 'Boots and scarves, live.',
+      coverImageUrl: 'https://shop.example.com/cover.png',
+      products: lineup.map((product) => product.id),
+    });
+
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    await context.route('https://shop.example.com/**', (route) => route.fulfill({ status: 200, contentType: 'image/png', body: image }));
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${node.baseUrl}/watch/${stream.playbackId}`);
+
+    const countdown = page.getByTestId('countdown');
+    await countdown.waitFor();
+    await waitFor('a running countdown', async () => /^Starts in (09|10):\d\d$/.test((await countdown.textContent()) ?? ''), 10_000);
+    const first = await countdown.textContent();
+    await waitFor('the countdown to move', async () => (await countdown.textContent()) !== first, 5000);
+    expect(await page.getByTestId('show-title').textContent()).toBe('Winter drop');
+    expect(await page.getByTestId('description').textContent()).toBe('Boots and scarves, live.');
+    expect(await page.getByTestId('lineup-card').allTextContents()).toEqual([expect.stringContaining('Winter boots'), expect.stringContaining('Wool scarf')]);
+    expect(await page.getByTestId('calendar').getAttribute('href')).toBe(`/live/${stream.playbackId}/calendar.ics`);
+    await waitFor('the cover to load', () => page.getByTestId('cover').evaluate((img) => (img as HTMLImageElement).naturalWidth > 0), 10_000);
+
+    await page.getByTestId('remind').click();
+    await waitFor('the reminder to be set', async () => (await page.getByTestId('remind').textContent())?.includes('Reminder set'), 10_000);
+    const viewerId = await page.evaluate(() => (window as unknown as { livecueViewer: { viewerId: string } }).livecueViewer.viewerId);
+    const reminders = (await node.api('GET', `/v1/streams/${stream.id}/reminders`)).body;
+    expect(reminders.reminders.map((reminder: { viewerId: string }) => reminder.viewerId)).toEqual([viewerId]);
+
+    // The same page, never reloaded, when the show starts: an encoder as OBS sends (x264 veryfast High, 2 s GOP, AAC 48 kHz).
+    await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
+    push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, {
+      seconds: 60,
+      size: '1280x720',
+      gopSeconds: 2,
+      audio: { sampleRate: 48000, channels: 2 },
+      x264: { preset: 'veryfast', profile: 'high', tune: null },
+    });
+    await page.getByTestId('waiting-room').waitFor({ state: 'hidden', timeout: 30_000 });
+    await waitFor(
+      'the live player to show frames',
+      () =>
+        page.evaluate(() => {
+          const video = document.querySelector('video')!;
+          const viewer = (window as unknown as { livecueViewer: { path?: string } }).livecueViewer;
+          return (viewer.path === 'webrtc' || viewer.path === 'hls') && video.getVideoPlaybackQuality().totalVideoFrames > 10;
+        }),
+      45_000,
+      500,
+    );
+    expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
+    expect(await page.getByTestId('path').textContent()).toMatch(/WebRTC|HLS/);
+
+    const live = await waitFor('show.live', () => deliveredFor('show.live', stream.id)[0], 15_000);
+    expect(live).toMatchObject({ playbackId: stream.playbackId, reminders: 1, scheduledStartAt: stream.schedule.startAt });
+    expect((await node.api('GET', `/v1/streams/${stream.id}`)).body.schedule).toMatchObject({ upcoming: false, late: false });
+    // Upcoming shows no longer list it, and a reminder is no longer taken.
+    const upcoming = (await node.api('GET', '/v1/streams?status=scheduled')).body.streams.map((listed: { id: string }) => listed.id);
+    expect(upcoming).not.toContain(stream.id);
+    expect(pageErrors).toEqual([]);
+    push.stop();
+    await context.close();
   });
 });
