@@ -358,4 +358,39 @@ describe('the waiting room in Chromium', () => {
     push.stop();
     await context.close();
   });
+
+  it('schedules a show from the console, shows its reminders and the waiting-room link', async () => {
+    const { body: product } = await node.api('POST', '/v1/products', { sku: `HAT-${Date.now()}`, title: 'Straw hat', price: 19, currency: 'EUR' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(`${node.baseUrl}/console`);
+    await page.fill('input[name=token]', node.lc.adminToken);
+    await page.click('button[type=submit]');
+    await page.fill('input[aria-label="New stream title"]', 'Hat show');
+    await page.click('text=Create stream');
+    await page.getByTestId('schedule-lineup').getByText('Straw hat').waitFor();
+    const streamId = (await page.locator('.stream-list li.selected').getAttribute('data-stream-id'))!;
+
+    // Two days ahead, at 18:30 the host's local time (the browser's zone is the machine's).
+    const start = new Date(Date.now() + 2 * 86_400_000);
+    start.setHours(18, 30, 0, 0);
+    const local = new Date(start.getTime() - start.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await page.getByTestId('schedule-start').fill(local);
+    await page.fill('textarea[aria-label=Description]', 'Hats for the summer.');
+    await page.getByTestId('schedule-lineup').getByText('Straw hat').click();
+    await page.getByTestId('schedule-save').click();
+    await page.getByText('Schedule saved.').waitFor();
+    const { body: stream } = await node.api('GET', `/v1/streams/${streamId}`);
+    expect(stream.schedule).toMatchObject({ description: 'Hats for the summer.', products: [product.id], upcoming: true, reminders: 0 });
+    expect(Date.parse(stream.schedule.startAt)).toBe(start.getTime());
+    expect(await page.getByTestId('waiting-room-url').textContent()).toBe(`${node.lc.urls.api}/watch/${stream.playbackId}`);
+
+    const viewer = await newViewer(node);
+    await fetch(`${node.baseUrl}/live/${stream.playbackId}/reminders`, { method: 'POST', headers: { authorization: `Bearer ${viewer.token}` } });
+    await page.locator('[data-testid=schedule-reminders]:text("1")').waitFor({ timeout: 15_000 });
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  });
 });
