@@ -359,6 +359,20 @@ describe('the waiting room in Chromium', () => {
     await context.close();
   });
 
+  it('says in the waiting room that a show 30 minutes past its time is running late', async () => {
+    const { body: stream } = await node.api('POST', '/v1/streams', { title: 'Late show', scheduledStartAt: inMinutes(1) });
+    await node.lc.database.db
+      .update(showSchedules)
+      .set({ startAt: new Date(Date.now() - 31 * 60_000) })
+      .where(eq(showSchedules.streamId, stream.id));
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${node.baseUrl}/watch/${stream.playbackId}`);
+    await page.locator('[data-testid=countdown][data-late=true]').waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('countdown').textContent()).toContain('running late');
+    await context.close();
+  });
+
   it('schedules a show from the console, shows its reminders and the waiting-room link', async () => {
     const { body: product } = await node.api('POST', '/v1/products', { sku: `HAT-${Date.now()}`, title: 'Straw hat', price: 19, currency: 'EUR' });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
