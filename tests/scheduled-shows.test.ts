@@ -127,6 +127,9 @@ describe('scheduling a show', () => {
     } while (cursor);
     expect(paged).toEqual(whole.streams.map((stream: { id: string }) => stream.id));
     expect((await node.api('GET', '/v1/streams?cursor=nonsense')).status).toBe(400);
+    // A well-formed cursor at an instant PostgreSQL cannot hold is refused, not a 500.
+    const farPast = Buffer.from(JSON.stringify(['-271821-04-20T00:00:00.000Z', 'str_x'])).toString('base64url');
+    expect((await node.api('GET', `/v1/streams?status=scheduled&cursor=${farPast}`)).status).toBe(400);
     expect((await node.api('GET', '/v1/streams?status=soon')).status).toBe(400);
     expect((await node.api('GET', '/v1/streams?limit=0')).status).toBe(400);
   });

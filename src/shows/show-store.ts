@@ -28,7 +28,9 @@ export function decodeCursor(cursor: string): { key: Date; id: string } | undefi
     const [key, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
     if (typeof key !== 'string' || typeof id !== 'string' || id.length > 128) return undefined;
     const at = new Date(key);
-    return Number.isNaN(at.getTime()) ? undefined : { key: at, id };
+    // Only instants this API could have written (PostgreSQL refuses some years JavaScript takes).
+    const year = at.getUTCFullYear();
+    return Number.isNaN(at.getTime()) || year < 1970 || year > 9999 ? undefined : { key: at, id };
   } catch {
     return undefined;
   }
