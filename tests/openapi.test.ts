@@ -53,7 +53,11 @@ afterAll(async () => {
 describe('the OpenAPI document', () => {
   it('documents every route the node registers, with its method', async () => {
     const document = await fetch(`${node.baseUrl}/openapi.json`).then((response) => response.json());
-    const inDocument = new Set(Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`)));
+    const inDocument = new Set(
+      Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
+        Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+      ),
+    );
     const registered = node.lc.routes.flatMap((route) => templates(route.path).map((path) => `${route.method} ${path}`));
     expect(registered.length).toBeGreaterThan(50);
     const missing = registered.filter((route) => !inDocument.has(route) && !UNDOCUMENTED.some((excluded) => excluded.route.test(route)));
@@ -67,10 +71,15 @@ describe('the OpenAPI document', () => {
   it('describes request and answer bodies and problem+json refusals for every operation', async () => {
     const document = await fetch(`${node.baseUrl}/openapi.json`).then((response) => response.json());
     expect(document.components.schemas.Problem.required).toEqual(['type', 'title', 'status', 'detail']);
-    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
+    for (const [path, item] of Object.entries(
+      document.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, { content?: Record<string, unknown> }> }>>,
+    )) {
       for (const [method, operation] of Object.entries(item)) {
         const statuses = Object.keys(operation.responses);
-        expect(statuses.some((status) => status < '400'), `${method} ${path} has a success`).toBe(true);
+        expect(
+          statuses.some((status) => status < '400'),
+          `${method} ${path} has a success`,
+        ).toBe(true);
         for (const status of statuses.filter((status) => status >= '400' && status < '500')) {
           expect(operation.responses[status]!.content, `${method} ${path} ${status}`).toHaveProperty(['application/problem+json']);
         }
@@ -97,7 +106,13 @@ describe('the OpenAPI document', () => {
     const pin = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: product.body.id });
     expect(pin.status).toBe(201);
     expectDocumented(pin, 'post', '/v1/streams/{id}/cues');
-    const offerCue = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.body.id, discountPercent: 20, durationSeconds: 300, quantity: 5 });
+    const offerCue = await node.api('POST', `/v1/streams/${stream.id}/cues`, {
+      type: 'offer.start',
+      productId: product.body.id,
+      discountPercent: 20,
+      durationSeconds: 300,
+      quantity: 5,
+    });
     expect(offerCue.status).toBe(201);
     expectDocumented(offerCue, 'post', '/v1/streams/{id}/cues');
     expectDocumented(await node.api('GET', `/v1/streams/${stream.id}/cues`), 'get', '/v1/streams/{id}/cues');
@@ -109,9 +124,15 @@ describe('the OpenAPI document', () => {
     expect(offer.status).toBe(200);
     expectDocumented(offer, 'get', '/v1/offers/{id}');
 
-    const viewer = await fetch(`${node.baseUrl}/live/viewers`, { method: 'POST' }).then(async (response) => ({ status: response.status, body: await response.json() }));
+    const viewer = await fetch(`${node.baseUrl}/live/viewers`, { method: 'POST' }).then(async (response) => ({
+      status: response.status,
+      body: await response.json(),
+    }));
     expectDocumented(viewer, 'post', '/live/viewers');
-    const claim = await fetch(`${node.baseUrl}/v1/offers/${offerCue.body.id}/claims`, { method: 'POST', headers: { authorization: `Bearer ${viewer.body.viewerToken}` } });
+    const claim = await fetch(`${node.baseUrl}/v1/offers/${offerCue.body.id}/claims`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${viewer.body.viewerToken}` },
+    });
     expect(claim.status).toBe(201);
     const claimed = await claim.json();
     expectDocumented({ status: claim.status, body: claimed }, 'post', '/v1/offers/{id}/claims');
@@ -169,7 +190,11 @@ describe('the OpenAPI document', () => {
     await check('get', '/v1/webhooks', '/v1/webhooks');
     await check('post', '/v1/tokens', '/v1/tokens', { name: 'shop backend', scopes: ['cues'] });
     await check('get', '/v1/tokens', '/v1/tokens');
-    const target = await check('post', '/v1/streams/{id}/restreams', `/v1/streams/${stream.id}/restreams`, { url: 'rtmp://127.0.0.1:9/live', streamKey: 'secret-key', enabled: false });
+    const target = await check('post', '/v1/streams/{id}/restreams', `/v1/streams/${stream.id}/restreams`, {
+      url: 'rtmp://127.0.0.1:9/live',
+      streamKey: 'secret-key',
+      enabled: false,
+    });
     await check('get', '/v1/streams/{id}/restreams', `/v1/streams/${stream.id}/restreams`);
     await check('patch', '/v1/streams/{id}/restreams/{restreamId}', `/v1/streams/${stream.id}/restreams/${target.id}`, { name: 'elsewhere' });
     await check('get', '/v1/streams/{id}/restreams/{restreamId}', `/v1/streams/${stream.id}/restreams/${target.id}`);
