@@ -38,6 +38,8 @@ import { serveHttp } from './app/http.ts';
 import { startJobs, startQueueWorkers, type Jobs } from './app/jobs.ts';
 import { Lifecycle } from './app/lifecycle.ts';
 import { startEdges, startIngest, startMedia } from './app/media.ts';
+import { ShowSchedules } from './shows/show-schedules.ts';
+import { ShowStore } from './shows/show-store.ts';
 
 export interface Livecue {
   config: Config;
@@ -71,7 +73,7 @@ export interface Livecue {
 }
 
 /** What happens when a show starts and when it ends, beyond the show itself. */
-function followShows(registry: SessionRegistry, jobs: Jobs, commerce: Commerce): void {
+function followShows(registry: SessionRegistry, jobs: Jobs, commerce: Commerce, shows: ShowSchedules): void {
   registry.on('sessionStarted', (session: LiveSession) =>
     jobs.webhooks.emit('stream.live', {
       streamId: session.stream.id,
@@ -89,6 +91,9 @@ function followShows(registry: SessionRegistry, jobs: Jobs, commerce: Commerce):
     jobs.webhooks.emit('stream.ended', { streamId: session.stream.id, sessionId: session.id, reason, mediaSeconds: session.timeline.duration }),
   );
   registry.on('sessionEnded', (session) => commerce.analytics.showEnded(session.stream.id));
+  // Scheduled shows: the waiting rooms open on the show (their socket hears it), and an upcoming schedule becomes show.live.
+  registry.on('sessionStarted', (session) => commerce.hub.publishEvent(session.stream.playbackId, { type: 'live' }));
+  registry.on('sessionStarted', (session) => shows.wentLive(session.stream, session.id));
 }
 
 export async function startLivecue(config: Config, options: { logger?: Logger } = {}): Promise<Livecue> {
@@ -99,7 +104,14 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     const jobs = await startJobs(config, base, logger, life);
     const media = await startMedia(config, base, jobs, logger, life);
     const commerce = await startCommerce(config, base, jobs, media, logger, life);
-    followShows(media.registry, jobs, commerce);
+    const shows = new ShowSchedules(new ShowStore(base.database.db), {
+      queues: jobs.queues,
+      webhooks: jobs.webhooks,
+      leadMinutes: config.REMINDER_LEAD_MINUTES,
+      apiBase: () => urls.api,
+      logger,
+    });
+    followShows(media.registry, jobs, commerce, shows);
     const edges = startEdges(media, base, commerce, logger, life);
     const { rtmpPort, rtmpsPort } = await startIngest(config, media, base, logger, life);
 
@@ -131,6 +143,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
     life.onClose('webrtc sessions', async () => webrtc.close());
     const app = createHttpApp({
       ...commerce,
+      shows,
       access,
       tokens: new ApiTokenStore(base.database.db),
       limits: { apiPerSecond: config.API_RATE_PER_SECOND, signalingPerSecond: config.SIGNALING_RATE_PER_SECOND },

@@ -83,7 +83,7 @@ describe('the OpenAPI document', () => {
         for (const status of statuses.filter((status) => status >= '400' && status < '500')) {
           expect(operation.responses[status]!.content, `${method} ${path} ${status}`).toHaveProperty(['application/problem+json']);
         }
-        if (['post', 'put', 'patch'].includes(method) && !/\/(rotate-key|confirm|cancel|answered)$/.test(path) && path !== '/live/viewers') {
+        if (['post', 'put', 'patch'].includes(method) && !/\/(rotate-key|confirm|cancel|answered|reminders)$/.test(path) && path !== '/live/viewers') {
           expect(operation.requestBody, `${method} ${path} takes a body`).toBeDefined();
         }
       }
@@ -155,6 +155,21 @@ describe('the OpenAPI document', () => {
     await check('post', '/v1/streams/{id}/playback-tokens', `/v1/streams/${stream.id}/playback-tokens`, {});
     const decoy = await check('post', '/v1/streams', '/v1/streams', { title: 'decoy' });
     await check('post', '/v1/streams/{id}/rotate-key', `/v1/streams/${decoy.id}/rotate-key`);
+
+    // Scheduled shows: a show with a lineup, the upcoming list, its waiting room's view and a viewer's reminder.
+    const upcoming = await check('post', '/v1/streams', '/v1/streams', {
+      title: 'contract, scheduled',
+      scheduledStartAt: new Date(Date.now() + 3_600_000).toISOString(),
+      description: 'Soon',
+      coverImageUrl: 'https://shop.example.com/cover.jpg',
+      products: [productId],
+    });
+    await check('get', '/v1/streams', '/v1/streams?status=scheduled&limit=1');
+    await check('get', '/live/{playbackId}/show', `/live/${upcoming.playbackId}/show`);
+    const viewer = (await (await fetch(`${node.baseUrl}/live/viewers`, { method: 'POST' })).json()) as { viewerToken: string };
+    const reminder = await node.api('POST', `/live/${upcoming.playbackId}/reminders`, undefined, { authorization: `Bearer ${viewer.viewerToken}` });
+    expectDocumented(reminder, 'post', '/live/{playbackId}/reminders');
+    await check('get', '/v1/streams/{id}/reminders', `/v1/streams/${upcoming.id}/reminders`);
 
     await check('get', '/v1/products', '/v1/products');
     await check('get', '/v1/products/{id}', `/v1/products/${productId}`);

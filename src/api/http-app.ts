@@ -46,6 +46,8 @@ import type { Restreams } from '../restream/restreams.ts';
 import { healthRouter } from './health-routes.ts';
 import type { ForwardedResponse, SessionLocator } from '../cluster/forward.ts';
 import type { SessionView } from './session-view.ts';
+import type { ShowSchedules } from '../shows/show-schedules.ts';
+import { publicShowsRouter, remindersRouter } from './shows-routes.ts';
 
 export interface HttpAppDeps {
   adminToken: string;
@@ -94,6 +96,8 @@ export interface HttpAppDeps {
   identity: ViewerIdentity;
   /** When set, /metrics needs it as a bearer token; otherwise only loopback and private peers get it. */
   metricsToken?: string;
+  /** Scheduled shows: schedules, the waiting room's view, reminders. */
+  shows: ShowSchedules;
 }
 
 /** Per client address (behind trusted proxies, the address they forward: TRUST_PROXY). */
@@ -180,6 +184,9 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   // Player beats and taps are public: limited per client address like the API.
   const beatLimit = rateLimit(deps.limits.apiPerSecond, 'player report', deps.trust);
   app.use('/live', (req, res, next) => (req.method === 'POST' ? beatLimit(req, res, next) : next()), express.json({ limit: '1kb' }), analyticsRoutes.beats);
+  // The waiting room's show, calendar and reminders (POSTs limited per address by the limiter above).
+  app.use('/live', publicShowsRouter({ shows: deps.shows, streams: deps.streams, products: deps.products, access: deps.access, identity: deps.identity }));
+  app.use('/v1/streams/:id/reminders', remindersRouter({ shows: deps.shows, streams: deps.streams }));
   app.use('/v1/streams/:id/analytics', analyticsRoutes.admin);
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
   app.use('/v1/recordings', recordingRoutes.byId);
@@ -199,6 +206,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       access: deps.access,
       nodeId: deps.cluster.nodeId,
       remoteSession: deps.cluster.remoteSession,
+      shows: deps.shows,
     }),
   );
 

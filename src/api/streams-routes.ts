@@ -9,8 +9,13 @@ import type { PublicUrls } from './urls.ts';
 import type { PlaybackAccess } from '../security/playback-access.ts';
 import { sessionView, type SessionView } from './session-view.ts';
 import { createStreamBody, playbackTokenBody, updateStreamBody } from '../contract/streams.ts';
+import { streamListQuery } from '../contract/shows.ts';
+import { pageOf } from './cursor-page.ts';
+import type { ShowSchedules } from '../shows/show-schedules.ts';
 
 const STREAM_ID = /^str_[A-Za-z0-9]{16}$/;
+/** Streams per page when a cursor comes without a limit. */
+const DEFAULT_PAGE = 50;
 
 export function streamsRouter(deps: {
   streams: StreamStore;
@@ -23,6 +28,8 @@ export function streamsRouter(deps: {
   nodeId: string;
   /** The session of a show another node holds (absent: only this node's sessions are shown). */
   remoteSession?: (streamId: string) => Promise<SessionView | undefined>;
+  /** Scheduled shows: the schedule fields of create and update, and the schedule in every answer. */
+  shows: ShowSchedules;
 }): Router {
   const router = Router();
   const { streams, registry } = deps;
@@ -34,7 +41,8 @@ export function streamsRouter(deps: {
     return stream.status === 'live' ? deps.remoteSession?.(stream.id) : undefined;
   };
 
-  const view = (stream: StreamRow, session?: SessionView) => {
+  type ScheduleView = ReturnType<ShowSchedules['view']>;
+  const view = (stream: StreamRow, session?: SessionView, schedule?: ScheduleView) => {
     const urls = deps.urls();
     return {
       id: stream.id,
@@ -49,9 +57,13 @@ export function streamsRouter(deps: {
         whepUrl: `${urls.api}/whep/${stream.playbackId}`,
       },
       ...(session && { session }),
+      ...(schedule && { schedule }),
     };
   };
-  const viewWithSession = async (stream: StreamRow) => view(stream, await sessionOf(stream));
+  const viewWithSession = async (stream: StreamRow) => {
+    const [session, schedules] = await Promise.all([sessionOf(stream), deps.shows.views([stream])]);
+    return view(stream, session, schedules.get(stream.id));
+  };
 
   const streamOf = async (req: Request) => {
     const id = String(req.params.id);
@@ -64,17 +76,26 @@ export function streamsRouter(deps: {
   router.post('/', async (req, res) => {
     if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
     const body = createStreamBody.parse(req.body ?? {});
+    // The lineup is checked before the stream exists: a refused schedule leaves nothing behind.
+    await deps.shows.check(body);
     const { stream, streamKey } = await streams.create(body.title, body.private ?? false);
     deps.logger.info({ streamId: stream.id }, 'stream created');
-    const created = view(stream);
+    await deps.shows.apply(stream, body);
+    const created = view(stream, undefined, (await deps.shows.views([stream])).get(stream.id));
     res
       .status(201)
       .location(`/v1/streams/${stream.id}`)
       .json({ ...created, ingest: { ...created.ingest, streamKey } });
   });
 
-  router.get('/', async (_req, res) => {
-    res.json({ streams: await Promise.all((await streams.list()).map(viewWithSession)) });
+  router.get('/', async (req, res) => {
+    const query = streamListQuery.parse(req.query);
+    // Neither limit nor cursor: every stream, as the list was before pages.
+    const paged = query.limit !== undefined || query.cursor !== undefined;
+    const page = await deps.shows.store.listStreams(query.status, paged ? pageOf(query, DEFAULT_PAGE) : {});
+    const schedules = await deps.shows.views(page.streams);
+    const listed = await Promise.all(page.streams.map(async (stream) => view(stream, await sessionOf(stream), schedules.get(stream.id))));
+    res.json({ streams: listed, nextCursor: page.nextCursor });
   });
 
   router.get('/:id', async (req, res) => {
@@ -94,8 +115,12 @@ export function streamsRouter(deps: {
   router.patch('/:id', async (req, res) => {
     if (!req.is('application/json')) throw new LivecueError('unsupported_media_type', 'send the body as application/json');
     const stream = await streamOf(req);
-    const changes = updateStreamBody.parse(req.body ?? {});
+    const { title, private: isPrivate, ...schedule } = updateStreamBody.parse(req.body ?? {});
+    const existing = await deps.shows.store.get(stream.id);
+    await deps.shows.check(schedule, existing);
+    const changes = { ...(title !== undefined && { title }), ...(isPrivate !== undefined && { private: isPrivate }) };
     const updated = await streams.update(stream.id, changes);
+    await deps.shows.apply(updated!, schedule, existing);
     deps.access.forget(stream.playbackId);
     res.json(await viewWithSession(updated!));
   });

@@ -11,6 +11,7 @@ export const DEFAULT_X264_PRESET = 'ultrafast';
 /** Heights of the ladder, top first; rungs above the source height are never produced. */
 export const DEFAULT_LADDER = '1080,720,480,360';
 export const DEFAULT_REDIS_KEY_PREFIX = 'livecue';
+export const DEFAULT_REMINDER_LEAD_MINUTES = 15;
 
 const boolish = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
@@ -148,6 +149,13 @@ export const configSchema = z
       .default(4)
       .describe('Tries of a recording job (exponential backoff from 2 s) before it ends failed.'),
     SWEEP_SECONDS: z.coerce.number().min(1).default(60).describe('How often workers re-queue recordings the database says are pending and apply retention.'),
+    // Scheduled shows (issue #19).
+    REMINDER_LEAD_MINUTES: z.coerce
+      .number()
+      .min(0)
+      .max(10_080)
+      .default(DEFAULT_REMINDER_LEAD_MINUTES)
+      .describe('Minutes before a scheduled show starts that show.starting_soon is sent (once), with the number of viewers who asked to be reminded.'),
     RETENTION_DAYS: z.coerce.number().min(0).default(0).describe('Delete recordings (and their segments) this many days after the show; 0 keeps them.'),
     RECORDING_MP4: boolish.default(true).describe('Also remux each recording into one MP4 download (no re-encode).'),
     THUMBNAIL_INTERVAL_SECONDS: z.coerce.number().min(1).max(600).default(10).describe('Seconds between seek-preview thumbnails.'),

@@ -10,6 +10,7 @@ import { createProductBody, productCard, productOperations, productView, updateP
 import { recordingOperations, recordingView, replay } from './recordings.ts';
 import { createRestreamBody, restreamOperations, restreamView, updateRestreamBody } from './restreams.ts';
 import { serviceOperations } from './service.ts';
+import { publicShow, showOperations } from './shows.ts';
 import { createdStream, createStreamBody, playbackToken, streamOperations, streamView, updateStreamBody } from './streams.ts';
 import { tokenOperations, tokenView } from './tokens.ts';
 import { webhookOperations, webhookView } from './webhooks.ts';
@@ -27,6 +28,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...tokenOperations,
   ...mediaOperations,
   ...serviceOperations,
+  ...showOperations,
 ];
 
 /** The schemas the document names (components/schemas) instead of repeating them where they are used. */
@@ -54,4 +56,5 @@ export const NAMED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   StreamAnalytics: streamAnalytics,
   Webhook: webhookView,
   ApiToken: tokenView,
+  Show: publicShow,
 };

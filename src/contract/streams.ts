@@ -3,14 +3,21 @@ import { z } from 'zod';
 import { MAX_TOKEN_SECONDS } from '../security/playback-tokens.ts';
 import { instant, playbackId, streamId } from './ids.ts';
 import { API_PROBLEMS, type Operation } from './operation.ts';
+import { scheduleFields, scheduleView, streamListQuery } from './shows.ts';
 
 const title = z.string().trim().min(1, 'title must not be empty').max(200, 'title is at most 200 characters');
 
 export const createStreamBody = z.strictObject({
   title,
   private: z.boolean().optional().describe('Play only with signed playback tokens'),
+  ...scheduleFields,
 });
-export const updateStreamBody = z.strictObject({ title: title.optional(), private: z.boolean().optional() });
+export const updateStreamBody = z.strictObject({
+  title: title.optional(),
+  private: z.boolean().optional(),
+  ...scheduleFields,
+  scheduledStartAt: scheduleFields.scheduledStartAt.unwrap().nullable().optional().describe('A new start time; null removes the schedule'),
+});
 export const playbackTokenBody = z.strictObject({
   expiresInSeconds: z.number().int().min(10).max(MAX_TOKEN_SECONDS).default(3600),
 });
@@ -51,11 +58,15 @@ export const streamView = z.object({
   }),
   playback: z.object({ hlsUrl: z.url(), whepUrl: z.url() }),
   session: sessionView.optional(),
+  schedule: scheduleView.optional(),
 });
 
 /** POST /v1/streams answers the key, once. */
 export const createdStream = streamView.extend({ ingest: streamView.shape.ingest.extend({ streamKey: z.string() }) });
-export const streamList = z.object({ streams: z.array(streamView) });
+export const streamList = z.object({
+  streams: z.array(streamView),
+  nextCursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last'),
+});
 export const rotatedKey = z.object({ streamKey: z.string() });
 export const playbackToken = z.object({
   token: z.string(),
@@ -79,10 +90,11 @@ export const streamOperations: Operation[] = [
   {
     method: 'get',
     path: '/v1/streams',
-    summary: 'List streams',
+    summary: 'List streams (newest first, or ?status=scheduled: upcoming shows, soonest first), paginated with a cursor',
     access: 'read',
+    query: streamListQuery,
     answers: { 200: { description: 'Streams', schema: streamList } },
-    problems: problems(),
+    problems: problems(400),
   },
   {
     method: 'get',
@@ -96,7 +108,7 @@ export const streamOperations: Operation[] = [
   {
     method: 'patch',
     path: '/v1/streams/{id}',
-    summary: 'Rename a stream or make it private or public',
+    summary: 'Rename a stream, make it private or public, or set its schedule',
     access: 'write',
     params: byId,
     body: updateStreamBody,

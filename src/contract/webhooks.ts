@@ -3,8 +3,20 @@ import { z } from 'zod';
 import { instant } from './ids.ts';
 import { API_PROBLEMS, type Operation } from './operation.ts';
 
-export type WebhookEvent = 'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed' | 'offer.claimed' | 'offer.sold_out';
-export const WEBHOOK_EVENTS: WebhookEvent[] = ['stream.live', 'stream.ended', 'recording.ready', 'recording.failed', 'offer.claimed', 'offer.sold_out'];
+/** Scheduled shows (issue #19): set or changed, starting in REMINDER_LEAD_MINUTES, gone live. */
+const SHOW_EVENTS = ['show.scheduled', 'show.starting_soon', 'show.live'] as const;
+
+export type WebhookEvent =
+  'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed' | 'offer.claimed' | 'offer.sold_out' | (typeof SHOW_EVENTS)[number];
+export const WEBHOOK_EVENTS: WebhookEvent[] = [
+  'stream.live',
+  'stream.ended',
+  'recording.ready',
+  'recording.failed',
+  'offer.claimed',
+  'offer.sold_out',
+  ...SHOW_EVENTS,
+];
 
 export const createWebhookBody = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048),

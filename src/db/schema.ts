@@ -257,3 +257,44 @@ export const offerClaims = pgTable(
     index('offer_claims_expiry').on(table.status, table.expiresAt),
   ],
 );
+
+// --- Scheduled shows (issue #19) ---
+
+/** A stream's announced show: when it starts, what it is about and the products it will sell. One per stream. */
+export const showSchedules = pgTable(
+  'show_schedules',
+  {
+    streamId: text('stream_id')
+      .primaryKey()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    startAt: timestamp('start_at', { withTimezone: true, precision: 3 }).notNull(),
+    description: text('description'),
+    coverImageUrl: text('cover_image_url'),
+    /** Catalogue product ids, in the order the show presents them. */
+    products: jsonb('products').notNull().default([]),
+    /** When the scheduled show went live; null while it is still upcoming (a new start time clears it). */
+    wentLiveAt: timestamp('went_live_at', { withTimezone: true, precision: 3 }),
+    /** The start time show.starting_soon was sent for: the claim that sends it once, whichever node's job runs. */
+    startingSoonFor: timestamp('starting_soon_for', { withTimezone: true, precision: 3 }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (table) => [index('show_schedules_start_idx').on(table.startAt)],
+);
+
+/** A viewer's "remind me" for a stream's scheduled show: one per viewer (the shop's own systems notify them). */
+export const showReminders = pgTable(
+  'show_reminders',
+  {
+    streamId: text('stream_id')
+      .notNull()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    viewerId: text('viewer_id').notNull(),
+    /** The name in the shop-signed viewer token, when there was one. */
+    viewerName: text('viewer_name'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('show_reminders_pk').on(table.streamId, table.viewerId),
+    index('show_reminders_stream_created_idx').on(table.streamId, table.createdAt),
+  ],
+);

@@ -12,6 +12,8 @@ import type { RecordingBuilder } from './recording-builder.ts';
 import { DestinationPolicy } from '../security/destinations.ts';
 import { deliverWebhook, type WebhookService } from './webhooks.ts';
 import { recordingView } from './recording-view.ts';
+import { STARTING_SOON_JOB, type StartingSoonJob } from '../shows/show-schedules.ts';
+import { announceStartingSoon } from './show-reminders.ts';
 
 /** Deliveries of one batch in flight at once (the worker runs several jobs at once too). */
 const BATCH_DELIVERY_CONCURRENCY = 4;
@@ -60,7 +62,11 @@ export class WorkerHost {
     webhookWorker.on('failed', (job, error) =>
       logger.warn({ deliveryIds: job?.data.deliveries.map((d) => d.deliveryId), attempts: job?.attemptsMade, err: error }, 'webhook delivery failed'),
     );
-    const maintenanceWorker = new Worker(MAINTENANCE_QUEUE, (job) => host.#maintain(job.name), { ...common, concurrency: 1 });
+    const maintenanceWorker = new Worker(
+      MAINTENANCE_QUEUE,
+      (job) => (job.name === STARTING_SOON_JOB ? announceStartingSoon(deps, job.data as StartingSoonJob) : host.#maintain(job.name)),
+      { ...common, concurrency: 1 },
+    );
     for (const worker of [recordingsWorker, webhookWorker, maintenanceWorker]) {
       worker.on('error', (error) => logger.warn({ err: error }, 'queue worker error'));
       host.#workers.push(worker);

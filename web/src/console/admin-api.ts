@@ -22,6 +22,21 @@ export interface StreamView {
     mediaSeconds: number;
     renditions: { name: string; width: number; height: number; videoBitrate: number; frameRate: number; passthrough: boolean }[];
   };
+  /** Present when the stream is a scheduled show. */
+  schedule?: ShowSchedule;
+}
+
+/** A stream's scheduled show (GET /v1/streams/:id). */
+export interface ShowSchedule {
+  startAt: string;
+  description: string | null;
+  coverImageUrl: string | null;
+  products: string[];
+  late: boolean;
+  upcoming: boolean;
+  reminders: number;
+  watchUrl: string;
+  calendarUrl: string;
 }
 
 export type { Product };
@@ -100,5 +115,7 @@ export class AdminApi {
   playbackToken = (id: string, expiresInSeconds: number) =>
     this.request<{ token: string; expiresAt: string }>('POST', `/v1/streams/${id}/playback-tokens`, { expiresInSeconds });
   analytics = (id: string) => this.request<StreamAnalytics>('GET', `/v1/streams/${id}/analytics`);
+  /** Scheduled shows: PATCH the schedule fields (scheduledStartAt null removes it). */
+  updateStream = (id: string, changes: Record<string, unknown>) => this.request<StreamView>('PATCH', `/v1/streams/${id}`, changes);
   listRecordings = (id: string) => this.request<{ recordings: Recording[] }>('GET', `/v1/streams/${id}/recordings`).then((body) => body.recordings);
 }

@@ -6,6 +6,7 @@ import { h, replaceChildren } from '../ui/element.ts';
 import { formatClock, formatPrice } from '../ui/format.ts';
 import { ApiError, type AdminApi, type Cue, type CueState, type Product, type Recording, type StreamAnalytics, type StreamView } from './admin-api.ts';
 import { copyField } from './copy-field.ts';
+import { SchedulePanel } from './show-schedule.ts';
 
 const POLL_MS = 2000;
 /** A private stream's preview and viewer link use a playback token minted for the host, renewed before it runs out. */
@@ -80,12 +81,14 @@ export class StreamDetail {
   readonly #history = h('section', { class: 'panel' });
   readonly #recordings = h('section', { class: 'panel', hidden: true });
   readonly #message = h('p', { class: 'message', role: 'status' });
+  readonly #schedule: SchedulePanel;
 
   constructor(api: AdminApi, streamId: string, keys: Map<string, string>, onChange: () => void) {
     this.#api = api;
     this.#streamId = streamId;
     this.#keys = keys;
     this.#onChange = onChange;
+    this.#schedule = new SchedulePanel(api, () => onChange());
     this.element = h(
       'div',
       { class: 'detail' },
@@ -102,7 +105,7 @@ export class StreamDetail {
           h('section', { class: 'panel preview' }, h('h3', { text: 'Preview (WebRTC)' }), this.#previewVideo, this.#previewNote),
           this.#ingest,
         ),
-        h('div', {}, this.#commerce, this.#history, this.#recordings),
+        h('div', {}, this.#commerce, this.#schedule.element, this.#history, this.#recordings),
       ),
     );
     void this.#refresh(true);
@@ -146,6 +149,7 @@ export class StreamDetail {
       this.#renderNumbers();
       this.#renderCommerce();
       this.#renderHistory();
+      this.#schedule.update(stream, products);
       this.#updatePreview();
       if (statusChanged && !first) {
         this.#onChange();

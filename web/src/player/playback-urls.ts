@@ -73,6 +73,23 @@ export class PlaybackUrls {
     return `/live/${this.#id}/products/${encodeURIComponent(productId)}${this.#query}`;
   }
 
+  /** Scheduled shows: the waiting room's view of the show (with whether this viewer asked to be reminded), its calendar file, its reminders. */
+  show(viewerToken?: string): string {
+    const query = new URLSearchParams();
+    if (this.#token) query.set('token', this.#token);
+    if (viewerToken) query.set('viewerToken', viewerToken);
+    const text = query.toString();
+    return `/live/${this.#id}/show${text ? `?${text}` : ''}`;
+  }
+
+  calendar(): string {
+    return `/live/${this.#id}/calendar.ics${this.#query}`;
+  }
+
+  reminders(): string {
+    return `/live/${this.#id}/reminders${this.#query}`;
+  }
+
   /** Analytics: a player's beat (HLS, replay) and a tap on the pinned product's card. */
   beat(): string {
     return `/live/${this.#id}/beat`;

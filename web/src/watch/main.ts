@@ -19,6 +19,7 @@ import { ViewerSocket, type SocketState } from './viewer-socket.ts';
 import { viewerIdentity, WatchReporter, type ViewerIdentity } from './watch-reporter.ts';
 import { PlaybackUrls } from '../player/playback-urls.ts';
 import { WhepError } from '../player/whep-client.ts';
+import { fetchShow, isUpcoming, WaitingRoom, type ShowInfo } from './waiting-room.ts';
 
 const OFFLINE_RETRY_MS = 3000;
 /** A WebRTC picture that stands still this long means the encoder left or the show ended: look again. */
@@ -70,6 +71,7 @@ class Viewer implements ViewerApi {
   readonly #panel: CommercePanel;
   readonly #reporter: WatchReporter;
   readonly #socket: ViewerSocket;
+  readonly #viewerToken: string | undefined;
   #playback: Playback | undefined;
   #timeline: ReplayTimeline | undefined;
   /** Every cue of the show seen on any path, for the replay timeline. */
@@ -92,6 +94,7 @@ class Viewer implements ViewerApi {
     });
     this.#reporter = new WatchReporter(this.#urls, this.#video, identity.id);
     this.#socket = new ViewerSocket(this.#urls, identity.token);
+    this.#viewerToken = identity.token;
     this.#panel = new CommercePanel({ product: byId('product'), offer: byId('offer'), poll: byId('poll'), announcement: byId('announcement') }, this.#catalog, {
       onProductTap: (productId) => this.#reporter.tapped({ productId, cueId: this.#playback?.scheduler.pinnedCueId() }),
       actions: this.#socket,
@@ -138,7 +141,32 @@ class Viewer implements ViewerApi {
 
   async start(): Promise<void> {
     if (this.#params.get('replay') === '1') return this.#startReplay();
+    const show = await fetchShow(this.#urls, this.#viewerToken);
+    if (show?.schedule && isUpcoming(show)) await this.#waitForShow({ ...show, schedule: show.schedule });
     return this.#startLive();
+  }
+
+  /**
+   * A scheduled show not live yet: the waiting room, until the socket says the show is live. Each time the socket
+   * (re)opens the page asks again, so a start announced while it was away is not missed.
+   */
+  async #waitForShow(show: ShowInfo & { schedule: NonNullable<ShowInfo['schedule']> }): Promise<void> {
+    const room = new WaitingRoom(show, this.#urls, this.#viewerToken);
+    this.#status('');
+    byId('path-badge').textContent = 'Upcoming';
+    await new Promise<void>((resolve) => {
+      const started = () => {
+        this.#socket.off('live', started).off('state', reopened);
+        resolve();
+      };
+      const reopened = async (state: string) => {
+        if (state === 'open' && (await fetchShow(this.#urls))?.status === 'live') started();
+      };
+      this.#socket.on('live', started).on('state', reopened);
+      this.#socket.connect();
+    });
+    room.close();
+    byId('path-badge').textContent = 'connecting…';
   }
 
   async #startLive(): Promise<void> {

@@ -48,6 +48,8 @@ export interface ViewerSocketEvents {
   stock: [OfferStock];
   /** The server refused something this viewer sent ("slow down", "you are muted in this chat", a second vote). */
   refused: [error: string];
+  /** The show went live (a scheduled show's waiting room opens on it). */
+  live: [];
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -198,6 +200,9 @@ export class ViewerSocket extends TypedEmitter<ViewerSocketEvents> implements Cu
         return;
       case 'error':
         if (typeof message.error === 'string') this.emit('refused', message.error);
+        return;
+      case 'live':
+        this.emit('live');
         return;
     }
     // The greeting also carries the open offers' stock and the open poll's tally (otherwise announced only when they
