@@ -3,8 +3,27 @@ import { z } from 'zod';
 import { instant } from './ids.ts';
 import { API_PROBLEMS, type Operation } from './operation.ts';
 
-export type WebhookEvent = 'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed' | 'offer.claimed' | 'offer.sold_out';
-export const WEBHOOK_EVENTS: WebhookEvent[] = ['stream.live', 'stream.ended', 'recording.ready', 'recording.failed', 'offer.claimed', 'offer.sold_out'];
+export type WebhookEvent =
+  | 'stream.live'
+  | 'stream.ended'
+  | 'recording.ready'
+  | 'recording.failed'
+  | 'offer.claimed'
+  | 'offer.sold_out'
+  // Shoppable clips (issue #19).
+  | 'clip.ready'
+  | 'clip.failed';
+export const WEBHOOK_EVENTS: WebhookEvent[] = [
+  'stream.live',
+  'stream.ended',
+  'recording.ready',
+  'recording.failed',
+  'offer.claimed',
+  'offer.sold_out',
+  // Shoppable clips (issue #19).
+  'clip.ready',
+  'clip.failed',
+];
 
 export const createWebhookBody = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).max(2048),
