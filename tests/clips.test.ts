@@ -2,7 +2,9 @@
 // its stored segments: a pin's span with its product and its cues on the clip's own time, a 9:16 portrait cut,
 // an instant clip while live, signed clip.ready webhooks, clear 400s and 404s.
 import { createServer, type Server } from 'node:http';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clipView, publicClip } from '../src/contract/clips.ts';
 import { verifyWebhookSignature } from '../src/workers/webhooks.ts';
 import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideo, probe, pushRtmp } from './helpers/media.ts';
@@ -67,6 +69,7 @@ describe('shoppable clips', () => {
   let unpin: { id: string; mediaTime: number };
   let announce: { id: string; mediaTime: number };
   let recording: { id: string; durationSeconds: number };
+  let pinClipId = '';
 
   it('cuts an instant clip of the last seconds while the show is live, then the show becomes a recording', async () => {
     const hook = await node.api('POST', '/v1/webhooks', { url: receiverUrl(), events: ['clip.ready', 'clip.failed'] });
@@ -83,16 +86,16 @@ describe('shoppable clips', () => {
       x264: { preset: 'veryfast', profile: 'high', tune: null, bitrate: '2500k' },
       audio: { sampleRate: 48000, channels: 2 },
     });
-    const session = await waitFor('live', () => node.lc.registry.get(stream.id), 10_000);
-    await waitFor('media', () => session.timeline.duration >= 3.3, 15_000);
+    const session = await waitFor('live', () => node.lc.registry.get(stream.id), 30_000);
+    await waitFor('3 s of media', () => session.timeline.duration >= 3.3, 60_000);
     pin = (await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: product.id })).body;
     await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'offer.start', productId: product.id, discountPercent: 20 });
-    await waitFor('media', () => session.timeline.duration >= pin.mediaTime + 3, 15_000);
+    await waitFor('3 s after the pin', () => session.timeline.duration >= pin.mediaTime + 3, 60_000);
     announce = (await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'announcement', text: 'Only today' })).body;
-    await waitFor('media', () => session.timeline.duration >= pin.mediaTime + 9.5, 20_000);
+    await waitFor('9.5 s after the pin', () => session.timeline.duration >= pin.mediaTime + 9.5, 60_000);
     unpin = (await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.unpin', productId: product.id })).body;
 
-    await waitFor('media', () => session.timeline.duration >= 16, 20_000);
+    await waitFor('16 s of media', () => session.timeline.duration >= 16, 60_000);
     const instant = await node.api('POST', `/v1/streams/${stream.id}/clips`, { lastSeconds: 6 });
     expect(instant.status).toBe(202);
     expect(instant.body).toEqual({ id: expect.stringMatching(/^clp_/), status: 'queued' });
@@ -110,16 +113,18 @@ describe('shoppable clips', () => {
         const found = (await node.api('GET', `/v1/streams/${stream.id}/recordings`)).body.recordings[0];
         return found?.status === 'ready' ? found : undefined;
       },
-      60_000,
+      90_000,
     );
-  });
+  }, 300_000);
 
   it("cuts a pin's span with its product, decodable, with the cues inside on the clip's time, announced by a signed clip.ready", async () => {
     const created = await node.api('POST', `/v1/recordings/${recording.id}/clips`, { cueId: pin.id });
     expect(created.status).toBe(202);
     const clip = await clipReady(created.body.id);
+    pinClipId = clip.id;
     const span = unpin.mediaTime - pin.mediaTime;
     expect(clip).toMatchObject({ recordingId: recording.id, streamId: stream.id, productId: product.id, cueId: pin.id, aspect: 'source' });
+    expect(clipView.strict().safeParse(clip).error?.issues ?? []).toEqual([]);
     expect(Math.abs(clip.durationSeconds - span)).toBeLessThan(1);
     const mp4 = await probe(clip.playback.mp4Url);
     expect(Math.abs(mp4.duration - span)).toBeLessThan(1);
@@ -161,6 +166,7 @@ describe('shoppable clips', () => {
       product: { id: product.id, productUrl: 'https://shop.example/scarf' },
       offer: { type: 'offer.start' },
     });
+    expect(publicClip.strict().safeParse(shown).error?.issues ?? []).toEqual([]);
     expect(JSON.stringify(shown)).not.toMatch(/sessionId|recordingId|failureReason|lca_/);
   });
 
@@ -171,6 +177,50 @@ describe('shoppable clips', () => {
     const video = await decodeVideo(clip.playback.mp4Url);
     expect(video.width).toBeLessThan(video.height);
     expect(Math.abs(clip.durationSeconds - 6)).toBeLessThan(1);
+  });
+
+  it('plays on /clip/<id> in Chromium with the product card, its buy link and the offer, embeddable', async () => {
+    const answer = await fetch(`${node.baseUrl}/clip/${pinClipId}`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-frame-options')).toBeNull();
+    expect(answer.headers.get('content-security-policy')).toContain('frame-ancestors *');
+    expect((await fetch(`${node.baseUrl}/clip/not-a-clip`)).status).toBe(404);
+    const browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: ['--disable-gpu', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
+    });
+    try {
+      const page = await browser.newPage();
+      const logs: string[] = [];
+      page.on('console', (message) => logs.push(`${message.type()}: ${message.text()}`));
+      page.on('pageerror', (error) => logs.push(`pageerror: ${error.message}`));
+      await page.goto(`${node.baseUrl}/clip/${pinClipId}`);
+      await page
+        .waitForFunction(() => (document.querySelector('video')?.currentTime ?? 0) > 1.5, undefined, { timeout: 30_000 })
+        .catch(async (error: Error) => {
+          const seen = await page.evaluate(() => ({
+            status: document.querySelector('#status')?.textContent,
+            ready: document.body.dataset.ready,
+            src: document.querySelector('video')?.currentSrc,
+            error: document.querySelector('video')?.error?.message,
+          }));
+          throw new Error(`${error.message}; page: ${JSON.stringify(seen)}; console: ${logs.join(' | ')}`);
+        });
+      const card = page.getByTestId('product');
+      expect(await card.textContent()).toContain('Silk scarf');
+      expect(await card.getByRole('link', { name: 'Buy now' }).getAttribute('href')).toBe('https://shop.example/scarf');
+      expect(await page.getByTestId('offer').textContent()).toContain('20% off');
+      // The cues inside light up as the video reaches them: the pin at the clip's start.
+      await page.waitForSelector(`li[data-cue-id="${pin.id}"][data-passed="true"]`, { timeout: 10_000 });
+      const size = await page.evaluate(() => {
+        const video = document.querySelector('video')!;
+        return { width: video.videoWidth, height: video.videoHeight };
+      });
+      expect(size).toEqual({ width: 1280, height: 720 });
+    } finally {
+      await browser.close();
+    }
   });
 
   it('refuses bad input with clear 400s and unknown things with 404s', async () => {
