@@ -7,6 +7,7 @@ import { API_PROBLEMS, type Operation } from './operation.ts';
 import { productCard } from './products.ts';
 
 const link = z.string().nullable();
+const page = { contentType: 'text/html', description: 'The clip page' };
 
 const framing = {
   aspect: z.enum(['source', '9:16']).optional().describe('9:16: a portrait crop, re-encoded (default: the source picture)'),
@@ -130,5 +131,14 @@ export const clipOperations: Operation[] = [
     query: playbackTokenQuery,
     answers: { 200: { description: 'Clip', schema: publicClip } },
     problems: [403, 404],
+  },
+  {
+    method: 'get',
+    path: '/clip/{id}',
+    summary: "A clip's page: the video, its product card and cues (embeddable)",
+    access: 'public',
+    params: { id: clipId },
+    answers: { 200: { description: 'HTML', raw: page }, 503: { description: 'Pages not built', raw: page } },
+    problems: [404],
   },
 ];
