@@ -261,3 +261,45 @@ describe('shoppable clips', () => {
     }
   });
 });
+
+describe('AUTO_CLIPS', () => {
+  it('turns every product pin of a show into a clip when its recording is built', async () => {
+    const auto = await startTestNode({ RECONNECT_WINDOW_SECONDS: 1, AUTO_CLIPS: true, RECORDING_MP4: false, LADDER: '360' });
+    try {
+      const stream = (await auto.api('POST', '/v1/streams', { title: 'Auto clips' })).body;
+      const product = (await auto.api('POST', '/v1/products', { sku: 'AUTO-1', title: 'Mug', price: 12, currency: 'EUR' })).body;
+      const encoder = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 12, size: '640x360', gopSeconds: 2 });
+      const session = await waitFor('live', () => auto.lc.registry.get(stream.id), 30_000);
+      await waitFor('2 s of media', () => session.timeline.duration >= 2.5, 60_000);
+      const first = (await auto.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: product.id })).body;
+      await waitFor('4 s after the pin', () => session.timeline.duration >= first.mediaTime + 4, 60_000);
+      const second = (await auto.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: product.id })).body;
+      expect(await encoder.exited).toBe(0);
+      const recording = await waitFor(
+        'recording ready',
+        async () => {
+          const found = (await auto.api('GET', `/v1/streams/${stream.id}/recordings`)).body.recordings[0];
+          return found?.status === 'ready' ? found : undefined;
+        },
+        90_000,
+      );
+      const clips = await waitFor(
+        'both pins clipped',
+        async () => {
+          const listed = (await auto.api('GET', `/v1/recordings/${recording.id}/clips`)).body.clips as {
+            cueId: string;
+            status: string;
+            durationSeconds: number;
+          }[];
+          return listed.length === 2 && listed.every((clip) => clip.status === 'ready') ? listed : undefined;
+        },
+        90_000,
+      );
+      const byCue = new Map(clips.map((clip) => [clip.cueId, clip]));
+      expect(Math.abs(byCue.get(first.id)!.durationSeconds - (second.mediaTime - first.mediaTime))).toBeLessThan(1);
+      expect(Math.abs(byCue.get(second.id)!.durationSeconds - (recording.durationSeconds - second.mediaTime))).toBeLessThan(1);
+    } finally {
+      await auto.stop();
+    }
+  }, 300_000);
+});
