@@ -32,6 +32,7 @@ import type { ObjectStore } from './storage/object-store.ts';
 import type { StreamStore } from './streams/stream-store.ts';
 import { queueRecording, type Queues } from './workers/queues.ts';
 import { RecordingStore } from './workers/recording-store.ts';
+import { ClipStore } from './workers/clip-store.ts';
 import { startCommerce, type Commerce } from './app/commerce.ts';
 import { startFoundation } from './app/foundation.ts';
 import { serveHttp } from './app/http.ts';
@@ -152,6 +153,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       identity,
       metricsToken: config.METRICS_TOKEN,
       recordings: new RecordingStore(base.database.db, base.store),
+      clips: new ClipStore(base.database.db, base.store, jobs.queues, config.CLIP_MAX_SECONDS),
       webhooks: jobs.webhooks,
       restreams: media.restreamStore,
       running: media.restreams,

@@ -15,7 +15,7 @@ export default defineConfig({
     // hls.js is loaded only when a page needs HLS; it is its own chunk and bigger than the default warning.
     chunkSizeWarningLimit: 450,
     rollupOptions: {
-      input: { watch: here('watch.html'), console: here('console.html') },
+      input: { watch: here('watch.html'), console: here('console.html'), clip: here('clip.html') },
     },
   },
 });

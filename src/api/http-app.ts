@@ -10,6 +10,8 @@ import type { CueService } from '../cues/cue-service.ts';
 import { productsRouter } from './products-routes.ts';
 import { cuesRouter, publicCuesRouter } from './cues-routes.ts';
 import { recordingsRouters } from './recordings-routes.ts';
+import { clipsRouters } from './clips-routes.ts';
+import type { ClipStore } from '../workers/clip-store.ts';
 import type { RecordingStore } from '../workers/recording-store.ts';
 import type { WebhookService } from '../workers/webhooks.ts';
 import { authenticate, requires } from './access.ts';
@@ -78,6 +80,8 @@ export interface HttpAppDeps {
   cues: CueService;
   /** The replays as the API reads them. */
   recordings: RecordingStore;
+  /** Shoppable clips (issue #19). */
+  clips: ClipStore;
   webhooks: WebhookService;
   restreams: RestreamStore;
   /** The restreams of the shows live on this node. */
@@ -152,6 +156,17 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       return sendProblem(res, 409, 'viewers on this site sign in with the shop: its viewer token is their identity', { code: 'conflict' });
     res.status(201).setHeader('Cache-Control', 'no-store').json(deps.identity.issue());
   });
+  const clipRoutes = clipsRouters({
+    clips: deps.clips,
+    recordings: deps.recordings,
+    streams: deps.streams,
+    products: deps.products,
+    store: deps.store,
+    access: deps.access,
+    hlsBase: () => deps.urls().hlsBase,
+    apiBase: () => deps.urls().api,
+  });
+  app.use('/live', clipRoutes.publicClip);
   app.use('/live', publicCuesRouter({ cues: deps.cues, streams: deps.streams, registry: deps.registry, products: deps.products, access: deps.access }));
 
   // Every /v1 call is authenticated first; each mount below declares the scope its routes need. The admin-only
@@ -189,7 +204,10 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use('/v1/streams/:id/reminders', remindersRouter({ shows: deps.shows, streams: deps.streams }));
   app.use('/v1/streams/:id/analytics', analyticsRoutes.admin);
   app.use('/v1/streams/:id/recordings', recordingRoutes.byStream);
+  app.use('/v1/recordings/:id/clips', clipRoutes.byRecording);
   app.use('/v1/recordings', recordingRoutes.byId);
+  app.use('/v1/streams/:id/clips', clipRoutes.byStream);
+  app.use('/v1/clips', clipRoutes.byId);
   app.use('/v1/webhooks', recordingRoutes.webhooks);
   app.use(
     '/v1/streams/:id/restreams',

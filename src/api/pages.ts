@@ -9,6 +9,7 @@ const ASSET_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 /** The HTML names the current assets, so it is revalidated every time. */
 const PAGE_CACHE_CONTROL = 'no-cache';
 const PLAYBACK_ID = /^[A-Za-z0-9]{8,64}$/;
+const CLIP_ID = /^clp_[A-Za-z0-9]{16}$/;
 
 /**
  * Everything loads from livecue itself (no CDN); media plays from MSE blobs (hls.js, whose worker is
@@ -81,6 +82,11 @@ export function pagesRouter(options: { webRoot: string; cdnBaseUrl?: string }): 
     // An id that cannot exist gets the API's 404, not a page that fails later.
     if (!PLAYBACK_ID.test(req.params.playbackId)) return next();
     await sendPage(res, 'watch.html', { embeddable: true, mediaOrigin, hlsBase: cdnBase });
+  });
+  // A shoppable clip's page (issue #19): embeddable like the viewer page.
+  router.get('/clip/:id', async (req, res, next) => {
+    if (!CLIP_ID.test(req.params.id)) return next();
+    await sendPage(res, 'clip.html', { embeddable: true, mediaOrigin, hlsBase: cdnBase });
   });
   router.get('/console', async (_req, res) => {
     await sendPage(res, 'console.html', { embeddable: false });

@@ -12,6 +12,8 @@ export const DEFAULT_X264_PRESET = 'ultrafast';
 export const DEFAULT_LADDER = '1080,720,480,360';
 export const DEFAULT_REDIS_KEY_PREFIX = 'livecue';
 export const DEFAULT_REMINDER_LEAD_MINUTES = 15;
+/** A pin's clip runs to its unpin or the next pin, but never longer than this. */
+export const DEFAULT_CLIP_MAX_SECONDS = 60;
 
 const boolish = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
@@ -159,6 +161,14 @@ export const configSchema = z
     RETENTION_DAYS: z.coerce.number().min(0).default(0).describe('Delete recordings (and their segments) this many days after the show; 0 keeps them.'),
     RECORDING_MP4: boolish.default(true).describe('Also remux each recording into one MP4 download (no re-encode).'),
     THUMBNAIL_INTERVAL_SECONDS: z.coerce.number().min(1).max(600).default(10).describe('Seconds between seek-preview thumbnails.'),
+    // Shoppable clips (issue #19).
+    CLIP_MAX_SECONDS: z.coerce
+      .number()
+      .min(1)
+      .max(600)
+      .default(DEFAULT_CLIP_MAX_SECONDS)
+      .describe("Longest clip: a pin's clip ends at its unpin, the next pin or this many seconds after the pin."),
+    AUTO_CLIPS: boolish.default(false).describe('Cut a clip of every product pin of a show when its recording is built.'),
     PLAYBACK_TOKEN_SECRET: optionalString.describe(
       'Signs playback tokens of private streams; unset: generated and kept in the data dir (set the same value on every node).',
     ),

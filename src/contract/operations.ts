@@ -4,6 +4,7 @@ import { analyticsOperations, streamAnalytics } from './analytics.ts';
 import { cueBody, cueMessage, cueOperations, cueState } from './cues.ts';
 import { engagementOperations } from './engagement.ts';
 import { mediaOperations } from './media.ts';
+import { clipOperations, clipView, publicClip } from './clips.ts';
 import { claimView, offerOperations, offerView, placedClaim } from './offers.ts';
 import type { Operation } from './operation.ts';
 import { createProductBody, productCard, productOperations, productView, updateProductBody } from './products.ts';
@@ -23,6 +24,7 @@ export const API_OPERATIONS: readonly Operation[] = [
   ...engagementOperations,
   ...analyticsOperations,
   ...recordingOperations,
+  ...clipOperations,
   ...webhookOperations,
   ...restreamOperations,
   ...tokenOperations,
@@ -50,6 +52,8 @@ export const NAMED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   PlacedClaim: placedClaim,
   Recording: recordingView,
   Replay: replay,
+  Clip: clipView,
+  PublicClip: publicClip,
   Restream: restreamView,
   CreateRestream: createRestreamBody,
   UpdateRestream: updateRestreamBody,

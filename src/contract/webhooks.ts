@@ -5,9 +5,18 @@ import { API_PROBLEMS, type Operation } from './operation.ts';
 
 /** Scheduled shows (issue #19): set or changed, starting in REMINDER_LEAD_MINUTES, gone live. */
 const SHOW_EVENTS = ['show.scheduled', 'show.starting_soon', 'show.live'] as const;
+/** Shoppable clips (issue #19): a clip is ready, or could not be cut. */
+const CLIP_EVENTS = ['clip.ready', 'clip.failed'] as const;
 
 export type WebhookEvent =
-  'stream.live' | 'stream.ended' | 'recording.ready' | 'recording.failed' | 'offer.claimed' | 'offer.sold_out' | (typeof SHOW_EVENTS)[number];
+  | 'stream.live'
+  | 'stream.ended'
+  | 'recording.ready'
+  | 'recording.failed'
+  | 'offer.claimed'
+  | 'offer.sold_out'
+  | (typeof SHOW_EVENTS)[number]
+  | (typeof CLIP_EVENTS)[number];
 export const WEBHOOK_EVENTS: WebhookEvent[] = [
   'stream.live',
   'stream.ended',
@@ -16,6 +25,7 @@ export const WEBHOOK_EVENTS: WebhookEvent[] = [
   'offer.claimed',
   'offer.sold_out',
   ...SHOW_EVENTS,
+  ...CLIP_EVENTS,
 ];
 
 export const createWebhookBody = z.strictObject({

@@ -298,3 +298,40 @@ export const showReminders = pgTable(
     index('show_reminders_stream_created_idx').on(table.streamId, table.createdAt),
   ],
 );
+
+// --- Shoppable clips (issue #19) ---
+
+/** A short cut of a show (from its recording, or from a live session's segments), with the product it sold. */
+export const clips = pgTable(
+  'clips',
+  {
+    id: text('id').primaryKey(),
+    streamId: text('stream_id')
+      .notNull()
+      .references(() => streams.id, { onDelete: 'cascade' }),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => liveSessions.id, { onDelete: 'cascade' }),
+    /** Null for an instant clip cut while the show was live. */
+    recordingId: text('recording_id').references(() => recordings.id, { onDelete: 'cascade' }),
+    /** The product.pin cue the clip was cut from, if any. */
+    cueId: text('cue_id'),
+    productId: text('product_id'),
+    /** Span on the session's media timeline. */
+    startMs: bigint('start_ms', { mode: 'number' }).notNull(),
+    endMs: bigint('end_ms', { mode: 'number' }).notNull(),
+    /** source | 9:16 */
+    aspect: text('aspect').notNull().default('source'),
+    /** Where a 9:16 crop sits across the picture, 0 (left) to 1 (right). */
+    cropX: real('crop_x').notNull().default(0.5),
+    /** queued | processing | ready | failed | deleted */
+    status: text('status').notNull().default('queued'),
+    durationMs: integer('duration_ms'),
+    assets: jsonb('assets'),
+    failureReason: text('failure_reason'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    readyAt: timestamp('ready_at', { withTimezone: true }),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (table) => [index('clips_recording_idx').on(table.recordingId), index('clips_session_idx').on(table.sessionId)],
+);

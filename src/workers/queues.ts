@@ -7,9 +7,15 @@ import type { WebhookEvent } from '../contract/webhooks.ts';
 export const RECORDING_QUEUE = 'recordings';
 export const WEBHOOK_QUEUE = 'webhooks';
 export const MAINTENANCE_QUEUE = 'maintenance';
+/** Shoppable clips to cut (issue #19). */
+export const CLIP_QUEUE = 'clips';
 
 export interface RecordingJob {
   sessionId: string;
+}
+
+export interface ClipJob {
+  clipId: string;
 }
 
 export interface WebhookDelivery {
@@ -42,6 +48,7 @@ export interface Queues {
   recordings: Queue<RecordingJob>;
   webhooks: Queue<WebhookJob>;
   maintenance: Queue;
+  clips: Queue<ClipJob>;
   /** Resolves once every queue's connection is set up (closing before that races BullMQ's own set-up). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -58,15 +65,20 @@ export function createQueues(connection: ConnectionOptions, prefix: string, reco
     defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: 1000, removeOnFail: 5000 },
   });
   const maintenance = new Queue(MAINTENANCE_QUEUE, { ...options, defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 } });
+  const clips = new Queue<ClipJob>(CLIP_QUEUE, {
+    ...options,
+    defaultJobOptions: { attempts: 2, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: 1000, removeOnFail: 1000 },
+  });
   return {
     recordings,
     webhooks,
     maintenance,
+    clips,
     async ready() {
-      await Promise.all([recordings.waitUntilReady(), webhooks.waitUntilReady(), maintenance.waitUntilReady()]);
+      await Promise.all([recordings.waitUntilReady(), webhooks.waitUntilReady(), maintenance.waitUntilReady(), clips.waitUntilReady()]);
     },
     async close() {
-      await Promise.all([recordings.close(), webhooks.close(), maintenance.close()]);
+      await Promise.all([recordings.close(), webhooks.close(), maintenance.close(), clips.close()]);
     },
   };
 }

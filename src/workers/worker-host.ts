@@ -4,16 +4,29 @@ import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { and, eq, inArray, isNotNull, isNull, lt } from 'drizzle-orm';
 import type { Config } from '../config/schema.ts';
 import type { Db } from '../db/database.ts';
-import { liveSessions, recordings, segments } from '../db/schema.ts';
+import { clips as clipsTable, liveSessions, recordings, segments } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { MAINTENANCE_QUEUE, RECORDING_QUEUE, WEBHOOK_QUEUE, type Queues, type RecordingJob, type WebhookDelivery, type WebhookJob } from './queues.ts';
+import {
+  CLIP_QUEUE,
+  MAINTENANCE_QUEUE,
+  RECORDING_QUEUE,
+  WEBHOOK_QUEUE,
+  type ClipJob,
+  type Queues,
+  type RecordingJob,
+  type WebhookDelivery,
+  type WebhookJob,
+} from './queues.ts';
 import type { RecordingBuilder } from './recording-builder.ts';
 import { DestinationPolicy } from '../security/destinations.ts';
 import { deliverWebhook, type WebhookService } from './webhooks.ts';
 import { recordingView } from './recording-view.ts';
 import { STARTING_SOON_JOB, type StartingSoonJob } from '../shows/show-schedules.ts';
 import { announceStartingSoon } from './show-reminders.ts';
+import { ClipCutter } from './clip-cutter.ts';
+import { ClipStore, deleteClipsMedia } from './clip-store.ts';
+import { clipView } from './clip-view.ts';
 
 /** Deliveries of one batch in flight at once (the worker runs several jobs at once too). */
 const BATCH_DELIVERY_CONCURRENCY = 4;
@@ -38,9 +51,13 @@ export class WorkerHost {
   #sweepTimer?: NodeJS.Timeout;
 
   readonly #destinations: DestinationPolicy;
+  readonly #clips: ClipStore;
+  readonly #cutter: ClipCutter;
 
   private constructor(private readonly deps: WorkerHostDeps) {
     this.#destinations = new DestinationPolicy(deps.config.ALLOW_PRIVATE_DESTINATIONS);
+    this.#clips = new ClipStore(deps.db, deps.store, deps.queues, deps.config.CLIP_MAX_SECONDS);
+    this.#cutter = new ClipCutter({ db: deps.db, store: deps.store, clips: this.#clips, config: deps.config, logger: deps.logger });
   }
 
   static async start(deps: WorkerHostDeps): Promise<WorkerHost> {
@@ -67,7 +84,9 @@ export class WorkerHost {
       (job) => (job.name === STARTING_SOON_JOB ? announceStartingSoon(deps, job.data as StartingSoonJob) : host.#maintain(job.name)),
       { ...common, concurrency: 1 },
     );
-    for (const worker of [recordingsWorker, webhookWorker, maintenanceWorker]) {
+    const clipWorker = new Worker<ClipJob>(CLIP_QUEUE, (job) => host.#cutClip(job), { ...common, concurrency: config.WORKER_CONCURRENCY });
+    clipWorker.on('failed', (job, error) => void host.#clipFailed(job, error));
+    for (const worker of [recordingsWorker, webhookWorker, maintenanceWorker, clipWorker]) {
       worker.on('error', (error) => logger.warn({ err: error }, 'queue worker error'));
       host.#workers.push(worker);
     }
@@ -96,7 +115,29 @@ export class WorkerHost {
     const recording = await this.deps.builder.build(job.data.sessionId);
     if (recording.status === 'ready') {
       await this.deps.webhooks.emit('recording.ready', recordingView(recording, this.deps.publicHlsBase()));
+      if (this.deps.config.AUTO_CLIPS) {
+        const made = await this.#clips.autoClips(recording);
+        if (made.length > 0) this.deps.logger.info({ recordingId: recording.id, clips: made.length }, 'auto clips queued');
+      }
     }
+  }
+
+  async #cutClip(job: Job<ClipJob>): Promise<void> {
+    const clip = await this.#cutter.cut(job.data.clipId);
+    if (clip?.status === 'ready') await this.deps.webhooks.emit('clip.ready', this.#clipView(clip));
+  }
+
+  async #clipFailed(job: Job<ClipJob> | undefined, error: Error): Promise<void> {
+    if (!job) return;
+    const attempts = job.opts.attempts ?? 1;
+    this.deps.logger.warn({ clipId: job.data.clipId, attempt: job.attemptsMade, of: attempts, err: error }, 'clip job failed');
+    if (job.attemptsMade < attempts) return;
+    const row = await this.#clips.markFailed(job.data.clipId, error.message);
+    if (row) await this.deps.webhooks.emit('clip.failed', this.#clipView(row));
+  }
+
+  #clipView(clip: Parameters<typeof clipView>[0]) {
+    return clipView(clip, { hlsBase: this.deps.publicHlsBase() });
   }
 
   async #recordingFailed(job: Job<RecordingJob> | undefined, error: Error): Promise<void> {
@@ -173,5 +214,7 @@ export async function deleteRecordingMedia(db: Db, store: ObjectStore, recording
   const prefix = assets.master?.replace(/\/master\.m3u8$/, '/');
   const assetKeys = prefix ? await store.list(prefix) : [];
   await store.delete([...segmentKeys, ...assetKeys]);
+  // The show's clips go with its segments (an instant clip too: its media sit under the stream).
+  await deleteClipsMedia(db, store, await db.select().from(clipsTable).where(eq(clipsTable.sessionId, recording.sessionId)));
   await db.update(recordings).set({ status: 'deleted', deletedAt: new Date() }).where(eq(recordings.id, recording.id));
 }
