@@ -2,7 +2,7 @@
 // its stored segments: a pin's span with its product and its cues on the clip's own time, a 9:16 portrait cut,
 // an instant clip while live, signed clip.ready webhooks, clear 400s and 404s.
 import { createServer, type Server } from 'node:http';
-import { chromium } from 'playwright-core';
+import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipView, publicClip } from '../src/contract/clips.ts';
 import { verifyWebhookSignature } from '../src/workers/webhooks.ts';
@@ -185,11 +185,8 @@ describe('shoppable clips', () => {
     expect(answer.headers.get('x-frame-options')).toBeNull();
     expect(answer.headers.get('content-security-policy')).toContain('frame-ancestors *');
     expect((await fetch(`${node.baseUrl}/clip/not-a-clip`)).status).toBe(404);
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: ['--disable-gpu', '--no-first-run', '--autoplay-policy=no-user-gesture-required'],
-    });
+    requireChromiumAndPages();
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const logs: string[] = [];

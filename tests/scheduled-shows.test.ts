@@ -1,21 +1,17 @@
 // Scheduled shows (issue #19): schedules on streams, upcoming shows listed in pages, the calendar file, viewers'
 // reminders, the show.* webhooks (show.starting_soon once), late marking, and the waiting room in a real browser
 // turning into the live player when an encoder starts.
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { showSchedules } from '../src/db/schema.ts';
 import { verifyWebhookSignature } from '../src/workers/webhooks.ts';
+import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
 import { newViewer, sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { pushRtmp, type Encoder } from './helpers/media.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface Delivery {
   event: string;
@@ -257,13 +253,8 @@ describe('the waiting room in Chromium', () => {
   let push: Encoder | undefined;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (scripts/test.sh does)`);
-    if (!existsSync(path.join(ROOT, 'dist/web/watch.html'))) execFileSync('npm', ['run', 'build:web'], { cwd: ROOT, stdio: 'ignore' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-    });
+    requireChromiumAndPages();
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
