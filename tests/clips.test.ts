@@ -1,35 +1,20 @@
 // Shoppable clips: a recorded show (OBS-like x264 High, 2 s GOP, AAC 48 kHz) with pins becomes clips cut from
 // its stored segments: a pin's span with its product and its cues on the clip's own time, a 9:16 portrait cut,
 // an instant clip while live, signed clip.ready webhooks, clear 400s and 404s.
-import { createServer, type Server } from 'node:http';
 import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipView, publicClip } from '../src/contract/clips.ts';
 import { verifyWebhookSignature } from '../src/workers/webhooks.ts';
 import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideo, probe, pushRtmp } from './helpers/media.ts';
-
-interface Delivery {
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+import { WebhookReceiver } from './helpers/webhook-receiver.ts';
 
 let node: TestNode;
-let receiver: Server;
-const deliveries: Delivery[] = [];
+let receiver: WebhookReceiver;
 let hookSecret = '';
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      deliveries.push({ headers: req.headers, body });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await WebhookReceiver.start();
   node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 1, CLIP_MAX_SECONDS: 60, RECORDING_MP4: false, LADDER: '720,360' });
 });
 
@@ -37,11 +22,6 @@ afterAll(async () => {
   await node?.stop();
   receiver?.close();
 });
-
-const receiverUrl = () => {
-  const address = receiver.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks`;
-};
 
 const clipReady = (id: string) =>
   waitFor(
@@ -72,7 +52,7 @@ describe('shoppable clips', () => {
   let pinClipId = '';
 
   it('cuts an instant clip of the last seconds while the show is live, then the show becomes a recording', async () => {
-    const hook = await node.api('POST', '/v1/webhooks', { url: receiverUrl(), events: ['clip.ready', 'clip.failed'] });
+    const hook = await node.api('POST', '/v1/webhooks', { url: receiver.url, events: ['clip.ready', 'clip.failed'] });
     expect(hook.status).toBe(201);
     hookSecret = hook.body.secret;
     stream = (await node.api('POST', '/v1/streams', { title: 'Clip show' })).body;
@@ -151,7 +131,7 @@ describe('shoppable clips', () => {
     expect(listed.map((c: { id: string }) => c.id)).toContain(clip.id);
 
     const hook = await waitFor('clip.ready delivered', () =>
-      deliveries.find((d) => d.headers['livecue-event'] === 'clip.ready' && JSON.parse(d.body).data.id === clip.id),
+      receiver.deliveries.find((d) => d.headers['livecue-event'] === 'clip.ready' && JSON.parse(d.body).data.id === clip.id),
     );
     expect(verifyWebhookSignature(hookSecret, String(hook.headers['livecue-signature']), hook.body)).toBe(true);
     expect(JSON.parse(hook.body).data).toMatchObject({ id: clip.id, status: 'ready', productId: product.id });

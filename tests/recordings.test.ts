@@ -1,7 +1,6 @@
 // Every show becomes a replay: BullMQ workers build VOD HLS with the show's cues, pictures and an
 // MP4 from the stored segments; jobs survive a killed worker and a Redis restart; webhooks are signed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions, recordings, segments } from '../src/db/schema.ts';
@@ -10,30 +9,18 @@ import { EmbeddedRedis } from '../src/redis/embedded-redis.ts';
 import { verifyWebhookSignature } from '../src/workers/webhooks.ts';
 import { sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideoFrames, probe, pushRtmp } from './helpers/media.ts';
-
-interface Delivery {
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+import { WebhookReceiver } from './helpers/webhook-receiver.ts';
 
 let node: TestNode;
-let receiver: Server;
-const deliveries: Delivery[] = [];
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => {
-      deliveries.push({ headers: req.headers, body });
-      // The first delivery of each event fails once: it must be retried.
-      const event = String(req.headers['livecue-event']);
-      const seen = deliveries.filter((d) => d.headers['livecue-event'] === event).length;
-      res.statusCode = seen === 1 ? 503 : 204;
-      res.end();
-    });
+  receiver = await WebhookReceiver.start((delivery, deliveries) => {
+    // The first delivery of each event fails once: it must be retried.
+    const event = String(delivery.headers['livecue-event']);
+    const seen = deliveries.filter((d) => d.headers['livecue-event'] === event).length;
+    return seen === 1 ? 503 : 204;
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 3, RECORDING_ATTEMPTS: 2, THUMBNAIL_INTERVAL_SECONDS: 2 });
 });
 
@@ -42,11 +29,6 @@ afterAll(async () => {
   receiver?.close();
 });
 
-const receiverUrl = () => {
-  const address = receiver.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hooks`;
-};
-
 async function createStream(title: string) {
   const { body } = await node.api('POST', '/v1/streams', { title });
   return body as { id: string; playbackId: string; ingest: { rtmpUrl: string; streamKey: string }; playback: { hlsUrl: string } };
@@ -54,7 +36,7 @@ async function createStream(title: string) {
 
 describe('recordings', () => {
   it('turns a 20 s show with a reconnect and cues into a ready replay, announced by signed webhooks', async () => {
-    const hook = await node.api('POST', '/v1/webhooks', { url: receiverUrl() });
+    const hook = await node.api('POST', '/v1/webhooks', { url: receiver.url });
     expect(hook.status).toBe(201);
     expect(hook.body.secret).toMatch(/^whsec_/);
     const secret = hook.body.secret as string;
@@ -127,12 +109,12 @@ describe('recordings', () => {
     const ready = await waitFor(
       'recording.ready delivered twice',
       () => {
-        const found = deliveries.filter((d) => d.headers['livecue-event'] === 'recording.ready');
+        const found = receiver.deliveries.filter((d) => d.headers['livecue-event'] === 'recording.ready');
         return found.length >= 2 ? found : undefined;
       },
       30_000,
     );
-    for (const event of ['stream.live', 'stream.ended']) expect(deliveries.some((d) => d.headers['livecue-event'] === event)).toBe(true);
+    for (const event of ['stream.live', 'stream.ended']) expect(receiver.deliveries.some((d) => d.headers['livecue-event'] === event)).toBe(true);
     const delivered = ready[1]!;
     const signature = String(delivered.headers['livecue-signature']);
     expect(verifyWebhookSignature(secret, signature, delivered.body)).toBe(true);
@@ -154,7 +136,7 @@ describe('recordings', () => {
       40_000,
     );
     expect(failed.failureReason).toMatch(/missing from storage/);
-    await waitFor('recording.failed delivered', () => deliveries.some((d) => d.headers['livecue-event'] === 'recording.failed'), 30_000);
+    await waitFor('recording.failed delivered', () => receiver.deliveries.some((d) => d.headers['livecue-event'] === 'recording.failed'), 30_000);
 
     // DELETE removes the replay's objects and the show's segments.
     expect((await node.api('DELETE', `/v1/recordings/${recording.id}`)).status).toBe(204);
