@@ -24,6 +24,8 @@ export interface StoredSegment extends MediaSegment {
   mediaStart: number;
   objectKey: string;
   bytes: number;
+  /** Object key of the run's fMP4 init segment; absent for an MPEG-TS segment, which decodes alone. */
+  initKey?: string;
 }
 
 interface RenditionState {
