@@ -31,6 +31,8 @@ export interface MediaSegment {
   programDateTime: Date;
   /** First segment after a reconnect or a transcoder restart. */
   discontinuity: boolean;
+  /** fMP4 only: the init segment (EXT-X-MAP) the segment decodes with, relative to the media playlist. */
+  initUri?: string;
 }
 
 /** A cue as an EXT-X-DATERANGE: JSON cannot sit in an attribute, so the cue travels base64-encoded. */
@@ -74,9 +76,13 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
   ];
   if (input.playlistType) lines.push(`#EXT-X-PLAYLIST-TYPE:${input.playlistType}`);
   for (const range of input.dateRanges ?? []) lines.push(renderDateRange(range));
+  let initUri: string | undefined;
   input.segments.forEach((segment, index) => {
     // The first listed segment never carries a discontinuity tag: DISCONTINUITY-SEQUENCE accounts for it.
     if (segment.discontinuity && index > 0) lines.push('#EXT-X-DISCONTINUITY');
+    // EXT-X-MAP (version 6) applies until the next one: restated after every discontinuity and init change.
+    if (segment.initUri && (segment.initUri !== initUri || segment.discontinuity)) lines.push(`#EXT-X-MAP:URI="${segment.initUri}"`);
+    initUri = segment.initUri;
     // Every segment carries its date so cues (EXT-X-DATERANGE) map exactly onto media time.
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime.toISOString()}`);
     lines.push(`#EXTINF:${segment.duration.toFixed(3)},`, segment.uri);
