@@ -218,12 +218,15 @@ describe('a show stored as fMP4 segments', () => {
     expect(vtt).toContain('00:00:12.000 --> 00:00:14.000\nthumbnails.jpg#xywh=960,0,160,90');
   });
 
-  it('cuts clips from the replay: across the runs’ seam with a head off the keyframe, and 9:16', async () => {
+  it('cuts clips from the replay: across the runs’ seam with a head off the keyframe, on keyframes, and 9:16', async () => {
     // 3 s is mid-GOP (keyframes every 2 s), so the head is re-encoded; 9 s lies in the second run.
     const source = await node.api('POST', `/v1/recordings/${recording.id}/clips`, { start: 3, end: 9 });
     expect(source.status).toBe(202);
     const portrait = await node.api('POST', `/v1/recordings/${recording.id}/clips`, { start: 5, end: 11, aspect: '9:16' });
     expect(portrait.status).toBe(202);
+    // On keyframes at both ends, whole segments of both runs: copied with no re-encode.
+    const seam = await node.api('POST', `/v1/recordings/${recording.id}/clips`, { start: 4, end: 12 });
+    expect(seam.status).toBe(202);
 
     const clip = await clipReady(source.body.id);
     expect(Math.abs(clip.durationSeconds - 6)).toBeLessThan(1);
@@ -235,6 +238,12 @@ describe('a show stored as fMP4 segments', () => {
     const clipHls = await (await fetch(clip.playback.hlsUrl)).text();
     expect(clipHls.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
     expect(Math.abs((await decodeVideoFrames(clip.playback.hlsUrl)) - 180)).toBeLessThan(30);
+
+    const seamClip = await clipReady(seam.body.id);
+    expect(Math.abs((await probe(seamClip.playback.mp4Url)).duration - 8)).toBeLessThan(1);
+    const seamVideo = await decodeVideo(seamClip.playback.mp4Url);
+    expect(seamVideo).toMatchObject({ width: 1280, height: 720, profile: 'High' });
+    expect(Math.abs(seamVideo.frames - 240)).toBeLessThan(10);
 
     const tall = await clipReady(portrait.body.id);
     const tallVideo = await decodeVideo(tall.playback.mp4Url);

@@ -98,14 +98,21 @@ export class ClipCutter {
   /** Stream copy of the span; only a head that does not start on a keyframe is re-encoded. */
   async #copyCut(work: string, files: SegmentFiles, rows: SegmentRow[], clip: ClipRow, videoBitrate: number | undefined, out: string): Promise<void> {
     const parts: DecodableFile[] = [];
+    // Whole segments inside the span are gathered and read together (an fMP4 run is remuxed once).
+    let whole: SegmentRow[] = [];
+    const flushWhole = async () => {
+      for (const file of await files.mpegts(whole)) parts.push({ file });
+      whole = [];
+    };
     for (const [index, row] of rows.entries()) {
-      const source = await files.mpegts(row);
       const from = Math.max(0, clip.startMs - row.mediaStartMs);
       const to = Math.min(row.durationMs, clip.endMs - row.mediaStartMs);
       if (from <= KEYFRAME_SLACK_MS && to >= row.durationMs - KEYFRAME_SLACK_MS) {
-        parts.push({ file: source });
+        whole.push(row);
         continue;
       }
+      await flushWhole();
+      const source = (await files.mpegts([row]))[0]!;
       const part = path.join(work, `part-${String(index).padStart(5, '0')}.ts`);
       const length = ((to - from) / 1000).toFixed(3);
       if (from <= KEYFRAME_SLACK_MS) {
@@ -144,6 +151,7 @@ export class ClipCutter {
       }
       parts.push({ file: part });
     }
+    await flushWhole();
     await this.#concat(files, parts, ['-c', 'copy'], out, (clip.endMs - clip.startMs) / 1000);
   }
 

@@ -46,13 +46,22 @@ export class SegmentFiles {
     return file;
   }
 
-  /** One segment as MPEG-TS, for cuts joined by stream copy: an fMP4 segment is remuxed (no re-encode). */
-  async mpegts(row: SegmentRow): Promise<string> {
-    const source = await this.file(row);
-    if (!row.initKey) return source;
-    const out = this.#next('ts');
-    const args = ['-v', 'error', '-y', '-i', source, '-map', '0', '-c', 'copy', '-f', 'mpegts', out];
-    await runFfmpegJob({ ffmpegPath: this.deps.ffmpegPath, what: 'segment remux', args, timeoutMs: ffmpegJobTimeoutMs(row.durationMs / 1000) });
+  /**
+   * Consecutive segments as MPEG-TS files, for cuts joined by stream copy: each TS segment as it is, each run of
+   * fMP4 segments remuxed once (no re-encode), so a long clip costs one FFmpeg per run, not one per segment.
+   */
+  async mpegts(rows: SegmentRow[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const { file, seconds } of await this.files(rows)) {
+      if (seconds === undefined) {
+        out.push(file);
+        continue;
+      }
+      const ts = this.#next('ts');
+      const args = ['-v', 'error', '-y', '-i', file, '-map', '0', '-c', 'copy', '-f', 'mpegts', ts];
+      await runFfmpegJob({ ffmpegPath: this.deps.ffmpegPath, what: 'segment remux', args, timeoutMs: ffmpegJobTimeoutMs(seconds) });
+      out.push(ts);
+    }
     return out;
   }
 
