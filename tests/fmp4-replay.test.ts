@@ -17,7 +17,7 @@ import { queueRecording } from '../src/workers/queues.ts';
 import { QUIET_FFMPEG, toneInput, x264Args } from './helpers/encoder-args.ts';
 import { createStream, startTestNode, waitFor, type TestNode, type TestStream } from './helpers/harness.ts';
 import { decodeVideo, decodeVideoFrames, probe } from './helpers/media.ts';
-import { loadHlsJsParser, type HlsJsFragment, type ParseLevelPlaylist } from './helpers/hlsjs-parser.ts';
+import { hlsJsMediaParser, type HlsJsLevelDetails } from './helpers/hls-parser.ts';
 
 const run = promisify(execFile);
 /** Two transcoder runs (a reconnect between them): 8 s, then 6 s, in 2 s segments. */
@@ -28,7 +28,7 @@ const LADDER = [
   { name: '360p', width: 640, height: 360, videoBitrate: 800_000 },
 ];
 
-let parseWithHlsJs: ParseLevelPlaylist;
+let parseWithHlsJs: (playlist: string, url: string) => HlsJsLevelDetails;
 let node: TestNode;
 let work: string;
 let stream: TestStream;
@@ -106,7 +106,7 @@ async function storeShow(): Promise<void> {
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'livecue-fmp4-'));
-  parseWithHlsJs = await loadHlsJsParser();
+  parseWithHlsJs = await hlsJsMediaParser();
   node = await startTestNode({ THUMBNAIL_INTERVAL_SECONDS: 2, CLIP_MAX_SECONDS: 60, LADDER: '720,360' });
   stream = await createStream(node, 'fMP4 show');
   await storeShow();
@@ -116,6 +116,13 @@ afterAll(async () => {
   await node?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
+
+/** What the test reads of hls.js's fragments: the URL, the discontinuity counter and the init (EXT-X-MAP). */
+interface HlsJsFragment {
+  url: string;
+  cc: number;
+  initSegment: { url: string } | null;
+}
 
 const fetchBytes = async (url: string) => {
   const response = await fetch(url);
@@ -188,7 +195,7 @@ describe('a show stored as fMP4 segments', () => {
     }
     // hls.js reads two discontinuities' worth of fragments, each run with its own init; what it would fetch
     // (each run's init, then its fragments) decodes: 8 s and 6 s at 30 fps.
-    const fragments = parseWithHlsJs(vod, vodUrl).fragments;
+    const fragments: HlsJsFragment[] = parseWithHlsJs(vod, vodUrl).fragments;
     expect(fragments.map((f) => [f.cc, f.initSegment?.url.replace(/^.*\//, '')])).toEqual([
       ...Array.from({ length: 4 }, () => [0, `${sessionTag}-init-0.mp4`]),
       ...Array.from({ length: 3 }, () => [1, `${sessionTag}-init-1.mp4`]),
@@ -196,7 +203,7 @@ describe('a show stored as fMP4 segments', () => {
     for (const [cc, seconds] of RUN_SECONDS.entries()) {
       const ofRun = fragments.filter((f) => f.cc === cc);
       const file = path.join(work, `replay-run-${cc}.mp4`);
-      await writeFile(file, Buffer.concat(await Promise.all([ofRun[0]!.initSegment!.url, ...ofRun.map((f: HlsJsFragment) => f.url)].map(fetchBytes))));
+      await writeFile(file, Buffer.concat(await Promise.all([ofRun[0]!.initSegment!.url, ...ofRun.map((f) => f.url)].map(fetchBytes))));
       expect(Math.abs((await decodeVideoFrames(file)) - seconds * 30)).toBeLessThan(10);
     }
   });

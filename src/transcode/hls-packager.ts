@@ -24,7 +24,7 @@ export interface StoredSegment extends MediaSegment {
   mediaStart: number;
   objectKey: string;
   bytes: number;
-  /** Object key of the run's fMP4 init segment; absent for an MPEG-TS segment, which decodes alone. */
+  /** Object key of the init segment (EXT-X-MAP) of the segment's run. */
   initKey?: string;
 }
 

@@ -37,11 +37,11 @@ describe('playlists', () => {
     expect(text.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
   });
 
-  it('names the init segment (EXT-X-MAP) of fMP4 segments, again after each discontinuity or new init', () => {
+  it("names the init segment (EXT-X-MAP) of fMP4 segments where it changes: after each run's discontinuity", () => {
     const fmp4 = (sequence: number, run: number, discontinuity = false): MediaSegment => ({
       ...segment(sequence, discontinuity),
       uri: `abc-${sequence}.m4s`,
-      initUri: `abc-init-${run}.mp4`,
+      map: `abc-init-${run}.mp4`,
     });
     const text = renderMediaPlaylist({
       targetDuration: 2,

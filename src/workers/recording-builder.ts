@@ -109,7 +109,7 @@ export class RecordingBuilder {
           duration: row.durationMs / 1000,
           programDateTime: row.programDateTime,
           discontinuity: row.discontinuity === 1,
-          ...(row.initKey ? { initUri: showRelative(row.initKey) } : {}),
+          ...(row.initKey ? { map: showRelative(row.initKey) } : {}),
         }));
         const playlist = renderMediaPlaylist({
           targetDuration: Math.max(1, ...media.map((segment) => Math.ceil(segment.duration))),
