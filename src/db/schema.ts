@@ -92,6 +92,8 @@ export const segments = pgTable(
     programDateTime: timestamp('program_date_time', { withTimezone: true, precision: 3 }).notNull(),
     objectKey: text('object_key').notNull(),
     bytes: integer('bytes').notNull(),
+    /** The run's fMP4 init segment (moov) the object decodes with; null for a self-contained MPEG-TS segment. */
+    initKey: text('init_key'),
   },
   (table) => [uniqueIndex('segments_pk').on(table.sessionId, table.rendition, table.sequence)],
 );

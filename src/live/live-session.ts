@@ -395,6 +395,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
         programDateTime: segment.programDateTime,
         objectKey: segment.objectKey,
         bytes: segment.bytes,
+        initKey: segment.initKey ?? null,
       })
       .onConflictDoNothing();
   }

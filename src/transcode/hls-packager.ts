@@ -24,6 +24,8 @@ export interface StoredSegment extends MediaSegment {
   mediaStart: number;
   objectKey: string;
   bytes: number;
+  /** Object key of the init segment (EXT-X-MAP) of the segment's run. */
+  initKey?: string;
 }
 
 interface RenditionState {

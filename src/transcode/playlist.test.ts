@@ -37,6 +37,25 @@ describe('playlists', () => {
     expect(text.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
   });
 
+  it("names the init segment (EXT-X-MAP) of fMP4 segments where it changes: after each run's discontinuity", () => {
+    const fmp4 = (sequence: number, run: number, discontinuity = false): MediaSegment => ({
+      ...segment(sequence, discontinuity),
+      uri: `abc-${sequence}.m4s`,
+      map: `abc-init-${run}.mp4`,
+    });
+    const text = renderMediaPlaylist({
+      targetDuration: 2,
+      segments: [fmp4(0, 0), fmp4(1, 0), fmp4(2, 1, true), fmp4(3, 1)],
+      discontinuitySequence: 0,
+      ended: true,
+    });
+    expect(text.match(/#EXT-X-MAP:URI="[^"]+"/g)).toEqual(['#EXT-X-MAP:URI="abc-init-0.mp4"', '#EXT-X-MAP:URI="abc-init-1.mp4"']);
+    expect(text).toContain('#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="abc-init-1.mp4"\n#EXT-X-PROGRAM-DATE-TIME');
+    expect(text.indexOf('#EXT-X-MAP')).toBeLessThan(text.indexOf('abc-0.m4s'));
+    // MPEG-TS segments carry no map.
+    expect(renderMediaPlaylist({ targetDuration: 2, segments: [segment(0)], discontinuitySequence: 0, ended: true })).not.toContain('#EXT-X-MAP');
+  });
+
   it('renders a master playlist with the attributes players choose by', () => {
     const text = renderMasterPlaylist([
       { uri: '720p/index.m3u8', bandwidth: 3_488_000, averageBandwidth: 2_928_000, width: 1280, height: 720, frameRate: 30, codecs: 'avc1.42C01F,mp4a.40.2' },

@@ -31,6 +31,8 @@ export interface MediaSegment {
   programDateTime: Date;
   /** First segment after a reconnect or a transcoder restart. */
   discontinuity: boolean;
+  /** URI of the segment's init segment (EXT-X-MAP), relative to the playlist: written where it changes. */
+  map?: string;
 }
 
 /** A cue as an EXT-X-DATERANGE: JSON cannot sit in an attribute, so the cue travels base64-encoded. */
@@ -66,6 +68,7 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
   const first = input.segments[0];
   const lines = [
     '#EXTM3U',
+    // 6: EXT-X-MAP in a media playlist.
     '#EXT-X-VERSION:6',
     `#EXT-X-TARGETDURATION:${input.targetDuration}`,
     `#EXT-X-MEDIA-SEQUENCE:${first?.sequence ?? 0}`,
@@ -74,9 +77,11 @@ export function renderMediaPlaylist(input: MediaPlaylistInput): string {
   ];
   if (input.playlistType) lines.push(`#EXT-X-PLAYLIST-TYPE:${input.playlistType}`);
   for (const range of input.dateRanges ?? []) lines.push(renderDateRange(range));
+  let map: string | undefined;
   input.segments.forEach((segment, index) => {
     // The first listed segment never carries a discontinuity tag: DISCONTINUITY-SEQUENCE accounts for it.
     if (segment.discontinuity && index > 0) lines.push('#EXT-X-DISCONTINUITY');
+    if (segment.map && segment.map !== map) lines.push(`#EXT-X-MAP:URI="${(map = segment.map)}"`);
     // Every segment carries its date so cues (EXT-X-DATERANGE) map exactly onto media time.
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime.toISOString()}`);
     lines.push(`#EXTINF:${segment.duration.toFixed(3)},`, segment.uri);

@@ -2,12 +2,11 @@
 // are stream-copied, the first one is re-encoded from the cut only when the cut misses its keyframe (segments
 // start on keyframes), the last one is copied up to the cut. A 9:16 clip is cropped and re-encoded whole.
 // Out: an MP4 (faststart), an HLS playlist with the cues inside as DATERANGEs on the clip's own time, a poster
-// and cues.json, under the clip's prefix.
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+// and cues.json, under the clip's prefix. Sources may be MPEG-TS or fMP4 segments: the cut works on MPEG-TS
+// (an fMP4 segment is remuxed first, through SegmentFiles), so the clip's own HLS stays MPEG-TS either way.
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Config } from '../config/schema.ts';
 import type { Db } from '../db/database.ts';
@@ -19,8 +18,7 @@ import { cueDateRange, PLAYLIST_CONTENT_TYPE, SEGMENT_CACHE_CONTROL } from '../t
 import { parseMediaPlaylist, renderMediaPlaylist } from '../transcode/playlist.ts';
 import { cuesInClip } from './clip-span.ts';
 import { clipPrefix, type ClipAssets, type ClipRow, type ClipStore } from './clip-store.ts';
-
-type SegmentRow = typeof segmentsTable.$inferSelect;
+import { SegmentFiles, type DecodableFile, type SegmentRow } from './segment-files.ts';
 
 /** A cut this close to a segment's start counts as on its keyframe (under one frame at 30 fps). */
 const KEYFRAME_SLACK_MS = 30;
@@ -62,11 +60,12 @@ export class ClipCutter {
 
     const prefix = clipPrefix(stream.playbackId, clip);
     const work = await mkdtemp(path.join(tmpdir(), 'livecue-clip-'));
+    const files = new SegmentFiles({ store: this.deps.store, dir: work, ffmpegPath: this.deps.config.FFMPEG_PATH });
     try {
       const body = path.join(work, 'clip.ts');
       const seconds = (clip.endMs - clip.startMs) / 1000;
-      if (clip.aspect === '9:16') await this.#portrait(work, rows, clip, body);
-      else await this.#copyCut(work, rows, clip, rendition?.videoBitrate, body);
+      if (clip.aspect === '9:16') await this.#portrait(files, rows, clip, body);
+      else await this.#copyCut(work, files, rows, clip, rendition?.videoBitrate, body);
       const mp4 = path.join(work, 'clip.mp4');
       await this.#ffmpeg('clip mp4', ['-v', 'error', '-y', '-i', body, '-c', 'copy', '-bsf:a', 'aac_adtstoasc', '-movflags', '+faststart', mp4], seconds);
       const poster = path.join(work, 'poster.jpg');
@@ -97,16 +96,23 @@ export class ClipCutter {
   }
 
   /** Stream copy of the span; only a head that does not start on a keyframe is re-encoded. */
-  async #copyCut(work: string, rows: SegmentRow[], clip: ClipRow, videoBitrate: number | undefined, out: string): Promise<void> {
-    const parts: string[] = [];
+  async #copyCut(work: string, files: SegmentFiles, rows: SegmentRow[], clip: ClipRow, videoBitrate: number | undefined, out: string): Promise<void> {
+    const parts: DecodableFile[] = [];
+    // Whole segments inside the span are gathered and read together (an fMP4 run is remuxed once).
+    let whole: SegmentRow[] = [];
+    const flushWhole = async () => {
+      for (const file of await files.mpegts(whole)) parts.push({ file });
+      whole = [];
+    };
     for (const [index, row] of rows.entries()) {
-      const source = await this.#download(row.objectKey, path.join(work, `src-${String(index).padStart(5, '0')}.ts`));
       const from = Math.max(0, clip.startMs - row.mediaStartMs);
       const to = Math.min(row.durationMs, clip.endMs - row.mediaStartMs);
       if (from <= KEYFRAME_SLACK_MS && to >= row.durationMs - KEYFRAME_SLACK_MS) {
-        parts.push(source);
+        whole.push(row);
         continue;
       }
+      await flushWhole();
+      const source = (await files.mpegts([row]))[0]!;
       const part = path.join(work, `part-${String(index).padStart(5, '0')}.ts`);
       const length = ((to - from) / 1000).toFixed(3);
       if (from <= KEYFRAME_SLACK_MS) {
@@ -143,26 +149,25 @@ export class ClipCutter {
         );
         await this.#ffmpeg('clip head', args, row.durationMs / 1000);
       }
-      parts.push(part);
+      parts.push({ file: part });
     }
-    await this.#concat(work, parts, ['-c', 'copy'], out, (clip.endMs - clip.startMs) / 1000);
+    await flushWhole();
+    await this.#concat(files, parts, ['-c', 'copy'], out, (clip.endMs - clip.startMs) / 1000);
   }
 
   /** A centred (or cropX-placed) 9:16 crop of the span, re-encoded (x264 veryfast). */
-  async #portrait(work: string, rows: SegmentRow[], clip: ClipRow, out: string): Promise<void> {
-    const sources: string[] = [];
-    for (const [index, row] of rows.entries()) sources.push(await this.#download(row.objectKey, path.join(work, `src-${String(index).padStart(5, '0')}.ts`)));
+  async #portrait(files: SegmentFiles, rows: SegmentRow[], clip: ClipRow, out: string): Promise<void> {
+    const sources = await files.files(rows);
     const offset = Math.max(0, clip.startMs - rows[0]!.mediaStartMs) / 1000;
     const seconds = (clip.endMs - clip.startMs) / 1000;
     const crop = `crop=trunc(ih*9/16/2)*2:ih:(iw-trunc(ih*9/16/2)*2)*${clip.cropX.toFixed(4)}:0,setsar=1`;
     const encode = ['-ss', offset.toFixed(3), '-t', seconds.toFixed(3), '-vf', crop, '-c:v', 'libx264', '-preset', PORTRAIT_PRESET, '-crf', '23'];
     encode.push('-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-ar', '48000');
-    await this.#concat(work, sources, encode, out, seconds * 4);
+    await this.#concat(files, sources, encode, out, seconds * 4);
   }
 
-  async #concat(work: string, files: string[], codec: string[], out: string, mediaSeconds: number): Promise<void> {
-    const list = path.join(work, 'concat.txt');
-    await writeFile(list, files.map((file) => `file '${file}'`).join('\n'));
+  async #concat(files: SegmentFiles, inputs: DecodableFile[], codec: string[], out: string, mediaSeconds: number): Promise<void> {
+    const list = await files.concatList(inputs);
     await this.#ffmpeg('clip cut', ['-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, ...codec, '-f', 'mpegts', out], mediaSeconds);
   }
 
@@ -192,13 +197,6 @@ export class ClipCutter {
       dateRanges: cues.map(cueDateRange),
     });
     return { playlist, seconds: segments.reduce((sum, segment) => sum + segment.duration, 0) };
-  }
-
-  async #download(key: string, file: string): Promise<string> {
-    const object = await this.deps.store.get(key);
-    if (!object) throw new Error(`segment ${key} is missing from storage`);
-    await pipeline(object.body, createWriteStream(file));
-    return file;
   }
 
   #ffmpeg(what: string, args: string[], mediaSeconds: number): Promise<void> {

@@ -1,12 +1,11 @@
 // Turns a finished live session into a replay, from the segments already in storage (nothing is
 // re-encoded): VOD playlists with discontinuities and the show's cues, a master playlist, a poster,
-// a thumbnail sprite with its WebVTT track, the cue track as JSON and an optional MP4 remux.
+// a thumbnail sprite with its WebVTT track, the cue track as JSON and an optional MP4 remux. Segments may be
+// MPEG-TS or CMAF (fMP4, with an init segment per transcoder run), row by row; SegmentFiles reads both.
 // Running it twice gives the same result: every output is written under the recording's own keys.
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Config } from '../config/schema.ts';
 import { cueMessage } from '../cues/cue-store.ts';
@@ -17,7 +16,8 @@ import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 import { cueDateRange, PLAYLIST_CONTENT_TYPE, SEGMENT_CACHE_CONTROL } from '../transcode/hls-packager.ts';
-import { avc1CodecOfSegment, renderMasterPlaylist, renderMediaPlaylist, type MediaSegment } from '../transcode/playlist.ts';
+import { renderMasterPlaylist, renderMediaPlaylist, type MediaSegment } from '../transcode/playlist.ts';
+import { SegmentFiles, type SegmentRow } from './segment-files.ts';
 
 const IMMUTABLE = SEGMENT_CACHE_CONTROL;
 const THUMB_WIDTH = 160;
@@ -95,18 +95,21 @@ export class RecordingBuilder {
     const prefix = `hls/${stream.playbackId}/recordings/${recording.id}`;
     const assets: RecordingAssets = { master: `${prefix}/master.m3u8`, renditions: {}, cues: `${prefix}/cues.json` };
     const work = await mkdtemp(path.join(tmpdir(), 'livecue-recording-'));
+    const files = new SegmentFiles({ store, dir: work, ffmpegPath: config.FFMPEG_PATH });
     try {
       const variants = [];
       for (const rendition of ladder) {
         const rows = byRendition.get(rendition.name) ?? [];
         if (rows.length === 0) continue;
+        // The replay points at the show's own segments (and fMP4 init segments): nothing is copied.
+        const showRelative = (key: string) => `../../../${key.slice(`hls/${stream.playbackId}/`.length)}`;
         const media: MediaSegment[] = rows.map((row) => ({
           sequence: row.sequence,
-          // The replay points at the show's own segments: nothing is copied.
-          uri: `../../../${row.objectKey.slice(`hls/${stream.playbackId}/`.length)}`,
+          uri: showRelative(row.objectKey),
           duration: row.durationMs / 1000,
           programDateTime: row.programDateTime,
           discontinuity: row.discontinuity === 1,
+          ...(row.initKey ? { map: showRelative(row.initKey) } : {}),
         }));
         const playlist = renderMediaPlaylist({
           targetDuration: Math.max(1, ...media.map((segment) => Math.ceil(segment.duration))),
@@ -119,8 +122,7 @@ export class RecordingBuilder {
         const key = `${prefix}/${rendition.name}/index.m3u8`;
         await store.put(key, Buffer.from(playlist), { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: IMMUTABLE });
         assets.renditions[rendition.name] = key;
-        const first = await this.#download(rows[0]!.objectKey, path.join(work, `${rendition.name}-first.ts`));
-        const codecs = avc1CodecOfSegment(await readFile(first)) ?? 'avc1.64001F';
+        const codecs = (await files.videoCodec(rows[0]!)) ?? 'avc1.64001F';
         const bytes = rows.reduce((sum, row) => sum + row.bytes, 0);
         const seconds = rows.reduce((sum, row) => sum + row.durationMs, 0) / 1000;
         const measured = Math.round((bytes * 8) / Math.max(seconds, 1));
@@ -139,12 +141,12 @@ export class RecordingBuilder {
       const top = byRendition.get(ladder[0]!.name)!;
       const smallest = ladder.at(-1)!;
       const durationMs = top.reduce((sum, row) => sum + row.durationMs, 0);
-      await this.#pictures(work, prefix, byRendition.get(smallest.name)!, top, smallest, durationMs / 1000, assets);
+      await this.#pictures(work, files, prefix, byRendition.get(smallest.name)!, top, smallest, durationMs / 1000, assets);
       await store.put(assets.cues, Buffer.from(JSON.stringify({ recordingId: recording.id, cues }, null, 1)), {
         contentType: 'application/json',
         cacheControl: IMMUTABLE,
       });
-      if (config.RECORDING_MP4) assets.mp4 = await this.#mp4(work, prefix, top);
+      if (config.RECORDING_MP4) assets.mp4 = await this.#mp4(work, files, prefix, top);
 
       const [ready] = await db
         .update(recordings)
@@ -165,19 +167,13 @@ export class RecordingBuilder {
     }
   }
 
-  async #download(key: string, file: string): Promise<string> {
-    const object = await this.deps.store.get(key);
-    if (!object) throw new Error(`segment ${key} is missing from storage`);
-    await pipeline(object.body, createWriteStream(file));
-    return file;
-  }
-
   /** Poster from the top rendition; one thumbnail every THUMBNAIL_INTERVAL_SECONDS from the smallest, tiled. */
   async #pictures(
     work: string,
+    files: SegmentFiles,
     prefix: string,
-    small: (typeof segmentsTable.$inferSelect)[],
-    top: (typeof segmentsTable.$inferSelect)[],
+    small: SegmentRow[],
+    top: SegmentRow[],
     smallest: { width: number; height: number },
     durationSeconds: number,
     assets: RecordingAssets,
@@ -189,7 +185,7 @@ export class RecordingBuilder {
     };
 
     const poster = at(top, Math.min(durationSeconds * 0.1, 5));
-    const posterSegment = await this.#download(poster.row.objectKey, path.join(work, 'poster.ts'));
+    const posterSegment = await files.file(poster.row);
     const posterFile = path.join(work, 'poster.jpg');
     // Output seeking (after -i): input seeking into a segment that starts mid-timeline can yield nothing.
     const posterArgs = ['-v', 'error', '-y', '-i', posterSegment, '-ss', poster.offset.toFixed(3), '-frames:v', '1', '-q:v', '3', posterFile];
@@ -203,14 +199,9 @@ export class RecordingBuilder {
     for (let t = 0; t < durationSeconds; t += interval) times.push(t);
     const thumbsDir = path.join(work, 'thumbs');
     await mkdir(thumbsDir, { recursive: true });
-    const downloaded = new Map<string, string>();
     for (const [index, t] of times.entries()) {
       const { row, offset } = at(small, t);
-      let file = downloaded.get(row.objectKey);
-      if (!file) {
-        file = await this.#download(row.objectKey, path.join(work, `thumb-src-${downloaded.size}.ts`));
-        downloaded.set(row.objectKey, file);
-      }
+      const file = await files.file(row);
       const thumbFile = path.join(thumbsDir, `t${String(index).padStart(5, '0')}.jpg`);
       await this.#ffmpeg(
         'thumbnail',
@@ -258,11 +249,8 @@ export class RecordingBuilder {
   }
 
   /** One MP4 of the top rendition, remuxed (stream copy) across its discontinuities. */
-  async #mp4(work: string, prefix: string, top: (typeof segmentsTable.$inferSelect)[]): Promise<string> {
-    const files: string[] = [];
-    for (const [index, row] of top.entries()) files.push(await this.#download(row.objectKey, path.join(work, `mp4-${String(index).padStart(6, '0')}.ts`)));
-    const list = path.join(work, 'concat.txt');
-    await writeFile(list, files.map((file) => `file '${file}'`).join('\n'));
+  async #mp4(work: string, files: SegmentFiles, prefix: string, top: SegmentRow[]): Promise<string> {
+    const list = await files.concatList(await files.files(top));
     const output = path.join(work, 'show.mp4');
     const remuxArgs = [
       '-v',

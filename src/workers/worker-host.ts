@@ -209,7 +209,10 @@ export class WorkerHost {
 
 /** Deletes a recording's objects and its show's segments; the row stays as `deleted` for the record. */
 export async function deleteRecordingMedia(db: Db, store: ObjectStore, recording: typeof recordings.$inferSelect): Promise<void> {
-  const segmentKeys = (await db.select({ key: segments.objectKey }).from(segments).where(eq(segments.sessionId, recording.sessionId))).map((row) => row.key);
+  const segmentRows = await db.select({ key: segments.objectKey, initKey: segments.initKey }).from(segments).where(eq(segments.sessionId, recording.sessionId));
+  // fMP4 shows: each run's init segment goes with its segments.
+  const initKeys = new Set(segmentRows.flatMap((row) => (row.initKey ? [row.initKey] : [])));
+  const segmentKeys = [...segmentRows.map((row) => row.key), ...initKeys];
   const assets = (recording.assets ?? {}) as { master?: string };
   const prefix = assets.master?.replace(/\/master\.m3u8$/, '/');
   const assetKeys = prefix ? await store.list(prefix) : [];
