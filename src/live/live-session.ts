@@ -9,7 +9,7 @@ import type { Db } from '../db/database.ts';
 import { liveSessions, renditions as renditionsTable, segments as segmentsTable } from '../db/schema.ts';
 import type { IngestConnection } from '../ingest/ingest-connection.ts';
 import type { IngestPacket } from '../media/ingest-packet.ts';
-import type { CueMessage } from '../contract/cue-message.ts';
+import type { CueMessage, MediaClockMessage } from '../contract/cue-message.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -93,7 +93,14 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.logger = logger;
     this.room = room;
     const { config, metrics } = deps;
-    if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger, () => this.#ingest?.sourceHint.frameRate);
+    if (protocol === 'rtmp')
+      this.rtmpBridge = new RtmpBridge(
+        room,
+        config,
+        logger,
+        () => this.#ingest?.sourceHint.frameRate,
+        (rtpTimestamp, pts) => this.#sendMediaClock(rtpTimestamp, pts),
+      );
     this.#workDir = path.join(config.LIVECUE_DATA_DIR, 'work', id);
     mkdirSync(this.#workDir, { recursive: true });
     this.#uploads = new UploadQueue({
@@ -180,11 +187,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     if (this.connected) {
       // "Now" is the newest frame that has arrived, placed by its own timestamp: exactly where that
       // frame sits on the segments' timeline, whatever the network jitter.
-      const firstPts = this.#currentRun?.firstPts;
-      if (firstPts !== undefined && this.#newestVideoPts !== undefined && this.#newestVideoPts >= firstPts) {
-        const offsetMs = this.#newestVideoPts - firstPts;
-        return { mediaTime: last.mediaStart + offsetMs / 1000, wallClock: last.wallClockStart + offsetMs };
-      }
+      const newest = this.#newestVideoPts === undefined ? undefined : this.frameAt(this.#newestVideoPts);
+      if (newest) return newest;
       return { mediaTime: last.mediaStart + Math.max(0, at - last.wallClockStart) / 1000, wallClock: at };
     }
     const mediaTime = this.timeline.duration;
@@ -200,6 +204,28 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#cues.push(cue);
     this.#packager.cuesChanged();
     this.room.sendCue(JSON.stringify(cue));
+  }
+
+  /**
+   * Tells WebRTC viewers where a keyframe's RTP timestamp sits on the show's timeline (the frame's
+   * EXT-X-PROGRAM-DATE-TIME instant and media time), so a player places every frame by its own RTP
+   * timestamp, exactly as HLS places it by its fragment's date. Sent with each keyframe: a viewer who
+   * joins has it with its first picture.
+   */
+  #sendMediaClock(rtpTimestamp: number, pts: number): void {
+    const placed = this.frameAt(pts);
+    if (!placed) return;
+    const clock: MediaClockMessage = { type: 'clock', rtpTimestamp, clockRate: 90_000, mediaTime: placed.mediaTime, wallClock: new Date(placed.wallClock).toISOString() };
+    this.room.sendCue(JSON.stringify(clock));
+  }
+
+  /** Where the frame with this presentation time (ms, the encoder's clock, current run) sits on the show's timeline. */
+  frameAt(pts: number): { mediaTime: number; wallClock: number } | undefined {
+    const firstPts = this.#currentRun?.firstPts;
+    const last = this.timeline.spans.at(-1);
+    if (firstPts === undefined || !last || pts < firstPts) return undefined;
+    const offsetMs = pts - firstPts;
+    return { mediaTime: last.mediaStart + offsetMs / 1000, wallClock: last.wallClockStart + offsetMs };
   }
 
   /** A WHIP publisher's producers are in the room: bridge them to the HLS ladder. */

@@ -110,6 +110,14 @@ export function replayPosition(video: { readonly currentTime: number }): Positio
   return { kind: 'mediaTime', now: () => video.currentTime };
 }
 
+/**
+ * Any path, frame by frame (the rule that puts a cue on the same frame everywhere): the place of the frame the
+ * video presented last, from a VideoFrameClock; call the scheduler's tick() from the clock's onFrame.
+ */
+export function videoFramePosition(kind: PositionSource['kind'], clock: { readonly position: number }): PositionSource {
+  return { kind, now: () => clock.position };
+}
+
 /** Each source kind reads a cue's time from its own field, in the unit its `now()` uses. */
 const TIMELINES = {
   wallClock: { timeOf: (cue: CueMessage) => Date.parse(cue.wallClock), unitsPerSecond: 1000 },
