@@ -1,7 +1,8 @@
 // Watches the viewer page in the browser as a shopper would: each time a commerce card appears (pinned product,
 // offer, poll), the capture time stamped in the frame on screen at that moment (lib/frame-clock.ts's band, read
 // from a canvas). Plain JavaScript in a string, so nothing the TypeScript runner adds leaks into the page.
-import type { Page } from 'playwright-core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Browser, Page } from 'playwright-core';
 import { COLUMNS, ROWS } from './frame-clock.ts';
 
 /** One card as it appeared: its key (`pin:<productId>`, `offer:<offerId>`, `poll:<pollId>`), the frame's stamp, when. */
@@ -110,4 +111,37 @@ export function matchCards<C extends { key: string }>(placed: C[], shown: CardSh
     from = index + 1;
   }
   return matched;
+}
+
+export type ViewerPath = 'webrtc' | 'hls' | 'replay';
+
+/** Opens the viewer page in a fresh context with the probe, and waits until it plays `path` with stamped frames on screen. */
+export async function openViewer(browser: Browser, url: string, path: ViewerPath, timeoutMs = 60_000): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  // Product pictures are the shop's: nothing leaves the machine.
+  await context.route('https://shop.example.com/**', (route) => route.fulfill({ status: 404, body: '' }));
+  await context.addInitScript(PAGE_CUE_PROBE);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error(`[${path} page error] ${error.message}`));
+  await page.goto(url);
+  const deadline = Date.now() + timeoutMs;
+  while ((await page.evaluate(() => (window as unknown as { livecueViewer?: { path?: string } }).livecueViewer?.path)) !== path) {
+    if (Date.now() > deadline) throw new Error(`the ${path} page did not start playing`);
+    await sleep(200);
+  }
+  while ((await stampOnScreen(page)) === null) {
+    if (Date.now() > deadline) throw new Error(`the ${path} page shows no stamped frame`);
+    await sleep(200);
+  }
+  return page;
+}
+
+/** Waits until every placed cue's card has appeared on the page (or `timeoutMs`), and returns those matched. */
+export async function waitForCards<C extends { key: string }>(page: Page, placed: C[], timeoutMs: number): Promise<Map<C, CardShown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const matched = matchCards(placed, await cardsShown(page));
+    if (matched.size === placed.length || Date.now() > deadline) return matched;
+    await sleep(500);
+  }
 }

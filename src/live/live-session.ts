@@ -215,7 +215,13 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   #sendMediaClock(rtpTimestamp: number, pts: number): void {
     const placed = this.frameAt(pts);
     if (!placed) return;
-    const clock: MediaClockMessage = { type: 'clock', rtpTimestamp, clockRate: 90_000, mediaTime: placed.mediaTime, wallClock: new Date(placed.wallClock).toISOString() };
+    const clock: MediaClockMessage = {
+      type: 'clock',
+      rtpTimestamp,
+      clockRate: 90_000,
+      mediaTime: placed.mediaTime,
+      wallClock: new Date(placed.wallClock).toISOString(),
+    };
     this.room.sendCue(JSON.stringify(clock));
   }
 

@@ -18,7 +18,13 @@ describe('RtpClock', () => {
   });
 
   it('reads only well-formed clock messages; cues and control messages are not clocks', () => {
-    expect(mediaClockFromMessage(clockText(5))).toEqual({ type: 'clock', rtpTimestamp: 5, clockRate: 90_000, mediaTime: 12.5, wallClock: '2026-12-05T10:00:00.000Z' });
+    expect(mediaClockFromMessage(clockText(5))).toEqual({
+      type: 'clock',
+      rtpTimestamp: 5,
+      clockRate: 90_000,
+      mediaTime: 12.5,
+      wallClock: '2026-12-05T10:00:00.000Z',
+    });
     expect(mediaClockFromMessage(clockText(5, 'yesterday'))).toBeUndefined();
     expect(mediaClockFromMessage('{"type":"clock","rtpTimestamp":"5"}')).toBeUndefined();
     expect(mediaClockFromMessage('{"control":"reconnect"}')).toBeUndefined();
