@@ -240,6 +240,8 @@ async function main(): Promise<void> {
   const results = [...byPath].map(([path, shown]) => ({ ...pathResult(path, placed, shown), latencyBasis: bases.get(path) }));
   const cross = crossPath(placed, byPath);
   const ingestDelay = stats(arrivals.map((a) => a.at - a.stamp));
+  // Where the PDT timeline puts the frame a cue is attached to, against the instant it was placed (that frame had just arrived).
+  const anchorMs = stats(placed.map((cue) => cue.wallClock - (cue.placedAt ?? cue.postedAt)));
   const load = { loadavgStart: record.loadavgStart, loadavgEnd: os.loadavg(), machineBusyCores: machine.summary()?.cores };
   const rows: string[][] = [['', 'signed error p50 (ms)', '|error| p50 / p95 / max (ms)', 'cards', 'verdict', 'target']];
   for (const result of results) {
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
     `p95 <= ${TARGET_MS}`,
   ]);
   rows.push(['  capture -> livecue ingest (ms)', fmt(ingestDelay?.p50), fmtStats(ingestDelay), '', '', 'in every path alike']);
+  rows.push(['  cue wallClock (PDT timeline) - placement instant (ms)', fmt(anchorMs?.p50), fmtStats(anchorMs), '', '', 'information']);
   rows.push([
     '  machine',
     '',
@@ -288,6 +291,7 @@ async function main(): Promise<void> {
       paths: results,
       crossPath: cross,
       ingestDelayMs: ingestDelay,
+      pdtMinusPlacementMs: anchorMs,
       failures,
       cues: placed.map((cue) => ({
         type: cue.type,
