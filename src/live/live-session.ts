@@ -78,6 +78,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   #cues: CueMessage[] = [];
   #newestVideoPts?: number;
   #currentRun?: RunInfo;
+  /** Whether the current run's timeline anchor is fixed (its first segment has its date). */
+  #anchorSettled = false;
   readonly logger: Logger;
 
   private constructor(
@@ -126,10 +128,15 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     });
     this.transcoder.on('runStarted', (info) => {
       this.#currentRun = info;
+      this.#anchorSettled = false;
       this.#packager.runStarted(info);
       if (info.run === 0) this.#persist('renditions', () => this.#recordRenditions(info));
     });
-    this.transcoder.on('segment', (segment) => this.#packager.segmentFinished(segment));
+    this.transcoder.on('segment', (segment) => {
+      // The run's first segment takes its EXT-X-PROGRAM-DATE-TIME now: from here on its anchor is fixed.
+      if (segment.run === this.#currentRun?.run) this.#anchorSettled = true;
+      this.#packager.segmentFinished(segment);
+    });
     this.transcoder.on('progress', ({ speed }) => metrics.transcoderSpeed.set({ stream_id: stream.id }, speed));
     this.transcoder.on('died', () => metrics.transcoderRestarts.inc());
     this.transcoder.on('gaveUp', () => void this.end('transcoder_failed'));
@@ -225,6 +232,23 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.room.sendCue(JSON.stringify(clock));
   }
 
+  /**
+   * A run's timeline is anchored on the arrival of its first keyframe, which often comes later than the frames
+   * after it (an encoder's first frame takes longest). Until the run's first segment is out, a frame that
+   * arrives earlier than the anchor predicts moves the anchor back to it, so a frame's place on the timeline
+   * is when frames like it reach livecue, not that first frame's delay carried through the whole run.
+   */
+  #settleAnchor(pts: number, arrivedAt: number): void {
+    const run = this.#currentRun;
+    const span = this.timeline.spans.at(-1);
+    if (this.#anchorSettled || !run || run.firstPts === undefined || !span || pts < run.firstPts) return;
+    const anchor = arrivedAt - (pts - run.firstPts);
+    if (anchor >= span.wallClockStart) return;
+    this.timeline.moveStart(span, anchor);
+    // The packager renders the run's EXT-X-PROGRAM-DATE-TIME from the run's start: the same instant.
+    run.wallClockStart = span.wallClockStart;
+  }
+
   /** Where the frame with this presentation time (ms, the encoder's clock, current run) sits on the show's timeline. */
   frameAt(pts: number): { mediaTime: number; wallClock: number } | undefined {
     const firstPts = this.#currentRun?.firstPts;
@@ -277,7 +301,10 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#ingest = ingest;
     this.#lastBytes = ingest.bytesReceived;
     const onPacket = (packet: IngestPacket) => {
-      if (packet.kind === 'video' || packet.kind === 'video-key') this.#newestVideoPts = presentationTime(packet);
+      if (packet.kind === 'video' || packet.kind === 'video-key') {
+        this.#newestVideoPts = presentationTime(packet);
+        this.#settleAnchor(this.#newestVideoPts, Date.now());
+      }
       this.transcoder.write(packet);
       this.rtmpBridge?.write(packet);
       this.emit('packet', packet);
