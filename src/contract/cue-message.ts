@@ -17,3 +17,18 @@ export interface CueMessage {
   /** Seconds, for cues with a natural end (offers with a deadline, timed polls). */
   duration?: number;
 }
+
+/**
+ * Sent on the cue data channel with each keyframe of a passed-through RTMP show: the RTP timestamp of that
+ * keyframe and where the frame sits on the show's timeline. A WebRTC player places any frame by its RTP
+ * timestamp: wallClock + (rtpTimestamp' - rtpTimestamp) / clockRate, modulo 2^32.
+ */
+export interface MediaClockMessage {
+  type: 'clock';
+  rtpTimestamp: number;
+  clockRate: number;
+  /** Seconds on the media timeline of the keyframe. */
+  mediaTime: number;
+  /** The keyframe's instant on the EXT-X-PROGRAM-DATE-TIME timeline (ISO 8601), the one cues' wallClock uses. */
+  wallClock: string;
+}

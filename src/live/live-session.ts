@@ -9,7 +9,7 @@ import type { Db } from '../db/database.ts';
 import { liveSessions, renditions as renditionsTable, segments as segmentsTable } from '../db/schema.ts';
 import type { IngestConnection } from '../ingest/ingest-connection.ts';
 import type { IngestPacket } from '../media/ingest-packet.ts';
-import type { CueMessage } from '../contract/cue-message.ts';
+import type { CueMessage, MediaClockMessage } from '../contract/cue-message.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -78,6 +78,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
   #cues: CueMessage[] = [];
   #newestVideoPts?: number;
   #currentRun?: RunInfo;
+  /** Whether the current run's timeline anchor is fixed (its first segment has its date). */
+  #anchorSettled = false;
   readonly logger: Logger;
 
   private constructor(
@@ -93,7 +95,14 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.logger = logger;
     this.room = room;
     const { config, metrics } = deps;
-    if (protocol === 'rtmp') this.rtmpBridge = new RtmpBridge(room, config, logger, () => this.#ingest?.sourceHint.frameRate);
+    if (protocol === 'rtmp')
+      this.rtmpBridge = new RtmpBridge(
+        room,
+        config,
+        logger,
+        () => this.#ingest?.sourceHint.frameRate,
+        (rtpTimestamp, pts) => this.#sendMediaClock(rtpTimestamp, pts),
+      );
     this.#workDir = path.join(config.LIVECUE_DATA_DIR, 'work', id);
     mkdirSync(this.#workDir, { recursive: true });
     this.#uploads = new UploadQueue({
@@ -119,10 +128,15 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     });
     this.transcoder.on('runStarted', (info) => {
       this.#currentRun = info;
+      this.#anchorSettled = false;
       this.#packager.runStarted(info);
       if (info.run === 0) this.#persist('renditions', () => this.#recordRenditions(info));
     });
-    this.transcoder.on('segment', (segment) => this.#packager.segmentFinished(segment));
+    this.transcoder.on('segment', (segment) => {
+      // The run's first segment takes its EXT-X-PROGRAM-DATE-TIME now: from here on its anchor is fixed.
+      if (segment.run === this.#currentRun?.run) this.#anchorSettled = true;
+      this.#packager.segmentFinished(segment);
+    });
     this.transcoder.on('progress', ({ speed }) => metrics.transcoderSpeed.set({ stream_id: stream.id }, speed));
     this.transcoder.on('died', () => metrics.transcoderRestarts.inc());
     this.transcoder.on('gaveUp', () => void this.end('transcoder_failed'));
@@ -180,11 +194,8 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     if (this.connected) {
       // "Now" is the newest frame that has arrived, placed by its own timestamp: exactly where that
       // frame sits on the segments' timeline, whatever the network jitter.
-      const firstPts = this.#currentRun?.firstPts;
-      if (firstPts !== undefined && this.#newestVideoPts !== undefined && this.#newestVideoPts >= firstPts) {
-        const offsetMs = this.#newestVideoPts - firstPts;
-        return { mediaTime: last.mediaStart + offsetMs / 1000, wallClock: last.wallClockStart + offsetMs };
-      }
+      const newest = this.#newestVideoPts === undefined ? undefined : this.frameAt(this.#newestVideoPts);
+      if (newest) return newest;
       return { mediaTime: last.mediaStart + Math.max(0, at - last.wallClockStart) / 1000, wallClock: at };
     }
     const mediaTime = this.timeline.duration;
@@ -200,6 +211,51 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#cues.push(cue);
     this.#packager.cuesChanged();
     this.room.sendCue(JSON.stringify(cue));
+  }
+
+  /**
+   * Tells WebRTC viewers where a keyframe's RTP timestamp sits on the show's timeline (the frame's
+   * EXT-X-PROGRAM-DATE-TIME instant and media time), so a player places every frame by its own RTP
+   * timestamp, exactly as HLS places it by its fragment's date. Sent with each keyframe: a viewer who
+   * joins has it with its first picture.
+   */
+  #sendMediaClock(rtpTimestamp: number, pts: number): void {
+    const placed = this.frameAt(pts);
+    if (!placed) return;
+    const clock: MediaClockMessage = {
+      type: 'clock',
+      rtpTimestamp,
+      clockRate: 90_000,
+      mediaTime: placed.mediaTime,
+      wallClock: new Date(placed.wallClock).toISOString(),
+    };
+    this.room.sendCue(JSON.stringify(clock));
+  }
+
+  /**
+   * A run's timeline is anchored on the arrival of its first keyframe, which often comes later than the frames
+   * after it (an encoder's first frame takes longest). Until the run's first segment is out, a frame that
+   * arrives earlier than the anchor predicts moves the anchor back to it, so a frame's place on the timeline
+   * is when frames like it reach livecue, not that first frame's delay carried through the whole run.
+   */
+  #settleAnchor(pts: number, arrivedAt: number): void {
+    const run = this.#currentRun;
+    const span = this.timeline.spans.at(-1);
+    if (this.#anchorSettled || !run || run.firstPts === undefined || !span || pts < run.firstPts) return;
+    const anchor = arrivedAt - (pts - run.firstPts);
+    if (anchor >= span.wallClockStart) return;
+    this.timeline.moveStart(span, anchor);
+    // The packager renders the run's EXT-X-PROGRAM-DATE-TIME from the run's start: the same instant.
+    run.wallClockStart = span.wallClockStart;
+  }
+
+  /** Where the frame with this presentation time (ms, the encoder's clock, current run) sits on the show's timeline. */
+  frameAt(pts: number): { mediaTime: number; wallClock: number } | undefined {
+    const firstPts = this.#currentRun?.firstPts;
+    const last = this.timeline.spans.at(-1);
+    if (firstPts === undefined || !last || pts < firstPts) return undefined;
+    const offsetMs = pts - firstPts;
+    return { mediaTime: last.mediaStart + offsetMs / 1000, wallClock: last.wallClockStart + offsetMs };
   }
 
   /** A WHIP publisher's producers are in the room: bridge them to the HLS ladder. */
@@ -245,7 +301,10 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
     this.#ingest = ingest;
     this.#lastBytes = ingest.bytesReceived;
     const onPacket = (packet: IngestPacket) => {
-      if (packet.kind === 'video' || packet.kind === 'video-key') this.#newestVideoPts = presentationTime(packet);
+      if (packet.kind === 'video' || packet.kind === 'video-key') {
+        this.#newestVideoPts = presentationTime(packet);
+        this.#settleAnchor(this.#newestVideoPts, Date.now());
+      }
       this.transcoder.write(packet);
       this.rtmpBridge?.write(packet);
       this.emit('packet', packet);

@@ -19,4 +19,15 @@ describe('MediaTimeline', () => {
     expect(timeline.mediaTimeAt(1_016_000)).toBe(11);
     expect(timeline.mediaTimeAt(999_000)).toBeUndefined();
   });
+
+  it('moves a span start only earlier, and every time on it with it', () => {
+    const timeline = new MediaTimeline();
+    const span = timeline.startSpan(1_000_350);
+    timeline.moveStart(span, 1_000_000);
+    timeline.moveStart(span, 1_000_200);
+    expect(span.wallClockStart).toBe(1_000_000);
+    timeline.extend(span, 4);
+    expect(timeline.wallClockAt(2)).toBe(1_002_000);
+    expect(timeline.mediaTimeAt(1_003_000)).toBe(3);
+  });
 });

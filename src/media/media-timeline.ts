@@ -30,6 +30,11 @@ export class MediaTimeline {
     return span;
   }
 
+  /** Moves the wall clock of a span's first frame earlier (its anchor settling, before anything dated by it is out). */
+  moveStart(span: TimelineSpan, wallClockStart: number): void {
+    span.wallClockStart = Math.min(span.wallClockStart, wallClockStart);
+  }
+
   /** Extends the span with media (the reference rendition's segments). */
   extend(span: TimelineSpan, endOffsetSeconds: number): void {
     span.duration = Math.max(span.duration, endOffsetSeconds);

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import { FfmpegSupervisor, type RestartPolicy } from '../ffmpeg/ffmpeg-supervisor.ts';
 import type { Logger } from '../log.ts';
-import { avcConfiguration, compositionTimeOffset, FLV_CODEC_H264, flvStreamStart } from '../media/flv-tag.ts';
+import { avcConfiguration, compositionTimeOffset, FLV_CODEC_H264, flvStreamStart, presentationTime } from '../media/flv-tag.ts';
 import type { IngestPacket } from '../media/ingest-packet.ts';
 import type { SfuRoom } from './sfu-room.ts';
 import { declarableProfileLevelId, spsProfileLevelId } from './h264-profile.ts';
@@ -20,6 +20,8 @@ const AUDIO_SSRC = 0x4c430002;
 /** Keyframe interval of the WebRTC encode: a new viewer waits at most this long for a picture. */
 const WEBRTC_GOP_SECONDS = 1;
 
+/** A keyframe seen as RTP longer than this after it was written to FFmpeg is not paired with it (FFmpeg fell behind). */
+const KEYFRAME_PASS_MS = 500;
 /** FFmpeg input queued beyond this is dropped: a live WebRTC picture is worth more than a late one. */
 const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
 /** The encoder left: FFmpeg gets this long to end before SIGTERM (and as long again before SIGKILL). */
@@ -47,8 +49,14 @@ interface BridgeMedia {
   hasAudio: boolean;
 }
 
+/** A keyframe seen twice: in the FLV the bridge was given (its presentation time, ms) and as RTP leaving it (90 kHz). */
+export type KeyframeRtp = (rtpTimestamp: number, pts: number) => void;
+
 export class RtmpBridge {
   readonly #ffmpeg: FfmpegSupervisor;
+  /** The keyframe last written to the running FFmpeg and not yet seen as RTP: its presentation time and when. */
+  #keyframeInFlight?: { pts: number; writtenAt: number };
+  #lastKeyframeRtp?: number;
   #audioHeader?: Buffer;
   #videoHeader?: IngestPacket;
   #media?: BridgeMedia;
@@ -60,6 +68,8 @@ export class RtmpBridge {
     private readonly logger: Logger,
     /** The encoder's announced frame rate (FLV metadata), for the keyframe interval of a WebRTC encode. */
     private readonly sourceFrameRate: () => number | undefined = () => undefined,
+    /** Passed-through video: each keyframe's RTP timestamp with its FLV time, so viewers can place RTP frames on the show's timeline. */
+    private readonly onKeyframeRtp?: KeyframeRtp,
   ) {
     this.#ffmpeg = new FfmpegSupervisor(BRIDGE_RESTARTS, logger);
     this.#ffmpeg.on('died', ({ code, signal }) => this.logger.error({ code, signal }, 'rtmp -> sfu bridge ffmpeg died; restarting at the next keyframe'));
@@ -89,7 +99,27 @@ export class RtmpBridge {
       return;
     }
     if (ffmpeg.backlogBytes > MAX_BACKLOG_BYTES) return;
+    if (packet.kind === 'video-key') this.#keyframeWritten(packet);
     this.#ffmpeg.write(packet.tag);
+  }
+
+  #keyframeWritten(packet: IngestPacket): void {
+    // Only a passed-through picture keeps the source's keyframes (a WebRTC encode sets its own GOP).
+    if (!this.onKeyframeRtp || !this.#media?.passthrough) return;
+    this.#keyframeInFlight = { pts: presentationTime(packet), writtenAt: Date.now() };
+  }
+
+  /**
+   * The producer saw a keyframe's packets (one timestamp, several packets): it is the keyframe written last, a few
+   * ms ago (FFmpeg passes a keyframe through at once, and keyframes are a second or more apart). FFmpeg swallows
+   * the first keyframes while it probes its input, so counting keyframes in and out would pair the wrong ones.
+   */
+  #keyframeRtpSeen(rtpTimestamp: number): void {
+    if (rtpTimestamp === this.#lastKeyframeRtp) return;
+    this.#lastKeyframeRtp = rtpTimestamp;
+    const written = this.#keyframeInFlight;
+    this.#keyframeInFlight = undefined;
+    if (written && Date.now() - written.writtenAt < KEYFRAME_PASS_MS) this.onKeyframeRtp?.(rtpTimestamp, written.pts);
   }
 
   /** The encoder left: stop FFmpeg; the producers stay so viewers resume when it comes back. */
@@ -138,6 +168,14 @@ export class RtmpBridge {
       },
     });
     this.room.setProducer('video', videoProducer);
+    if (this.onKeyframeRtp && passthrough) {
+      // Keyframes only: about one trace event a second, each carrying the RTP timestamp FFmpeg gave it.
+      await videoProducer.enableTraceEvent(['keyframe']);
+      videoProducer.on('trace', (trace) => {
+        const timestamp = (trace.info as { rtpPacket?: { timestamp?: number } } | undefined)?.rtpPacket?.timestamp;
+        if (trace.type === 'keyframe' && trace.direction === 'in' && typeof timestamp === 'number') this.#keyframeRtpSeen(timestamp);
+      });
+    }
     const hasAudio = this.#audioHeader !== undefined;
     if (hasAudio) {
       const audioProducer = await audioTransport.produce({
@@ -167,6 +205,9 @@ export class RtmpBridge {
     try {
       // The media is known only once prepared: the stream's first input is built when the launch returns.
       const process = await this.#ffmpeg.start(launch);
+      // A new FFmpeg has a new RTP timestamp base: keyframes written to the previous one will never come out.
+      this.#keyframeInFlight = undefined;
+      if (process) this.#keyframeWritten(keyframe);
       if (process)
         for (const data of flvStreamStart({ audio: this.#audioHeader, video: this.#videoHeader!.tag }, keyframe.tag, this.#media!.hasAudio))
           process.write(data);

@@ -136,6 +136,14 @@ describe('cueFromSocketMessage', () => {
 });
 
 describe('CueScheduler on a wall-clock source (HLS)', () => {
+  it('fires a cue with a frame placed a millisecond before it: the rounding of a frame time to ms, not an earlier frame', () => {
+    const { hls, playAt } = fakeHls(at(0));
+    const scheduler = new CueScheduler(hlsJsPosition(hls));
+    scheduler.add(cue(1, 'announcement', 1));
+    playAt(at(1) - 1.5);
+    expect(ids(scheduler.tick())).toEqual(['cue_1']);
+  });
+
   it('fires each cue on the first tick at or after its time, in seq order, exactly once', () => {
     const { hls, playAt } = fakeHls(at(0));
     const scheduler = new CueScheduler(hlsJsPosition(hls));
@@ -145,11 +153,11 @@ describe('CueScheduler on a wall-clock source (HLS)', () => {
     scheduler.addAll([cue(3, 'announcement', 2), cue(1, 'announcement', 1), cue(2, 'announcement', 2)]);
 
     expect(scheduler.tick()).toEqual([]);
-    playAt(at(1) - 1);
+    playAt(at(1) - 3);
     expect(scheduler.tick()).toEqual([]);
     playAt(at(1));
     expect(ids(scheduler.tick())).toEqual(['cue_1']);
-    playAt(at(2) - 1);
+    playAt(at(2) - 3);
     expect(scheduler.tick()).toEqual([]);
     playAt(at(2.5));
     expect(ids(scheduler.tick())).toEqual(['cue_2', 'cue_3']);

@@ -110,10 +110,22 @@ export function replayPosition(video: { readonly currentTime: number }): Positio
   return { kind: 'mediaTime', now: () => video.currentTime };
 }
 
-/** Each source kind reads a cue's time from its own field, in the unit its `now()` uses. */
+/**
+ * Any path, frame by frame (the rule that puts a cue on the same frame everywhere): the place of the frame the
+ * video presented last, from a VideoFrameClock; call the scheduler's tick() from the clock's onFrame.
+ */
+export function videoFramePosition(kind: PositionSource['kind'], clock: { readonly position: number }): PositionSource {
+  return { kind, now: () => clock.position };
+}
+
+/**
+ * Each source kind reads a cue's time from its own field, in the unit its `now()` uses. A cue's time is its
+ * frame's time rounded to the millisecond, and a frame's place comes from 90 kHz or floating-point media time:
+ * a frame within 2 ms before the cue's time is the cue's frame (far less than a frame interval).
+ */
 const TIMELINES = {
-  wallClock: { timeOf: (cue: CueMessage) => Date.parse(cue.wallClock), unitsPerSecond: 1000 },
-  mediaTime: { timeOf: (cue: CueMessage) => cue.mediaTime, unitsPerSecond: 1 },
+  wallClock: { timeOf: (cue: CueMessage) => Date.parse(cue.wallClock), unitsPerSecond: 1000, slack: 2 },
+  mediaTime: { timeOf: (cue: CueMessage) => cue.mediaTime, unitsPerSecond: 1, slack: 0.002 },
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -225,9 +237,9 @@ export class CueScheduler {
 
     const due: { cue: CueMessage; late: number }[] = [];
     for (const entry of this.#entries) {
-      if (entry.done || entry.at > position) continue;
+      if (entry.done || !this.#reached(entry, position)) continue;
       entry.done = true;
-      const late = (position - entry.at) / this.#timeline.unitsPerSecond;
+      const late = Math.max(0, position - entry.at) / this.#timeline.unitsPerSecond;
       if (late <= this.#maxLateSeconds) due.push({ cue: entry.cue, late });
     }
     // Listeners run after bookkeeping so one that adds cues or ticks again sees a consistent schedule.
@@ -275,7 +287,15 @@ export class CueScheduler {
   /** Entries reached by the position, their durations measured on the source's timeline. */
   #moment(position: number): FoldMoment<Entry> {
     const unitsPerSecond = this.#timeline.unitsPerSecond;
-    return { cueOf: (entry) => entry.cue, reached: (entry) => entry.at <= position, secondsSince: (entry) => (position - entry.at) / unitsPerSecond };
+    return {
+      cueOf: (entry) => entry.cue,
+      reached: (entry) => this.#reached(entry, position),
+      secondsSince: (entry) => Math.max(0, position - entry.at) / unitsPerSecond,
+    };
+  }
+
+  #reached(entry: Entry, position: number): boolean {
+    return entry.at - this.#timeline.slack <= position;
   }
 
   #emit(cue: CueMessage, lateBySeconds: number): void {

@@ -1,15 +1,17 @@
 // How long ago the WebRTC frame on screen left livecue: the WebRTC viewer's live latency, and what
 // `webRtcPosition` needs to place that frame on the show's timeline.
+import type { RtpClock } from './rtp-clock.ts';
 import type { WhepSession } from './whep-client.ts';
 
 /** Weight of a new sample: smooth enough for a steady countdown, quick enough to follow a jitter-buffer change. */
 const SMOOTHING = 0.1;
 
-export type DelayBasis = 'capture-time' | 'receive-time' | 'jitter-buffer' | 'none';
+export type DelayBasis = 'rtp-clock' | 'capture-time' | 'receive-time' | 'jitter-buffer' | 'none';
 
 export class PlayoutDelay {
   readonly #video: HTMLVideoElement;
   readonly #session: WhepSession;
+  readonly #rtpClock: RtpClock | undefined;
   #seconds = Number.NaN;
   #rttSeconds = Number.NaN;
   #basis: DelayBasis = 'none';
@@ -17,9 +19,11 @@ export class PlayoutDelay {
   #statsTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  constructor(video: HTMLVideoElement, session: WhepSession) {
+  /** With an RtpClock, a frame's delay is exact: shown - its instant on the show's timeline. */
+  constructor(video: HTMLVideoElement, session: WhepSession, rtpClock?: RtpClock) {
     this.#video = video;
     this.#session = session;
+    this.#rtpClock = rtpClock;
     if ('requestVideoFrameCallback' in video) this.#frameCallback = video.requestVideoFrameCallback(this.#onFrame);
     this.#statsTimer = setInterval(() => void this.#poll(), 1000);
     void this.#poll();
@@ -48,8 +52,10 @@ export class PlayoutDelay {
 
   readonly #onFrame = (_now: number, metadata: VideoFrameCallbackMetadata): void => {
     if (this.#closed) return;
+    const placed = metadata.rtpTimestamp !== undefined && this.#rtpClock?.known ? this.#rtpClock.wallClockOf(metadata.rtpTimestamp) : Number.NaN;
+    if (Number.isFinite(placed)) this.#sample((performance.timeOrigin + metadata.expectedDisplayTime - placed) / 1000, 'rtp-clock');
     // captureTime: the sender's clock (RTCP sender reports) mapped onto ours, i.e. when livecue sent the frame.
-    if (metadata.captureTime !== undefined) this.#sample((metadata.expectedDisplayTime - metadata.captureTime) / 1000, 'capture-time');
+    else if (metadata.captureTime !== undefined) this.#sample((metadata.expectedDisplayTime - metadata.captureTime) / 1000, 'capture-time');
     else if (metadata.receiveTime !== undefined && Number.isFinite(this.#rttSeconds)) {
       this.#sample((metadata.expectedDisplayTime - metadata.receiveTime) / 1000 + this.#rttSeconds / 2, 'receive-time');
     }

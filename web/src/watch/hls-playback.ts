@@ -4,7 +4,16 @@
 // the cue track (the recording's own, or the show's), live also from the WebSocket.
 import type HlsType from 'hls.js';
 import type { Fragment, LevelDetails } from 'hls.js';
-import { CueScheduler, cueFromDateRange, hlsJsPosition, nativeHlsPosition, replayPosition, type CueMessage } from '../player/cue-scheduler.ts';
+import {
+  CueScheduler,
+  cueFromDateRange,
+  hlsJsPosition,
+  nativeHlsPosition,
+  replayPosition,
+  videoFramePosition,
+  type CueMessage,
+} from '../player/cue-scheduler.ts';
+import { VideoFrameClock } from '../player/frame-clock.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { fetchCueTrack, type CueFeed } from './cue-feed.ts';
 import type { Playback } from './playback.ts';
@@ -31,6 +40,12 @@ interface FragmentTime {
   programDateTime: number;
 }
 
+/** The EXT-X-PROGRAM-DATE-TIME instant (ms) of a video time, from the fragment holding it; NaN outside the fragments listed. */
+function programDateAt(fragments: readonly FragmentTime[], time: number): number {
+  const fragment = fragments.find((f) => f.start <= time && time < f.start + f.duration);
+  return fragment ? fragment.programDateTime + (time - fragment.start) * 1000 : Number.NaN;
+}
+
 function fragmentTimes(details: LevelDetails): FragmentTime[] {
   return details.fragments
     .filter((fragment: Fragment) => fragment.programDateTime !== null)
@@ -45,6 +60,7 @@ export class HlsPlayback implements Playback {
   readonly recording: Recording | undefined;
   readonly #video: HTMLVideoElement;
   readonly #hls: HlsType | undefined;
+  readonly #frames: VideoFrameClock | undefined;
   readonly #unfollowFeed: (() => void) | undefined;
   readonly #hooks: HlsHooks;
   readonly #cues = new Map<string, CueMessage>();
@@ -78,6 +94,14 @@ export class HlsPlayback implements Playback {
       },
     };
     video.srcObject = null;
+    // Each presented frame is placed by its own media time: on a recording's timeline, or on the date of the fragment it comes from.
+    const native = !Hls.isSupported();
+    const startDate = () => (video as HTMLVideoElement & { getStartDate?(): Date }).getStartDate?.().getTime() ?? Number.NaN;
+    const placeFrame = ({ mediaTime }: VideoFrameCallbackMetadata) =>
+      replay ? mediaTime + mediaOffset() : native ? startDate() + mediaTime * 1000 : programDateAt(this.#playingFragments(), mediaTime);
+    const frames = VideoFrameClock.supported(video) ? new VideoFrameClock(video, placeFrame) : undefined;
+    this.#frames = frames;
+    const framePosition = frames && videoFramePosition(replay ? 'mediaTime' : 'wallClock', frames);
 
     if (Hls.isSupported()) {
       // Cues are read from the playlists' date ranges directly: no metadata text tracks needed.
@@ -88,7 +112,7 @@ export class HlsPlayback implements Playback {
           : { ...metadata, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 5, maxLiveSyncPlaybackRate: 1.1, backBufferLength: 30 },
       );
       this.#hls = hls;
-      this.scheduler = new CueScheduler(replay ? replayPosition(mediaClock) : hlsJsPosition(hls));
+      this.scheduler = new CueScheduler(framePosition ?? (replay ? replayPosition(mediaClock) : hlsJsPosition(hls)));
       hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => this.#onPlaylist(data.details));
       hls.on(Hls.Events.ERROR, (_event, data) => {
         if (!data.fatal) return;
@@ -101,11 +125,14 @@ export class HlsPlayback implements Playback {
     } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
       // Safari plays HLS itself; cues then come from the cue track and the WebSocket.
       this.#hls = undefined;
-      this.scheduler = new CueScheduler(replay ? replayPosition(video) : nativeHlsPosition(video as HTMLVideoElement & { getStartDate(): Date }));
+      this.scheduler = new CueScheduler(
+        framePosition ?? (replay ? replayPosition(video) : nativeHlsPosition(video as HTMLVideoElement & { getStartDate(): Date })),
+      );
       video.src = url;
     } else {
       throw new Error('this browser cannot play HLS');
     }
+    frames?.onFrame(() => this.scheduler.tick());
     void video.play().catch(() => {});
     this.#unfollowFeed = replay ? undefined : options.feed?.followCues((cues) => this.#add(cues));
     if (recording) this.#add(recording.cues);
@@ -146,8 +173,16 @@ export class HlsPlayback implements Playback {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#frames?.close();
     this.#unfollowFeed?.();
     this.#hls?.destroy();
+  }
+
+  /** The fragments of the level playing (their start follows the media's own timestamps once parsed), else the last loaded. */
+  #playingFragments(): readonly FragmentTime[] {
+    const hls = this.#hls;
+    const details = hls && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel]?.details : undefined;
+    return details ? fragmentTimes(details) : this.#fragments;
   }
 
   #add(cues: CueMessage[]): void {

@@ -1,8 +1,10 @@
 // Live playback over WebRTC (WHEP): sub-second latency, cues over the data channel and, for what was
 // placed before joining, the show's cue track.
-import { CueScheduler, cueFromSocketMessage, webRtcPosition, type CueMessage } from '../player/cue-scheduler.ts';
+import { CueScheduler, cueFromSocketMessage, videoFramePosition, webRtcPosition, type CueMessage } from '../player/cue-scheduler.ts';
+import { VideoFrameClock } from '../player/frame-clock.ts';
 import type { PlaybackUrls } from '../player/playback-urls.ts';
 import { PlayoutDelay } from '../player/playout-delay.ts';
+import { mediaClockFromMessage, RtpClock } from '../player/rtp-clock.ts';
 import { WhepError, WhepSession } from '../player/whep-client.ts';
 import { fetchCueTrack } from './cue-feed.ts';
 import type { Playback } from './playback.ts';
@@ -24,11 +26,13 @@ export class WebRtcPlayback implements Playback {
   readonly scheduler: CueScheduler;
   readonly #session: WhepSession;
   readonly #delay: PlayoutDelay;
+  readonly #frames: VideoFrameClock | undefined;
 
-  private constructor(scheduler: CueScheduler, session: WhepSession, delay: PlayoutDelay) {
+  private constructor(scheduler: CueScheduler, session: WhepSession, delay: PlayoutDelay, frames: VideoFrameClock | undefined) {
     this.scheduler = scheduler;
     this.#session = session;
     this.#delay = delay;
+    this.#frames = frames;
   }
 
   static async start(
@@ -38,30 +42,48 @@ export class WebRtcPlayback implements Playback {
     viewerId?: string,
   ): Promise<WebRtcPlayback> {
     let delay: PlayoutDelay | undefined;
+    const rtpClock = new RtpClock();
+    // Each frame is placed by its RTP timestamp on livecue's clock messages; before the first one (or for a show
+    // whose video is encoded again for WebRTC), by the estimated playout delay.
+    const placeFrame = (metadata: VideoFrameCallbackMetadata) =>
+      metadata.rtpTimestamp !== undefined && rtpClock.known
+        ? rtpClock.wallClockOf(metadata.rtpTimestamp)
+        : performance.timeOrigin + metadata.expectedDisplayTime - (delay?.seconds ?? Number.NaN) * 1000;
+    const frames = VideoFrameClock.supported(video) ? new VideoFrameClock(video, placeFrame) : undefined;
     // NaN until the first frame: no cue fires before the picture it belongs to is on screen.
-    const scheduler = new CueScheduler(webRtcPosition(() => delay?.seconds ?? Number.NaN));
+    const scheduler = new CueScheduler(frames ? videoFramePosition('wallClock', frames) : webRtcPosition(() => delay?.seconds ?? Number.NaN));
+    frames?.onFrame(() => scheduler.tick());
     const add = (cues: CueMessage[]) => {
       const fresh = cues.filter((cue) => scheduler.add(cue));
       if (fresh.length > 0) hooks.onCues(fresh);
     };
-    const session = await WhepSession.start(urls.whep({ viewer: viewerId }), {
-      onCueMessage: (text) => {
-        // The serving node is draining: reconnect now (the next offer reaches a node still ready).
-        if (text.includes('"control"') && isReconnectNotice(text)) return hooks.onLost();
-        const cue = cueFromSocketMessage(text);
-        if (cue) add([cue]);
-      },
-      onLost: hooks.onLost,
-    });
+    let session: WhepSession;
+    try {
+      session = await WhepSession.start(urls.whep({ viewer: viewerId }), {
+        onCueMessage: (text) => {
+          // The serving node is draining: reconnect now (the next offer reaches a node still ready).
+          if (text.includes('"control"') && isReconnectNotice(text)) return hooks.onLost();
+          const clock = mediaClockFromMessage(text);
+          if (clock) return rtpClock.update(clock);
+          const cue = cueFromSocketMessage(text);
+          if (cue) add([cue]);
+        },
+        onLost: hooks.onLost,
+      });
+    } catch (error) {
+      frames?.close();
+      throw error;
+    }
     try {
       video.srcObject = session.stream;
       void video.play().catch(() => {});
       const history = fetchCueTrack(urls).catch(() => []);
       await firstFrame(video, FIRST_FRAME_TIMEOUT_MS);
-      delay = new PlayoutDelay(video, session);
+      delay = new PlayoutDelay(video, session, rtpClock);
       add(await history);
-      return new WebRtcPlayback(scheduler, session, delay);
+      return new WebRtcPlayback(scheduler, session, delay, frames);
     } catch (error) {
+      frames?.close();
       delay?.close();
       video.srcObject = null;
       await session.close();
@@ -82,6 +104,7 @@ export class WebRtcPlayback implements Playback {
   }
 
   async close(): Promise<void> {
+    this.#frames?.close();
     this.#delay.close();
     await this.#session.close();
   }
