@@ -106,10 +106,13 @@ export class HlsPlayback implements Playback {
     if (Hls.isSupported()) {
       // Cues are read from the playlists' date ranges directly: no metadata text tracks needed.
       const metadata = { enableDateRangeMetadataCues: false, enableID3MetadataCues: false, enableEmsgMetadataCues: false };
+      // Live: Low-Latency HLS (parts, blocking reloads) at the playlist's PART-HOLD-BACK. No live sync count is set
+      // here: hls.js lets a configured liveSyncDuration(Count) override the server's hold-back, which would play
+      // an LL show whole segments behind. A playlist without parts plays at hls.js's default of 3 segments.
       const hls = new Hls(
         replay
           ? { ...metadata, startPosition: 0, backBufferLength: 60 }
-          : { ...metadata, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 5, maxLiveSyncPlaybackRate: 1.1, backBufferLength: 30 },
+          : { ...metadata, lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.1, backBufferLength: 30 },
       );
       this.#hls = hls;
       this.scheduler = new CueScheduler(framePosition ?? (replay ? replayPosition(mediaClock) : hlsJsPosition(hls)));
