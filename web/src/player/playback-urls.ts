@@ -27,6 +27,11 @@ export class PlaybackUrls {
     return this.#hlsBase + (this.#token ? `/hls/${this.#id}/t/${encodeURIComponent(this.#token)}/master.m3u8` : `/hls/${this.#id}/master.m3u8`);
   }
 
+  /** The rewind (DVR) playlist of a live show: from its first segment to now, with its cues. */
+  dvrMaster(): string {
+    return this.hlsMaster().replace(/master\.m3u8$/, 'dvr.m3u8');
+  }
+
   /** `viewer`: the page's viewer id, so analytics count it once across paths; `preview`: the host's own preview, not counted. */
   whep(options: { viewer?: string; preview?: boolean } = {}): string {
     const query = new URLSearchParams();

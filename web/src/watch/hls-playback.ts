@@ -25,6 +25,8 @@ export interface HlsOptions {
   recording?: Recording;
   /** Live: the page's socket, for cues the playlists do not carry yet. */
   feed?: CueFeed;
+  /** With `replay`: the live show's rewind playlist (dvrHlsUrl), from its first segment to now, instead of a recording. */
+  dvr?: boolean;
 }
 
 export interface HlsHooks {
@@ -82,7 +84,7 @@ export class HlsPlayback implements Playback {
     this.recording = recording;
     this.#video = video;
     this.#hooks = hooks;
-    const url = recording?.hlsUrl ?? urls.hlsMaster();
+    const url = recording?.hlsUrl ?? (options.dvr ? urls.dvrMaster() : urls.hlsMaster());
     this.sourceUrl = url;
     // The recording's poster stands in until the first picture.
     if (recording?.posterUrl) video.poster = recording.posterUrl;
@@ -111,7 +113,8 @@ export class HlsPlayback implements Playback {
       // an LL show whole segments behind. A playlist without parts plays at hls.js's default of 3 segments.
       const hls = new Hls(
         replay
-          ? { ...metadata, startPosition: 0, backBufferLength: 60 }
+          ? // A rewind opens a moment behind the live edge (its playlist grows like a live one); a replay at its start.
+            { ...metadata, startPosition: options.dvr ? -1 : 0, backBufferLength: 60 }
           : { ...metadata, lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.1, backBufferLength: 30 },
       );
       this.#hls = hls;

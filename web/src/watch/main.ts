@@ -79,6 +79,8 @@ class Viewer implements ViewerApi {
   readonly #allCueIds = new Set<string>();
   #lastRefresh = 0;
   #switching = false;
+  /** Rewinding a live show: its rewind (DVR) playlist plays, with the seek bar, and the show's socket stays open. */
+  #rewinding = false;
   #framesSeen = 0;
   #stalledSince: number | undefined;
 
@@ -107,6 +109,8 @@ class Viewer implements ViewerApi {
     });
     this.#video.addEventListener('playing', () => (unmute.hidden = !this.#video.muted));
     this.#video.addEventListener('seeked', () => this.#playback?.scheduler.seek());
+    byId('rewind').addEventListener('click', () => void this.#rewind());
+    byId('back-to-live').addEventListener('click', () => void this.#backToLive());
     requestAnimationFrame(this.#frame);
     setInterval(() => void this.#watchForStall(), 1000);
   }
@@ -223,13 +227,13 @@ class Viewer implements ViewerApi {
     this.#status('The full replay is not ready yet: this plays the last moments of the show. Reload the page later for all of it.');
   }
 
-  async #startHls(replay: boolean, recording?: Recording): Promise<void> {
+  async #startHls(replay: boolean, recording?: Recording, dvr = false): Promise<void> {
     if (!replay) this.#socket.connect();
     const feed = replay ? undefined : this.#socket;
     const playback = await HlsPlayback.start(
       this.#video,
       this.#urls,
-      { replay, recording, feed },
+      { replay, recording, feed, dvr },
       {
         onCues: (cues) => {
           this.#prefetch(cues);
@@ -252,14 +256,17 @@ class Viewer implements ViewerApi {
   #use(playback: Playback): void {
     this.#playback = playback;
     this.#reporter.watching(playback.path);
-    // Taking part is for the live show; a replay has no one to talk to.
-    if (playback.path === 'replay') this.#socket.close();
+    const replay = playback.path === 'replay' && !this.#rewinding;
+    // Taking part is for the live show (rewound or not); a replay has no one to talk to.
+    if (replay) this.#socket.close();
     else this.#socket.connect();
-    byId('engagement').hidden = playback.path === 'replay';
-    document.body.dataset.path = playback.path;
-    byId('path-badge').textContent = { webrtc: 'WebRTC', hls: 'HLS', replay: 'Replay' }[playback.path];
+    byId('engagement').hidden = replay;
+    document.body.dataset.path = this.#rewinding ? 'rewind' : playback.path;
+    byId('path-badge').textContent = this.#rewinding ? 'Rewind' : { webrtc: 'WebRTC', hls: 'HLS', replay: 'Replay' }[playback.path];
     byId('live-badge').hidden = playback.path === 'replay';
     byId('latency-badge').hidden = playback.path === 'replay';
+    byId('rewind').hidden = playback.path === 'replay';
+    byId('back-to-live').hidden = !this.#rewinding;
     this.#video.controls = false;
     playback.scheduler.on('cue', (cue, lateBySeconds) => {
       this.shownCues.push({ id: cue.id, type: cue.type, path: playback.path, lateBySeconds, shownAt: performance.now() });
@@ -326,7 +333,33 @@ class Viewer implements ViewerApi {
     // Offline: the encoder is gone but may come back within the reconnect window; keep waiting.
   }
 
+  /** Rewind while live: the show's rewind playlist from its first segment, with the seek bar and its product markers. */
+  async #rewind(): Promise<void> {
+    if (this.#switching || this.#rewinding) return;
+    this.#switching = true;
+    await this.#playback?.close();
+    this.#playback = undefined;
+    this.#rewinding = true;
+    await this.#startHls(true, undefined, true);
+    this.#switching = false;
+  }
+
+  /** Back from a rewind to the live edge, on the path the page chose for the show. */
+  async #backToLive(): Promise<void> {
+    if (this.#switching || !this.#rewinding) return;
+    this.#switching = true;
+    await this.#playback?.close();
+    this.#playback = undefined;
+    this.#rewinding = false;
+    this.#timeline = undefined;
+    byId('replay').hidden = true;
+    byId('products').hidden = true;
+    await this.#startLive();
+    this.#switching = false;
+  }
+
   async #switchToReplay(): Promise<void> {
+    this.#rewinding = false;
     if (this.#switching) return;
     this.#switching = true;
     await this.#playback?.close();
