@@ -101,9 +101,31 @@ async function sendLiveObject(req: Request, res: Response, show: LiveHlsShow, re
   res.setHeader('Content-Type', SEGMENT_CONTENT_TYPE);
   const cacheControl = object.kind === 'part' ? `public, max-age=${show.timing.targetDuration * 3}` : SEGMENT_CACHE_CONTROL;
   res.setHeader('Cache-Control', publicOrPrivate(cacheControl, token));
-  res.setHeader('Content-Length', String(object.bytes.length));
-  if (req.method === 'HEAD') res.status(200).end();
-  else res.status(200).end(object.bytes);
+  // Names never repeat within a session (its tag is in them), so name and size identify the bytes.
+  const etag = `"${show.sessionTag}-${name}-${object.bytes.length}"`;
+  res.setHeader('ETag', etag);
+  res.setHeader('Accept-Ranges', 'bytes');
+  if (req.headers['if-none-match'] === etag) {
+    res.status(304).end();
+    return true;
+  }
+  let body = object.bytes;
+  if (req.headers.range) {
+    const range = parseRange(req.headers.range, body.length);
+    if (range === 'unsatisfiable') {
+      res.setHeader('Content-Range', `bytes */${body.length}`);
+      sendProblem(res, 416, `range ${req.headers.range} is outside the object (${body.length} bytes)`);
+      return true;
+    }
+    if (range) {
+      res.status(206);
+      res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${body.length}`);
+      body = body.subarray(range.start, range.end + 1);
+    }
+  }
+  res.setHeader('Content-Length', String(body.length));
+  if (req.method === 'HEAD') res.end();
+  else res.end(body);
   return true;
 }
 

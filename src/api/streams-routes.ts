@@ -54,6 +54,7 @@ export function streamsRouter(deps: {
       ingest: { rtmpUrl: urls.rtmp, ...(urls.rtmps ? { rtmpsUrl: urls.rtmps } : {}), whipUrl: `${urls.api}/whip/${stream.id}` },
       playback: {
         hlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/master.m3u8`,
+        dvrHlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/dvr.m3u8`,
         whepUrl: `${urls.api}/whep/${stream.playbackId}`,
       },
       ...(session && { session }),
@@ -137,6 +138,7 @@ export function streamsRouter(deps: {
       expiresAt: expiresAt.toISOString(),
       playback: {
         hlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/t/${token}/master.m3u8`,
+        dvrHlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/t/${token}/dvr.m3u8`,
         whepUrl: `${urls.api}/whep/${stream.playbackId}?token=${token}`,
         cuesUrl: `${urls.api}/live/${stream.playbackId}/cues?token=${token}`,
         eventsUrl: `${urls.api.replace(/^http/, 'ws')}/live/${stream.playbackId}/events?token=${token}`,
