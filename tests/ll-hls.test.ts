@@ -1,0 +1,151 @@
+// Low-Latency HLS end to end: an OBS-like RTMP push, livecue's LL playlists read by hls.js's parser and
+// checked against the LL-HLS rules, blocking reloads, parts and segments from memory that decode, the
+// rewind (DVR) playlist while live, and plain HLS from storage once the show is over.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseInit } from '../src/media/fmp4.ts';
+import { createStream, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { hlsJsMediaParser } from './helpers/hls-parser.ts';
+import { decodeVideoFrames, playableSegment, probe, pushRtmp } from './helpers/media.ts';
+
+let node: TestNode;
+
+beforeAll(async () => {
+  node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 2 });
+});
+
+afterAll(async () => {
+  await node?.stop();
+});
+
+interface LlPlaylist {
+  partTarget: number;
+  segments: { uri: string; duration: number; parts: { uri: string; duration: number; independent: boolean }[] }[];
+  open: { uri: string; duration: number; independent: boolean }[];
+  hint?: string;
+  mediaSequence: number;
+}
+
+/** livecue's own reading of an LL-HLS media playlist: segments with the parts listed before each, the open parts and the hint. */
+function readLl(text: string): LlPlaylist {
+  const result: LlPlaylist = { partTarget: Number(/#EXT-X-PART-INF:PART-TARGET=([\d.]+)/.exec(text)?.[1]), segments: [], open: [], mediaSequence: -1 };
+  result.mediaSequence = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1]);
+  let duration = 0;
+  for (const line of text.split('\n')) {
+    const part = /^#EXT-X-PART:DURATION=([\d.]+),URI="([^"]+)"(,INDEPENDENT=YES)?/.exec(line);
+    if (part) result.open.push({ duration: Number(part[1]), uri: part[2]!, independent: part[3] !== undefined });
+    if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice(8));
+    if (line && !line.startsWith('#')) {
+      result.segments.push({ uri: line, duration, parts: result.open });
+      result.open = [];
+    }
+    const hint = /^#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"/.exec(line);
+    if (hint) result.hint = hint[1];
+  }
+  return result;
+}
+
+/** The LL-HLS rules livecue keeps: parts within PART-TARGET, adding up to their segment, segments starting independent, the hint naming the next part. */
+function checkLlRules(playlist: LlPlaylist): void {
+  const all = [...playlist.segments.flatMap((segment) => segment.parts), ...playlist.open];
+  expect(all.length).toBeGreaterThan(3);
+  for (const part of all) expect(part.duration).toBeLessThanOrEqual(playlist.partTarget);
+  for (const segment of playlist.segments.filter((candidate) => candidate.parts.length > 0)) {
+    expect(segment.parts.reduce((sum, part) => sum + part.duration, 0)).toBeCloseTo(segment.duration, 2);
+    expect(segment.parts[0]!.independent).toBe(true);
+  }
+  const last = all.at(-1)!.uri;
+  const [, tag, msn, part] = /^(.+)-(\d+)\.(\d+)\.m4s$/.exec(last)!;
+  expect([`${tag}-${msn}.${Number(part) + 1}.m4s`, `${tag}-${Number(msn) + 1}.0.m4s`]).toContain(playlist.hint);
+}
+
+describe('Low-Latency HLS', () => {
+  it('serves LL-HLS from memory while live: parts, blocking reloads, hints, a DVR playlist; plain HLS after the show', async () => {
+    const parse = await hlsJsMediaParser();
+    const stream = await createStream(node, 'LL show');
+    // OBS defaults: x264 veryfast, High profile, a keyframe every 2 s, AAC 48 kHz.
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 18, gopSeconds: 2, x264: { preset: 'veryfast', profile: 'high' } });
+    const master = await waitFor(
+      'master playlist',
+      async () => (await fetch(stream.playback.hlsUrl)).ok && (await fetch(stream.playback.hlsUrl)).text(),
+      30_000,
+    );
+    const base = stream.playback.hlsUrl.replace('master.m3u8', '720p/');
+
+    // The live playlist comes from the window: LL-HLS, read by hls.js as such.
+    const first = await waitFor('two whole segments', async () => {
+      const text = await (await fetch(`${base}index.m3u8`)).text();
+      return readLl(text).segments.length >= 2 ? text : undefined;
+    });
+    const details = parse(first, `${base}index.m3u8`);
+    expect(details.canBlockReload).toBe(true);
+    expect(details.partTarget).toBeGreaterThan(0.3);
+    expect(details.partList.length).toBeGreaterThan(3);
+    expect(details.preloadHint).toBeDefined();
+    expect(details.renditionReports).toHaveLength(2);
+    expect(details.fragments[0].initSegment.relurl).toMatch(/-init-0\.mp4$/);
+    checkLlRules(readLl(first));
+
+    // Blocking reload: ask for the hinted part; the answer lists it.
+    const hinted = readLl(first).hint!;
+    const [, msn, part] = /-(\d+)\.(\d+)\.m4s$/.exec(hinted)!;
+    const blocking = await fetch(`${base}index.m3u8?_HLS_msn=${msn}&_HLS_part=${part}`);
+    expect(blocking.status).toBe(200);
+    expect(blocking.headers.get('cache-control')).toBe('public, max-age=6');
+    const after = await blocking.text();
+    expect(after).toContain(`URI="${hinted}"`);
+    checkLlRules(readLl(after));
+    const last = readLl(after).segments.at(-1)!.uri;
+    const lastMsn = Number(/-(\d+)\.m4s$/.exec(last)![1]);
+    expect((await fetch(`${base}index.m3u8?_HLS_msn=${lastMsn + 3}`)).status).toBe(400);
+    expect((await fetch(`${base}index.m3u8?_HLS_msn=abc`)).status).toBe(400);
+    expect((await fetch(`${base}index.m3u8?_HLS_part=1`)).status).toBe(400);
+
+    // The next hint, asked for before it exists, arrives once it does.
+    const nextHint = readLl(after).hint!;
+    const partResponse = await fetch(`${base}${nextHint}`);
+    expect(partResponse.status).toBe(200);
+    expect(partResponse.headers.get('content-type')).toBe('video/mp4');
+    expect(
+      Buffer.from(await partResponse.arrayBuffer())
+        .subarray(4, 8)
+        .toString(),
+    ).toBe('moof');
+
+    // A part and a whole segment from memory decode behind their init segment, at the rung's size.
+    const init = readLl(after).segments.at(-1)!;
+    const initUri = /#EXT-X-MAP:URI="([^"]+)"/.exec(after)![1]!;
+    const independentPart = init.parts.find((candidate) => candidate.independent) ?? readLl(after).segments.at(-1)!.parts[0]!;
+    const partFile = await playableSegment(`${base}${initUri}`, `${base}${independentPart.uri}`);
+    expect((await probe(partFile)).streams.find((s) => s.codec_type === 'video')).toMatchObject({ width: 1280, height: 720 });
+    expect(await decodeVideoFrames(partFile)).toBe(10);
+    const segmentFile = await playableSegment(`${base}${initUri}`, `${base}${last}`);
+    expect(await decodeVideoFrames(segmentFile)).toBe(60);
+
+    // The master playlist's codec is the init segment's (avcC), with the same URLs as before LL-HLS.
+    const initBytes = Buffer.from(await (await fetch(`${base}${initUri}`)).arrayBuffer());
+    expect(master).toContain(`CODECS="${parseInit(initBytes).videoCodec},mp4a.40.2"`);
+    expect(master).toContain('720p/index.m3u8');
+
+    // Rewind while live: once the live window has moved on, the DVR playlist still starts at the show's first segment.
+    const view = await node.api('GET', `/v1/streams/${stream.id}`);
+    expect(view.body.playback.dvrHlsUrl).toBe(stream.playback.hlsUrl.replace('master.m3u8', 'dvr.m3u8'));
+    await waitFor('live window past the first segment', async () => readLl(await (await fetch(`${base}index.m3u8`)).text()).mediaSequence > 0 || undefined);
+    expect(await (await fetch(view.body.playback.dvrHlsUrl)).text()).toContain('720p/dvr.m3u8');
+    const dvr = await (await fetch(`${base}dvr.m3u8`)).text();
+    expect(view.body.status).toBe('live');
+    expect(dvr).toContain('#EXT-X-PLAYLIST-TYPE:EVENT');
+    expect(dvr).toContain('#EXT-X-MEDIA-SEQUENCE:0\n');
+    expect(dvr).toMatch(/#EXT-X-MAP:URI="[^"]+-init-0\.mp4"/);
+    expect(dvr).not.toContain('#EXT-X-ENDLIST');
+    expect(parse(dvr, `${base}dvr.m3u8`).fragments[0].sn).toBe(0);
+
+    // After the show: storage's playlists, closed, play as plain fMP4 HLS.
+    expect(await push.exited).toBe(0);
+    await waitFor('stream ended', async () => (await node.api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 30_000);
+    const closed = await (await fetch(`${base}index.m3u8`)).text();
+    expect(closed).toContain('#EXT-X-ENDLIST');
+    expect(closed).not.toContain('#EXT-X-PART');
+    expect(await decodeVideoFrames(`${base}index.m3u8`)).toBeGreaterThan(300);
+    expect(await (await fetch(`${base}dvr.m3u8`)).text()).toContain('#EXT-X-ENDLIST');
+  });
+});
