@@ -953,7 +953,7 @@ describe('the viewer page behind a CDN (CDN_BASE_URL)', () => {
       await page.waitForSelector('body[data-path="hls"]', { timeout: 15_000 });
       await page.waitForFunction(() => document.querySelector('video')!.currentTime > 1, undefined, { timeout: 30_000 });
       expect(pulled.some((url) => url.endsWith('/master.m3u8'))).toBe(true);
-      expect(pulled.some((url) => url.endsWith('.ts'))).toBe(true);
+      expect(pulled.some((url) => url.endsWith('.m4s'))).toBe(true);
       expect(ownOriginHls).toEqual([]);
       expect(await cspViolations(page)).toEqual([]);
     } finally {

@@ -119,3 +119,12 @@ export async function playableSegment(initUrl: string, segmentUrl: string): Prom
   await writeFile(file, Buffer.concat(bodies));
   return file;
 }
+
+/** A media playlist's first segment, playable on its own (behind its EXT-X-MAP init segment), in a temporary file. */
+export async function playableFirstSegment(playlistUrl: string): Promise<string> {
+  const playlist = await (await fetch(playlistUrl)).text();
+  const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
+  const segment = playlist.split('\n').find((line) => line && !line.startsWith('#'));
+  if (!map || !segment) throw new Error(`${playlistUrl} lists no segment with its init segment`);
+  return playableSegment(new URL(map, playlistUrl).href, new URL(segment, playlistUrl).href);
+}
