@@ -1,7 +1,6 @@
 // hls.js's own playlist parser, in node: hls.js ships its TypeScript sources and the parser is loaded
 // from them (the bundle does not export it), with the build-time switches its bundler would inline.
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type HlsJsLevelDetails = any;
 
 let parser: ((playlist: string, url: string) => HlsJsLevelDetails) | undefined;
