@@ -148,4 +148,27 @@ describe('Low-Latency HLS', () => {
     expect(await decodeVideoFrames(`${base}index.m3u8`)).toBeGreaterThan(300);
     expect(await (await fetch(`${base}dvr.m3u8`)).text()).toContain('#EXT-X-ENDLIST');
   });
+
+  it("serves a private show's LL-HLS only on its token path, kept out of shared caches", async () => {
+    const { body: stream } = await node.api('POST', '/v1/streams', { title: 'members only', private: true });
+    const { body: issued } = await node.api('POST', `/v1/streams/${stream.id}/playback-tokens`, { expiresInSeconds: 600 });
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 8, gopSeconds: 2 });
+    const base = issued.playback.hlsUrl.replace('master.m3u8', '360p/');
+    const text = await waitFor('LL playlist on the token path', async () => {
+      const response = await fetch(`${base}index.m3u8`);
+      return response.ok ? response.text() : undefined;
+    });
+    expect(text).toContain('#EXT-X-PART:');
+    expect(issued.playback.dvrHlsUrl).toBe(issued.playback.hlsUrl.replace('master.m3u8', 'dvr.m3u8'));
+    const hinted = readLl(text).hint!;
+    const [, msn, part] = /-(\d+)\.(\d+)\.m4s$/.exec(hinted)!;
+    const blocking = await fetch(`${base}index.m3u8?_HLS_msn=${msn}&_HLS_part=${part}`);
+    expect(blocking.headers.get('cache-control')).toBe('private, max-age=6');
+    const partResponse = await fetch(`${base}${hinted}`);
+    expect(partResponse.status).toBe(200);
+    expect(partResponse.headers.get('cache-control')).toMatch(/^private, /);
+    expect((await fetch(stream.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8'))).status).toBe(403);
+    expect((await fetch(`${stream.playback.hlsUrl.replace('master.m3u8', '360p/')}${hinted}`)).status).toBe(403);
+    push.stop();
+  });
 });

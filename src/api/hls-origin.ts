@@ -158,7 +158,8 @@ export function hlsOrigin(deps: { store: ObjectStore; logger: Logger; access: Pl
     const access = await deps.access.check(playbackId, token);
     if (access === 'token_required') return sendProblem(res, 403, 'this stream is private: play it with a playback token URL');
     const show = deps.windows?.get(playbackId);
-    if (show && parts.length === 2 && show.windows.has(parts[0]!)) {
+    // A window with no part yet has nothing to play: storage answers (404 until the first playlist).
+    if (show && parts.length === 2 && show.windows.get(parts[0]!)?.last) {
       if (parts[1] === 'index.m3u8') return sendLivePlaylist(req, res, show, parts[0]!, token);
       if (await sendLiveObject(req, res, show, parts[0]!, parts[1]!, token)) return;
     }
