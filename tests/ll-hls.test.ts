@@ -6,6 +6,9 @@ import { parseInit } from '../src/media/fmp4.ts';
 import { createStream, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { hlsJsMediaParser } from './helpers/hls-parser.ts';
 import { decodeVideoFrames, playableSegment, probe, pushRtmp } from './helpers/media.ts';
+import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
+
+const HLS_JS = new URL('../node_modules/hls.js/dist/hls.min.js', import.meta.url).pathname;
 
 let node: TestNode;
 
@@ -170,5 +173,46 @@ describe('Low-Latency HLS', () => {
     expect((await fetch(stream.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8'))).status).toBe(403);
     expect((await fetch(`${stream.playback.hlsUrl.replace('master.m3u8', '360p/')}${hinted}`)).status).toBe(403);
     push.stop();
+  });
+
+  it('plays in Chromium with hls.js in low-latency mode (parts and blocking reloads) and with it off (whole segments)', async () => {
+    requireChromiumAndPages();
+    const stream = await createStream(node, 'LL in a browser');
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 30, gopSeconds: 2, x264: { preset: 'veryfast', profile: 'high' } });
+    await waitFor('master playlist', async () => (await fetch(stream.playback.hlsUrl)).ok || undefined, 30_000);
+    const browser = await launchChromium();
+    try {
+      const play = async (lowLatencyMode: boolean) => {
+        const page = await browser.newPage();
+        const requested: string[] = [];
+        page.on('request', (request) => requested.push(request.url()));
+        await page.setContent('<video muted playsinline></video>');
+        await page.addScriptTag({ path: HLS_JS });
+        await page.evaluate(
+          ([url, lowLatency]) => {
+            const Hls = (window as unknown as { Hls: new (config: object) => { loadSource(u: string): void; attachMedia(v: HTMLVideoElement): void } }).Hls;
+            const hls = new Hls({ lowLatencyMode: lowLatency });
+            const video = document.querySelector('video')!;
+            hls.loadSource(url);
+            hls.attachMedia(video);
+            void video.play().catch(() => {});
+          },
+          [stream.playback.hlsUrl, lowLatencyMode] as const,
+        );
+        await page.waitForFunction(() => document.querySelector('video')!.currentTime > 3, undefined, { timeout: 40_000 });
+        await page.close();
+        return requested;
+      };
+      const [ll, plain] = await Promise.all([play(true), play(false)]);
+      // Low-latency mode loads parts, asking for each playlist update with _HLS_msn/_HLS_part.
+      expect(ll.some((url) => /-\d+\.\d+\.m4s$/.test(url))).toBe(true);
+      expect(ll.some((url) => url.includes('_HLS_msn='))).toBe(true);
+      // Without it, hls.js plays the same URLs' whole segments.
+      expect(plain.some((url) => /-\d+\.m4s$/.test(url))).toBe(true);
+      expect(plain.some((url) => /-\d+\.\d+\.m4s$/.test(url))).toBe(false);
+    } finally {
+      await browser.close();
+      push.stop();
+    }
   });
 });
