@@ -60,11 +60,11 @@ describe('live HLS window', () => {
     expect(text).toContain('#EXT-X-PART-INF:PART-TARGET=0.334\n');
     expect(text).toContain(`#EXT-X-MAP:URI="${TAG}-init-0.mp4"`);
     expect(text.match(/#EXT-X-PROGRAM-DATE-TIME/g)).toHaveLength(6);
-    // Parts: those of segments 3 and 4, and the two of segment 5 in progress; each within the target, adding up to its segment.
+    // Parts: those of segments 2 to 4 (three target durations), and the two of segment 5 in progress; each within the target, adding up to its segment.
     const groups = partsOf(text);
-    expect(groups.map((group) => group.segment)).toEqual([`${TAG}-3.m4s`, `${TAG}-4.m4s`, null]);
+    expect(groups.map((group) => group.segment)).toEqual([`${TAG}-2.m4s`, `${TAG}-3.m4s`, `${TAG}-4.m4s`, null]);
     for (const group of groups) for (const duration of group.durations) expect(duration).toBeLessThanOrEqual(0.334);
-    for (const group of groups.slice(0, 2)) expect(group.durations.reduce((a, b) => a + b)).toBeCloseTo(2, 3);
+    for (const group of groups.slice(0, 3)) expect(group.durations.reduce((a, b) => a + b)).toBeCloseTo(2, 3);
     expect(text).toContain(`#EXT-X-PART:DURATION=0.33333,URI="${TAG}-5.0.m4s",INDEPENDENT=YES\n#EXT-X-PART:DURATION=0.33333,URI="${TAG}-5.1.m4s"\n`);
     expect(text).toContain(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${TAG}-5.2.m4s"`);
     expect(text).toContain('#EXT-X-RENDITION-REPORT:URI="../360p/index.m3u8",LAST-MSN=5,LAST-PART=1');

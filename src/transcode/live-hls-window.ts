@@ -4,8 +4,8 @@
 import type { LiveSegmentHead } from './live-hls-events.ts';
 import { renderMediaPlaylist, type DateRange, type MediaPart, type MediaSegment } from './playlist.ts';
 
-/** Segments whose parts are listed in the playlist: the last few and the one in progress. */
-const SEGMENTS_WITH_PARTS = 3;
+/** Closed segments whose parts stay listed: the spec drops parts only once they are three target durations from the end. */
+const CLOSED_SEGMENTS_WITH_PARTS = 3;
 
 /**
  * Whether a segment of `duration` seconds is whole: the next independent part starts a new one. The
@@ -137,7 +137,7 @@ export class LiveHlsWindow {
         partTarget: timing.partTarget,
         partHoldBack: timing.partTarget * 3,
         canSkipUntil,
-        partsFromSequence: this.lastClosed - SEGMENTS_WITH_PARTS + 2,
+        partsFromSequence: this.lastClosed - CLOSED_SEGMENTS_WITH_PARTS + 1,
         open: {
           sequence: open?.sequence ?? this.lastClosed + 1,
           parts: open?.parts ?? [],
