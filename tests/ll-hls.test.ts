@@ -66,7 +66,7 @@ describe('Low-Latency HLS', () => {
     const parse = await hlsJsMediaParser();
     const stream = await createStream(node, 'LL show');
     // OBS defaults: x264 veryfast, High profile, a keyframe every 2 s, AAC 48 kHz.
-    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 18, gopSeconds: 2, x264: { preset: 'veryfast', profile: 'high' } });
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 32, gopSeconds: 2, x264: { preset: 'veryfast', profile: 'high' } });
     const master = await waitFor(
       'master playlist',
       async () => (await fetch(stream.playback.hlsUrl)).ok && (await fetch(stream.playback.hlsUrl)).text(),
@@ -132,7 +132,16 @@ describe('Low-Latency HLS', () => {
     // Rewind while live: once the live window has moved on, the DVR playlist still starts at the show's first segment.
     const view = await node.api('GET', `/v1/streams/${stream.id}`);
     expect(view.body.playback.dvrHlsUrl).toBe(stream.playback.hlsUrl.replace('master.m3u8', 'dvr.m3u8'));
-    await waitFor('live window past the first segment', async () => readLl(await (await fetch(`${base}index.m3u8`)).text()).mediaSequence > 0 || undefined);
+    // (The live window holds 12 segments: 24 s.)
+    await waitFor(
+      'live window past the first segment',
+      async () => readLl(await (await fetch(`${base}index.m3u8`)).text()).mediaSequence > 0 || undefined,
+      40_000,
+    );
+    // A delta update leaves out the segments older than CAN-SKIP-UNTIL (12 s).
+    const delta = await (await fetch(`${base}index.m3u8?_HLS_skip=YES`)).text();
+    expect(Number(/#EXT-X-SKIP:SKIPPED-SEGMENTS=(\d+)/.exec(delta)?.[1])).toBeGreaterThan(0);
+    expect(delta.length).toBeLessThan((await (await fetch(`${base}index.m3u8`)).text()).length);
     expect(await (await fetch(view.body.playback.dvrHlsUrl)).text()).toContain('720p/dvr.m3u8');
     const dvr = await (await fetch(`${base}dvr.m3u8`)).text();
     expect(view.body.status).toBe('live');

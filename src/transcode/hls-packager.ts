@@ -79,6 +79,12 @@ export interface HlsPackagerOptions {
   publish?: (event: LiveHlsEvent) => void;
 }
 
+/**
+ * Segments the live window holds at least: twice CAN-SKIP-UNTIL (six target durations), so a delta update
+ * (`_HLS_skip`) leaves out about half of the playlist.
+ */
+export const LIVE_WINDOW_MIN_SEGMENTS = 12;
+
 /** The part target players are told: PART_SECONDS rounded up to whole frames of the top rung, then to the millisecond. */
 export function partTarget(partSeconds: number, frameRate: number): number {
   const frames = Math.max(1, Math.ceil(partSeconds * frameRate - 1e-6));
@@ -126,7 +132,7 @@ export class HlsPackager {
         segmentSeconds,
         targetDuration: Math.ceil(segmentSeconds),
         partTarget: this.#partTarget,
-        windowSegments,
+        windowSegments: Math.max(windowSegments, LIVE_WINDOW_MIN_SEGMENTS),
       });
     }
     for (const rendition of info.renditions) {
