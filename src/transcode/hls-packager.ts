@@ -85,10 +85,13 @@ export interface HlsPackagerOptions {
  */
 export const LIVE_WINDOW_MIN_SEGMENTS = 12;
 
-/** The part target players are told: PART_SECONDS rounded up to whole frames of the top rung, then to the millisecond. */
-export function partTarget(partSeconds: number, frameRate: number): number {
-  const frames = Math.max(1, Math.ceil(partSeconds * frameRate - 1e-6));
-  return Math.ceil((frames / frameRate) * 1000) / 1000;
+/**
+ * The part target players are told: FFmpeg cuts a fragment at the first frame at or past PART_SECONDS, so a
+ * part lasts PART_SECONDS rounded up to whole frames; the longest over the rungs' frame rates, up to the millisecond.
+ */
+export function partTarget(partSeconds: number, frameRates: number[]): number {
+  const longest = Math.max(...frameRates.map((rate) => Math.max(1, Math.ceil(partSeconds * rate - 1e-6)) / rate));
+  return Math.ceil(longest * 1000) / 1000;
 }
 
 export function cueDateRange(cue: CueMessage): DateRange {
@@ -125,7 +128,7 @@ export class HlsPackager {
     this.#hasAudio = info.hasAudio;
     const { segmentSeconds, partSeconds, windowSegments } = this.options;
     if (this.#renditions.size === 0) {
-      this.#partTarget = partTarget(partSeconds, info.renditions[0]?.frameRate ?? 30);
+      this.#partTarget = partTarget(partSeconds, info.renditions.length > 0 ? info.renditions.map((rendition) => rendition.frameRate) : [30]);
       this.#publish({
         type: 'started',
         renditions: info.renditions.map((rendition) => rendition.name),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveHlsEvent } from './live-hls-events.ts';
+import { partTarget } from './hls-packager.ts';
 import { LiveHlsShow, partUri } from './live-hls-windows.ts';
 
 const TAG = 'abcd1234';
@@ -133,5 +134,14 @@ describe('live HLS window', () => {
     expect(text).toContain('#EXT-X-DATERANGE:ID="cue_1"');
     expect(text).not.toContain('PRELOAD-HINT');
     expect(text.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
+  });
+});
+
+describe('part target', () => {
+  it('is PART_SECONDS in whole frames of the slowest-cutting rung, rounded up to the millisecond', () => {
+    expect(partTarget(1 / 3, [30])).toBe(0.334);
+    // 25 fps: nine frames (0.36 s) reach a third of a second; 50 fps: seventeen (0.34 s).
+    expect(partTarget(1 / 3, [50, 25])).toBe(0.36);
+    expect(partTarget(0.5, [30, 30])).toBe(0.5);
   });
 });
