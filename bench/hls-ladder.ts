@@ -86,14 +86,16 @@ function variantUris(master: string): string[] {
     .filter((line) => line && !line.startsWith('#'));
 }
 
-function mediaSegments(playlist: string): { uri: string; duration: number }[] {
-  const segments: { uri: string; duration: number }[] = [];
+function mediaSegments(playlist: string): { uri: string; duration: number; map?: string }[] {
+  const segments: { uri: string; duration: number; map?: string }[] = [];
   let duration: number | undefined;
+  let map: string | undefined;
   for (const raw of playlist.split('\n')) {
     const line = raw.trim();
     if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice('#EXTINF:'.length));
+    else if (line.startsWith('#EXT-X-MAP:')) map = /URI="([^"]+)"/.exec(line)?.[1];
     else if (line && !line.startsWith('#') && duration !== undefined) {
-      segments.push({ uri: line, duration });
+      segments.push({ uri: line, duration, map });
       duration = undefined;
     }
   }
@@ -130,6 +132,8 @@ async function waitPlayable(masterUrl: string, spawnedAt: number, deadline: numb
  */
 class LatencyViewer {
   #seen = new Set<string>();
+  /** Init segments by URL: one per transcoder run. */
+  #inits: Record<string, Buffer> = {};
   #latencies: number[] = [];
   #startLatencies: number[] = [];
   #durations: number[] = [];
@@ -156,7 +160,7 @@ class LatencyViewer {
         const newest = fresh[fresh.length - 1];
         if (newest && !first) {
           this.#durations.push(newest.duration);
-          const measuring = this.#measure(new URL(newest.uri, this.playlistUrl).href);
+          const measuring = this.#measure(new URL(newest.uri, this.playlistUrl).href, newest.map && new URL(newest.map, this.playlistUrl).href);
           this.#pending.add(measuring);
           void measuring.finally(() => this.#pending.delete(measuring));
         }
@@ -166,14 +170,18 @@ class LatencyViewer {
     }
   }
 
-  async #measure(segmentUrl: string): Promise<void> {
+  /** A segment's frames, read behind its init segment (fragmented MP4); latency counts from the segment's arrival. */
+  async #measure(segmentUrl: string, initUrl: string | undefined): Promise<void> {
     try {
+      if (!initUrl) throw new Error('segment without EXT-X-MAP');
       const response = await fetch(segmentUrl);
       if (!response.ok) throw new Error(`segment ${response.status}`);
-      const body = Buffer.from(await response.arrayBuffer());
+      const segment = Buffer.from(await response.arrayBuffer());
       const availableAt = Date.now();
+      const init = (this.#inits[initUrl] ??= await fetch(initUrl).then(async (r) => Buffer.from(await r.arrayBuffer())));
+      const body = Buffer.concat([init, segment]);
       const { stdout: frames } = await nicedFfmpeg(
-        ['-v', 'error', '-f', 'mpegts', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'],
+        ['-v', 'error', '-f', 'mp4', '-i', 'pipe:0', '-an', '-vf', `scale=${READ_WIDTH}:${READ_HEIGHT},format=gray`, '-f', 'rawvideo', 'pipe:1'],
         body,
       );
       const frameBytes = READ_WIDTH * READ_HEIGHT;

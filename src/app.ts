@@ -171,6 +171,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       adminToken: base.adminToken,
       streams: media.streams,
       registry: media.registry,
+      hlsWindows: media.hlsWindows,
       store: base.store,
       metrics: base.metrics,
       logger,

@@ -66,7 +66,7 @@ describe('a clean stop', () => {
     const hlsUrl = `${first.baseUrl}/hls/${stream.playbackId}/360p/index.m3u8`;
     await waitFor(
       'two segments of the live show',
-      async () => ((await fetch(hlsUrl).then((r) => (r.ok ? r.text() : ''))).match(/\.ts/g)?.length ?? 0) >= 2,
+      async () => ((await fetch(hlsUrl).then((r) => (r.ok ? r.text() : ''))).match(/^[^#].*\.m4s$/gm)?.length ?? 0) >= 2,
       30_000,
     );
 

@@ -5,32 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { liveSessions, segments } from '../src/db/schema.ts';
 import { createStream, sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { hlsJsMediaParser, type HlsJsLevelDetails } from './helpers/hls-parser.ts';
 import { pushRtmp } from './helpers/media.ts';
 import { WeriftViewer } from './helpers/webrtc.ts';
 
 let node: TestNode;
-// hls.js ships its TypeScript sources; its parser is loaded from them (the bundle does not export it).
-
-let parseWithHlsJs: (playlist: string, url: string) => any;
+let parseWithHlsJs: (playlist: string, url: string) => HlsJsLevelDetails;
 
 beforeAll(async () => {
   node = await startTestNode({ RECONNECT_WINDOW_SECONDS: 3, CUE_RATE_PER_SECOND: 20 });
-  // The build-time switches hls.js's bundler would inline (full build).
-  Object.assign(globalThis, {
-    __USE_VARIABLE_SUBSTITUTION__: true,
-    __USE_INTERSTITIALS__: true,
-    __USE_IFRAMES__: true,
-    __USE_EME_DRM__: false,
-    __USE_SUBTITLES__: true,
-    __USE_ALT_AUDIO__: true,
-    __USE_MEDIA_CAPABILITIES__: false,
-    __IN_WORKER__: false,
-    __HLS_WORKER_BUNDLE__: false,
-    __VERSION__: 'test',
-  });
-  const parserModule = new URL('../node_modules/hls.js/src/loader/m3u8-parser.ts', import.meta.url).href;
-  const { default: M3U8Parser } = await import(/* @vite-ignore */ parserModule);
-  parseWithHlsJs = (playlist, url) => M3U8Parser.parseLevelPlaylist(playlist, url, 0, 'main', 0, null);
+  parseWithHlsJs = await hlsJsMediaParser();
 });
 
 afterAll(async () => {

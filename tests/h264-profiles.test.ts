@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStream, startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
 import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
 import type { X264Settings } from './helpers/encoder-args.ts';
-import { decodeVideo, pushRtmp } from './helpers/media.ts';
+import { decodeVideo, playableFirstSegment, pushRtmp } from './helpers/media.ts';
 import { CHROMIUM_H264, postSdp, WeriftH264Publisher, WeriftViewer } from './helpers/webrtc.ts';
 
 let node: TestNode;
@@ -215,9 +215,7 @@ describe('RTMP sources in every profile reach a WHEP viewer that offers what Chr
       expect(master).toMatch(/CODECS="avc1\.[0-9A-Fa-f]{6}"/);
       expect(master).not.toContain('mp4a');
       const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '144p/index.m3u8');
-      const playlist = await (await fetch(playlistUrl)).text();
-      const segment = playlist.split('\n').find((line) => line && !line.startsWith('#'))!;
-      const decoded = await decodeVideo(new URL(segment, playlistUrl).href);
+      const decoded = await decodeVideo(await playableFirstSegment(playlistUrl));
       expect({ width: decoded.width, height: decoded.height }).toEqual({ width: 256, height: 144 });
       expect(decoded.frames).toBeGreaterThan(30);
     } finally {
@@ -288,7 +286,7 @@ describe('WHIP publishers in any H.264 profile', () => {
       // The same show reaches HLS through the SFU -> FFmpeg bridge.
       await waitFor('master playlist', async () => (await fetch(stream.playback.hlsUrl)).ok || undefined, 30_000);
       const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '144p/index.m3u8');
-      const segment = await waitFor(
+      await waitFor(
         'a segment',
         async () => {
           const playlist = await (await fetch(playlistUrl)).text();
@@ -296,7 +294,7 @@ describe('WHIP publishers in any H.264 profile', () => {
         },
         20_000,
       );
-      const rung = await decodeVideo(new URL(segment, playlistUrl).href);
+      const rung = await decodeVideo(await playableFirstSegment(playlistUrl));
       expect({ width: rung.width, height: rung.height }).toEqual({ width: 256, height: 144 });
       expect(rung.frames).toBeGreaterThan(20);
     } finally {

@@ -14,6 +14,7 @@ import { pagesRouter } from '../src/api/pages.ts';
 import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
 import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args } from './helpers/encoder-args.ts';
 import { sleep, startTestNode, type TestNode, waitFor, waitForText } from './helpers/harness.ts';
+import { playableFirstSegment } from './helpers/media.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -71,10 +72,9 @@ async function firstFrameOfShow(stream: Stream): Promise<number> {
   const playlistUrl = stream.playback.hlsUrl.replace('master.m3u8', '360p/index.m3u8');
   const playlist = await waitForText('360p playlist', playlistUrl, 20_000);
   expect(playlist).toContain('#EXT-X-MEDIA-SEQUENCE:0');
-  const first = playlist.split('\n').find((line) => line && !line.startsWith('#'))!;
   const { stdout } = await run(
     'ffmpeg',
-    ['-v', 'error', '-i', new URL(first, playlistUrl).href, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'],
+    ['-v', 'error', '-i', await playableFirstSegment(playlistUrl), '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'],
     {
       encoding: 'buffer',
       maxBuffer: 4 * 1024 * 1024,
@@ -953,7 +953,7 @@ describe('the viewer page behind a CDN (CDN_BASE_URL)', () => {
       await page.waitForSelector('body[data-path="hls"]', { timeout: 15_000 });
       await page.waitForFunction(() => document.querySelector('video')!.currentTime > 1, undefined, { timeout: 30_000 });
       expect(pulled.some((url) => url.endsWith('/master.m3u8'))).toBe(true);
-      expect(pulled.some((url) => url.endsWith('.ts'))).toBe(true);
+      expect(pulled.some((url) => url.endsWith('.m4s'))).toBe(true);
       expect(ownOriginHls).toEqual([]);
       expect(await cspViolations(page)).toEqual([]);
     } finally {

@@ -3,7 +3,7 @@ import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveSessions, segments } from '../src/db/schema.ts';
 import { createStream, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
-import { decodeVideoFrames, probe, pushRtmp } from './helpers/media.ts';
+import { decodeVideoFrames, initKeyOf, playableSegment, probe, pushRtmp } from './helpers/media.ts';
 
 let node: TestNode;
 
@@ -82,7 +82,8 @@ describe('RTMP to HLS ladder', () => {
       expect(total).toBeLessThan(11);
       expect(rows.map((row) => row.sequence)).toEqual(rows.map((_, index) => index));
       for (const row of rows.slice(0, -1)) expect(row.durationMs).toBe(2000);
-      const segmentUrl = `${base}${rows[1]!.objectKey.split('/').pop()}`;
+      // A segment is fragments only: with its run's init segment in front, it plays.
+      const segmentUrl = await playableSegment(`${node.baseUrl}/${initKeyOf(rows[1]!)}`, `${base}${rows[1]!.objectKey.split('/').pop()}`);
       const probed = await probe(segmentUrl);
       const video = probed.streams.find((stream) => stream.codec_type === 'video')!;
       expect([video.width, video.height]).toEqual([width, height]);
@@ -92,7 +93,7 @@ describe('RTMP to HLS ladder', () => {
       expect(await decodeVideoFrames(`${base}index.m3u8`)).toBeGreaterThan(200);
     }
     const rows1080 = await sessionSegments(large.id, '1080p');
-    const probed = await probe(`${large.playback.hlsUrl.replace('master.m3u8', '1080p/')}${rows1080[0]!.objectKey.split('/').pop()}`);
+    const probed = await probe(await playableSegment(`${node.baseUrl}/${initKeyOf(rows1080[0]!)}`, `${node.baseUrl}/${rows1080[0]!.objectKey}`));
     expect(probed.streams.find((stream) => stream.codec_type === 'video')).toMatchObject({ width: 1920, height: 1080 });
 
     const [session] = await node.lc.database.db.select().from(liveSessions).where(eq(liveSessions.streamId, small.id));
@@ -138,10 +139,10 @@ describe('RTMP to HLS ladder', () => {
     const segmentUrl = `${node.baseUrl}/${rows[0]!.objectKey}`;
     const full = await fetch(segmentUrl);
     const bytes = Buffer.from(await full.arrayBuffer());
-    expect(full.headers.get('content-type')).toBe('video/mp2t');
+    expect(full.headers.get('content-type')).toBe('video/mp4');
     expect(full.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(bytes.length).toBe(rows[0]!.bytes);
-    expect(bytes[0]).toBe(0x47); // MPEG-TS sync byte
+    expect(bytes.subarray(4, 8).toString()).toBe('moof'); // a CMAF segment: fragments, its init apart
 
     const ranged = await fetch(segmentUrl, { headers: { range: 'bytes=188-375' } });
     expect(ranged.status).toBe(206);

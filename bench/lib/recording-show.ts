@@ -1,7 +1,7 @@
 // A finished live show in storage without waiting for it live: the ladder of a test source is encoded
 // offline with livecue's own FFmpeg arguments, then written into a livecue node the way its
 // HlsPackager and LiveSession would have left it (rows in live_sessions, renditions, segments, cues;
-// segments in the object store under hls/<playbackId>/<rendition>/<tag>-<sequence>.ts).
+// segments in the object store under hls/<playbackId>/<rendition>/<tag>-<sequence>.m4s, each run's init next to them).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,10 +10,10 @@ import { eq } from 'drizzle-orm';
 import type { Livecue } from '../../src/app.ts';
 import { cues, liveSessions, renditions as renditionsTable, segments as segmentsTable, streams } from '../../src/db/schema.ts';
 import { randomBase62 } from '../../src/streams/stream-keys.ts';
-import { ladderArgs } from '../../src/transcode/ffmpeg-args.ts';
+import { FIRST_OUTPUT_FD, ladderArgs } from '../../src/transcode/ffmpeg-args.ts';
+import { Fmp4Reader } from '../../src/media/fmp4.ts';
 import { SEGMENT_CACHE_CONTROL, SEGMENT_CONTENT_TYPE } from '../../src/transcode/hls-packager.ts';
 import { parseLadderHeights, renditionLadder, type Rendition } from '../../src/transcode/ladder.ts';
-import { parseMediaPlaylist } from '../../src/transcode/playlist.ts';
 import { clockTicks } from './cpu.ts';
 
 export interface LadderSpec {
@@ -33,6 +33,8 @@ export interface GeneratedRun {
   run: number;
   /** Per rendition, the segment files FFmpeg wrote, in order, with their #EXTINF durations. */
   segments: Record<string, { file: string; duration: number }[]>;
+  /** Per rendition, the run's init segment file. */
+  inits: Record<string, string>;
 }
 
 export interface GeneratedLadder {
@@ -46,6 +48,26 @@ export interface GeneratedLadder {
 }
 
 const MANIFEST = 'ladder.json';
+
+/** Cuts a fragmented MP4 file into an init segment and segments as the packager does (at keyframes, every `segmentSeconds`). */
+async function cutSegments(file: string, dir: string, segmentSeconds: number): Promise<{ init: string; segments: { file: string; duration: number }[] }> {
+  const init = path.join(dir, 'init.mp4');
+  const segments: { file: string; duration: number; parts: Buffer[] }[] = [];
+  const reader = new Fmp4Reader({
+    init: (bytes) => void writeFile(init, bytes.bytes),
+    fragment: (fragment) => {
+      const open = segments.at(-1);
+      if (!open || (fragment.independent && open.duration >= segmentSeconds - 0.2)) {
+        segments.push({ file: path.join(dir, `seg_${segments.length}.m4s`), duration: 0, parts: [] });
+      }
+      segments.at(-1)!.parts.push(fragment.bytes);
+      segments.at(-1)!.duration += fragment.duration;
+    },
+  });
+  reader.push(await readFile(file));
+  for (const segment of segments) await writeFile(segment.file, Buffer.concat(segment.parts));
+  return { init, segments: segments.map(({ file: segmentFile, duration }) => ({ file: segmentFile, duration })) };
+}
 
 function runFfmpeg(args: string[]): Promise<void> {
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -86,16 +108,19 @@ export async function generateLadder(dir: string, spec: LadderSpec): Promise<Gen
       '-i',
       `testsrc2=size=${spec.width}x${spec.height}:rate=${spec.fps}:duration=${runSeconds}[out0];sine=frequency=440:sample_rate=48000:duration=${runSeconds}[out1]`,
     ];
-    const args = ladderArgs({ renditions, hasAudio: true, segmentSeconds: spec.segmentSeconds, preset: spec.preset, outDir, input });
-    // Live, FFmpeg's playlist is a window the packager polls; here it must list every segment of the run.
-    args[args.indexOf('-hls_list_size') + 1] = '0';
+    // Live, each rendition's fragmented MP4 goes to a pipe; here to a file each, cut into segments afterwards.
+    const args = ladderArgs({ renditions, hasAudio: true, segmentSeconds: spec.segmentSeconds, partSeconds: 1 / 3, preset: spec.preset, input }).map((arg) =>
+      arg.startsWith('pipe:') && arg !== 'pipe:1' ? path.join(outDir, `${renditions[Number(arg.slice(5)) - FIRST_OUTPUT_FD]!.name}.mp4`) : arg,
+    );
     await runFfmpeg(args);
     const segments: GeneratedRun['segments'] = {};
+    const inits: GeneratedRun['inits'] = {};
     for (const rendition of renditions) {
-      const playlist = parseMediaPlaylist(await readFile(path.join(outDir, rendition.name, 'index.m3u8'), 'utf8'));
-      segments[rendition.name] = playlist.segments.map((segment) => ({ file: path.join(outDir, rendition.name, segment.uri), duration: segment.duration }));
+      const cut = await cutSegments(path.join(outDir, `${rendition.name}.mp4`), path.join(outDir, rendition.name), spec.segmentSeconds);
+      segments[rendition.name] = cut.segments;
+      inits[rendition.name] = cut.init;
     }
-    runs.push({ run, segments });
+    runs.push({ run, segments, inits });
   }
   const result: GeneratedLadder = {
     spec,
@@ -189,9 +214,11 @@ export async function seedShow(
     const rows: (typeof segmentsTable.$inferInsert)[] = [];
     for (const run of ladder.runs) {
       let runOffset = 0;
+      const initKey = `${prefix}/${rendition.name}/${sessionTag}-init-${run.run}.mp4`;
+      await lc.store.put(initKey, await readFile(run.inits[rendition.name]!), { contentType: SEGMENT_CONTENT_TYPE, cacheControl: SEGMENT_CACHE_CONTROL });
       for (const [index, segment] of (run.segments[rendition.name] ?? []).entries()) {
         const body = await readFile(segment.file);
-        const objectKey = `${prefix}/${rendition.name}/${sessionTag}-${sequence}.ts`;
+        const objectKey = `${prefix}/${rendition.name}/${sessionTag}-${sequence}.m4s`;
         await lc.store.put(objectKey, body, { contentType: SEGMENT_CONTENT_TYPE, cacheControl: SEGMENT_CACHE_CONTROL });
         rows.push({
           sessionId,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRange } from './hls-origin.ts';
+import { parseLiveQuery, parseRange } from './hls-origin.ts';
 
 describe('parseRange', () => {
   it('reads the single-range forms players and CDNs send', () => {
@@ -14,5 +14,23 @@ describe('parseRange', () => {
     expect(parseRange('bytes=5-2', 1000)).toBe('unsatisfiable');
     expect(parseRange('items=0-1', 1000)).toBeUndefined();
     expect(parseRange('bytes=0-1,5-6', 1000)).toBeUndefined();
+  });
+});
+
+describe('LL-HLS query', () => {
+  it('reads _HLS_msn, _HLS_part and _HLS_skip', () => {
+    expect(parseLiveQuery({})).toEqual({ msn: undefined, part: undefined, skip: false });
+    expect(parseLiveQuery({ _HLS_msn: '12', _HLS_part: '3' })).toEqual({ msn: 12, part: 3, skip: false });
+    expect(parseLiveQuery({ _HLS_msn: '12', _HLS_skip: 'YES' })).toEqual({ msn: 12, part: undefined, skip: true });
+  });
+
+  it('says what is wrong with a malformed one', () => {
+    expect(parseLiveQuery({ _HLS_msn: 'abc' })).toMatch(/_HLS_msn/);
+    expect(parseLiveQuery({ _HLS_msn: '-1' })).toMatch(/_HLS_msn/);
+    expect(parseLiveQuery({ _HLS_part: '2' })).toMatch(/_HLS_part/);
+    expect(parseLiveQuery({ _HLS_msn: '1', _HLS_part: '1.5' })).toMatch(/_HLS_part/);
+    expect(parseLiveQuery({ _HLS_msn: ['1', '2'] })).toMatch(/once/);
+    expect(parseLiveQuery({ _HLS_skip: 'NO' })).toMatch(/_HLS_skip/);
+    expect(parseLiveQuery({ _HLS_msn: '9999999999' })).toMatch(/_HLS_msn/);
   });
 });

@@ -5,7 +5,7 @@ import type { SessionRegistry } from '../live/session-registry.ts';
 import type { Logger } from '../log.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
-import type { PublicUrls } from './urls.ts';
+import { hlsUrls, type PublicUrls } from './urls.ts';
 import type { PlaybackAccess } from '../security/playback-access.ts';
 import { sessionView, type SessionView } from './session-view.ts';
 import { createStreamBody, playbackTokenBody, updateStreamBody } from '../contract/streams.ts';
@@ -53,7 +53,7 @@ export function streamsRouter(deps: {
       createdAt: stream.createdAt.toISOString(),
       ingest: { rtmpUrl: urls.rtmp, ...(urls.rtmps ? { rtmpsUrl: urls.rtmps } : {}), whipUrl: `${urls.api}/whip/${stream.id}` },
       playback: {
-        hlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/master.m3u8`,
+        ...hlsUrls(urls, stream.playbackId),
         whepUrl: `${urls.api}/whep/${stream.playbackId}`,
       },
       ...(session && { session }),
@@ -136,7 +136,7 @@ export function streamsRouter(deps: {
       token,
       expiresAt: expiresAt.toISOString(),
       playback: {
-        hlsUrl: `${urls.hlsBase}/hls/${stream.playbackId}/t/${token}/master.m3u8`,
+        ...hlsUrls(urls, stream.playbackId, token),
         whepUrl: `${urls.api}/whep/${stream.playbackId}?token=${token}`,
         cuesUrl: `${urls.api}/live/${stream.playbackId}/cues?token=${token}`,
         eventsUrl: `${urls.api.replace(/^http/, 'ws')}/live/${stream.playbackId}/events?token=${token}`,

@@ -19,3 +19,9 @@ export function publicUrls(config: Config, ports: { http: number; rtmp: number; 
   const hlsBase = trimSlash(config.CDN_BASE_URL ?? api);
   return { api, rtmp, ...(rtmps ? { rtmps } : {}), hlsBase };
 }
+
+/** A stream's HLS playlists: the live one (Low-Latency HLS while live) and the rewind (DVR) one; a token path for private streams. */
+export function hlsUrls(urls: PublicUrls, playbackId: string, token?: string): { hlsUrl: string; dvrHlsUrl: string } {
+  const base = `${urls.hlsBase}/hls/${playbackId}${token ? `/t/${token}` : ''}`;
+  return { hlsUrl: `${base}/master.m3u8`, dvrHlsUrl: `${base}/dvr.m3u8` };
+}

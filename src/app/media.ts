@@ -20,6 +20,7 @@ import { StreamStore } from '../streams/stream-store.ts';
 import type { Foundation } from './foundation.ts';
 import type { Jobs } from './jobs.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { LiveHlsWindows } from '../transcode/live-hls-windows.ts';
 
 export interface Media {
   streams: StreamStore;
@@ -36,6 +37,8 @@ export interface Media {
   restreams: Restreams;
   /** How other nodes reach this one (INTERNAL_URL, or known once the HTTP server listens). */
   internalUrl: { value: string };
+  /** The live HLS windows of the shows this node holds (LL-HLS parts and blocking playlists). */
+  hlsWindows: LiveHlsWindows;
 }
 
 function webrtcSettings(config: Config): { webrtc: WebRtcSettings; pipe: PipeSettings } {
@@ -69,7 +72,9 @@ export async function startMedia(config: Config, base: Foundation, jobs: Jobs, l
   const pool = await startSfu(config, base, logger, life);
   const { webrtc, pipe } = webrtcSettings(config);
   const streams = new StreamStore(database.db);
+  const hlsWindows = new LiveHlsWindows();
   const registry = new SessionRegistry({
+    hlsWindows,
     config,
     db: database.db,
     streams,
@@ -115,7 +120,7 @@ export async function startMedia(config: Config, base: Foundation, jobs: Jobs, l
   }, 2000);
   gauges.unref();
   life.onClose('gauges', async () => clearInterval(gauges));
-  return { streams, registry, pool, webrtc, pipe, directory, announcer, origins, restreamStore, restreams, internalUrl };
+  return { streams, registry, pool, webrtc, pipe, directory, announcer, origins, restreamStore, restreams, internalUrl, hlsWindows };
 }
 
 /** Shows hosted on other nodes, piped to this node's WebRTC viewers (with their cues). */

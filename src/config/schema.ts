@@ -5,6 +5,8 @@ import { trustedRange } from './trust-proxy.ts';
 export const DEFAULT_HTTP_PORT = 8080;
 export const DEFAULT_RTMP_PORT = 1935;
 export const DEFAULT_SEGMENT_SECONDS = 2;
+/** A third of a second: ten frames at 30 fps, so a Low-Latency HLS player sits about 1 s behind the newest frame. */
+export const DEFAULT_PART_SECONDS = 1 / 3;
 export const DEFAULT_RECONNECT_WINDOW_SECONDS = 30;
 export const DEFAULT_LIVE_WINDOW_SEGMENTS = 6;
 export const DEFAULT_X264_PRESET = 'ultrafast';
@@ -67,6 +69,12 @@ export const configSchema = z
     FFPROBE_PATH: z.string().default('ffprobe'),
     REDIS_SERVER_PATH: z.string().default('redis-server'),
     SEGMENT_SECONDS: z.coerce.number().min(1).max(10).default(DEFAULT_SEGMENT_SECONDS).describe('HLS segment duration (1 to 10 s).'),
+    PART_SECONDS: z.coerce
+      .number()
+      .min(0.1)
+      .max(1)
+      .default(DEFAULT_PART_SECONDS)
+      .describe('Low-Latency HLS part duration (0.1 to 1 s): the fragments segments are cut into and served from memory while live.'),
     LIVE_WINDOW_SEGMENTS: z.coerce
       .number()
       .int()

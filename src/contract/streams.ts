@@ -56,7 +56,11 @@ export const streamView = z.object({
     whipUrl: z.url(),
     streamKey: z.string().optional().describe('Only in the answers of POST /v1/streams'),
   }),
-  playback: z.object({ hlsUrl: z.url(), whepUrl: z.url() }),
+  playback: z.object({
+    hlsUrl: z.url().describe('Low-Latency HLS while live (players without LL-HLS play the same URL as plain HLS)'),
+    dvrHlsUrl: z.url().describe("Rewind while live: an EVENT playlist from the show's first segment to now, with the cues"),
+    whepUrl: z.url(),
+  }),
   session: sessionView.optional(),
   schedule: scheduleView.optional(),
 });
@@ -71,7 +75,13 @@ export const rotatedKey = z.object({ streamKey: z.string() });
 export const playbackToken = z.object({
   token: z.string(),
   expiresAt: instant,
-  playback: z.object({ hlsUrl: z.url(), whepUrl: z.url(), cuesUrl: z.url(), eventsUrl: z.string().describe("ws(s):// URL of the viewers' socket") }),
+  playback: z.object({
+    hlsUrl: z.url(),
+    dvrHlsUrl: z.url().describe("Rewind while live: an EVENT playlist from the show's first segment to now, with the cues"),
+    whepUrl: z.url(),
+    cuesUrl: z.url(),
+    eventsUrl: z.string().describe("ws(s):// URL of the viewers' socket"),
+  }),
 });
 
 const byId = { id: streamId };

@@ -2,6 +2,7 @@
 // usable once the caller's readiness signal says so, its stderr logged line by line with context,
 // its progress (-progress pipe:1) reported, stopped by ending its input, then SIGTERM, then SIGKILL.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import type { Logger } from '../log.ts';
 import { spawnOwned } from '../owned-process.ts';
 import { TypedEmitter } from '../contract/typed-emitter.ts';
@@ -33,6 +34,8 @@ export interface FfmpegProcessOptions {
   ready?: (process: FfmpegProcess) => Promise<void>;
   /** close(): time FFmpeg gets to finish after its input ends before SIGTERM, and as long again before SIGKILL. */
   stopTimeoutMs?: number;
+  /** Extra pipes FFmpeg writes to (fds 3, 4, ...: `pipe:3` in its arguments), read through `outputs`. */
+  outputPipes?: number;
 }
 
 /** FFmpeg's stderr kept for the `died` report: its last error is near the end. */
@@ -46,6 +49,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
   readonly #logger: Logger;
   readonly #stopTimeoutMs: number;
   readonly #exited: Promise<FfmpegExit>;
+  /** The extra output pipes (fd 3 first), in the order FfmpegProcessOptions.outputPipes opened them. */
+  readonly outputs: Readable[];
   #stderrTail = '';
   /** The -progress block being read: key=value lines, ending with progress=continue|end. */
   #progress: Record<string, string> = {};
@@ -57,6 +62,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     this.pid = child.pid!;
     this.#logger = logger;
     this.#stopTimeoutMs = stopTimeoutMs;
+    this.outputs = (child.stdio as unknown as (Readable | null)[]).slice(3).filter((pipe): pipe is Readable => pipe !== null);
+    for (const output of this.outputs) output.on('error', (error) => logger.warn({ err: error }, 'ffmpeg output pipe error'));
     child.stdin.on('error', () => {
       // EPIPE after FFmpeg died: the exit handler reports it.
     });
@@ -81,7 +88,8 @@ export class FfmpegProcess extends TypedEmitter<FfmpegProcessEvents> {
     // FFmpeg reads its stdin for keyboard commands unless it is the input: in a session of its own, a pulled run (RTP
     // described by an SDP file) that did so never produced a segment. -nostdin unless the media comes in on stdin.
     const args = options.args.includes('pipe:0') ? options.args : ['-nostdin', ...options.args];
-    const child = spawnOwned(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] }) as ChildProcessWithoutNullStreams;
+    const extraPipes: 'pipe'[] = Array.from({ length: options.outputPipes ?? 0 }, () => 'pipe');
+    const child = spawnOwned(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe', ...extraPipes] }) as ChildProcessWithoutNullStreams;
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (error: NodeJS.ErrnoException) =>

@@ -17,6 +17,7 @@ import { UploadQueue } from '../storage/upload-queue.ts';
 import { randomBase62 } from '../streams/stream-keys.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
 import { HlsPackager, type StoredSegment } from '../transcode/hls-packager.ts';
+import type { LiveHlsWindows } from '../transcode/live-hls-windows.ts';
 import { presentationTime } from '../media/flv-tag.ts';
 import { Transcoder, type RunInfo } from '../transcode/transcoder.ts';
 import { TypedEmitter } from '../contract/typed-emitter.ts';
@@ -36,6 +37,8 @@ export interface LiveSessionDeps {
   nodeId: string;
   /** Absent on a node that runs no mediasoup workers (role api), which takes no publishes. */
   sfu?: { pool: WorkerPool; settings: WebRtcSettings };
+  /** This node's live HLS windows: the show's packager feeds its own (the origin serves LL-HLS from it). */
+  hlsWindows?: LiveHlsWindows;
   /** Awaited once the show has ended and flushed, before `closed` (the registry tells its listeners). */
   ended?: (session: LiveSession, reason: string) => Promise<void>;
 }
@@ -113,10 +116,12 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       onFailure: () => metrics.uploadFailures.inc(),
     });
     this.transcoder = new Transcoder({ config, workDir: this.#workDir, logger, sourceHint: ingest.sourceHint });
+    const sessionTag = id.slice(-8);
     this.#packager = new HlsPackager({
       prefix: `hls/${stream.playbackId}`,
-      sessionTag: id.slice(-8),
+      sessionTag,
       segmentSeconds: config.SEGMENT_SECONDS,
+      partSeconds: config.PART_SECONDS,
       windowSegments: config.LIVE_WINDOW_SEGMENTS,
       uploads: this.#uploads,
       timeline: this.timeline,
@@ -125,6 +130,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       onSegmentStored: (segment) => this.#persist('segment', () => this.#recordSegment(segment)),
       onPlayable: () => this.emit('playable'),
       cues: () => this.#cues,
+      publish: (event) => deps.hlsWindows?.apply({ playbackId: stream.playbackId, sessionTag, event }),
     });
     this.transcoder.on('runStarted', (info) => {
       this.#currentRun = info;
@@ -132,11 +138,13 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       this.#packager.runStarted(info);
       if (info.run === 0) this.#persist('renditions', () => this.#recordRenditions(info));
     });
-    this.transcoder.on('segment', (segment) => {
-      // The run's first segment takes its EXT-X-PROGRAM-DATE-TIME now: from here on its anchor is fixed.
-      if (segment.run === this.#currentRun?.run) this.#anchorSettled = true;
-      this.#packager.segmentFinished(segment);
+    this.transcoder.on('init', (init) => this.#packager.initReady(init));
+    this.transcoder.on('fragment', (fragment) => {
+      // The run's first part takes its EXT-X-PROGRAM-DATE-TIME now: from here on its anchor is fixed.
+      if (fragment.run === this.#currentRun?.run) this.#anchorSettled = true;
+      this.#packager.fragmentReady(fragment);
     });
+    this.transcoder.on('runEnded', (ended) => this.#packager.runEnded(ended));
     this.transcoder.on('progress', ({ speed }) => metrics.transcoderSpeed.set({ stream_id: stream.id }, speed));
     this.transcoder.on('died', () => metrics.transcoderRestarts.inc());
     this.transcoder.on('gaveUp', () => void this.end('transcoder_failed'));

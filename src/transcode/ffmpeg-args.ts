@@ -1,25 +1,28 @@
-// FFmpeg command line for one transcoder run: FLV on stdin -> the whole ladder as HLS in one process,
-// keyframes forced on segment boundaries so every rendition cuts at the same instants.
-import path from 'node:path';
+// FFmpeg command line for one transcoder run: FLV on stdin -> the whole ladder in one process, each
+// rendition as fragmented MP4 on a pipe of its own, keyframes forced on segment boundaries so every
+// rendition cuts at the same instants.
 import type { Rendition } from './ladder.ts';
 
 export interface LadderArgsOptions {
   renditions: Rendition[];
   hasAudio: boolean;
   segmentSeconds: number;
+  /** Longest fragment (an LL-HLS part) FFmpeg writes; it also cuts one at every keyframe. */
+  partSeconds: number;
   preset: string;
-  /** Folder of this run; each rendition writes to <outDir>/<name>/. */
-  outDir: string;
   /** Input options; default: FLV on stdin. */
   input?: string[];
   /** The source's frame rate: rungs below it drop frames to their own rate (default: the top rung's). */
   sourceFrameRate?: number;
 }
 
+/** Rendition i's fragmented MP4 comes out on this fd plus i (0-2 are stdin, progress and stderr). */
+export const FIRST_OUTPUT_FD = 3;
+
 const kbps = (bits: number) => `${Math.round(bits / 1000)}k`;
 
 export function ladderArgs(options: LadderArgsOptions): string[] {
-  const { renditions, hasAudio, segmentSeconds, preset, outDir } = options;
+  const { renditions, hasAudio, segmentSeconds, partSeconds, preset } = options;
   const encoded = renditions.filter((r) => !r.passthrough);
   const args = ['-hide_banner', '-loglevel', 'error', '-nostats', '-progress', 'pipe:1', ...(options.input ?? ['-f', 'flv', '-i', 'pipe:0'])];
 
@@ -34,61 +37,51 @@ export function ladderArgs(options: LadderArgsOptions): string[] {
     args.push('-filter_complex', [split, ...scales].join(';'));
   }
 
-  const streamMap: string[] = [];
+  // One fragmented MP4 output per rendition, each on its own pipe (fd 3, 4, ...): a fragment every
+  // `partSeconds` and at every keyframe, both tracks in each fragment, the init (empty moov) first.
   let encodedIndex = 0;
   renditions.forEach((rendition, index) => {
     args.push('-map', rendition.passthrough ? '0:v:0' : `[v${encodedIndex++}]`);
     if (hasAudio) args.push('-map', '0:a:0');
-    streamMap.push(hasAudio ? `v:${index},a:${index},name:${rendition.name}` : `v:${index},name:${rendition.name}`);
-  });
-
-  renditions.forEach((rendition, index) => {
     if (rendition.passthrough) {
-      args.push(`-c:v:${index}`, 'copy');
-      return;
+      args.push('-c:v', 'copy');
+    } else {
+      const gop = Math.max(1, Math.round(rendition.frameRate * segmentSeconds));
+      args.push(
+        '-c:v',
+        'libx264',
+        '-preset:v',
+        preset,
+        '-tune:v',
+        'zerolatency',
+        '-b:v',
+        kbps(rendition.videoBitrate),
+        '-maxrate:v',
+        kbps(rendition.maxBitrate),
+        '-bufsize:v',
+        kbps(rendition.maxBitrate * 2),
+        '-g:v',
+        String(gop),
+        '-keyint_min:v',
+        String(gop),
+        '-sc_threshold',
+        '0',
+        '-force_key_frames',
+        `expr:gte(t,n_forced*${segmentSeconds})`,
+      );
     }
-    const gop = Math.max(1, Math.round(rendition.frameRate * segmentSeconds));
+    if (hasAudio) args.push('-c:a', 'aac', '-b:a', kbps(rendition.audioBitrate), '-ac', '2', '-ar', '48000');
     args.push(
-      `-c:v:${index}`,
-      'libx264',
-      `-preset:v:${index}`,
-      preset,
-      `-tune:v:${index}`,
-      'zerolatency',
-      `-b:v:${index}`,
-      kbps(rendition.videoBitrate),
-      `-maxrate:v:${index}`,
-      kbps(rendition.maxBitrate),
-      `-bufsize:v:${index}`,
-      kbps(rendition.maxBitrate * 2),
-      `-g:v:${index}`,
-      String(gop),
-      `-keyint_min:v:${index}`,
-      String(gop),
+      '-f',
+      'mp4',
+      '-movflags',
+      '+empty_moov+default_base_moof+frag_keyframe+cmaf',
+      '-frag_duration',
+      String(Math.round(partSeconds * 1e6)),
+      '-flush_packets',
+      '1',
+      `pipe:${FIRST_OUTPUT_FD + index}`,
     );
   });
-  args.push('-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${segmentSeconds})`);
-  if (hasAudio) {
-    renditions.forEach((rendition, index) => {
-      args.push(`-c:a:${index}`, 'aac', `-b:a:${index}`, kbps(rendition.audioBitrate), `-ac:a:${index}`, '2', `-ar:a:${index}`, '48000');
-    });
-  }
-  args.push(
-    '-f',
-    'hls',
-    '-hls_time',
-    String(segmentSeconds),
-    '-hls_list_size',
-    '30',
-    '-hls_segment_type',
-    'mpegts',
-    '-hls_flags',
-    'independent_segments',
-    '-hls_segment_filename',
-    path.join(outDir, '%v', 'seg_%06d.ts'),
-    '-var_stream_map',
-    streamMap.join(' '),
-    path.join(outDir, '%v', 'index.m3u8'),
-  );
   return args;
 }

@@ -33,6 +33,36 @@ export interface MediaSegment {
   discontinuity: boolean;
   /** URI of the segment's init segment (EXT-X-MAP), relative to the playlist: written where it changes. */
   map?: string;
+  /** LL-HLS: the segment's parts, listed (EXT-X-PART) when the playlist shows parts for it. */
+  parts?: MediaPart[];
+}
+
+/** An LL-HLS partial segment. */
+export interface MediaPart {
+  uri: string;
+  /** Seconds. */
+  duration: number;
+  /** Starts on a keyframe. */
+  independent: boolean;
+}
+
+/** What a Low-Latency HLS playlist adds to a live one (RFC 8216bis: parts, blocking reload, delta updates). */
+export interface LowLatencyInput {
+  partTarget: number;
+  /** PART-HOLD-BACK, seconds (at least 3 part targets). */
+  partHoldBack: number;
+  /** CAN-SKIP-UNTIL, seconds (at least 6 target durations). */
+  canSkipUntil: number;
+  /** Parts are listed for segments from this sequence on (the last few and the one in progress). */
+  partsFromSequence: number;
+  /** The segment in progress (after the last listed segment): its parts so far. */
+  open: { sequence: number; parts: MediaPart[]; discontinuity: boolean; map?: string; programDateTime?: Date };
+  /** The part a player should ask for next (EXT-X-PRELOAD-HINT). */
+  preloadHint?: string;
+  /** Segments left out of this delta update (EXT-X-SKIP); they are the first ones of the window. */
+  skippedSegments?: number;
+  /** The other renditions' newest segment and part. */
+  renditionReports: { uri: string; lastMsn: number; lastPart: number }[];
 }
 
 /** A cue as an EXT-X-DATERANGE: JSON cannot sit in an attribute, so the cue travels base64-encoded. */
@@ -62,30 +92,65 @@ export interface MediaPlaylistInput {
   discontinuitySequence: number;
   ended: boolean;
   playlistType?: 'EVENT' | 'VOD';
+  lowLatency?: LowLatencyInput;
+}
+
+/** Seconds as an HLS decimal: milliseconds, never rounded below the value (durations stay within their targets' check). */
+const seconds = (value: number) => value.toFixed(5).replace(/0+$/, '').replace(/\.$/, '.0');
+
+function renderPart(part: MediaPart): string {
+  return `#EXT-X-PART:DURATION=${seconds(part.duration)},URI="${part.uri}"${part.independent ? ',INDEPENDENT=YES' : ''}`;
+}
+
+function lowLatencyHeader(ll: LowLatencyInput): string[] {
+  return [
+    `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${seconds(ll.partHoldBack)},CAN-SKIP-UNTIL=${seconds(ll.canSkipUntil)}`,
+    `#EXT-X-PART-INF:PART-TARGET=${seconds(ll.partTarget)}`,
+  ];
+}
+
+function lowLatencyTail(ll: LowLatencyInput, listed: number, map: string | undefined): string[] {
+  const { open } = ll;
+  const lines: string[] = [];
+  if (open.parts.length > 0) {
+    if (open.discontinuity && listed > 0) lines.push('#EXT-X-DISCONTINUITY');
+    if (open.map && open.map !== map) lines.push(`#EXT-X-MAP:URI="${open.map}"`);
+    if (open.programDateTime) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${open.programDateTime.toISOString()}`);
+    lines.push(...open.parts.map(renderPart));
+  }
+  if (ll.preloadHint) lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${ll.preloadHint}"`);
+  for (const report of ll.renditionReports) lines.push(`#EXT-X-RENDITION-REPORT:URI="${report.uri}",LAST-MSN=${report.lastMsn},LAST-PART=${report.lastPart}`);
+  return lines;
 }
 
 export function renderMediaPlaylist(input: MediaPlaylistInput): string {
+  const ll = input.lowLatency;
+  const skipped = ll?.skippedSegments ?? 0;
   const first = input.segments[0];
   const lines = [
     '#EXTM3U',
-    // 6: EXT-X-MAP in a media playlist.
-    '#EXT-X-VERSION:6',
+    // 9: parts, blocking reload and delta updates; 6: EXT-X-MAP in a media playlist.
+    `#EXT-X-VERSION:${ll ? 9 : 6}`,
     `#EXT-X-TARGETDURATION:${input.targetDuration}`,
-    `#EXT-X-MEDIA-SEQUENCE:${first?.sequence ?? 0}`,
+    ...(ll ? lowLatencyHeader(ll) : []),
+    `#EXT-X-MEDIA-SEQUENCE:${first?.sequence ?? ll?.open.sequence ?? 0}`,
     `#EXT-X-DISCONTINUITY-SEQUENCE:${input.discontinuitySequence}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
   ];
   if (input.playlistType) lines.push(`#EXT-X-PLAYLIST-TYPE:${input.playlistType}`);
   for (const range of input.dateRanges ?? []) lines.push(renderDateRange(range));
+  if (skipped > 0) lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
   let map: string | undefined;
-  input.segments.forEach((segment, index) => {
+  input.segments.slice(skipped).forEach((segment, index) => {
     // The first listed segment never carries a discontinuity tag: DISCONTINUITY-SEQUENCE accounts for it.
-    if (segment.discontinuity && index > 0) lines.push('#EXT-X-DISCONTINUITY');
+    if (segment.discontinuity && index + skipped > 0) lines.push('#EXT-X-DISCONTINUITY');
     if (segment.map && segment.map !== map) lines.push(`#EXT-X-MAP:URI="${(map = segment.map)}"`);
     // Every segment carries its date so cues (EXT-X-DATERANGE) map exactly onto media time.
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${segment.programDateTime.toISOString()}`);
+    if (ll && segment.sequence >= ll.partsFromSequence) lines.push(...(segment.parts ?? []).map(renderPart));
     lines.push(`#EXTINF:${segment.duration.toFixed(3)},`, segment.uri);
   });
+  if (ll) lines.push(...lowLatencyTail(ll, input.segments.length, map));
   if (input.ended) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
 }

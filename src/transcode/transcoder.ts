@@ -1,7 +1,5 @@
 // The supervised transcoder of one live session: feeds the ingest's FLV tags to an FFmpeg run,
 // starts a new run (a discontinuity) after a reconnect or a crash, with backoff, at a keyframe.
-import path from 'node:path';
-import { rm } from 'node:fs/promises';
 import type { Config } from '../config/schema.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
 import { FfmpegSupervisor, type RestartPolicy } from '../ffmpeg/ffmpeg-supervisor.ts';
@@ -10,11 +8,11 @@ import { FLV_CODEC_H264, flvStreamStart, parseAvcSequenceHeader, presentationTim
 import type { IngestPacket } from '../media/ingest-packet.ts';
 import type { SourceInfo } from '../media/source-info.ts';
 import { TypedEmitter } from '../contract/typed-emitter.ts';
+import { Fmp4Reader, type Fmp4Fragment, type Fmp4Init } from '../media/fmp4.ts';
 import { ladderArgs } from './ffmpeg-args.ts';
 import { parseLadderHeights, renditionLadder, type Rendition } from './ladder.ts';
-import { SegmentWatcher, type FinishedSegment } from './segment-watcher.ts';
 
-/** The least a pulled run gets to write its first segment before it is restarted. */
+/** The least a pulled run gets to write its first fragment before it is restarted. */
 const FIRST_PULLED_SEGMENT_MS = 10_000;
 /** FFmpeg input queued beyond this is dropped until the next keyframe rather than held in memory. */
 export const MAX_STDIN_BACKLOG_BYTES = 32 * 1024 * 1024;
@@ -52,7 +50,12 @@ interface SessionLadder {
 
 export type TranscoderEvents = {
   runStarted: [RunInfo];
-  segment: [FinishedSegment & { run: number }];
+  /** A rendition's init segment (ftyp + moov) of a run: before any of its fragments. */
+  init: [{ run: number; rendition: string; init: Fmp4Init }];
+  /** A whole fragment (moof + mdat) of a rendition: an LL-HLS part. */
+  fragment: [{ run: number; rendition: string; fragment: Fmp4Fragment }];
+  /** A run's FFmpeg is gone and every fragment it wrote has been reported. */
+  runEnded: [{ run: number }];
   progress: [{ speed: number }];
   died: [{ run: number; code: number | null; signal: NodeJS.Signals | null }];
   gaveUp: [{ restarts: number }];
@@ -160,54 +163,80 @@ export class Transcoder extends TypedEmitter<TranscoderEvents> {
     const firstFrameAt = Date.now();
     const { renditions, source, hasAudio } = (this.#ladder ??= this.#chooseLadder(pulled));
     const run = this.#runCount++;
-    const outDir = path.join(this.options.workDir, `run-${run}`);
     const names = renditions.map((r) => r.name);
     const runLogger = logger.child({ run });
     const args = ladderArgs({
       renditions,
       hasAudio: pulled ? pulled.hasAudio && hasAudio : hasAudio,
       segmentSeconds: config.SEGMENT_SECONDS,
+      partSeconds: config.PART_SECONDS,
       preset: config.X264_PRESET,
-      outDir,
       input: pulled?.inputArgs(),
       sourceFrameRate: source.frameRate,
     });
     const firstInput = pulled ? [] : flvStreamStart({ audio: this.#audioHeader, video: this.#videoHeader!.tag }, firstKeyframe!.tag, hasAudio);
     let process: FfmpegProcess | undefined;
     try {
-      process = await this.#ffmpeg.start(async () => {
-        SegmentWatcher.prepare(outDir, names);
-        return FfmpegProcess.start({ ffmpegPath: config.FFMPEG_PATH, args, logger: runLogger });
-      }, firstInput);
+      process = await this.#ffmpeg.start(
+        async () => FfmpegProcess.start({ ffmpegPath: config.FFMPEG_PATH, args, logger: runLogger, outputPipes: names.length }),
+        firstInput,
+      );
     } catch (error) {
       return void logger.error({ err: error }, 'cannot start ffmpeg');
     }
     if (!process) return;
     runLogger.info({ renditions: names }, 'transcoder run started');
     this.#current = { process, run, dropping: false };
-    const segments = new SegmentWatcher(outDir, names, process, runLogger);
-    segments.on('segment', (segment) => this.emit('segment', { ...segment, run }));
-    segments.on('done', () => void rm(outDir, { recursive: true, force: true }).catch(() => {}));
+    this.#readOutputs(process, names, run, runLogger);
     process.on('progress', ({ speed }) => this.emit('progress', { speed }));
     // A pulled (WHIP) source's first frame reaches FFmpeg only once it runs and a keyframe was asked for.
     const wallClockStart = pulled ? Date.now() : firstFrameAt;
     this.emit('runStarted', { run, wallClockStart, firstPts: firstKeyframe ? presentationTime(firstKeyframe) : undefined, renditions, source, hasAudio });
-    if (pulled) await this.#startPulledInput(pulled, process, segments, run);
+    if (pulled) await this.#startPulledInput(pulled, process, run);
+  }
+
+  /** Reads each rendition's fragmented MP4 pipe; `runEnded` once FFmpeg exited (by then every pipe is read). */
+  #readOutputs(process: FfmpegProcess, names: string[], run: number, logger: Logger): void {
+    process.outputs.forEach((output, index) => {
+      const rendition = names[index]!;
+      const reader = new Fmp4Reader({
+        init: (init) => this.emit('init', { run, rendition, init }),
+        fragment: (fragment) => this.emit('fragment', { run, rendition, fragment }),
+      });
+      let failed = false;
+      output.on('data', (chunk: Buffer) => {
+        if (failed) return;
+        try {
+          reader.push(chunk);
+        } catch (error) {
+          failed = true;
+          logger.error({ err: error, rendition }, 'unreadable fragmented MP4 from ffmpeg; restarting the run');
+          process.abort();
+        }
+      });
+    });
+    void process.exited.then(() => this.emit('runEnded', { run }));
   }
 
   /**
-   * A pulled source (WHIP over RTP) whose FFmpeg writes no segment in a while is stuck on its start (it
+   * A pulled source (WHIP over RTP) whose FFmpeg writes no fragment in a while is stuck on its start (it
    * waits on stream parameters it never got): it is killed, and the fresh run asks for a keyframe again.
    */
-  async #startPulledInput(pulled: PulledSource, process: FfmpegProcess, segments: SegmentWatcher, run: number): Promise<void> {
+  async #startPulledInput(pulled: PulledSource, process: FfmpegProcess, run: number): Promise<void> {
     const { config, logger } = this.options;
     const firstSegmentMs = Math.max(FIRST_PULLED_SEGMENT_MS, config.SEGMENT_SECONDS * 4000);
     const watchdog = setTimeout(() => {
-      logger.warn({ run, waitedMs: firstSegmentMs }, 'no segment from the pulled source yet; restarting ffmpeg');
+      logger.warn({ run, waitedMs: firstSegmentMs }, 'no media from the pulled source yet; restarting ffmpeg');
       process.abort();
     }, firstSegmentMs);
     watchdog.unref();
-    segments.once('segment', () => clearTimeout(watchdog));
+    const firstFragment = ({ run: fragmentRun }: { run: number }) => {
+      if (fragmentRun !== run) return;
+      clearTimeout(watchdog);
+      this.off('fragment', firstFragment);
+    };
+    this.on('fragment', firstFragment);
+    process.once('exited', () => this.off('fragment', firstFragment));
     process.once('exited', () => clearTimeout(watchdog));
     try {
       await pulled.start();

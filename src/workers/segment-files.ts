@@ -8,7 +8,8 @@ import { pipeline } from 'node:stream/promises';
 import type { segments } from '../db/schema.ts';
 import { ffmpegJobTimeoutMs, runFfmpegJob } from '../ffmpeg/ffmpeg-job.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { avc1Codec, avc1CodecOfSegment } from '../transcode/playlist.ts';
+import { avc1CodecOfSegment } from '../transcode/playlist.ts';
+import { parseInit } from '../media/fmp4.ts';
 
 export type SegmentRow = typeof segments.$inferSelect;
 
@@ -19,14 +20,13 @@ export interface DecodableFile {
   seconds?: number;
 }
 
-/** RFC 6381 codec string of the H.264 track of an fMP4 init segment, from its avcC box (AVCDecoderConfigurationRecord). */
-export function avc1CodecOfInit(init: Buffer): string | undefined {
-  for (let at = init.indexOf('avcC'); at >= 4; at = init.indexOf('avcC', at + 1)) {
-    const size = init.readUInt32BE(at - 4);
-    // configurationVersion 1, then profile_idc, constraint flags and level_idc.
-    if (size >= 15 && at - 4 + size <= init.length && init[at + 4] === 1) return avc1Codec(init[at + 5]!, init[at + 6]!, init[at + 7]!);
+/** RFC 6381 codec string of the H.264 track of an fMP4 init segment (src/media/fmp4.ts reads it from avcC). */
+function videoCodecOfInit(init: Buffer): string | undefined {
+  try {
+    return parseInit(init).videoCodec;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 export class SegmentFiles {
@@ -97,7 +97,7 @@ export class SegmentFiles {
 
   /** RFC 6381 codec string of the segment's video: from the init's avcC for fMP4, from the first SPS for TS. */
   async videoCodec(row: SegmentRow): Promise<string | undefined> {
-    if (row.initKey) return avc1CodecOfInit(await this.#init(row.initKey));
+    if (row.initKey) return videoCodecOfInit(await this.#init(row.initKey));
     return avc1CodecOfSegment(await readFile(await this.file(row)));
   }
 

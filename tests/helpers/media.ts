@@ -1,5 +1,8 @@
 // Real FFmpeg as the encoder, and ffprobe/ffmpeg to check what livecue produced.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { aacArgs, QUIET_FFMPEG, testPatternInputs, x264Args, type X264Settings } from './encoder-args.ts';
 
@@ -95,4 +98,33 @@ export async function decodeVideoFrames(url: string): Promise<number> {
     { timeout: 60_000 },
   );
   return Number.parseInt(stdout.trim(), 10);
+}
+
+/** The object key of a stored segment's init segment: <tag>-<sequence>.m4s of run N has <tag>-init-<N>.mp4 beside it. */
+export function initKeyOf(segment: { objectKey: string; run: number }): string {
+  return segment.objectKey.replace(/-\d+\.m4s$/, `-init-${segment.run}.mp4`);
+}
+
+/** A fragmented MP4 segment made playable on its own (init segment, then the segment), in a temporary file. */
+export async function playableSegment(initUrl: string, segmentUrl: string): Promise<string> {
+  const bodies = await Promise.all(
+    [initUrl, segmentUrl].map(async (url) => {
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+      return Buffer.from(await response.arrayBuffer());
+    }),
+  );
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'livecue-segment-'));
+  const file = path.join(dir, 'segment.mp4');
+  await writeFile(file, Buffer.concat(bodies));
+  return file;
+}
+
+/** A media playlist's first segment, playable on its own (behind its EXT-X-MAP init segment), in a temporary file. */
+export async function playableFirstSegment(playlistUrl: string): Promise<string> {
+  const playlist = await (await fetch(playlistUrl)).text();
+  const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
+  const segment = playlist.split('\n').find((line) => line && !line.startsWith('#'));
+  if (!map || !segment) throw new Error(`${playlistUrl} lists no segment with its init segment`);
+  return playableSegment(new URL(map, playlistUrl).href, new URL(segment, playlistUrl).href);
 }

@@ -1,0 +1,124 @@
+// The live HLS windows this node holds, by playback id: one LiveHlsShow per show, fed LiveHlsEvents
+// (by its packager here, or by a relay from the node that holds the show), read by the HLS origin.
+import type { LiveHlsEvent, LiveHlsMessage } from './live-hls-events.ts';
+import { LiveHlsWindow, type LiveTiming } from './live-hls-window.ts';
+import type { DateRange } from './playlist.ts';
+
+/** A part's URI: <sessionTag>-<sequence>.<index>.m4s, next to its segment <sessionTag>-<sequence>.m4s. */
+export function partUri(sessionTag: string, sequence: number, index: number): string {
+  return `${sessionTag}-${sequence}.${index}.m4s`;
+}
+
+const PART_NAME = /^([A-Za-z0-9_]+)-(\d{1,9})\.(\d{1,4})\.m4s$/;
+
+interface Waiter {
+  ready: () => boolean;
+  resolve: () => void;
+}
+
+export class LiveHlsShow {
+  readonly windows = new Map<string, LiveHlsWindow>();
+  #dateRanges: DateRange[] = [];
+  #ended = false;
+  #waiters = new Set<Waiter>();
+
+  constructor(
+    readonly sessionTag: string,
+    readonly timing: LiveTiming,
+    renditions: string[],
+  ) {
+    for (const name of renditions) this.windows.set(name, new LiveHlsWindow(name, timing));
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  apply(event: LiveHlsEvent): void {
+    switch (event.type) {
+      case 'init':
+        this.windows.get(event.rendition)?.addInit(event.uri, event.bytes);
+        break;
+      case 'part':
+        this.windows.get(event.rendition)?.addPart(event.segment, event.index, {
+          uri: event.uri,
+          duration: event.duration,
+          independent: event.independent,
+          bytes: event.bytes,
+        });
+        break;
+      case 'segment':
+        this.windows.get(event.rendition)?.closeSegment(event.sequence, event.uri, event.duration);
+        break;
+      case 'cues':
+        this.#dateRanges = event.dateRanges;
+        break;
+      case 'ended':
+        this.#ended = true;
+        break;
+      case 'started':
+        break;
+    }
+    for (const waiter of [...this.#waiters]) if (this.#ended || waiter.ready()) waiter.resolve();
+  }
+
+  /** Resolves true once `ready()` holds (checked after every event) or the show ended, false after `timeoutMs`. */
+  waitFor(ready: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (this.#ended || ready()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      const waiter: Waiter = {
+        ready,
+        resolve: () => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve(true);
+        },
+      };
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** The rendition's LL-HLS media playlist. */
+  playlist(rendition: string, skip: boolean): string | undefined {
+    const window = this.windows.get(rendition);
+    return window?.render({
+      dateRanges: this.#dateRanges,
+      ended: this.#ended,
+      skip,
+      partUri: (msn, part) => partUri(this.sessionTag, msn, part),
+      reports: [...this.windows.values()],
+    });
+  }
+
+  /** A part name of this show, read back: its segment and index (a player may ask for one not made yet). */
+  parsePartName(name: string): { msn: number; part: number } | undefined {
+    const match = PART_NAME.exec(name);
+    if (!match || match[1] !== this.sessionTag) return undefined;
+    return { msn: Number(match[2]), part: Number(match[3]) };
+  }
+}
+
+export class LiveHlsWindows {
+  readonly #shows = new Map<string, LiveHlsShow>();
+
+  get(playbackId: string): LiveHlsShow | undefined {
+    return this.#shows.get(playbackId);
+  }
+
+  /** Applies one show's event: `started` opens its window (replacing an older session's), `ended` lets it go. */
+  apply({ playbackId, sessionTag, event }: LiveHlsMessage): void {
+    if (event.type === 'started') {
+      const { renditions, ...timing } = event;
+      this.#shows.set(playbackId, new LiveHlsShow(sessionTag, timing, renditions));
+      return;
+    }
+    const show = this.#shows.get(playbackId);
+    if (!show || show.sessionTag !== sessionTag) return;
+    show.apply(event);
+    if (event.type === 'ended') this.#shows.delete(playbackId);
+  }
+}
