@@ -172,6 +172,7 @@ export async function startLivecue(config: Config, options: { logger?: Logger } 
       streams: media.streams,
       registry: media.registry,
       hlsWindows: media.hlsWindows,
+      hlsRelay: media.hlsRelay,
       store: base.store,
       metrics: base.metrics,
       logger,

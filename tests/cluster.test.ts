@@ -1,13 +1,13 @@
 // Scale-out across OS processes: an ingest node hosts the show, an sfu node serves its WebRTC viewers
 // through a mediasoup PipeTransport relay from the origin, an api node forwards cues to the origin,
 // and a draining node tells its viewers to move and exits once they have.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, freePort, TEST_REDIS_URL, waitFor } from './helpers/harness.ts';
 import { startLivecueProcess, type LivecueProcess } from './helpers/livecue-process.ts';
-import { decodeVideoFrames, pushRtmp, type Encoder } from './helpers/media.ts';
+import { decodeVideo, decodeVideoFrames, pushRtmp, type Encoder } from './helpers/media.ts';
 import { postSdp, WeriftViewer } from './helpers/webrtc.ts';
 import { newAdminToken, randomBase62 } from '../src/streams/stream-keys.ts';
 
@@ -96,6 +96,68 @@ async function watch(node: LivecueProcess, playbackId: string): Promise<{ viewer
 }
 
 describe('livecue across processes', () => {
+  it("serves an RTMP show's Low-Latency HLS from an api node that does not hold it: parts relayed over Redis, blocking reloads answered from memory", async () => {
+    const created = await call(api, 'POST', '/v1/streams', { title: 'cluster LL-HLS show' });
+    const stream = created.body as { id: string; playbackId: string; ingest: { streamKey: string } };
+    // OBS's defaults: x264 veryfast (profile High), 2 s keyframes, AAC 48 kHz.
+    encoders.push(
+      pushRtmp(`rtmp://127.0.0.1:${rtmpPort}/live/${stream.ingest.streamKey}`, { seconds: 60, size: '640x360', gopSeconds: 2, x264: { preset: 'veryfast' } }),
+    );
+    const playlistPath = `/hls/${stream.playbackId}/360p/index.m3u8`;
+    const partsOf = (text: string) => [...text.matchAll(/#EXT-X-PART:.*URI="([^"]+)"/g)].map((match) => match[1]!);
+    await waitFor('LL-HLS parts at the origin', async () => partsOf(await (await fetch(`${ingest.baseUrl}${playlistPath}`)).text()).length > 0, 30_000);
+
+    // The api node learns of the show from its first request on, and serves it from memory once it holds a whole segment.
+    const mirrored = await waitFor(
+      'LL-HLS parts on the api node',
+      async () => {
+        const response = await fetch(`${api.baseUrl}${playlistPath}`);
+        const text = await response.text();
+        return response.status === 200 && partsOf(text).length > 0 ? text : undefined;
+      },
+      30_000,
+      250,
+    );
+    expect(mirrored).toContain('#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES');
+    expect(mirrored).toMatch(/#EXT-X-MAP:URI="[^"]+\.mp4"/);
+
+    // A blocking reload for the part after the newest is held until that part exists, then lists it.
+    const mediaSequence = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(mirrored)![1]);
+    const lines = mirrored.split('\n');
+    let msn = mediaSequence;
+    let part = -1;
+    for (const line of lines) {
+      if (line.startsWith('#EXT-X-PART:')) part++;
+      else if (line && !line.startsWith('#')) {
+        msn++;
+        part = -1;
+      }
+    }
+    const held = await fetch(`${api.baseUrl}${playlistPath}?_HLS_msn=${msn}&_HLS_part=${part + 1}`);
+    expect(held.status).toBe(200);
+    const answer = await held.text();
+    const newest = partsOf(answer).at(-1)!;
+    expect(partsOf(mirrored)).not.toContain(newest);
+
+    // The part's bytes on the api node are the origin's, byte for byte; a whole segment from its memory decodes behind its init.
+    const bytesOf = async (node: LivecueProcess, name: string) =>
+      Buffer.from(await (await fetch(`${node.baseUrl}/hls/${stream.playbackId}/360p/${name}`)).arrayBuffer());
+    const fromApi = await bytesOf(api, newest);
+    expect(fromApi.length).toBeGreaterThan(100);
+    expect(fromApi.equals(await bytesOf(ingest, newest))).toBe(true);
+    const init = /#EXT-X-MAP:URI="([^"]+)"/.exec(answer)![1]!;
+    const segment = lines.filter((line) => line && !line.startsWith('#')).at(-1)!;
+    const file = path.join(scratch, 'relayed-segment.mp4');
+    await writeFile(file, Buffer.concat([await bytesOf(api, init), await bytesOf(api, segment)]));
+    const decoded = await decodeVideo(file);
+    expect(decoded).toMatchObject({ width: 640, height: 360 });
+    expect(decoded.frames).toBeGreaterThan(30);
+
+    // An msn beyond the next two segments is refused there too.
+    expect((await fetch(`${api.baseUrl}${playlistPath}?_HLS_msn=${msn + 10}`)).status).toBe(400);
+    await call(api, 'DELETE', `/v1/streams/${stream.id}`);
+  }, 120_000);
+
   it('serves an RTMP show from its ingest node to WebRTC viewers of another node, forwards cues from an api node, and drains', async () => {
     const created = await call(api, 'POST', '/v1/streams', { title: 'cluster show' });
     expect(created.status).toBe(201);

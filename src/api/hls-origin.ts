@@ -129,7 +129,22 @@ async function sendLiveObject(req: Request, res: Response, show: LiveHlsShow, re
   return true;
 }
 
-export function hlsOrigin(deps: { store: ObjectStore; logger: Logger; access: PlaybackAccess; windows?: LiveHlsWindows }): Router {
+/** Mirrors, on this node, shows held by another node (src/cluster/hls-relay.ts). */
+export interface LiveHlsFollower {
+  follow(playbackId: string): void;
+}
+
+/**
+ * Whether the rendition is served from memory: the show's own node once its window has a part (before that,
+ * storage answers: 404 until the first playlist), a mirror once it holds a whole segment.
+ */
+function servesLive(windows: LiveHlsWindows, playbackId: string, show: LiveHlsShow, rendition: string): boolean {
+  const window = show.windows.get(rendition);
+  if (!window) return false;
+  return windows.holds(playbackId) ? window.last !== undefined : window.lastClosed >= 0;
+}
+
+export function hlsOrigin(deps: { store: ObjectStore; logger: Logger; access: PlaybackAccess; windows?: LiveHlsWindows; relay?: LiveHlsFollower }): Router {
   const router = Router();
 
   router.options('/:playbackId/*path', (_req, res) => {
@@ -158,8 +173,9 @@ export function hlsOrigin(deps: { store: ObjectStore; logger: Logger; access: Pl
     const access = await deps.access.check(playbackId, token);
     if (access === 'token_required') return sendProblem(res, 403, 'this stream is private: play it with a playback token URL');
     const show = deps.windows?.get(playbackId);
-    // A window with no part yet has nothing to play: storage answers (404 until the first playlist).
-    if (show && parts.length === 2 && show.windows.get(parts[0]!)?.last) {
+    // A live media playlist of a show held elsewhere: mirror it, so the next requests are answered from memory.
+    if (parts.length === 2 && parts[1] === 'index.m3u8' && !deps.windows?.holds(playbackId)) deps.relay?.follow(playbackId);
+    if (show && parts.length === 2 && servesLive(deps.windows!, playbackId, show, parts[0]!)) {
       if (parts[1] === 'index.m3u8') return sendLivePlaylist(req, res, show, parts[0]!, token);
       if (await sendLiveObject(req, res, show, parts[0]!, parts[1]!, token)) return;
     }

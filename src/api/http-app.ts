@@ -31,7 +31,7 @@ import type { Analytics } from '../analytics/analytics.ts';
 import type { EngagementService } from '../engagement/engagement-service.ts';
 import type { OfferService } from '../offers/offer-service.ts';
 import type { RequestHandler } from 'express';
-import { hlsOrigin } from './hls-origin.ts';
+import { hlsOrigin, type LiveHlsFollower } from './hls-origin.ts';
 import type { LiveHlsWindows } from '../transcode/live-hls-windows.ts';
 import { openApiDocument } from './openapi.ts';
 import { pagesRouter } from './pages.ts';
@@ -58,6 +58,8 @@ export interface HttpAppDeps {
   registry: SessionRegistry;
   /** The live HLS windows of this node's shows: LL-HLS is served from them. */
   hlsWindows: LiveHlsWindows;
+  /** Mirrors the LL-HLS of shows held by other nodes. */
+  hlsRelay?: LiveHlsFollower;
   store: ObjectStore;
   metrics: Metrics;
   logger: Logger;
@@ -140,7 +142,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(deps.urls().api));
   });
-  app.use('/hls', hlsOrigin({ store: deps.store, logger: deps.logger, access: deps.access, windows: deps.hlsWindows }));
+  app.use('/hls', hlsOrigin({ store: deps.store, logger: deps.logger, access: deps.access, windows: deps.hlsWindows, relay: deps.hlsRelay }));
   const webrtc = webrtcRouters({ sessions: deps.webrtc, locator: deps.cluster.sessions, logger: deps.logger, sdpMaxBytes: deps.sdpMaxBytes });
   const signalingLimit = rateLimit(deps.limits.signalingPerSecond, 'WHIP/WHEP', deps.trust);
   app.use('/whip', (req, res, next) => (req.method === 'POST' ? signalingLimit(req, res, next) : next()), webrtc.whip);

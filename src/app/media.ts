@@ -21,6 +21,7 @@ import type { Foundation } from './foundation.ts';
 import type { Jobs } from './jobs.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { LiveHlsWindows } from '../transcode/live-hls-windows.ts';
+import { HlsRelay } from '../cluster/hls-relay.ts';
 
 export interface Media {
   streams: StreamStore;
@@ -39,6 +40,8 @@ export interface Media {
   internalUrl: { value: string };
   /** The live HLS windows of the shows this node holds (LL-HLS parts and blocking playlists). */
   hlsWindows: LiveHlsWindows;
+  /** Carries the LL-HLS of this node's shows to the nodes that serve their viewers, and mirrors others' here. */
+  hlsRelay: HlsRelay;
 }
 
 function webrtcSettings(config: Config): { webrtc: WebRtcSettings; pipe: PipeSettings } {
@@ -73,6 +76,8 @@ export async function startMedia(config: Config, base: Foundation, jobs: Jobs, l
   const { webrtc, pipe } = webrtcSettings(config);
   const streams = new StreamStore(database.db);
   const hlsWindows = new LiveHlsWindows();
+  const hlsRelay = HlsRelay.start({ redis: base.redis, prefix: config.REDIS_KEY_PREFIX, nodeId, windows: hlsWindows, logger });
+  life.onClose('hls relay', () => hlsRelay.close());
   const registry = new SessionRegistry({
     hlsWindows,
     config,
@@ -120,7 +125,7 @@ export async function startMedia(config: Config, base: Foundation, jobs: Jobs, l
   }, 2000);
   gauges.unref();
   life.onClose('gauges', async () => clearInterval(gauges));
-  return { streams, registry, pool, webrtc, pipe, directory, announcer, origins, restreamStore, restreams, internalUrl, hlsWindows };
+  return { streams, registry, pool, webrtc, pipe, directory, announcer, origins, restreamStore, restreams, internalUrl, hlsWindows, hlsRelay };
 }
 
 /** Shows hosted on other nodes, piped to this node's WebRTC viewers (with their cues). */

@@ -130,7 +130,7 @@ export class LiveSession extends TypedEmitter<LiveSessionEvents> {
       onSegmentStored: (segment) => this.#persist('segment', () => this.#recordSegment(segment)),
       onPlayable: () => this.emit('playable'),
       cues: () => this.#cues,
-      publish: (event) => deps.hlsWindows?.apply({ playbackId: stream.playbackId, sessionTag, event }),
+      publish: (event) => deps.hlsWindows?.publish({ playbackId: stream.playbackId, sessionTag, event }),
     });
     this.transcoder.on('runStarted', (info) => {
       this.#currentRun = info;

@@ -52,7 +52,11 @@ export class LiveHlsWindow {
   }
 
   addPart(segment: LiveSegmentHead, index: number, part: LivePart): void {
-    if (!this.#open || this.#open.sequence !== segment.sequence) this.#open = { ...segment, duration: 0, parts: [] };
+    if (!this.#open || this.#open.sequence !== segment.sequence) {
+      // A mirror that joins in the middle of a segment starts with the next one.
+      if (index !== 0) return void (this.#open = undefined);
+      this.#open = { ...segment, duration: 0, parts: [] };
+    }
     if (index !== this.#open.parts.length) return;
     this.#open.parts.push(part);
     this.#open.duration += part.duration;

@@ -104,14 +104,36 @@ export class LiveHlsShow {
 
 export class LiveHlsWindows {
   readonly #shows = new Map<string, LiveHlsShow>();
+  /** Shows this node holds (their packager publishes here); the others are mirrors of another node's. */
+  readonly #held = new Set<string>();
+  readonly #publishedListeners: ((message: LiveHlsMessage) => void)[] = [];
 
   get(playbackId: string): LiveHlsShow | undefined {
     return this.#shows.get(playbackId);
   }
 
+  /** Whether this node holds the show (its packager runs here), rather than mirroring it. */
+  holds(playbackId: string): boolean {
+    return this.#held.has(playbackId);
+  }
+
+  /** An event of a show this node holds: applied to its window, then told to the listeners (the relay to other nodes). */
+  publish(message: LiveHlsMessage): void {
+    if (message.event.type === 'started') this.#held.add(message.playbackId);
+    this.apply(message);
+    if (message.event.type === 'ended') this.#held.delete(message.playbackId);
+    for (const listener of this.#publishedListeners) listener(message);
+  }
+
+  onPublished(listener: (message: LiveHlsMessage) => void): void {
+    this.#publishedListeners.push(listener);
+  }
+
   /** Applies one show's event: `started` opens its window (replacing an older session's), `ended` lets it go. */
   apply({ playbackId, sessionTag, event }: LiveHlsMessage): void {
     if (event.type === 'started') {
+      // The origin announces a show again with every segment (for mirrors joining late): the same session stays.
+      if (this.#shows.get(playbackId)?.sessionTag === sessionTag) return;
       const { renditions, ...timing } = event;
       this.#shows.set(playbackId, new LiveHlsShow(sessionTag, timing, renditions));
       return;
@@ -120,5 +142,10 @@ export class LiveHlsWindows {
     if (!show || show.sessionTag !== sessionTag) return;
     show.apply(event);
     if (event.type === 'ended') this.#shows.delete(playbackId);
+  }
+
+  /** Lets a mirrored show go (nobody asked for it in a while); a show this node holds stays. */
+  drop(playbackId: string): void {
+    if (!this.#held.has(playbackId)) this.#shows.delete(playbackId);
   }
 }
