@@ -224,4 +224,59 @@ describe('Low-Latency HLS', () => {
       push.stop();
     }
   });
+  it('rewinds a live show on the viewer page: the rewind playlist with a marker at the pinned product, and back to live', async () => {
+    requireChromiumAndPages();
+    const stream = await createStream(node, 'rewind while live');
+    const product = await node.api('POST', '/v1/products', { sku: 'RW-1', title: 'Rewind scarf', price: 29, currency: 'EUR' });
+    expect(product.status).toBe(201);
+    // OBS's defaults: x264 veryfast (High), 2 s keyframes, AAC 48 kHz.
+    const push = pushRtmp(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { seconds: 40, gopSeconds: 2, x264: { preset: 'veryfast' } });
+    const browser = await launchChromium();
+    try {
+      await waitFor('master playlist', async () => (await fetch(stream.playback.hlsUrl)).ok || undefined, 30_000);
+      const pin = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'product.pin', productId: product.body.id });
+      expect(pin.status).toBe(201);
+      // Two more segments, so the rewind playlist holds the pin's moment and some show after it.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const page = await browser.newPage();
+      await page.goto(`${node.baseUrl}/watch/${stream.playbackId}?mode=hls`);
+      const viewer = () => page.evaluate(() => (window as unknown as { livecueViewer: { path?: string; sourceUrl?: string } }).livecueViewer);
+      await page.waitForFunction(() => (window as unknown as { livecueViewer: { path?: string } }).livecueViewer?.path === 'hls', undefined, {
+        timeout: 30_000,
+      });
+      expect((await viewer()).sourceUrl).toMatch(/\/master\.m3u8$/);
+
+      await page.click('[data-testid=rewind]');
+      await page.waitForFunction(
+        () => (window as unknown as { livecueViewer: { sourceUrl?: string } }).livecueViewer?.sourceUrl?.endsWith('/dvr.m3u8'),
+        undefined,
+        {
+          timeout: 15_000,
+        },
+      );
+      expect(await page.textContent('[data-testid=path]')).toBe('Rewind');
+      // The seek bar of the whole show so far, with the pinned product's marker, while the show's chat stays open.
+      await page.waitForSelector('[data-testid=seekbar] .marker', { timeout: 20_000 });
+      expect(await page.isVisible('[data-testid=back-to-live]')).toBe(true);
+      expect(await page.isHidden('#engagement')).toBe(false);
+      await page.waitForFunction(() => document.querySelector('video')!.currentTime > 0.5, undefined, { timeout: 20_000 });
+      await page.click('[data-testid=seekbar] .marker');
+      await page.waitForSelector('#product :text("Rewind scarf")', { timeout: 10_000 });
+
+      await page.click('[data-testid=back-to-live]');
+      await page.waitForFunction(
+        () => (window as unknown as { livecueViewer: { sourceUrl?: string } }).livecueViewer?.sourceUrl?.endsWith('/master.m3u8'),
+        undefined,
+        {
+          timeout: 15_000,
+        },
+      );
+      expect((await viewer()).path).toBe('hls');
+      expect(await page.isHidden('#replay')).toBe(true);
+      expect(await page.isVisible('[data-testid=rewind]')).toBe(true);
+    } finally {
+      await browser.close();
+      push.stop();
+    }
+  });
 });

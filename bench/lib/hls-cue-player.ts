@@ -21,6 +21,8 @@ export interface HlsSegmentRecord {
   uri: string;
   programDateTime: number;
   duration: number;
+  /** The fMP4 init segment it decodes behind (EXT-X-MAP); none for MPEG-TS. */
+  map?: string;
   /** Date.now() of the playlist fetch that first listed it. */
   listedAt: number;
   frames: number;
@@ -42,6 +44,8 @@ interface PlaylistSegment {
   uri: string;
   duration: number;
   programDateTime: number;
+  /** The fMP4 init segment (EXT-X-MAP) the segment decodes behind; none for MPEG-TS. */
+  map?: string;
 }
 
 function parsePlaylist(text: string): { segments: PlaylistSegment[]; dateRanges: { id: string; attr: Record<string, string> }[] } {
@@ -50,17 +54,19 @@ function parsePlaylist(text: string): { segments: PlaylistSegment[]; dateRanges:
   let sequence = 0;
   let duration: number | undefined;
   let pdt: number | undefined;
+  let map: string | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) sequence = Number(line.slice('#EXT-X-MEDIA-SEQUENCE:'.length));
     else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) pdt = Date.parse(line.slice('#EXT-X-PROGRAM-DATE-TIME:'.length));
+    else if (line.startsWith('#EXT-X-MAP:')) map = /URI="([^"]+)"/.exec(line)?.[1];
     else if (line.startsWith('#EXTINF:')) duration = Number.parseFloat(line.slice('#EXTINF:'.length));
     else if (line.startsWith('#EXT-X-DATERANGE:')) {
       const attr: Record<string, string> = {};
       for (const match of line.slice('#EXT-X-DATERANGE:'.length).matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) attr[match[1]!] = match[2]!.replace(/^"|"$/g, '');
       if (attr.ID) dateRanges.push({ id: attr.ID, attr });
     } else if (line && !line.startsWith('#')) {
-      if (duration !== undefined && pdt !== undefined) segments.push({ sequence, uri: line, duration, programDateTime: pdt });
+      if (duration !== undefined && pdt !== undefined) segments.push({ sequence, uri: line, duration, programDateTime: pdt, map });
       sequence++;
       duration = undefined;
       pdt = undefined;
@@ -71,8 +77,13 @@ function parsePlaylist(text: string): { segments: PlaylistSegment[]; dateRanges:
 
 const SHOWINFO = /\bn:\s*\d+\s+pts:\s*(-?\d+)\s+pts_time:(-?[\d.]+).*?\biskey:(\d)/;
 
-/** Decodes a TS segment's video (no timestamp shifting) to gray frames of width x height, with the PTS of each from showinfo. */
-async function decodeSegment(body: Buffer, width: number, height: number): Promise<{ gray: Buffer[]; pts: number[]; key: boolean[] }> {
+/** Decodes a segment's video (MPEG-TS, or fMP4 after its init; no timestamp shifting) to gray frames of width x height, with the PTS of each from showinfo. */
+async function decodeSegment(
+  body: Buffer,
+  format: 'mpegts' | 'mp4',
+  width: number,
+  height: number,
+): Promise<{ gray: Buffer[]; pts: number[]; key: boolean[] }> {
   const { stdout, stderr } = await nicedFfmpeg(
     [
       '-nostats',
@@ -80,7 +91,7 @@ async function decodeSegment(body: Buffer, width: number, height: number): Promi
       'info',
       '-copyts',
       '-f',
-      'mpegts',
+      format,
       '-i',
       'pipe:0',
       '-map',
@@ -106,6 +117,7 @@ async function decodeSegment(body: Buffer, width: number, height: number): Promi
 }
 
 export class HlsCuePlayer {
+  readonly #inits = new Map<string, Buffer>();
   readonly frames: HlsFrame[] = [];
   readonly segments: HlsSegmentRecord[] = [];
   readonly cues = new Map<string, ListedCue>();
@@ -157,12 +169,27 @@ export class HlsCuePlayer {
     }
   }
 
+  /** An init segment, fetched once. */
+  async #init(uri: string): Promise<Buffer> {
+    let init = this.#inits.get(uri);
+    if (!init) {
+      const response = await fetch(new URL(uri, this.playlistUrl));
+      if (!response.ok) throw new Error(`init segment ${response.status}`);
+      init = Buffer.from(await response.arrayBuffer());
+      this.#inits.set(uri, init);
+    }
+    return init;
+  }
+
   async #decode(record: HlsSegmentRecord): Promise<void> {
     try {
       const response = await fetch(new URL(record.uri, this.playlistUrl));
       if (!response.ok) throw new Error(`segment ${response.status}`);
       const body = Buffer.from(await response.arrayBuffer());
-      const { gray, pts, key } = await decodeSegment(body, this.readWidth, this.readHeight);
+      const init = record.map === undefined ? undefined : await this.#init(record.map);
+      const { gray, pts, key } = init
+        ? await decodeSegment(Buffer.concat([init, body]), 'mp4', this.readWidth, this.readHeight)
+        : await decodeSegment(body, 'mpegts', this.readWidth, this.readHeight);
       const firstPts = pts[0];
       if (firstPts === undefined) throw new Error('no video frame');
       record.firstPts = firstPts;
