@@ -240,7 +240,12 @@ describe('Low-Latency HLS', () => {
       await new Promise((resolve) => setTimeout(resolve, 5000));
       const page = await browser.newPage();
       await page.goto(`${node.baseUrl}/watch/${stream.playbackId}?mode=hls`);
-      const viewer = () => page.evaluate(() => (window as unknown as { livecueViewer: { path?: string; sourceUrl?: string } }).livecueViewer);
+      // The viewer's getters, read in the page (a class instance does not cross to the test as an object).
+      const viewer = () =>
+        page.evaluate(() => {
+          const { path, sourceUrl } = (window as unknown as { livecueViewer: { path?: string; sourceUrl?: string } }).livecueViewer;
+          return { path, sourceUrl };
+        });
       await page.waitForFunction(() => (window as unknown as { livecueViewer: { path?: string } }).livecueViewer?.path === 'hls', undefined, {
         timeout: 30_000,
       });

@@ -48,10 +48,18 @@ function programDateAt(fragments: readonly FragmentTime[], time: number): number
   return fragment ? fragment.programDateTime + (time - fragment.start) * 1000 : Number.NaN;
 }
 
+/**
+ * Where each listed piece of media sits on the PDT timeline: the whole segments, and (LL-HLS) the parts, which also
+ * cover the segment still in progress, whose frames play before the segment is listed whole.
+ */
 function fragmentTimes(details: LevelDetails): FragmentTime[] {
-  return details.fragments
+  const whole = details.fragments
     .filter((fragment: Fragment) => fragment.programDateTime !== null)
     .map((fragment: Fragment) => ({ start: fragment.start, duration: fragment.duration, programDateTime: fragment.programDateTime! }));
+  const parts = (details.partList ?? [])
+    .filter((part) => part.fragment.programDateTime !== null)
+    .map((part) => ({ start: part.start, duration: part.duration, programDateTime: part.fragment.programDateTime! + part.fragOffset * 1000 }));
+  return [...whole, ...parts];
 }
 
 export class HlsPlayback implements Playback {
