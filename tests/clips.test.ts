@@ -5,7 +5,7 @@ import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clipView, publicClip } from '../src/contract/clips.ts';
 import { verifyWebhookSignature } from '../src/workers/webhooks.ts';
-import { startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { clipReady, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
 import { decodeVideo, probe, pushRtmp } from './helpers/media.ts';
 import { WebhookReceiver } from './helpers/webhook-receiver.ts';
 
@@ -22,17 +22,6 @@ afterAll(async () => {
   await node?.stop();
   receiver?.close();
 });
-
-const clipReady = (id: string) =>
-  waitFor(
-    `clip ${id} ready`,
-    async () => {
-      const { body } = await node.api('GET', `/v1/clips/${id}`);
-      if (body.status === 'failed') throw new Error(`clip failed: ${body.failureReason}`);
-      return body.status === 'ready' ? body : undefined;
-    },
-    60_000,
-  );
 
 /** START-DATE of a DATERANGE minus the playlist's first PROGRAM-DATE-TIME: where the cue sits in the clip. */
 function dateRangeOffset(playlist: string, cueId: string): { seconds: number; mediaTime: number } {
@@ -79,7 +68,7 @@ describe('shoppable clips', () => {
     const instant = await node.api('POST', `/v1/streams/${stream.id}/clips`, { lastSeconds: 6 });
     expect(instant.status).toBe(202);
     expect(instant.body).toEqual({ id: expect.stringMatching(/^clp_/), status: 'queued' });
-    const instantClip = await clipReady(instant.body.id);
+    const instantClip = await clipReady(node, instant.body.id);
     expect(instantClip.recordingId).toBeNull();
     expect(session.connected).toBe(true); // Ready while the show is still live.
     expect(Math.abs(instantClip.durationSeconds - 6)).toBeLessThan(1);
@@ -100,7 +89,7 @@ describe('shoppable clips', () => {
   it("cuts a pin's span with its product, decodable, with the cues inside on the clip's time, announced by a signed clip.ready", async () => {
     const created = await node.api('POST', `/v1/recordings/${recording.id}/clips`, { cueId: pin.id });
     expect(created.status).toBe(202);
-    const clip = await clipReady(created.body.id);
+    const clip = await clipReady(node, created.body.id);
     pinClipId = clip.id;
     const span = unpin.mediaTime - pin.mediaTime;
     expect(clip).toMatchObject({ recordingId: recording.id, streamId: stream.id, productId: product.id, cueId: pin.id, aspect: 'source' });
@@ -153,7 +142,7 @@ describe('shoppable clips', () => {
   it('cuts a 9:16 portrait clip', async () => {
     const created = await node.api('POST', `/v1/recordings/${recording.id}/clips`, { start: 5, end: 11, aspect: '9:16', cropX: 0.25 });
     expect(created.status).toBe(202);
-    const clip = await clipReady(created.body.id);
+    const clip = await clipReady(node, created.body.id);
     const video = await decodeVideo(clip.playback.mp4Url);
     expect(video.width).toBeLessThan(video.height);
     expect(Math.abs(clip.durationSeconds - 6)).toBeLessThan(1);

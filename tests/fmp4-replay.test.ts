@@ -15,7 +15,7 @@ import { parseMediaPlaylist } from '../src/transcode/playlist.ts';
 import { RecordingBuilder } from '../src/workers/recording-builder.ts';
 import { queueRecording } from '../src/workers/queues.ts';
 import { QUIET_FFMPEG, toneInput, x264Args } from './helpers/encoder-args.ts';
-import { createStream, startTestNode, waitFor, type TestNode, type TestStream } from './helpers/harness.ts';
+import { clipReady, createStream, startTestNode, waitFor, type TestNode, type TestStream } from './helpers/harness.ts';
 import { decodeVideo, decodeVideoFrames, probe } from './helpers/media.ts';
 import { hlsJsMediaParser, type HlsJsLevelDetails } from './helpers/hls-parser.ts';
 
@@ -130,24 +130,13 @@ const fetchBytes = async (url: string) => {
   return Buffer.from(await response.arrayBuffer());
 };
 
-const clipReady = (id: string) =>
-  waitFor(
-    `clip ${id} ready`,
-    async () => {
-      const { body } = await node.api('GET', `/v1/clips/${id}`);
-      if (body.status === 'failed') throw new Error(`clip failed: ${body.failureReason}`);
-      return body.status === 'ready' ? body : undefined;
-    },
-    90_000,
-  );
-
 describe('a show stored as fMP4 segments', () => {
   let recording: { id: string; durationSeconds: number; playback: { hlsUrl: string; mp4Url: string; posterUrl: string; thumbnailsVttUrl: string } };
 
   it('cuts an instant clip of its last seconds while it is live', async () => {
     const instant = await node.api('POST', `/v1/streams/${stream.id}/clips`, { lastSeconds: 4 });
     expect(instant.status).toBe(202);
-    const clip = await clipReady(instant.body.id);
+    const clip = await clipReady(node, instant.body.id, 90_000);
     expect(Math.abs(clip.durationSeconds - 4)).toBeLessThan(1);
     const mp4 = await probe(clip.playback.mp4Url);
     expect(Math.abs(mp4.duration - 4)).toBeLessThan(1);
@@ -235,7 +224,7 @@ describe('a show stored as fMP4 segments', () => {
     const seam = await node.api('POST', `/v1/recordings/${recording.id}/clips`, { start: 4, end: 12 });
     expect(seam.status).toBe(202);
 
-    const clip = await clipReady(source.body.id);
+    const clip = await clipReady(node, source.body.id, 90_000);
     expect(Math.abs(clip.durationSeconds - 6)).toBeLessThan(1);
     const clipMp4 = await probe(clip.playback.mp4Url);
     expect(Math.abs(clipMp4.duration - 6)).toBeLessThan(1);
@@ -246,13 +235,13 @@ describe('a show stored as fMP4 segments', () => {
     expect(clipHls.trim().endsWith('#EXT-X-ENDLIST')).toBe(true);
     expect(Math.abs((await decodeVideoFrames(clip.playback.hlsUrl)) - 180)).toBeLessThan(30);
 
-    const seamClip = await clipReady(seam.body.id);
+    const seamClip = await clipReady(node, seam.body.id, 90_000);
     expect(Math.abs((await probe(seamClip.playback.mp4Url)).duration - 8)).toBeLessThan(1);
     const seamVideo = await decodeVideo(seamClip.playback.mp4Url);
     expect(seamVideo).toMatchObject({ width: 1280, height: 720, profile: 'High' });
     expect(Math.abs(seamVideo.frames - 240)).toBeLessThan(10);
 
-    const tall = await clipReady(portrait.body.id);
+    const tall = await clipReady(node, portrait.body.id, 90_000);
     const tallVideo = await decodeVideo(tall.playback.mp4Url);
     expect(tallVideo).toMatchObject({ width: 404, height: 720 });
     expect(Math.abs((await probe(tall.playback.mp4Url)).duration - 6)).toBeLessThan(1);

@@ -126,6 +126,19 @@ export async function waitFor<T>(
 }
 
 /** The body of `url` once it answers 2xx: a playlist or file that livecue writes a moment after the push starts. */
+/** A clip once its job made it ready (throws when it failed). */
+export function clipReady(node: Pick<TestNode, 'api'>, id: string, timeoutMs = 60_000): Promise<any> {
+  return waitFor(
+    `clip ${id} ready`,
+    async () => {
+      const { body } = await node.api('GET', `/v1/clips/${id}`);
+      if (body.status === 'failed') throw new Error(`clip failed: ${body.failureReason}`);
+      return body.status === 'ready' ? body : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 export function waitForText(what: string, url: string, timeoutMs?: number): Promise<string> {
   return waitFor(
     what,
