@@ -92,8 +92,9 @@ describe('WHIP ingest', () => {
     expect(viewer.audioTracks).toBe(1);
     expect(Date.now() - started).toBeLessThan(10_000);
 
-    // The same show reaches HLS through the SFU -> FFmpeg bridge.
-    const master = await waitForText('master playlist', stream.playback.hlsUrl, 25_000);
+    // The same show reaches HLS through the SFU -> FFmpeg bridge. On a busy machine FFmpeg's pull of the RTP may
+    // stall at its start and be restarted by the transcoder's watchdog (10 s): the wait allows for that once or twice.
+    const master = await waitForText('master playlist', stream.playback.hlsUrl, 45_000);
     expect(master).toContain('RESOLUTION=640x360');
     await sleep(2500);
     viewer.close();
