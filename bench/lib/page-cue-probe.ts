@@ -14,8 +14,11 @@ export interface CardShown {
   at: number;
 }
 
-/** Runs in the page before its own scripts (page.addInitScript); exposes window.__cardsShown and window.__stampOnScreen(). */
-export const PAGE_CUE_PROBE = `(() => {
+/**
+ * Defines window.__stampOnScreen(): the capture time stamped in the frame the page's <video> shows now, read from a
+ * canvas as lib/frame-clock.ts reads it (null when there is no picture or the stamp fails its CRC).
+ */
+export const PAGE_STAMP_READER = `(() => {
   const COLUMNS = ${COLUMNS}, CELLS = ${COLUMNS * ROWS}, ROW_FRACTION = 1 / 12;
   const crc8 = (bytes) => {
     let crc = 0;
@@ -63,6 +66,11 @@ export const PAGE_CUE_PROBE = `(() => {
     if (crc8(bytes.slice(0, 6)) !== bytes[6]) return null;
     return bytes.slice(0, 6).reduce((ms, byte) => ms * 256 + byte, 0);
   };
+})();`;
+
+/** Runs in the page before its own scripts (page.addInitScript); exposes window.__cardsShown and window.__stampOnScreen(). */
+export const PAGE_CUE_PROBE = `${PAGE_STAMP_READER}
+(() => {
   window.__cardsShown = [];
   const keys = () => {
     const found = [];
