@@ -23,6 +23,8 @@ const CUES = env('BENCH_CUES', 24);
 const CUE_INTERVAL_MS = env('BENCH_CUE_INTERVAL_MS', 1500);
 /** x264 preset of the camera: veryfast gives High, as OBS's default does. */
 const PRESET = process.env.BENCH_PRESET ?? 'veryfast';
+/** x264's own tuning with B-frames, as OBS sends (livecue encodes it once for WebRTC); BENCH_BFRAMES=0: zerolatency, passed through. */
+const B_FRAMES = process.env.BENCH_BFRAMES !== '0';
 const PATHS = new Set(envList('BENCH_PATHS', 'webrtc,hls,replay'));
 const TUNABLE = ['SEGMENT_SECONDS', 'LIVE_WINDOW_SEGMENTS', 'LADDER', 'X264_PRESET', 'PASSTHROUGH'] as const;
 /** ±1 frame, p95 over the cues, on every path and between paths. */
@@ -46,19 +48,15 @@ interface PlacedCue {
 }
 
 interface Arrival {
-  dts: number;
   at: number;
   stamp: number;
 }
 
-/** Every video tag that reached livecue, with the capture time of its frame (by FLV timestamp against the camera's stamps). */
+/** Every video tag that reached livecue, with the capture time of its frame (by presentation time against the camera's stamps). */
 function arrivalsOf(tap: IngestTap, camera: StampedCamera, streamKey: string): Arrival[] {
-  const raw = tap.arrivals.get(streamKey) ?? [];
-  const first = raw[0];
-  if (!first) return [];
-  return raw.flatMap((arrival) => {
-    const stamp = camera.stamps[Math.round(((arrival.dts - first.dts) * FPS) / 1000)];
-    return stamp === undefined ? [] : [{ dts: arrival.dts, at: arrival.at, stamp }];
+  return tap.framesOf(streamKey, FPS).flatMap((arrival) => {
+    const stamp = camera.stamps[arrival.index];
+    return stamp === undefined ? [] : [{ at: arrival.at, stamp }];
   });
 }
 
@@ -150,7 +148,7 @@ async function main(): Promise<void> {
   const tap = new IngestTap(node);
   const target: AdminApi = { baseUrl: `http://127.0.0.1:${node.httpPort}`, adminToken: node.adminToken };
   record.announce(
-    `RTMP ${SOURCE.width}x${SOURCE.height}@${FPS} x264 ${PRESET}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s; ${CUES} cues every ~${CUE_INTERVAL_MS} ms; paths ${[...PATHS].join(', ')}`,
+    `RTMP ${SOURCE.width}x${SOURCE.height}@${FPS} x264 ${PRESET} ${B_FRAMES ? 'with B-frames' : 'zerolatency'}, ladder ${config.LADDER}, segments ${config.SEGMENT_SECONDS} s; ${CUES} cues every ~${CUE_INTERVAL_MS} ms; paths ${[...PATHS].join(', ')}`,
   );
   const machine = new CpuMeter(machineCpu);
   machine.sample();
@@ -177,7 +175,7 @@ async function main(): Promise<void> {
       products.push(product.id as string);
     }
     const stream = await createStream(target, 'bench cue sync');
-    camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { ...SOURCE, preset: PRESET });
+    camera = new StampedCamera(`${stream.ingest.rtmpUrl}/${stream.ingest.streamKey}`, { ...SOURCE, preset: PRESET, bFrames: B_FRAMES });
     await waitForProducer(node, stream.id, 20_000);
     // The instant livecue places each cue: when the cue service asks the session where the show is.
     const session = node.registry.get(stream.id)!;
@@ -281,6 +279,7 @@ async function main(): Promise<void> {
       config: {
         ...SOURCE,
         preset: PRESET,
+        bFrames: B_FRAMES,
         cues: CUES,
         cueIntervalMs: CUE_INTERVAL_MS,
         segmentSeconds: config.SEGMENT_SECONDS,

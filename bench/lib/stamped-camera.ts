@@ -1,5 +1,5 @@
 // The benches' RTMP camera: Node writes a gray band carrying the capture time (lib/frame-clock.ts) in real time to
-// an FFmpeg x264 encoder (zerolatency, no B-frames, 1 s GOP) that overlays it on a moving testsrc2 pattern, adds
+// an FFmpeg x264 encoder (zerolatency, no B-frames, 1 s GOP; or x264's own tuning with B-frames, as OBS) that overlays it on a moving testsrc2 pattern, adds
 // an AAC tone and pushes FLV to livecue. The moving pattern makes a ladder encode realistic motion, not a still.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { aacArgs, QUIET_FFMPEG, toneInput, x264Args } from '../../tests/helpers/encoder-args.ts';
@@ -15,6 +15,11 @@ export interface StampedCameraOptions {
   videoKbps?: number;
   /** With an AAC tone (default); without, FFmpeg's FLV muxer has no audio to interleave the video with. */
   audio?: boolean;
+  /**
+   * x264's own tuning with its B-frames and lookahead, as OBS's x264 sends (livecue encodes such a stream once
+   * for WebRTC); default false: zerolatency without B-frames, which livecue passes through to WebRTC.
+   */
+  bFrames?: boolean;
   /** Names the camera in its exit message. */
   name?: string;
 }
@@ -38,7 +43,7 @@ export class StampedCamera {
   #pacing?: NodeJS.Timeout;
   #closing?: Promise<number | null>;
 
-  constructor(url: string, { width, height, fps, preset = 'ultrafast', videoKbps, audio = true, name = 'camera' }: StampedCameraOptions) {
+  constructor(url: string, { width, height, fps, preset = 'ultrafast', videoKbps, audio = true, bFrames = false, name = 'camera' }: StampedCameraOptions) {
     this.audio = audio;
     this.#name = name;
     const band = bandHeight(height);
@@ -60,9 +65,8 @@ export class StampedCamera {
       '-map',
       '[v]',
       ...(audio ? ['-map', '1:a'] : []),
-      ...x264Args({ preset, bitrate: videoKbps ? `${videoKbps}k` : undefined }, fps),
-      '-bf',
-      '0',
+      ...x264Args({ preset, bitrate: videoKbps ? `${videoKbps}k` : undefined, ...(bFrames ? { tune: null } : {}) }, fps),
+      ...(bFrames ? [] : ['-bf', '0']),
       ...(audio ? aacArgs({ bitrate: '128k' }) : []),
       '-shortest',
       '-flush_packets',

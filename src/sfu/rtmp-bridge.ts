@@ -1,7 +1,9 @@
 // RTMP -> SFU: an FFmpeg fed with the show's FLV tags sends RTP into two PlainTransports of the room.
 // H.264 without B-frames in Baseline, Main or High is passed through, declared with the profile-level-id
-// of its own SPS; anything else (B-frames, other profiles, other codecs) is encoded once for WebRTC. AAC becomes Opus. FFmpeg sends from fixed local ports, so a restarted FFmpeg
-// lands on the same producers and viewers keep their consumers.
+// of its own SPS; anything else (B-frames, other profiles, other codecs) is encoded once for WebRTC, with a
+// keyframe on every source keyframe. AAC becomes Opus. FFmpeg sends from fixed local ports, so a restarted
+// FFmpeg lands on the same producers and viewers keep their consumers. Either way each source keyframe is
+// paired with the RTP timestamp it leaves with, so viewers can place RTP frames on the show's timeline.
 import type { types } from 'mediasoup';
 import type { Config } from '../config/schema.ts';
 import { FfmpegProcess } from '../ffmpeg/ffmpeg-process.ts';
@@ -20,7 +22,11 @@ const AUDIO_SSRC = 0x4c430002;
 /** Keyframe interval of the WebRTC encode: a new viewer waits at most this long for a picture. */
 const WEBRTC_GOP_SECONDS = 1;
 
-/** A keyframe seen as RTP longer than this after it was written to FFmpeg is not paired with it (FFmpeg fell behind). */
+/**
+ * A keyframe seen as RTP longer than this after it was written to FFmpeg is not paired with it (FFmpeg fell
+ * behind). A pass-through keyframe leaves at once; an encoded one after its decoder's reordering delay (a few
+ * frames with B-frames) and x264's zerolatency encode.
+ */
 const KEYFRAME_PASS_MS = 500;
 /** FFmpeg input queued beyond this is dropped: a live WebRTC picture is worth more than a late one. */
 const MAX_BACKLOG_BYTES = 8 * 1024 * 1024;
@@ -68,7 +74,7 @@ export class RtmpBridge {
     private readonly logger: Logger,
     /** The encoder's announced frame rate (FLV metadata), for the keyframe interval of a WebRTC encode. */
     private readonly sourceFrameRate: () => number | undefined = () => undefined,
-    /** Passed-through video: each keyframe's RTP timestamp with its FLV time, so viewers can place RTP frames on the show's timeline. */
+    /** Each source keyframe's RTP timestamp with its FLV time, so viewers can place RTP frames on the show's timeline. */
     private readonly onKeyframeRtp?: KeyframeRtp,
   ) {
     this.#ffmpeg = new FfmpegSupervisor(BRIDGE_RESTARTS, logger);
@@ -104,15 +110,18 @@ export class RtmpBridge {
   }
 
   #keyframeWritten(packet: IngestPacket): void {
-    // Only a passed-through picture keeps the source's keyframes (a WebRTC encode sets its own GOP).
-    if (!this.onKeyframeRtp || !this.#media?.passthrough) return;
+    // A WebRTC encode forces a keyframe on each source keyframe (-force_key_frames source): the same picture
+    // with the same presentation time, so it pairs as a passed-through one does.
+    if (!this.onKeyframeRtp || !this.#media) return;
     this.#keyframeInFlight = { pts: presentationTime(packet), writtenAt: Date.now() };
   }
 
   /**
    * The producer saw a keyframe's packets (one timestamp, several packets): it is the keyframe written last, a few
-   * ms ago (FFmpeg passes a keyframe through at once, and keyframes are a second or more apart). FFmpeg swallows
-   * the first keyframes while it probes its input, so counting keyframes in and out would pair the wrong ones.
+   * ms ago (FFmpeg passes a keyframe through at once or encodes it within a few frames, and source keyframes are a
+   * second or more apart). A WebRTC encode's own GOP keyframes come out with nothing in flight and are not paired.
+   * FFmpeg swallows the first keyframes while it probes its input, so counting keyframes in and out would pair
+   * the wrong ones.
    */
   #keyframeRtpSeen(rtpTimestamp: number): void {
     if (rtpTimestamp === this.#lastKeyframeRtp) return;
@@ -168,7 +177,7 @@ export class RtmpBridge {
       },
     });
     this.room.setProducer('video', videoProducer);
-    if (this.onKeyframeRtp && passthrough) {
+    if (this.onKeyframeRtp) {
       // Keyframes only: about one trace event a second, each carrying the RTP timestamp FFmpeg gave it.
       await videoProducer.enableTraceEvent(['keyframe']);
       videoProducer.on('trace', (trace) => {
@@ -244,6 +253,9 @@ function bridgeArgs(media: BridgeMedia, announcedFrameRate: number | undefined):
       '0',
       '-g',
       String(fps * WEBRTC_GOP_SECONDS),
+      // The source's keyframes stay keyframes: each is paired with its RTP timestamp for the viewers' clock.
+      '-force_key_frames',
+      'source',
       '-b:v',
       '2500k',
       '-maxrate',
