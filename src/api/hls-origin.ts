@@ -131,7 +131,8 @@ async function sendLiveObject(req: Request, res: Response, show: LiveHlsShow, re
 
 /** Mirrors, on this node, shows held by another node (src/cluster/hls-relay.ts). */
 export interface LiveHlsFollower {
-  follow(playbackId: string): void;
+  /** Resolves once the mirror can answer (its snapshot is in) or after a moment; at once for a known mirror. */
+  follow(playbackId: string): Promise<void>;
 }
 
 /**
@@ -172,9 +173,10 @@ export function hlsOrigin(deps: { store: ObjectStore; logger: Logger; access: Pl
     }
     const access = await deps.access.check(playbackId, token);
     if (access === 'token_required') return sendProblem(res, 403, 'this stream is private: play it with a playback token URL');
+    // A live media playlist of a show held elsewhere: mirror it, so this and the next requests are answered from memory.
+    if (parts.length === 2 && parts[1] === 'index.m3u8' && !deps.windows?.holds(playbackId) && deps.access.wasLive(playbackId))
+      await deps.relay?.follow(playbackId);
     const show = deps.windows?.get(playbackId);
-    // A live media playlist of a show held elsewhere: mirror it, so the next requests are answered from memory.
-    if (parts.length === 2 && parts[1] === 'index.m3u8' && !deps.windows?.holds(playbackId)) deps.relay?.follow(playbackId);
     if (show && parts.length === 2 && servesLive(deps.windows!, playbackId, show, parts[0]!)) {
       if (parts[1] === 'index.m3u8') return sendLivePlaylist(req, res, show, parts[0]!, token);
       if (await sendLiveObject(req, res, show, parts[0]!, parts[1]!, token)) return;

@@ -1,6 +1,7 @@
 // Who may play a stream: anyone for public streams, holders of a valid playback token for private
 // ones. Every path a viewer plays or listens on (HLS, WHEP, the cue socket, cues, replays) asks here.
-// Privacy is cached for a few seconds so the HLS origin does not ask the database per segment.
+// Privacy (and whether the stream is live) is cached for a few seconds so the HLS origin does not ask the
+// database per segment.
 import { LivecueError, notFound } from '../errors.ts';
 import type { PlaybackSigner } from './playback-tokens.ts';
 import type { StreamRow, StreamStore } from '../streams/stream-store.ts';
@@ -11,7 +12,7 @@ const PLAYBACK_ID = /^[A-Za-z0-9]{8,64}$/;
 export type Access = 'ok' | 'not_found' | 'token_required';
 
 export class PlaybackAccess {
-  #privacy = new Map<string, { private: boolean | undefined; at: number }>();
+  #privacy = new Map<string, { private: boolean | undefined; live: boolean; at: number }>();
 
   constructor(
     private readonly streams: StreamStore,
@@ -25,11 +26,16 @@ export class PlaybackAccess {
       const stream = await this.streams.getByPlaybackId(playbackId);
       isPrivate = stream?.private;
       if (this.#privacy.size > 10_000) this.#privacy.clear();
-      this.#privacy.set(playbackId, { private: isPrivate, at: Date.now() });
+      this.#privacy.set(playbackId, { private: isPrivate, live: stream?.status === 'live', at: Date.now() });
     }
     if (isPrivate === undefined) return 'not_found';
     if (!isPrivate) return 'ok';
     return this.signer.verify(playbackId, token) ? 'ok' : 'token_required';
+  }
+
+  /** Whether the stream was live when `check` last asked the database (a few seconds ago at most). */
+  wasLive(playbackId: string): boolean {
+    return this.#privacy.get(playbackId)?.live ?? false;
   }
 
   /** Whether this token (if any) may play the stream: always for a public stream. */

@@ -96,6 +96,40 @@ describe('live HLS window', () => {
     expect(await show.waitFor(() => window.has(9), 20)).toBe(false);
   });
 
+  it("gives a mirror that joins mid-segment the origin's live edge, and a snapshot replayed to an up-to-date mirror changes nothing", () => {
+    const origin = new LiveHlsShow(TAG, timing, ['720p', '360p']);
+    feed(origin, 6, 2);
+    const mirror = new LiveHlsShow(TAG, timing, ['720p', '360p']);
+    const snapshot = origin.snapshot();
+    expect(snapshot[0]).toEqual({ type: 'started', renditions: ['720p', '360p'], ...timing });
+    for (const event of snapshot) mirror.apply(event);
+    // The last three closed segments with their parts, and the two parts of the segment in progress.
+    const edge = (text: string) => text.slice(text.indexOf(`${TAG}-4.0.m4s`));
+    const mirrored = mirror.playlist('720p', false)!;
+    expect(partsOf(mirrored).map((group) => group.segment)).toEqual([`${TAG}-3.m4s`, `${TAG}-4.m4s`, `${TAG}-5.m4s`, null]);
+    expect(edge(mirrored)).toBe(edge(origin.playlist('720p', false)!));
+    expect(mirror.windows.get('360p')!.object(`${TAG}-6.1.m4s`)).toEqual({ kind: 'part', bytes: Buffer.from('360p-6.1;') });
+    expect(mirror.windows.get('360p')!.object(`${TAG}-init-0.mp4`)!.kind).toBe('init');
+
+    // The mirror goes on with the live events; a snapshot sent later (to another mirror) leaves it as it is.
+    feed(origin, 0, 3, 0, 6);
+    const late = { sequence: 6, discontinuity: false, map: `${TAG}-init-0.mp4`, programDateTime: new Date(start + 12000).toISOString() };
+    mirror.apply({
+      type: 'part',
+      rendition: '720p',
+      segment: late,
+      index: 2,
+      uri: partUri(TAG, 6, 2),
+      duration: 1 / 3,
+      independent: false,
+      bytes: Buffer.from('720p-6.2;'),
+    });
+    const before = mirror.playlist('720p', false);
+    for (const event of snapshot) mirror.apply(event);
+    expect(mirror.playlist('720p', false)).toBe(before);
+    expect(mirror.windows.get('720p')!.last).toEqual({ msn: 6, part: 2 });
+  });
+
   it('serves parts, whole segments (their parts) and inits from memory', () => {
     const show = new LiveHlsShow(TAG, timing, ['720p', '360p']);
     feed(show, 1, 1);

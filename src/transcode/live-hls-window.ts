@@ -1,7 +1,7 @@
 // The live edge of one rendition, in memory: its init segments, its last segments with their parts
 // and the segment in progress. It answers what exists (for blocking reloads), serves the bytes of
 // parts, segments and inits, and renders the Low-Latency HLS media playlist.
-import type { LiveSegmentHead } from './live-hls-events.ts';
+import type { LiveHlsEvent, LiveSegmentHead } from './live-hls-events.ts';
 import { renderMediaPlaylist, type DateRange, type MediaPart, type MediaSegment } from './playlist.ts';
 
 /** Closed segments whose parts stay listed: the spec drops parts only once they are three target durations from the end. */
@@ -52,6 +52,8 @@ export class LiveHlsWindow {
   }
 
   addPart(segment: LiveSegmentHead, index: number, part: LivePart): void {
+    // A snapshot sent to another mirror replays segments this window already has: older ones are left.
+    if (segment.sequence <= this.lastClosed || (this.#open && segment.sequence < this.#open.sequence)) return;
     if (!this.#open || this.#open.sequence !== segment.sequence) {
       // A mirror that joins in the middle of a segment starts with the next one.
       if (index !== 0) return void (this.#open = undefined);
@@ -73,6 +75,42 @@ export class LiveHlsWindow {
       if (this.#segments[0]?.discontinuity) this.#droppedDiscontinuities++;
       if (dropped.map !== this.#latestInit && !this.#usesInit(dropped.map)) this.#inits.delete(dropped.map);
     }
+  }
+
+  /**
+   * The live edge as events, for a mirror that joins: the inits in use, then the parts of the last closed
+   * segments that still list them and of the segment in progress, each closed segment closed again. Applied
+   * to an empty window, they give it the edge this one has.
+   */
+  snapshot(): LiveHlsEvent[] {
+    const segments = [...this.#segments.slice(-CLOSED_SEGMENTS_WITH_PARTS), ...(this.#open ? [this.#open] : [])];
+    const maps = new Set([...segments.map((segment) => segment.map), ...(this.#latestInit ? [this.#latestInit] : [])]);
+    const events: LiveHlsEvent[] = [];
+    for (const uri of maps) {
+      const bytes = this.#inits.get(uri);
+      if (bytes) events.push({ type: 'init', rendition: this.rendition, uri, bytes });
+    }
+    for (const segment of segments) {
+      const head: LiveSegmentHead = {
+        sequence: segment.sequence,
+        discontinuity: segment.discontinuity,
+        map: segment.map,
+        programDateTime: segment.programDateTime,
+      };
+      for (const [index, part] of segment.parts.entries())
+        events.push({
+          type: 'part',
+          rendition: this.rendition,
+          segment: head,
+          index,
+          uri: part.uri,
+          duration: part.duration,
+          independent: part.independent,
+          bytes: part.bytes,
+        });
+      if (segment.uri) events.push({ type: 'segment', rendition: this.rendition, sequence: segment.sequence, uri: segment.uri, duration: segment.duration });
+    }
+    return events;
   }
 
   /** The newest segment and part: the in-progress segment's last part, else the last closed segment's. */

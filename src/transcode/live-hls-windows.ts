@@ -82,6 +82,17 @@ export class LiveHlsShow {
     });
   }
 
+  /** The show as events (its start, cues and each rendition's live edge): what a mirror joining now applies first. */
+  snapshot(): LiveHlsEvent[] {
+    const renditions = [...this.windows.keys()];
+    const events: LiveHlsEvent[] = [
+      { type: 'started', renditions, ...this.timing },
+      { type: 'cues', dateRanges: this.#dateRanges },
+    ];
+    for (const window of this.windows.values()) events.push(...window.snapshot());
+    return events;
+  }
+
   /** The rendition's LL-HLS media playlist. */
   playlist(rendition: string, skip: boolean): string | undefined {
     const window = this.windows.get(rendition);
@@ -142,6 +153,13 @@ export class LiveHlsWindows {
     if (!show || show.sessionTag !== sessionTag) return;
     show.apply(event);
     if (event.type === 'ended') this.#shows.delete(playbackId);
+  }
+
+  /** A show this node holds, as messages a mirror joining now applies first; undefined for one it does not hold. */
+  snapshot(playbackId: string): LiveHlsMessage[] | undefined {
+    const show = this.#shows.get(playbackId);
+    if (!show || !this.#held.has(playbackId) || show.ended) return undefined;
+    return show.snapshot().map((event) => ({ playbackId, sessionTag: show.sessionTag, event }));
   }
 
   /** Lets a mirrored show go (nobody asked for it in a while); a show this node holds stays. */
