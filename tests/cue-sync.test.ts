@@ -3,13 +3,17 @@
 // frame on both paths, and with the frame that was arriving at livecue when the cue was placed. Two cameras: OBS's
 // x264 defaults with B-frames (encoded once for WebRTC) and zerolatency without (passed through to WebRTC). Loose on
 // purpose (a few frames on a busy machine): the measurement itself is bench/cue-sync.ts.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStamp } from '../bench/lib/frame-clock.ts';
 import { IngestTap } from '../bench/lib/ingest-tap.ts';
 import { openViewer, waitForCards } from '../bench/lib/page-cue-probe.ts';
 import { StampedCamera } from '../bench/lib/stamped-camera.ts';
 import { launchChromium, requireChromiumAndPages } from './helpers/chromium.ts';
-import { createStream, sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.ts';
+import { createStream, sleep, startTestNode, waitFor, type TestNode, type TestStream } from './helpers/harness.ts';
+import { playableFirstSegment } from './helpers/media.ts';
 
 /** Paths may disagree by 4 frames at 30 fps: far beyond the ±1 frame the bench measures on a busy machine, below what a timer-driven page gave. */
 const GUARD_MS = 150;
@@ -32,6 +36,27 @@ afterAll(async () => {
   await browser?.close();
   await node?.stop();
 });
+
+/** Capture stamps of the first `count` frames of the show's HLS (its first rendition's first segment). */
+async function firstHlsStamps(stream: TestStream, count: number): Promise<(number | undefined)[]> {
+  const master = await (await fetch(stream.playback.hlsUrl)).text();
+  const media = new URL(
+    master.split('\n').find((line) => line.endsWith('.m3u8'))!,
+    stream.playback.hlsUrl,
+  ).href;
+  const file = await playableFirstSegment(media);
+  const [width, height] = [640, 360];
+  const { stdout } = await promisify(execFile)(
+    'ffmpeg',
+    ['-v', 'error', '-i', file, '-vf', `scale=${width}:${height}`, '-frames:v', String(count), '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+    {
+      encoding: 'buffer',
+      maxBuffer: 64 << 20,
+    },
+  );
+  const size = width * height;
+  return Array.from({ length: count }, (_, i) => readStamp(stdout.subarray(i * size, (i + 1) * size), width, height));
+}
 
 interface Placed {
   key: string;
@@ -104,6 +129,11 @@ describe('cue sync in the viewer page', () => {
           const key = body.type === 'product.pin' ? `pin:${body.productId}` : body.type === 'offer.start' ? `offer:${cue.id}` : `poll:${body.pollId}`;
           placed.push({ key, placedAt: placements.find((p) => p.at >= postedAt && Math.abs(p.mediaTime - cue.mediaTime) < 1e-3)?.at ?? postedAt });
         }
+
+        // The ladder encodes each source frame once, on its own time: the show's HLS starts with the camera's first
+        // frames, none doubled (a doubled first frame put every later frame one frame late on the timeline).
+        const hlsStamps = await firstHlsStamps(stream, 6);
+        expect(hlsStamps.map((stamp) => (stamp === undefined ? -1 : camera.stamps.indexOf(stamp)))).toEqual([0, 1, 2, 3, 4, 5]);
 
         const onWebRtc = await waitForCards(webrtc, placed, 20_000);
         const onHls = await waitForCards(hls, placed, 30_000);

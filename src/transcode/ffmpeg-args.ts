@@ -68,6 +68,11 @@ export function ladderArgs(options: LadderArgsOptions): string[] {
         '0',
         '-force_key_frames',
         `expr:gte(t,n_forced*${segmentSeconds})`,
+        // Each source frame once, on its own timestamp: the constant-rate default duplicated a B-frame source's
+        // first frame (its video starts a little after its audio), so every frame after it sat one frame late on
+        // the show's timeline, and a cue showed a frame early on HLS and in the replay.
+        '-fps_mode:v',
+        'passthrough',
       );
     }
     if (hasAudio) args.push('-c:a', 'aac', '-b:a', kbps(rendition.audioBitrate), '-ac', '2', '-ar', '48000');
