@@ -132,8 +132,10 @@ describe('cue sync in the viewer page', () => {
 
         // The ladder encodes each source frame once, on its own time: the show's HLS starts with the camera's first
         // frames, none doubled (a doubled first frame put every later frame one frame late on the timeline).
-        const hlsStamps = await firstHlsStamps(stream, 6);
-        expect(hlsStamps.map((stamp) => (stamp === undefined ? -1 : camera.stamps.indexOf(stamp)))).toEqual([0, 1, 2, 3, 4, 5]);
+        const hlsStamps = await firstHlsStamps(stream, 3);
+        // Frame by frame (by position: a camera catching up after a stall may stamp two frames with the same ms).
+        const matches = hlsStamps.map((stamp, index) => stamp !== undefined && Math.abs(stamp - camera.stamps[index]!) <= 5);
+        expect(matches, `HLS stamps ${JSON.stringify(hlsStamps)}, camera ${JSON.stringify(camera.stamps.slice(0, 6))}`).toEqual([true, true, true]);
 
         const onWebRtc = await waitForCards(webrtc, placed, 20_000);
         const onHls = await waitForCards(hls, placed, 30_000);
