@@ -30,7 +30,8 @@ describe('S3 storage', () => {
     await sleep(10_000);
     // A cue placed while S3 is down still lands in the playlists once it is back.
     const cue = await node.api('POST', `/v1/streams/${stream.id}/cues`, { type: 'announcement', text: 'during the outage' });
-    expect(cue.status).toBe(201);
+    // On failure, what the node logged of the show says why it is no longer live.
+    expect(cue.status, node.logLines.filter((line) => line.includes(stream.id) && !line.includes('upload')).join('')).toBe(201);
     await sleep(20_000);
     await s3.up();
 

@@ -70,9 +70,10 @@ export function ladderArgs(options: LadderArgsOptions): string[] {
         `expr:gte(t,n_forced*${segmentSeconds})`,
         // Each source frame once, on its own timestamp: the constant-rate default duplicated a B-frame source's
         // first frame (its video starts a little after its audio), so every frame after it sat one frame late on
-        // the show's timeline, and a cue showed a frame early on HLS and in the replay.
+        // the show's timeline, and a cue showed a frame early on HLS and in the replay. vfr (not passthrough)
+        // still drops a frame that repeats its predecessor's timestamp, which the MP4 muxer would refuse.
         '-fps_mode:v',
-        'passthrough',
+        'vfr',
       );
     }
     if (hasAudio) args.push('-c:a', 'aac', '-b:a', kbps(rendition.audioBitrate), '-ac', '2', '-ar', '48000');
