@@ -403,7 +403,16 @@ describe('restreaming a live show', () => {
     expect((await restream(stream.id, target.body.id)).status).toBe('connecting');
 
     const second = pushRtmp(url, { seconds: 60 });
-    await waitFor('target live again', async () => (await restream(stream.id, target.body.id)).status === 'live', 30_000);
+    // Under a full run the platform may refuse the comeback until it has let the first publish go: each refusal
+    // doubles the target's backoff (0.5 s up to 30 s), so this wait allows for a few of them.
+    let lastSeen: RestreamView | undefined;
+    const liveAgain = async () => {
+      lastSeen = await restream(stream.id, target.body.id);
+      return lastSeen.status === 'live';
+    };
+    await waitFor('target live again', liveAgain, 60_000).catch((error: Error) => {
+      throw new Error(`${error.message}; the target last said ${JSON.stringify(lastSeen)}`);
+    });
     expect(sender.lc.registry.get(stream.id)).toBe(session);
     expect(session.reconnects).toBe(1);
     // The platform saw its encoder (us) come back within its own window: the same show goes on there.
@@ -412,7 +421,7 @@ describe('restreaming a live show', () => {
     second.stop();
     await second.exited;
     await waitFor('show ended', async () => (await api('GET', `/v1/streams/${stream.id}`)).body.status === 'ended', 20_000);
-  });
+  }, 180_000);
 
   it('refuses an RTMPS target whose certificate the system does not trust, and says so', async () => {
     // The platform's RTMPS listener presents a self-signed certificate: FFmpeg on its own would send the show anyway.
